@@ -1,0 +1,38 @@
+# Quick start: `make build EXAM=<id>` and `make test`; both install what is missing.
+VENV     := .venv
+BIN      := $(VENV)/bin
+EXAM     ?=
+# TeX Live from Debian: the engine, latexmk, the LaTeX packages the templates use, pdftoppm.
+TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
+            texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils
+# One file per package the templates load: if kpsewhich finds them all, TeX is complete.
+TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty
+
+.PHONY: build test bench tex venv clean
+
+build: venv tex
+	$(BIN)/examgen build $(if $(EXAM),$(EXAM),--all) $(ARGS)
+
+test: venv tex
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv tex
+	$(BIN)/python bench/run.py
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+tex:
+	@if ! command -v latexmk >/dev/null || ! command -v pdftoppm >/dev/null \
+	    || ! kpsewhich $(TEX_PROBE) >/dev/null 2>&1; then \
+	  echo "Installing TeX Live from Debian packages..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $(TEX_DEBS) >/dev/null; \
+	fi
+
+clean:
+	rm -rf build

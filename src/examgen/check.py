@@ -1,0 +1,137 @@
+"""Stage 6, check: verify the PDFs against the exam before they are handed out.
+
+The cover's claims (pages, problems, credits) must match the real student
+PDF; both views must paginate alike; every solution page carries the
+watermark; and nothing of a sample solution or correction note may reach the
+student PDF: not its text, not its content streams, not its metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CheckError, Collector
+from .model import Exam, Text
+
+SOLUTION_MARK = b"/ExamgenSolution"  # marked-content tag around every solution and note (examgen.sty)
+WINDOW = 5  # words in a row that make a leak
+MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
+
+
+@dataclass(frozen=True)
+class PdfText:
+    pages: list[str]
+    streams: list[bytes]
+    metadata: str
+
+    @property
+    def words(self) -> str:
+        return " " + " ".join(words("\n".join(self.pages))) + " "
+
+
+def read_pdf(path: Path) -> PdfText:
+    from pypdf import PdfReader  # imported on first use: keeps start-up fast
+
+    reader = PdfReader(path)
+    pages, streams = [], []
+    for page in reader.pages:
+        pages.append(page.extract_text() or "")
+        contents = page.get_contents()
+        streams.append(contents.get_data() if contents is not None else b"")
+    metadata = " ".join(str(v) for v in (reader.metadata or {}).values())
+    return PdfText(pages, streams, metadata)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, with words split by a hyphen at a line end joined again."""
+    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
+    return re.findall(r"[^\W_]+", text.lower())
+
+
+def plain(latex: str) -> str:
+    """The words of a LaTeX text as a reader sees them, math and commands left out."""
+    text = re.sub(r"(?<!\\)%.*", "", latex)
+    text = re.sub(r"\$\$.*?\$\$|\$.*?\$|\\\[.*?\\\]|\\\(.*?\\\)", " ", text, flags=re.S)
+    text = re.sub(r"\\begin\{(align|equation|gather|multline|eqnarray)\*?\}.*?\\end\{\1\*?\}", " ", text, flags=re.S)
+    text = re.sub(r"\\(begin|end)\{[^}]*\}", " ", text)
+    text = re.sub(r"\\[a-zA-Z@]+\*?", " ", text)
+    return text
+
+
+def _public_texts(exam: Exam) -> list[Text]:
+    texts: list[Text] = [*exam.meta.resources, *exam.meta.instructions]
+    for problem in exam.problems:
+        texts += [problem.title, problem.intro, *(f.caption for f in problem.figures)]
+        for table in problem.tables:
+            texts += [table.caption, *table.header, *(cell for row in table.rows for cell in row)]
+        for part in problem.parts:
+            texts += [part.prompt, part.lead, *(o.text for o in part.options)]
+    return [t for t in texts if t is not None]
+
+
+def secret_texts(exam: Exam):
+    """Every sample solution and correction note, with the part it belongs to."""
+    for _, part in exam.parts():
+        if part.solution:
+            yield part, part.solution
+        for note in part.notes:
+            yield part, note.text
+
+
+def leaks(exam: Exam, student: PdfText) -> list[str]:
+    """Parts whose solution or notes show up in the student PDF."""
+    public = " " + " ".join(words(" ".join(plain(str(t)) for t in _public_texts(exam)))) + " "
+    seen = student.words
+    found = []
+    if any(SOLUTION_MARK in stream for stream in student.streams):
+        found.append("the student PDF contains solution content (marked content /ExamgenSolution)")
+    for part, text in secret_texts(exam):
+        secret = words(plain(str(text)))
+        if sum(len(w) for w in secret) < MIN_LETTERS:
+            continue
+        size = min(WINDOW, len(secret))
+        for i in range(len(secret) - size + 1):
+            run = " " + " ".join(secret[i:i + size]) + " "
+            if run in public:
+                continue
+            if run in seen or run.strip() in student.metadata.lower():
+                found.append(f"{part.context}: its solution text leaks into the student PDF ('{run.strip()}')")
+                break
+    return found
+
+
+def cover_claims(cover: str) -> dict[str, float]:
+    flat = " ".join(cover.split())
+    claims = {}
+    for key, pattern in (("pages", r"consists of (\d+) pages"), ("problems", r"total of (\d+) problems?"),
+                         ("credits", r"credits in this exam is ([0-9.]+) credits")):
+        match = re.search(pattern, flat)
+        if match:
+            claims[key] = float(match.group(1))
+    return claims
+
+
+def check(exam: Exam, student_pdf: Path, solution_pdf: Path, out: Collector) -> None:
+    """Raise CheckError listing everything wrong with the two PDFs."""
+    student, solution = read_pdf(student_pdf), read_pdf(solution_pdf)
+    claims = cover_claims(student.pages[0])
+    real = {"pages": len(student.pages), "problems": len(exam.problems), "credits": exam.total_points}
+    for key, value in real.items():
+        if key not in claims:
+            out.error(CheckError(f"the cover does not state the number of {key}", None, "student PDF"))
+        elif claims[key] != value:
+            out.error(CheckError(f"the cover says {claims[key]:g} {key}, the exam has {value:g}", None, "student PDF"))
+    if len(solution.pages) != len(student.pages):
+        out.error(CheckError(f"the solution PDF has {len(solution.pages)} pages, the student PDF "
+                             f"{len(student.pages)}: a solution must not change the pagination", None, "solution PDF"))
+    unmarked = [str(i) for i, text in enumerate(solution.pages, 1) if "samplesolution" not in "".join(words(text))]
+    if unmarked:
+        out.error(CheckError(f"pages without the 'Sample Solution' watermark: {', '.join(unmarked)}",
+                             None, "solution PDF"))
+    if any(True for _ in secret_texts(exam)) and not any(SOLUTION_MARK in s for s in solution.streams):
+        out.error(CheckError("no solution content is marked in the solution PDF", None, "solution PDF"))
+    for leak in leaks(exam, student):
+        out.error(CheckError(leak, None, "student PDF"))
+    out.raise_if_any()

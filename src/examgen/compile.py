@@ -1,0 +1,122 @@
+"""Stage 5, compile: LaTeX sources to PDFs with latexmk, both views in parallel.
+
+TeX is contained: no shell escape, and (kpathsea's paranoid mode) no reading
+or writing outside the build folder except TeX's own tree. latexmk runs only
+the passes the page references need. A failure is mapped back to the part
+whose text caused it through the ``% examgen-source:`` markers in the source.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CompileError, EnvironmentProblem, Loc
+
+MARKER = "% examgen-source: "
+TIMEOUT_SECONDS = 300
+# Fixed timestamps make a PDF a function of its source alone (reproducible outputs, stable caches).
+REPRODUCIBLE = {"SOURCE_DATE_EPOCH": "1700000000", "FORCE_SOURCE_DATE": "1"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One LaTeX document to compile in its own folder."""
+
+    name: str
+    folder: Path
+
+    @property
+    def tex(self) -> Path:
+        return self.folder / f"{self.name}.tex"
+
+    @property
+    def pdf(self) -> Path:
+        return self.folder / f"{self.name}.pdf"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / f"{self.name}.log"
+
+
+def tex_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXMF", "TEXINPUTS"))}
+    env.update(REPRODUCIBLE, openin_any="p", openout_any="p", shell_escape="f", max_print_line="10000")
+    return env
+
+
+def latexmk_command(job: Job) -> list[str]:
+    return ["latexmk", "-norc", "-g", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+            "-pdflatex=pdflatex -no-shell-escape %O %S", job.tex.name]
+
+
+def source_of(tex_lines: list[str], line: int) -> tuple[str, Loc | None]:
+    """The part (or other piece) that produced line ``line`` of a generated source."""
+    for text in reversed(tex_lines[:line]):
+        if text.startswith(MARKER):
+            what, _, where = text[len(MARKER):].partition(" @ ")
+            if where:
+                file, _, number = where.rpartition(":")
+                return what, Loc(Path(file), int(number))
+            return what, None
+    return "preamble", None
+
+
+def _failure(job: Job, output: str) -> CompileError:
+    log = job.log.read_text(encoding="utf-8", errors="replace") if job.log.exists() else output
+    located = re.search(r"^(?:\./)?([^:\n]+):(\d+): (.*)$", log, re.M)
+    if located and located.group(1) == job.tex.name:
+        line, message = int(located.group(2)), located.group(3)
+        tex_lines = job.tex.read_text(encoding="utf-8").splitlines()
+        what, loc = source_of(tex_lines, line)
+        offending = tex_lines[line - 1].strip() if line <= len(tex_lines) else ""
+        return CompileError(f"LaTeX error: {message}\n    in the {job.name} view, line {line}: {offending}", loc, what)
+    if located:
+        return CompileError(f"LaTeX error in the {job.name} view: {located.group(3)} "
+                            f"({located.group(1)}, line {located.group(2)})")
+    bang = re.search(r"^! (.*)$", log, re.M)
+    if bang:
+        return CompileError(f"LaTeX error in the {job.name} view: {bang.group(1)}")
+    tail = "\n".join(output.strip().splitlines()[-5:])
+    return CompileError(f"LaTeX failed ({job.name} view):\n{tail}")
+
+
+def _compile(job: Job) -> str:
+    try:
+        result = subprocess.run(latexmk_command(job), cwd=job.folder, env=tex_environment(), stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, errors="replace", timeout=TIMEOUT_SECONDS)
+    except FileNotFoundError:
+        raise EnvironmentProblem("latexmk not found: install TeX Live (`make build` installs it)") from None
+    except subprocess.TimeoutExpired:
+        raise CompileError(f"LaTeX did not finish within {TIMEOUT_SECONDS} s ({job.name} view)") from None
+    if result.returncode != 0 or not job.pdf.exists():
+        raise _failure(job, result.stdout + result.stderr)
+    return job.log.read_text(encoding="utf-8", errors="replace")
+
+
+def compile_all(jobs: list[Job]) -> dict[str, str]:
+    """Compile every job at once; returns each job's log. All failures are raised, the first first."""
+    if not shutil.which("latexmk"):
+        raise EnvironmentProblem("latexmk not found: install TeX Live (`make build` installs it)")
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        futures = {job.name: pool.submit(_compile, job) for job in jobs}
+    logs, errors = {}, []
+    for name, future in futures.items():
+        try:
+            logs[name] = future.result()
+        except CompileError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    return logs
+
+
+def overflows(log: str) -> list[tuple[str, float]]:
+    """Parts whose sample solution did not fit the answer space, with the height needed (cm)."""
+    return [(m.group(1), float(m.group(2)) / 28.4528) for m in re.finditer(
+        r"^examgen-overflow: part (\S+) needs ([0-9.]+)pt", log, re.M)]

@@ -1,0 +1,91 @@
+"""Stage 3, compute: run every compute block of an exam before anything is written.
+
+Blocks run in one child process (sandbox.py) with a memory limit, a timer per
+block and a backstop timeout; the child's whole process group is killed on
+expiry, so an endless loop leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from types import MappingProxyType
+
+from .errors import Collector, ComputeError
+from .model import Code, Exam, Scope
+
+EXAM_SCOPE = 0  # key of the exam block's namespace; problems use their number
+
+
+def _limit_memory(megabytes: int):
+    def apply() -> None:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return apply
+
+
+def helper_paths(exam: Exam) -> list[str]:
+    """Where compute blocks import from: the exam folder and the shared ``exams/lib``."""
+    return [str(exam.dir), str(exam.dir.parent / "lib")]
+
+
+def _run(blocks: list[tuple[str, Code]], exam: Exam) -> list[dict | None]:
+    job = {
+        "paths": helper_paths(exam),
+        "seconds": exam.limits.seconds,
+        "blocks": [{"scope": scope, "label": code.label, "source": code.source,
+                    "file": str(code.loc.file), "line": code.loc.line or 1} for scope, code in blocks],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examgen.sandbox"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_limit_memory(exam.limits.memory_mb), cwd=exam.dir,
+    )
+    backstop = exam.limits.seconds * len(blocks) + 5
+    try:
+        stdout, stderr = process.communicate(json.dumps(job), timeout=backstop)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    results: list[dict | None] = [None] * len(blocks)
+    for line in stdout.splitlines():
+        result = json.loads(line)
+        results[result["index"]] = result
+    crashed = process.returncode not in (0, None)
+    if crashed:  # the block that was running when the process died gets the blame
+        pending = next((i for i, r in enumerate(results) if r is None), None)
+        if pending is not None:
+            reason = ("was stopped after its time limit" if process.returncode == -signal.SIGKILL
+                      else f"crashed the compute process ({stderr.strip().splitlines()[-1:] or process.returncode})")
+            results[pending] = {"ok": False, "line": None, "error": reason}
+    return results
+
+
+def compute(exam: Exam, out: Collector) -> Exam:
+    """Run the exam's and every problem's compute block; their scopes go into the record."""
+    owners = ([(EXAM_SCOPE, exam.compute)] if exam.compute else []) + [
+        (p.number, p.compute) for p in exam.problems if p.compute]
+    results = _run([("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners], exam) if owners else []
+    scopes: dict[int, Scope] = {}
+    for (number, code), result in zip(owners, results):
+        if result is None:
+            continue  # not run: the exam block before it failed
+        if not result["ok"]:
+            loc = code.loc.shifted(result["line"] - code.loc.line) if result.get("line") else code.loc
+            out.error(ComputeError(result["error"], loc, code.label))
+            continue
+        scopes[number] = Scope(MappingProxyType(result["values"]), tuple(result["defined"]), code)
+    out.raise_if_any()
+    base = scopes.setdefault(EXAM_SCOPE, Scope(MappingProxyType({})))
+    for problem in exam.problems:
+        scopes.setdefault(problem.number, Scope(base.values))
+    return replace(exam, scopes=MappingProxyType(scopes))

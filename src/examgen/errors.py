@@ -1,0 +1,122 @@
+"""One error hierarchy, with messages that point at the place to fix.
+
+Every message reads ``file:line: context: what is wrong``; the CLI prints it
+and exits with the class's exit code (documented in the README).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a record came from: a source file and a 1-based line."""
+
+    file: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        try:
+            shown = os.path.relpath(self.file)
+        except ValueError:
+            shown = str(self.file)
+        if shown.startswith(".." + os.sep + ".."):
+            shown = str(self.file)
+        return f"{shown}:{self.line}" if self.line else shown
+
+    def shifted(self, lines: int) -> "Loc":
+        """The location ``lines`` further down the same file."""
+        return Loc(self.file, (self.line or 1) + lines)
+
+
+def describe(message: str, loc: Loc | None = None, context: str | None = None) -> str:
+    return ": ".join(str(p) for p in (loc, context, message) if p)
+
+
+class ExamgenError(Exception):
+    """Base of every error examgen reports to a person."""
+
+    exit_code = 1
+    kind = "error"
+
+    def __init__(self, message: str, loc: Loc | None = None, context: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.context = context
+
+    def __str__(self) -> str:
+        return describe(self.message, self.loc, self.context)
+
+    @property
+    def problems(self) -> list["ExamgenError"]:
+        return [self]
+
+
+class SourceError(ExamgenError):
+    """The YAML sources are unreadable or invalid."""
+
+    exit_code = 2
+
+
+class ComputeError(ExamgenError):
+    """A compute block or a template expression failed."""
+
+    exit_code = 3
+
+
+class CompileError(ExamgenError):
+    """LaTeX failed to turn the generated source into a PDF."""
+
+    exit_code = 4
+
+
+class CheckError(ExamgenError):
+    """The PDFs were produced but contradict the exam (page count, leaks)."""
+
+    exit_code = 5
+
+
+class EnvironmentProblem(ExamgenError):
+    """A tool examgen needs (pdflatex, latexmk) is missing."""
+
+    exit_code = 6
+
+
+class ErrorGroup(ExamgenError):
+    """Several problems found in one run, reported together."""
+
+    def __init__(self, errors: list[ExamgenError]):
+        super().__init__(f"{len(errors)} problems")
+        self.errors = errors
+        self.exit_code = errors[0].exit_code
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+    @property
+    def problems(self) -> list[ExamgenError]:
+        return list(self.errors)
+
+
+class Collector:
+    """Gathers errors and warnings of a stage so one run reports them all."""
+
+    def __init__(self) -> None:
+        self.errors: list[ExamgenError] = []
+        self.warnings: list[str] = []
+
+    def error(self, error: ExamgenError) -> None:
+        self.errors.append(error)
+
+    def warn(self, message: str, loc: Loc | None = None, context: str | None = None) -> None:
+        self.warnings.append(describe(f"warning: {message}", loc, context))
+
+    def raise_if_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ErrorGroup(self.errors)

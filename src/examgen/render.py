@@ -1,0 +1,218 @@
+"""Stage 4, render: expand every text's template expressions, then the document.
+
+One Jinja environment serves the templates and the exam texts, with
+delimiters that leave LaTeX braces alone: ``<< expr >>``, ``<% stmt %>``,
+``<# comment #>``. Names are strict: an undefined one is an error with the
+text's file and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import math
+import traceback
+from pathlib import Path
+from types import MappingProxyType
+
+import jinja2
+import jinja2.meta
+
+from .compute import EXAM_SCOPE
+from .errors import Collector, ComputeError, Loc
+from .model import Exam, Figure, Part, Problem, Table, Text
+
+DELIMITERS = dict(
+    block_start_string="<%", block_end_string="%>",
+    variable_start_string="<<", variable_end_string=">>",
+    comment_start_string="<#", comment_end_string="#>",
+)
+MARKERS = ("<<", "<%", "<#")
+
+
+def format_number(value, places: int | None = None, sep: str = "") -> str:
+    """A number as an examiner writes it: 0.65 not 0.6500000000000001, 2 not 2.0.
+
+    ``places`` caps the decimals (trailing zeros dropped); ``sep`` groups thousands
+    (use "{,}" in math mode).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"num needs a number, not {value!r}") from None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return r"\infty" if value > 0 else (r"-\infty" if value < 0 else "NaN")
+        value = round(value, 10 if places is None else places)
+        if value == int(value):
+            value = int(value)
+    if isinstance(value, int):
+        text = f"{value:,}".replace(",", sep) if sep else str(value)
+        return text
+    whole, frac = f"{value:.{10 if places is None else places}f}".rstrip("0").split(".")
+    whole = f"{int(whole):,}".replace(",", sep) if sep else whole
+    if whole in ("0", "-0") and value < 0:
+        whole = "-0"
+    return f"{whole}.{frac}" if frac else whole
+
+
+def escape_tex(value) -> str:
+    """Plain text made safe for LaTeX (%, #, &, _, ~, ^, \\, braces)."""
+    from pylatex.utils import escape_latex  # imported on first use: keeps start-up fast
+
+    return escape_latex(str(value)).replace(r"\^{}", r"\textasciicircum{}")
+
+
+def grade_label(value: float) -> str:
+    """A grading-box label in braces for a TikZ list: 0, ½, 1, 1½ …"""
+    whole, half = int(value), value % 1 == 0.5
+    return "{" + (f"{whole if whole or not half else ''}" + (r"$\frac{1}{2}$" if half else "")) + "}"
+
+
+def long_date(value: datetime.date) -> str:
+    """``Monday 1st August, 2022``, as on the seed exams' covers."""
+    day = value.day
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{value:%A} {day}{suffix} {value:%B}, {value.year}"
+
+
+@functools.cache
+def environment(templates: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates), undefined=jinja2.StrictUndefined,
+        autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        **DELIMITERS,
+    )
+    env.filters.update(num=format_number, tex=escape_tex, longdate=long_date, grade=grade_label)
+    return env
+
+
+def _template_line(exc: BaseException) -> int | None:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]
+    return frames[-1].lineno if frames else getattr(exc, "lineno", None)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        text = str(exc)
+        if text.startswith("'") and text.endswith("' is undefined"):
+            return f"name {text[:-len(' is undefined')]} is not defined"
+        return text
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"template syntax: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class TextRenderer:
+    """Expands the texts of one exam, collecting every failure with its location."""
+
+    def __init__(self, env: jinja2.Environment, out: Collector):
+        self.env, self.out = env, out
+        self.used: set[str] = set()
+
+    def names(self, text: Text) -> set[str]:
+        if not any(m in text.source for m in MARKERS):
+            return set()
+        try:
+            return jinja2.meta.find_undeclared_variables(self.env.parse(text.source))
+        except jinja2.TemplateSyntaxError:
+            return set()  # reported by expand
+
+    def expand(self, text: Text | None, context: str, values) -> Text | None:
+        if text is None:
+            return None
+        if not any(m in text.source for m in MARKERS):
+            return dataclasses.replace(text, latex=text.source)
+        self.used |= self.names(text)
+        try:
+            latex = self.env.from_string(text.source).render(values)
+        except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
+            line = _template_line(exc)
+            loc = text.loc.shifted(line - 1) if line else text.loc
+            self.out.error(ComputeError(_message(exc), loc, context))
+            latex = ""
+        return dataclasses.replace(text, latex=latex)
+
+
+def _expand_all(obj, expand):
+    """Every Text inside a record (recursively through records and tuples), expanded."""
+    if isinstance(obj, Text):
+        return expand(obj)
+    if isinstance(obj, tuple):
+        return tuple(_expand_all(item, expand) for item in obj)
+    if dataclasses.is_dataclass(obj):
+        changes = {f.name: _expand_all(getattr(obj, f.name), expand) for f in dataclasses.fields(obj)
+                   if f.name not in ("parts", "figures", "tables", "compute")}
+        return dataclasses.replace(obj, **changes)
+    return obj
+
+
+def _table_rows(table: Table, values, context: str, out: Collector) -> Table:
+    """Fill a ``data`` table from its computed rows (numbers formatted, text as LaTeX)."""
+    if table.data is None:
+        return table
+    rows = values.get(table.data)
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
+                               table.loc, context))
+        return table
+    cell = lambda v: Text(str(v), table.loc, v if isinstance(v, str) else format_number(v))  # noqa: E731
+    return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
+
+
+def _problem(problem: Problem, exam: Exam, texts: TextRenderer, blocks, out: Collector) -> Problem:
+    scope = exam.scopes[problem.number]
+    context = problem.context
+    placed: set[str] = set()
+    expand = lambda t, ctx=context: texts.expand(t, ctx, values)  # noqa: E731
+    values: dict = dict(scope.values)
+
+    figures = tuple(_expand_all(f, expand) for f in problem.figures)
+    tables = tuple(_expand_all(_table_rows(t, scope.values, context, out), expand) for t in problem.tables)
+    blocks_by_id = {("figure", f.id): lambda f=f: blocks.figure(f) for f in figures}
+    blocks_by_id.update({("table", t.id): lambda t=t: blocks.table(t) for t in tables})
+
+    def place(kind: str, ident: str) -> str:
+        if (kind, ident) not in blocks_by_id:
+            raise KeyError(f"problem {problem.number} has no {kind} '{ident}'")
+        placed.add(ident)
+        return str(blocks_by_id[(kind, ident)]())
+
+    values.update(figure=lambda ident: place("figure", ident), table=lambda ident: place("table", ident))
+    parts = []
+    for part in problem.parts:
+        before = set(texts.used)
+        texts.used = set()
+        rendered = _expand_all(part, lambda t, ctx=part.context: texts.expand(t, ctx, values))
+        uses = {n: scope.values[n] for n in sorted(texts.used) if n in scope.values}
+        texts.used |= before
+        parts.append(dataclasses.replace(rendered, values=MappingProxyType(uses)))
+    rendered = _expand_all(problem, expand)
+    return dataclasses.replace(rendered, figures=figures, tables=tables, parts=tuple(parts),
+                               placed=frozenset(placed))
+
+
+def render_texts(exam: Exam, templates: Path, out: Collector) -> Exam:
+    """Expand every text of the exam with its problem's computed values."""
+    env = environment(templates)
+    texts = TextRenderer(env, out)
+    blocks = env.get_template("blocks.tex.j2").module
+    base = dict(exam.scopes[EXAM_SCOPE].values)
+    meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base))
+    problems = []
+    for problem in exam.problems:
+        texts.used = set()
+        problems.append(_problem(problem, exam, texts, blocks, out))
+        scope = exam.scopes[problem.number]
+        if scope.code and scope.defined and not set(scope.defined) & texts.used:
+            out.warn(f"defines {', '.join(scope.defined)} but no text of the problem uses them",
+                     scope.code.loc, scope.code.label)
+    out.raise_if_any()
+    return dataclasses.replace(exam, meta=meta, problems=tuple(problems))
+
+
+def render_document(exam: Exam, templates: Path, solution: bool) -> str:
+    """The LaTeX source of one view: the same template for student and solution."""
+    return environment(templates).get_template("exam.tex.j2").render(exam=exam, solution=solution)

@@ -1,0 +1,357 @@
+"""Stage 2, validate: turn the loaded YAML tree into typed records.
+
+Every problem of a source is collected before anything is raised, so an
+examiner fixes all of them after one run. Unknown keys get a suggestion.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+from pathlib import Path
+
+from .errors import Collector, Loc, SourceError
+from .load import Source, SourceList, SourceMap
+from .model import Code, Exam, Figure, Limits, Meta, Note, Option, Part, Problem, Table, Text
+
+EXAM_KEYS = {
+    "course", "course_number", "kind", "code", "date", "start", "end", "examiner",
+    "resources", "instructions", "extra_pages", "star_note", "compute", "limits", "problems",
+}
+EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "end", "examiner", "problems")
+PROBLEM_KEYS = {"id", "title", "intro", "compute", "figures", "tables", "parts", "credits", "new_page"}
+PART_KEYS = {"id", "points", "lead", "prompt", "options", "correct", "space", "solution", "notes", "independent"}
+OPTION_KEYS = {"text", "correct"}
+NOTE_KEYS = {"text", "points"}
+FIGURE_KEYS = {"id", "caption", "tikz", "image", "width"}
+TABLE_KEYS = {"id", "caption", "header", "rows", "data", "align"}
+LIMIT_KEYS = {"seconds", "memory_mb"}
+
+DEFAULT_SPACE_CM = 4.0
+UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+
+
+class Fields:
+    """Typed access to one mapping's keys; problems go to the collector."""
+
+    def __init__(self, data: SourceMap, allowed: set[str], context: str | None, out: Collector):
+        self.data, self.context, self.out = data, context, out
+        for key in data:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+                suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known keys: {', '.join(sorted(allowed))}"
+                self.fail(f"unknown key '{key}'{suggestion}", key)
+
+    def loc(self, key: str) -> Loc:
+        return self.data.loc_of(key)
+
+    def fail(self, message: str, key: str | None = None) -> None:
+        self.out.error(SourceError(message, self.loc(key) if key else self.data.loc, self.context))
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def require(self, *keys: str) -> None:
+        for key in keys:
+            if not self.has(key):
+                self.fail(f"missing required key '{key}'")
+
+    def string(self, key: str, default: str | None = None) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, (SourceMap, SourceList, bool)):
+            self.fail(f"'{key}' must be text", key)
+            return default
+        return str(value)
+
+    def text(self, key: str) -> Text | None:
+        value = self.string(key)
+        return None if value is None else Text(value, self.loc(key))
+
+    def name(self, key: str) -> str | None:
+        value = self.string(key)
+        if value is not None and not NAME.match(value):
+            self.fail(f"'{key}' must be a name of letters, digits, '_', '-' or '.', not {value!r}", key)
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(f"'{key}' must be true or false, not {value!r}", key)
+            return default
+        return value
+
+    def number(self, key: str, default: float | None = None) -> float | None:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(f"'{key}' must be a number, not {value!r}", key)
+            return default
+        return value
+
+    def points(self, key: str) -> float | None:
+        value = self.number(key)
+        if value is None:
+            return None
+        if value <= 0 or (value * 2) != int(value * 2):
+            self.fail(f"'{key}' must be a positive multiple of 0.5, not {value!r}", key)
+            return None
+        return float(value)
+
+    def items(self, key: str) -> list[tuple[object, Loc]]:
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, SourceList):
+            self.fail(f"'{key}' must be a list", key)
+            return []
+        return list(zip(value, value.item_locs))
+
+    def mapping(self, item, loc: Loc, what: str) -> SourceMap | None:
+        if isinstance(item, SourceMap):
+            return item
+        self.out.error(SourceError(f"{what} must be a mapping of keys, not {item!r}", loc, self.context))
+        return None
+
+    def code(self, label: str) -> Code | None:
+        source = self.string("compute")
+        return None if source is None else Code(source, self.loc("compute"), label)
+
+
+def _length_cm(value, fields: Fields, key: str) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        cm = float(value)
+    else:
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(cm|mm|in|pt)\s*", str(value))
+        if not match:
+            fields.fail(f"'{key}' must be a length such as 4cm or 35mm, not {value!r}", key)
+            return None
+        cm = float(match.group(1)) * UNITS_CM[match.group(2)]
+    if not 0.5 <= cm <= 25:
+        fields.fail(f"'{key}' must be between 0.5cm and 25cm, not {value!r}", key)
+        return None
+    return cm
+
+
+def _texts(fields: Fields, key: str) -> tuple[Text, ...]:
+    result = []
+    for item, loc in fields.items(key):
+        if isinstance(item, (SourceMap, SourceList)):
+            fields.out.error(SourceError(f"each entry of '{key}' must be text", loc, fields.context))
+        else:
+            result.append(Text(str(item), loc))
+    return tuple(result)
+
+
+def _options(fields: Fields, context: str) -> tuple[Option, ...]:
+    items = fields.items("options")
+    if fields.has("options") and not items:
+        fields.fail("the option list has no options", "options")
+    by_index = fields.data.get("correct")
+    options = []
+    for item, loc in items:
+        if isinstance(item, SourceMap):
+            f = Fields(item, OPTION_KEYS, context, fields.out)
+            f.require("text")
+            if by_index is not None and "correct" in item:
+                f.fail("mark correct options either with the part's 'correct' list or on each option, not both", "correct")
+            options.append(Option(f.text("text") or Text("", loc), f.boolean("correct", False), loc))
+        elif isinstance(item, SourceList):
+            fields.out.error(SourceError("an option must be text or a mapping with 'text' and 'correct'", loc, context))
+        else:
+            options.append(Option(Text(str(item), loc), False, loc))
+    if by_index is None:
+        return tuple(options)
+    if not options:
+        fields.fail("'correct' is given but the part has no options", "correct")
+        return ()
+    indices = list(by_index) if isinstance(by_index, SourceList) else [by_index]
+    marked = set()
+    for index in indices:
+        if isinstance(index, bool) or not isinstance(index, int):
+            fields.fail(f"'correct' lists option numbers (1, 2, ...), not {index!r}", "correct")
+        elif not 1 <= index <= len(options):
+            fields.fail(f"'correct' marks option {index}, but the part has {len(options)} options", "correct")
+        else:
+            marked.add(index)
+    return tuple(Option(o.text, i in marked, o.loc) for i, o in enumerate(options, 1))
+
+
+def _notes(fields: Fields, context: str) -> tuple[Note, ...]:
+    notes = []
+    for item, loc in fields.items("notes"):
+        if isinstance(item, SourceMap):
+            f = Fields(item, NOTE_KEYS, context, fields.out)
+            f.require("text")
+            notes.append(Note(f.text("text") or Text("", loc), f.points("points"), loc))
+        elif isinstance(item, SourceList):
+            fields.out.error(SourceError("a note must be text or a mapping with 'text' and 'points'", loc, context))
+        else:
+            notes.append(Note(Text(str(item), loc), None, loc))
+    return tuple(notes)
+
+
+def _part(data: SourceMap, number: str, out: Collector) -> Part | None:
+    context = f"part {number}"
+    f = Fields(data, PART_KEYS, context, out)
+    f.require("points", "prompt")
+    options = _options(f, context)
+    choice = f.has("options")
+    space = None
+    if choice:
+        for key in ("space", "solution", "notes"):
+            if f.has(key):
+                f.fail(f"a multiple-choice part takes no '{key}': its correct options are its solution", key)
+    else:
+        space = _length_cm(data["space"], f, "space") if f.has("space") else DEFAULT_SPACE_CM
+        if not f.has("solution"):
+            out.warn("no sample solution", data.loc, context)
+    return Part(
+        number=number, id=f.name("id"), points=f.points("points") or 0.0, lead=f.text("lead"),
+        prompt=f.text("prompt") or Text("", data.loc), options=options, space=space,
+        solution=f.text("solution"), notes=_notes(f, context),
+        independent=f.boolean("independent", False), loc=data.loc,
+    )
+
+
+def _figure(data: SourceMap, problem: int, out: Collector) -> Figure:
+    f = Fields(data, FIGURE_KEYS, f"problem {problem}", out)
+    f.require("id")
+    if f.has("tikz") == f.has("image"):
+        f.fail("a figure needs exactly one of 'tikz' and 'image'")
+    image = None
+    if f.has("image"):
+        image = (data.loc.file.parent / f.string("image")).resolve()
+        if not image.is_file():
+            f.fail(f"image file '{f.string('image')}' not found", "image")
+    return Figure(f.name("id") or "", problem, f.text("caption"), f.text("tikz"), image,
+                  f.string("width", r"0.6\linewidth"), data.loc)
+
+
+def _table(data: SourceMap, problem: int, out: Collector) -> Table:
+    f = Fields(data, TABLE_KEYS, f"problem {problem}", out)
+    f.require("id")
+    if f.has("data") == f.has("rows"):
+        f.fail("a table needs exactly one of 'rows' (cells) and 'data' (the name of a computed list of rows)")
+    rows = []
+    for row, loc in f.items("rows"):
+        if not isinstance(row, SourceList):
+            out.error(SourceError("each table row must be a list of cells", loc, f.context))
+            continue
+        rows.append(tuple(Text(str(cell), cell_loc) for cell, cell_loc in zip(row, row.item_locs)))
+    return Table(f.name("id") or "", f.text("caption"), _texts(f, "header"), tuple(rows),
+                 f.name("data"), f.string("align"), data.loc)
+
+
+def _problem(data: SourceMap, number: int, out: Collector) -> Problem:
+    context = f"problem {number}"
+    f = Fields(data, PROBLEM_KEYS, context, out)
+    f.require("title", "parts")
+    parts = []
+    for item, loc in f.items("parts"):
+        part = f.mapping(item, loc, "a part")
+        if part is not None:
+            parts.append(_part(part, f"{number}.{len(parts) + 1}", out))
+    if f.has("parts") and not parts:
+        f.fail("the problem has no parts", "parts")
+    figures = [_figure(m, number, out) for item, loc in f.items("figures") if (m := f.mapping(item, loc, "a figure"))]
+    tables = [_table(m, number, out) for item, loc in f.items("tables") if (m := f.mapping(item, loc, "a table"))]
+    for kind, things in (("figure", figures), ("table", tables)):
+        seen = set()
+        for thing in things:
+            if thing.id in seen:
+                out.error(SourceError(f"{kind} id '{thing.id}' is used twice", thing.loc, context))
+            seen.add(thing.id)
+    problem = Problem(
+        number=number, id=f.name("id"), title=f.text("title") or Text("", data.loc), intro=f.text("intro"),
+        compute=f.code(f"compute block of problem {number}"), figures=tuple(figures), tables=tuple(tables),
+        parts=tuple(parts), new_page=f.boolean("new_page", False), loc=data.loc,
+    )
+    stated = f.number("credits")
+    if stated is not None and parts and stated != problem.credits:
+        f.fail(f"'credits' says {stated:g} but the parts' points add up to {problem.credits:g}", "credits")
+    return problem
+
+
+def _date(f: Fields) -> datetime.date:
+    value = f.data.get("date")
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        if value is not None:
+            f.fail(f"'date' must be a date such as 2022-08-01, not {value!r}", "date")
+        return datetime.date(1970, 1, 1)
+
+
+def _time(f: Fields, key: str) -> str:
+    value = f.string(key, "")
+    if value and not TIME.match(value):
+        f.fail(f"'{key}' must be a time such as 08:15, not {value!r}", key)
+    return value
+
+
+def _limits(f: Fields, out: Collector) -> Limits:
+    data = f.data.get("limits")
+    if data is None:
+        return Limits()
+    if not isinstance(data, SourceMap):
+        f.fail("'limits' must be a mapping with 'seconds' and/or 'memory_mb'", "limits")
+        return Limits()
+    lf = Fields(data, LIMIT_KEYS, None, out)
+    seconds = lf.number("seconds", Limits.seconds)
+    memory = lf.number("memory_mb", Limits.memory_mb)
+    if not 0 < seconds <= 600:
+        lf.fail("'seconds' must be between 0 and 600", "seconds")
+    if not 64 <= memory <= 65536:
+        lf.fail("'memory_mb' must be between 64 and 65536", "memory_mb")
+    return Limits(float(seconds), int(memory))
+
+
+def validate(source: Source, exam_id: str, out: Collector) -> Exam:
+    """Check the whole tree and build the Exam record, reporting every problem at once.
+
+    Warnings stay in ``out``; errors are raised together at the end.
+    """
+    root = source.root
+    f = Fields(root, EXAM_KEYS, None, out)
+    f.require(*EXAM_REQUIRED)
+    problems = []
+    for item, loc in f.items("problems"):
+        data = f.mapping(item, loc, "a problem")
+        if data is not None:
+            problems.append(_problem(data, len(problems) + 1, out))
+    if f.has("problems") and not problems:
+        f.fail("the exam has no problems", "problems")
+    for kind, owners in (("problem", problems), ("part", [p for pr in problems for p in pr.parts])):
+        seen: dict[str, str] = {}
+        for owner in owners:
+            if owner.id is None:
+                continue
+            if owner.id in seen:
+                out.error(SourceError(f"{kind} id '{owner.id}' is already used by {seen[owner.id]}",
+                                      owner.loc, owner.context))
+            seen.setdefault(owner.id, owner.context)
+    extra = f.number("extra_pages", 2)
+    if not isinstance(extra, int) or extra < 0:
+        f.fail(f"'extra_pages' must be a whole number >= 0, not {extra!r}", "extra_pages")
+        extra = 0
+    any_star = any(part.independent for pr in problems for part in pr.parts)
+    meta = Meta(
+        course=f.string("course", ""), course_number=f.string("course_number", ""), kind=f.string("kind", ""),
+        code=f.string("code", ""), date=_date(f), start=_time(f, "start"), end=_time(f, "end"),
+        examiner=f.string("examiner", ""), resources=_texts(f, "resources"),
+        instructions=_texts(f, "instructions"), extra_pages=extra, star_note=f.boolean("star_note", any_star),
+    )
+    exam = Exam(
+        id=exam_id, dir=source.root.loc.file.parent, meta=meta, compute=f.code("exam compute block"),
+        problems=tuple(problems), limits=_limits(f, out), files=source.files, loc=root.loc,
+    )
+    out.raise_if_any()
+    return exam
