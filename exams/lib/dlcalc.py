@@ -111,3 +111,9 @@ def softmax(logits: Sequence[float]) -> list[float]:
     exps = [math.exp(z - peak) for z in logits]
     total = sum(exps)
     return [e / total for e in exps]
+
+
+# --- added for the 2022 endterm ---
+
+
+# --- added for the 2021 endterm ---

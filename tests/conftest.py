@@ -1,0 +1,57 @@
+"""Shared fixtures: real builds, done once per test session, inspected with pypdf."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from examgen.build import BuildResult, build, resolve
+from examgen.check import PdfText, read_pdf, words
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Built:
+    """One exam built into a temporary folder, with its outputs read back."""
+
+    result: BuildResult
+    out: Path
+    student: PdfText
+    solution: PdfText
+    key: dict
+
+    @property
+    def student_text(self) -> str:
+        return "\n".join(self.student.pages)
+
+    @property
+    def solution_text(self) -> str:
+        return "\n".join(self.solution.pages)
+
+    @staticmethod
+    def flat(text: str) -> str:
+        """Whitespace-insensitive form of extracted PDF text, for `in` checks."""
+        return " ".join(words(text))
+
+
+def build_into(name: str | Path, out: Path, **options) -> Built:
+    result = build(resolve(str(name), REPO), out_dir=out, **options)
+    return Built(result, out, read_pdf(out / "student.pdf"), read_pdf(out / "solution.pdf"),
+                 json.loads((out / "key.json").read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """``built("sample")`` builds an exam of exams/ once per session and returns a Built."""
+    cache: dict[str, Built] = {}
+
+    def get(exam_id: str) -> Built:
+        if exam_id not in cache:
+            cache[exam_id] = build_into(exam_id, tmp_path_factory.mktemp(exam_id))
+        return cache[exam_id]
+
+    return get

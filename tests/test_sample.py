@@ -1,0 +1,55 @@
+"""The feature sample, built for real: cover claims, both views, the key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import Built
+
+
+def test_cover_claims_match_the_real_student_pdf(built):
+    sample = built("sample")
+    cover = Built.flat(sample.student.pages[0])
+    assert f"consists of {len(sample.student.pages)} pages" in cover
+    assert "total of 3 problems" in cover
+    assert "this exam is 13 credits" in cover
+    assert len(sample.solution.pages) == len(sample.student.pages)
+
+
+def test_solutions_and_notes_only_in_the_solution_pdf(built):
+    sample = built("sample")
+    student, solution = Built.flat(sample.student_text), Built.flat(sample.solution_text)
+    for phrase in ("enlarges the receptive field of later layers", "any one reason with a short explanation",
+                   "chain rule through the leaky relu", "correction notes"):
+        assert phrase in solution
+        assert phrase not in student
+    assert "sample solution" in Built.flat(sample.solution.pages[1])
+
+
+def test_grading_boxes_and_half_steps(built):
+    sample = built("sample")
+    for pdf in (sample.student, sample.solution):
+        text = "\n".join(pdf.pages)
+        # part 2.1 has 1.5 points: boxes 0, ½, 1, 1½ (pypdf reads ½ as "1" over "2")
+        assert re.search(r"0\s+1\s+2\s+1\s+1 1 2\s+2\.1\*", text)
+        # part 2.2 has 2 points: boxes 0, 1, 2
+        assert re.search(r"0\s+1\s+2\s+2\.2\*", text)
+
+
+def test_key(built):
+    key = built("sample").key
+    assert key["exam"] == "sample" and key["total_points"] == 13
+    assert [p["points"] for p in key["problems"]] == [4, 5.5, 3.5]
+    choice = key["problems"][0]["parts"]
+    assert [c["correct"] for c in choice] == [[1, 4], []]
+    conv = key["problems"][1]["parts"][0]
+    assert conv["kind"] == "text" and conv["values"]["out_size"] == 32
+    neuron = key["problems"][2]["parts"][0]
+    assert neuron["id"] == "neuron-forward" and neuron["values"]["h"] == pytest.approx(-0.11)
+
+
+def test_computed_numbers_reach_the_solution(built):
+    solution = built("sample").solution_text
+    assert "608" in solution  # 3*5*5*8 + 8 parameters
+    assert "−0.7956" in solution or "-0.7956" in solution
