@@ -55,3 +55,34 @@ def built(tmp_path_factory):
         return cache[exam_id]
 
     return get
+
+
+def write_exam(folder: Path, text: str, name: str = "exam.yaml") -> Path:
+    """Write an exam source (dedented) into folder; returns the file."""
+    import textwrap
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+HEADER = """\
+course: C
+course_number: X1
+kind: endterm
+code: E1
+date: 2022-01-01
+start: "08:00"
+end: "09:00"
+examiner: E
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A fresh project folder holding a copy of tests/roots/minimal as exams/minimal."""
+    import shutil
+
+    shutil.copytree(REPO / "tests" / "roots" / "minimal", tmp_path / "exams" / "minimal")
+    return tmp_path

@@ -21,7 +21,7 @@ def _run(ctx: click.Context, action) -> None:
         if ctx.obj["debug"]:
             traceback.print_exc()
         for problem in exc.problems:
-            click.echo(f"error: {problem}" if "\n" not in str(problem) else f"error: {problem}", err=True)
+            click.echo(f"error: {problem}", err=True)
         ctx.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Exit):
         raise

@@ -70,8 +70,12 @@ def source_of(tex_lines: list[str], line: int) -> tuple[str, Loc | None]:
 def _failure(job: Job, output: str) -> CompileError:
     log = job.log.read_text(encoding="utf-8", errors="replace") if job.log.exists() else output
     located = re.search(r"^(?:\./)?([^:\n]+):(\d+): (.*)$", log, re.M)
+    bang = re.search(r"^! (.*)$", log, re.M)
     if located and located.group(1) == job.tex.name:
         line, message = int(located.group(2)), located.group(3)
+        if message.startswith("Emergency stop") and bang:
+            message = bang.group(1)  # the cause, e.g. a file TeX may not read
+        message = message.removeprefix("LaTeX Error: ")
         tex_lines = job.tex.read_text(encoding="utf-8").splitlines()
         what, loc = source_of(tex_lines, line)
         offending = tex_lines[line - 1].strip() if line <= len(tex_lines) else ""
@@ -79,7 +83,6 @@ def _failure(job: Job, output: str) -> CompileError:
     if located:
         return CompileError(f"LaTeX error in the {job.name} view: {located.group(3)} "
                             f"({located.group(1)}, line {located.group(2)})")
-    bang = re.search(r"^! (.*)$", log, re.M)
     if bang:
         return CompileError(f"LaTeX error in the {job.name} view: {bang.group(1)}")
     tail = "\n".join(output.strip().splitlines()[-5:])

@@ -116,6 +116,8 @@ class Collector:
         self.warnings.append(describe(f"warning: {message}", loc, context))
 
     def raise_if_any(self) -> None:
+        """Raise what was collected, in source order."""
+        self.errors.sort(key=lambda e: (str(e.loc.file), e.loc.line or 0) if e.loc else ("", 0))
         if len(self.errors) == 1:
             raise self.errors[0]
         if self.errors:

@@ -273,7 +273,7 @@ def _problem(data: SourceMap, number: int, out: Collector) -> Problem:
         parts=tuple(parts), new_page=f.boolean("new_page", False), loc=data.loc,
     )
     stated = f.number("credits")
-    if stated is not None and parts and stated != problem.credits:
+    if stated is not None and parts and all(p.points for p in parts) and stated != problem.credits:
         f.fail(f"'credits' says {stated:g} but the parts' points add up to {problem.credits:g}", "credits")
     return problem
 

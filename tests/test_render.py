@@ -1,0 +1,99 @@
+"""Stage 4: the number and escaping filters, and expression errors with locations."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from conftest import HEADER, write_exam
+
+from examgen.build import templates_dir
+from examgen.compute import compute
+from examgen.errors import Collector, ComputeError
+from examgen.load import load
+from examgen.render import escape_tex, format_number, grade_label, long_date, render_texts
+from examgen.validate import validate
+
+
+@pytest.mark.parametrize("value, args, shown", [
+    (0.1 * 6.5, (), "0.65"), (2.0, (), "2"), (-0.65, (), "-0.65"), (1 / 3, (3,), "0.333"),
+    (2097153, (), "2097153"), (2097153, (None, "{,}"), "2{,}097{,}153"), (1.5, (), "1.5"),
+    (-0.5 - 0.1 * 1.5, (), "-0.65"), (1e-12, (), "0"), (12, (2,), "12"),
+])
+def test_format_number(value, args, shown):
+    assert format_number(value, *args) == shown
+
+
+def test_format_number_rejects_text():
+    with pytest.raises(TypeError, match="num needs a number"):
+        format_number("abc")
+
+
+def test_escape_and_labels():
+    assert escape_tex("50% #1 a&b x_y ~ ^ \\") == r"50\% \#1 a\&b x\_y \textasciitilde{} \textasciicircum{} \textbackslash{}"
+    assert escape_tex("Nießner") == "Nießner"
+    assert long_date(datetime.date(2022, 8, 1)) == "Monday 1st August, 2022"
+    assert long_date(datetime.date(2021, 7, 13)) == "Tuesday 13th July, 2021"
+    assert [grade_label(g) for g in (0, 0.5, 1.5)] == ["{0}", r"{$\frac{1}{2}$}", r"{1$\frac{1}{2}$}"]
+
+
+def render(tmp_path, body: str):
+    out = Collector()
+    exam = validate(load(write_exam(tmp_path, HEADER + body)), "t", out)
+    return render_texts(compute(exam, out), templates_dir(), out), out
+
+
+def test_undefined_name_names_file_line_and_part(tmp_path):
+    with pytest.raises(ComputeError) as info:
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      w12 = 1
+    parts:
+      - points: 1
+        prompt: Update the weight.
+        solution: |
+          first line
+          $w = << w11|num >>$
+""")
+    assert str(info.value).endswith("exam.yaml:19: part 1.1: name 'w11' is not defined")
+
+
+def test_values_used_by_a_part_and_placed_figures(tmp_path):
+    exam, out = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      n = 3
+      unused = 4
+    figures:
+      - id: pic
+        caption: n is << n >>
+        tikz: \\tikz \\node {<< n >>};
+      - id: other
+        tikz: \\tikz \\node {x};
+    parts:
+      - points: 1
+        prompt: See << figure('pic') >>.
+        solution: n = << n|num >>
+""")
+    part = exam.problems[0].parts[0]
+    assert dict(part.values) == {"n": 3}
+    assert "\\tikz \\node {3};" in part.prompt.latex and "n is 3" in part.prompt.latex
+    assert exam.problems[0].placed == {"pic"}
+    assert not out.warnings  # the block's names are used
+
+
+def test_block_whose_names_no_text_uses_warns(tmp_path):
+    _, out = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      lonely = 4
+    parts:
+      - points: 1
+        prompt: Q
+        solution: A
+""")
+    assert any("compute block of problem 1: warning: defines lonely but no text" in w for w in out.warnings)

@@ -1,0 +1,100 @@
+"""Stage 2: typed records, every problem of a source in one run."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import HEADER, write_exam
+
+from examgen.errors import Collector, ExamgenError, SourceError
+from examgen.load import load
+from examgen.validate import validate
+
+
+def check(tmp_path, body: str):
+    out = Collector()
+    exam = validate(load(write_exam(tmp_path, HEADER + body)), "t", out)
+    return exam, out
+
+
+def test_records_numbering_and_points(tmp_path):
+    exam, out = check(tmp_path, """
+problems:
+  - title: P
+    credits: 3.5
+    parts:
+      - points: 1.5
+        prompt: a
+        solution: s
+      - points: 2
+        prompt: b
+        options: [x, y, z]
+        correct: [1, 3]
+""")
+    problem = exam.problems[0]
+    assert [p.number for p in problem.parts] == ["1.1", "1.2"]
+    assert problem.credits == 3.5
+    assert problem.parts[0].grades == [0, 0.5, 1, 1.5]
+    assert problem.parts[1].correct == [1, 3] and problem.parts[1].kind == "choice"
+    assert problem.parts[0].space == 4.0 and not out.warnings
+
+
+def test_all_problems_reported_in_one_run(tmp_path):
+    with pytest.raises(ExamgenError) as info:
+        check(tmp_path, """
+problems:
+  - title: P
+    credits: 5
+    parts:
+      - pionts: 1
+        prompt: a
+      - points: 0.3
+        prompt: b
+        options: [x]
+        correct: [2]
+""")
+    messages = [str(p) for p in info.value.problems]
+    assert any("exam.yaml:14: part 1.1: unknown key 'pionts'; did you mean 'points'?" in m for m in messages)
+    assert any("part 1.1: missing required key 'points'" in m for m in messages)
+    assert any("exam.yaml:16: part 1.2: 'points' must be a positive multiple of 0.5" in m for m in messages)
+    assert any("exam.yaml:19: part 1.2: 'correct' marks option 2, but the part has 1 options" in m for m in messages)
+    assert not any("credits" in m for m in messages)  # no follow-up error from the invalid points
+    assert len(messages) == 4
+
+
+def test_stated_credits_must_match(tmp_path):
+    with pytest.raises(SourceError, match=r"'credits' says 5 but the parts' points add up to 2") as info:
+        check(tmp_path, """
+problems:
+  - title: P
+    credits: 5
+    parts:
+      - points: 2
+        prompt: a
+        solution: s
+""")
+    assert info.value.loc.line == 12
+
+
+def test_choice_part_takes_no_answer_space(tmp_path):
+    with pytest.raises(SourceError, match="multiple-choice part takes no 'space'"):
+        check(tmp_path, """
+problems:
+  - title: P
+    parts:
+      - points: 2
+        prompt: a
+        options: [x, y]
+        space: 3cm
+""")
+
+
+def test_missing_solution_is_a_warning(tmp_path):
+    _, out = check(tmp_path, """
+problems:
+  - title: P
+    parts:
+      - points: 2
+        prompt: a
+""")
+    assert len(out.warnings) == 1
+    assert out.warnings[0].endswith("exam.yaml:13: part 1.1: warning: no sample solution")
