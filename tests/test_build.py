@@ -1,0 +1,122 @@
+"""The whole pipeline: outputs, the cache, failed builds, concurrent builds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from examgen import compile as compile_stage
+from examgen.build import build, resolve
+from examgen.errors import CompileError, ComputeError
+
+
+def outputs(project):
+    folder = project / "build" / "minimal"
+    return {name: (folder / name).read_bytes() for name in ("student.pdf", "solution.pdf", "key.json")}
+
+
+def edit(project, old: str, new: str) -> None:
+    path = project / "exams" / "minimal" / "exam.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_no_op_rebuild_runs_no_latex_and_edits_recompile_only_what_they_affect(project, monkeypatch):
+    target = resolve("minimal", project)
+    assert sorted(build(target).compiled) == ["solution", "student"]
+    first = outputs(project)
+
+    def no_latex(jobs):
+        raise AssertionError(f"LaTeX ran for {[j.name for j in jobs]}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(compile_stage, "compile_all", no_latex)
+        assert build(target).compiled == []
+    assert outputs(project) == first
+
+    edit(project, "six sevens make forty-two", "six sevens make forty-two, always")
+    assert build(target).compiled == ["solution"]
+    assert outputs(project)["student.pdf"] == first["student.pdf"]
+
+    edit(project, "Name a square number.", "Name any square number.")
+    assert build(target).compiled == ["student", "solution"]
+    assert build(target, force=True).compiled == ["student", "solution"]
+
+
+def test_builds_are_reproducible_and_a_corrupt_cache_only_costs_time(project):
+    target = resolve("minimal", project)
+    build(target)
+    first = outputs(project)
+    cache = project / "build" / ".work" / "minimal" / "student" / "examgen-cache.json"
+    cache.write_text("{not json")
+    assert build(target).compiled == ["student"]
+    assert outputs(project) == first
+
+
+def test_a_failed_build_leaves_the_last_good_outputs_untouched(project):
+    target = resolve("minimal", project)
+    build(target)
+    good = outputs(project)
+    edit(project, "Name a square number.", r"Name a \undefinedmacro square number.")
+    with pytest.raises(CompileError, match=r"part 1\.3: LaTeX error: Undefined control sequence"):
+        build(target)
+    assert outputs(project) == good
+    edit(project, "product = a * b", "product = a / 0")
+    with pytest.raises(ComputeError):
+        build(target)
+    assert outputs(project) == good
+
+
+def test_key_json(project):
+    build(resolve("minimal", project))
+    key = json.loads(outputs(project)["key.json"])
+    assert key == {
+        "exam": "minimal", "code": "Q0001", "total_points": 4,
+        "problems": [{"number": 1, "title": "Arithmetic", "points": 4, "parts": [
+            {"number": "1.1", "points": 1, "kind": "choice", "correct": [1], "values": {}},
+            {"number": "1.2", "points": 2, "kind": "text", "values": {"a": 6, "b": 7, "product": 42}},
+            {"number": "1.3", "points": 1, "kind": "text", "values": {}},
+        ]}],
+    }
+
+
+def test_two_builds_at_once_neither_corrupt_nor_mix(project):
+    command = [sys.executable, "-m", "examgen.cli", "build", "minimal", "--force"]
+    results = []
+
+    def run():
+        results.append(subprocess.run(command, cwd=project, capture_output=True, text=True))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    from pypdf import PdfReader
+
+    folder = project / "build" / "minimal"
+    assert len(PdfReader(folder / "student.pdf").pages) == len(PdfReader(folder / "solution.pdf").pages)
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_cli_build_check_list(project):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "examgen.cli", *args], cwd=project, capture_output=True, text=True)
+
+    listed = cli("list")
+    assert listed.returncode == 0
+    assert "minimal: Test Course (T100 quiz, Q0001, 2024-05-06) - 1 problems, 4 credits" in listed.stdout
+    checked = cli("check", "minimal")
+    assert checked.returncode == 0 and "minimal: ok (1 problems, 3 parts, 4 credits)" in checked.stdout
+    built = cli("build", "--all")
+    assert built.returncode == 0 and "minimal: built" in built.stdout
+    again = cli("build", "minimal")
+    assert "minimal: up to date" in again.stdout
+    missing = cli("build", "nosuch")
+    assert missing.returncode == 2 and "no exam 'nosuch'" in missing.stderr and "Traceback" not in missing.stderr

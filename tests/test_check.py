@@ -1,0 +1,58 @@
+"""Stage 6: the checks that run on the finished PDFs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from conftest import REPO
+
+from examgen.build import prepare, resolve
+from examgen.check import PdfText, cover_claims, leaks, plain, words
+from examgen.errors import Collector
+
+
+def sample_exam():
+    return prepare(resolve("sample", REPO), Collector())
+
+
+def test_words_join_hyphenation_and_plain_drops_math():
+    assert words("The recep-\ntive field, 28×28.") == ["the", "receptive", "field", "28", "28"]
+    assert words(plain(r"\textbf{Early} stopping $x^2$ \[ y \] done")) == ["early", "stopping", "done"]
+
+
+def test_cover_claims():
+    text = "This exam consists of 24 pages with a total of 9 problems.\nThe total amount of achievable credits in this exam is 90 credits."
+    assert cover_claims(text) == {"pages": 24, "problems": 9, "credits": 90}
+
+
+def pdf(text: str, stream: bytes = b"BT (x) Tj ET") -> PdfText:
+    return PdfText([text], [stream], "examgen student copy")
+
+
+def test_a_clean_student_text_has_no_leaks():
+    exam = sample_exam()
+    public = " ".join(str(p.prompt) for _, p in exam.parts())
+    assert leaks(exam, pdf(public)) == []
+
+
+def test_a_leaked_solution_names_its_part():
+    exam = sample_exam()
+    leaked = "Any one reason with a short explanation earns both points."
+    found = leaks(exam, pdf("Problem 2 ... " + leaked.replace("explanation", "expla-\nnation")))
+    assert found == ["part 2.3: its solution text leaks into the student PDF ('any one reason with a')"]
+
+
+def test_solution_marks_in_content_streams_are_a_leak():
+    exam = sample_exam()
+    found = leaks(exam, pdf("nothing", b"/ExamgenSolution BMC (x) Tj EMC"))
+    assert found and "marked content" in found[0]
+
+
+def test_solution_words_that_the_question_itself_uses_are_not_leaks():
+    exam = sample_exam()
+    problem = exam.problems[2]
+    part = problem.parts[0]
+    same = dataclasses.replace(part.solution, latex=str(part.prompt))
+    exam = dataclasses.replace(exam, problems=(*exam.problems[:2], dataclasses.replace(
+        problem, parts=(dataclasses.replace(part, solution=same, notes=()), *problem.parts[1:]))))
+    assert leaks(exam, pdf(str(part.prompt))) == []
