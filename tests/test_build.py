@@ -120,3 +120,12 @@ def test_cli_build_check_list(project):
     assert "minimal: up to date" in again.stdout
     missing = cli("build", "nosuch")
     assert missing.returncode == 2 and "no exam 'nosuch'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_solution_too_long_for_its_space_is_a_warning_naming_the_part(project):
+    long = "Sixteen is the square of four. " * 40
+    edit(project, "solution: Sixteen is the square of four, as every square table shows.", f"solution: {long}")
+    result = build(resolve("minimal", project))
+    assert len(result.warnings) == 1
+    assert "part 1.3: warning: the sample solution does not fit its answer space" in result.warnings[0]
+    assert "space is 2cm" in result.warnings[0]

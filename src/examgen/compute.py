@@ -52,10 +52,13 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam) -> list[dict | None]:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
+        process.returncode = -signal.SIGKILL
     finally:
-        if process.poll() is None:
+        try:  # the whole group: a block may have started processes of its own
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        except ProcessLookupError:
+            pass
+        process.wait()
     results: list[dict | None] = [None] * len(blocks)
     for line in stdout.splitlines():
         result = json.loads(line)
