@@ -56,3 +56,22 @@ def test_solution_words_that_the_question_itself_uses_are_not_leaks():
     exam = dataclasses.replace(exam, problems=(*exam.problems[:2], dataclasses.replace(
         problem, parts=(dataclasses.replace(part, solution=same, notes=()), *problem.parts[1:]))))
     assert leaks(exam, pdf(str(part.prompt))) == []
+
+
+def test_check_rejects_swapped_views(built):
+    """The solution PDF given as the student copy leaks; the student copy has no watermark."""
+    import pytest
+
+    from examgen.check import check
+    from examgen.errors import ExamgenError
+
+    out = built("sample").out
+    with pytest.raises(ExamgenError) as info:
+        check(sample_exam(), out / "solution.pdf", out / "student.pdf", Collector())
+    messages = [str(p) for p in info.value.problems]
+    pages = len(built("sample").student.pages)
+    assert f"solution PDF: pages without the 'Sample Solution' watermark: {', '.join(map(str, range(1, pages + 1)))}" \
+        in messages
+    assert "solution PDF: no solution content is marked in the solution PDF" in messages
+    assert "student PDF: the student PDF contains solution content (marked content /ExamgenSolution)" in messages
+    assert any(m.startswith("student PDF: part 2.3: its solution text leaks") for m in messages)

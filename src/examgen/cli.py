@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -84,7 +85,8 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
             _warn(result.warnings)
             exam = result.exam
             state = "built" if result.compiled else "up to date"
-            click.echo(f"{target.id}: {state} -> {result.out_dir}/ (student.pdf, solution.pdf, key.json; "
+            shown = os.path.relpath(result.out_dir)
+            click.echo(f"{target.id}: {state} -> {shown}/ (student.pdf, solution.pdf, key.json; "
                        f"{len(exam.problems)} problems, {exam.total_points:g} credits)")
         if failures:
             raise ErrorGroup(failures) if len(failures) > 1 else failures[0]
