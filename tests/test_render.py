@@ -97,3 +97,21 @@ problems:
         solution: A
 """)
     assert any("compute block of problem 1: warning: defines lonely but no text" in w for w in out.warnings)
+
+
+def test_a_name_used_only_as_table_data_counts_as_used(tmp_path):
+    exam, out = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      rows = [["a", 1.5], ["b", 2]]
+    tables:
+      - id: t
+        data: rows
+    parts:
+      - points: 1
+        prompt: Q
+        solution: A
+""")
+    assert not out.warnings
+    assert [[c.latex for c in row] for row in exam.problems[0].tables[0].rows] == [["a", "1.5"], ["b", "2"]]

@@ -21,7 +21,7 @@ import jinja2.meta
 
 from .compute import EXAM_SCOPE
 from .errors import Collector, ComputeError, Loc
-from .model import Exam, Figure, Part, Problem, Table, Text
+from .model import Exam, Problem, Scope, Table, Text
 
 DELIMITERS = dict(
     block_start_string="<%", block_end_string="%>",
@@ -110,22 +110,22 @@ class TextRenderer:
 
     def __init__(self, env: jinja2.Environment, out: Collector):
         self.env, self.out = env, out
-        self.used: set[str] = set()
 
-    def names(self, text: Text) -> set[str]:
-        if not any(m in text.source for m in MARKERS):
-            return set()
+    @functools.lru_cache(maxsize=None)
+    def names(self, source: str) -> frozenset[str]:
+        """The undefined names a text's expressions refer to, i.e. the computed values it uses."""
+        if not any(m in source for m in MARKERS):
+            return frozenset()
         try:
-            return jinja2.meta.find_undeclared_variables(self.env.parse(text.source))
+            return frozenset(jinja2.meta.find_undeclared_variables(self.env.parse(source)))
         except jinja2.TemplateSyntaxError:
-            return set()  # reported by expand
+            return frozenset()  # reported by expand
 
     def expand(self, text: Text | None, context: str, values) -> Text | None:
         if text is None:
             return None
         if not any(m in text.source for m in MARKERS):
             return dataclasses.replace(text, latex=text.source)
-        self.used |= self.names(text)
         try:
             latex = self.env.from_string(text.source).render(values)
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
@@ -135,17 +135,31 @@ class TextRenderer:
             latex = ""
         return dataclasses.replace(text, latex=latex)
 
+    def used(self, record) -> set[str]:
+        return set().union(*(self.names(t.source) for t in _texts_in(record)))
+
+
+def _texts_in(obj):
+    """Every Text inside a record, recursively through records and tuples."""
+    if isinstance(obj, Text):
+        yield obj
+    elif isinstance(obj, tuple):
+        for item in obj:
+            yield from _texts_in(item)
+    elif dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            yield from _texts_in(getattr(obj, f.name))
+
 
 def _expand_all(obj, expand):
-    """Every Text inside a record (recursively through records and tuples), expanded."""
+    """The record with every Text inside it (recursively) expanded."""
     if isinstance(obj, Text):
         return expand(obj)
     if isinstance(obj, tuple):
         return tuple(_expand_all(item, expand) for item in obj)
     if dataclasses.is_dataclass(obj):
-        changes = {f.name: _expand_all(getattr(obj, f.name), expand) for f in dataclasses.fields(obj)
-                   if f.name not in ("parts", "figures", "tables", "compute")}
-        return dataclasses.replace(obj, **changes)
+        return dataclasses.replace(obj, **{f.name: _expand_all(getattr(obj, f.name), expand)
+                                           for f in dataclasses.fields(obj)})
     return obj
 
 
@@ -162,36 +176,30 @@ def _table_rows(table: Table, values, context: str, out: Collector) -> Table:
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
 
-def _problem(problem: Problem, exam: Exam, texts: TextRenderer, blocks, out: Collector) -> Problem:
-    scope = exam.scopes[problem.number]
+def _problem(problem: Problem, scope: Scope, texts: TextRenderer, blocks, out: Collector) -> Problem:
+    """The problem with its texts expanded; figures and tables can be placed from any text."""
     context = problem.context
-    placed: set[str] = set()
+    values = dict(scope.values)
     expand = lambda t, ctx=context: texts.expand(t, ctx, values)  # noqa: E731
-    values: dict = dict(scope.values)
-
     figures = tuple(_expand_all(f, expand) for f in problem.figures)
     tables = tuple(_expand_all(_table_rows(t, scope.values, context, out), expand) for t in problem.tables)
-    blocks_by_id = {("figure", f.id): lambda f=f: blocks.figure(f) for f in figures}
-    blocks_by_id.update({("table", t.id): lambda t=t: blocks.table(t) for t in tables})
+    placeable = {("figure", f.id): f for f in figures} | {("table", t.id): t for t in tables}
+    placed: set[str] = set()
 
     def place(kind: str, ident: str) -> str:
-        if (kind, ident) not in blocks_by_id:
+        if (kind, ident) not in placeable:
             raise KeyError(f"problem {problem.number} has no {kind} '{ident}'")
         placed.add(ident)
-        return str(blocks_by_id[(kind, ident)]())
+        return str(getattr(blocks, kind)(placeable[(kind, ident)]))
 
     values.update(figure=lambda ident: place("figure", ident), table=lambda ident: place("table", ident))
-    parts = []
-    for part in problem.parts:
-        before = set(texts.used)
-        texts.used = set()
-        rendered = _expand_all(part, lambda t, ctx=part.context: texts.expand(t, ctx, values))
-        uses = {n: scope.values[n] for n in sorted(texts.used) if n in scope.values}
-        texts.used |= before
-        parts.append(dataclasses.replace(rendered, values=MappingProxyType(uses)))
-    rendered = _expand_all(problem, expand)
-    return dataclasses.replace(rendered, figures=figures, tables=tables, parts=tuple(parts),
-                               placed=frozenset(placed))
+    parts = tuple(
+        dataclasses.replace(
+            _expand_all(part, lambda t, ctx=part.context: texts.expand(t, ctx, values)),
+            values=MappingProxyType({n: scope.values[n] for n in sorted(texts.used(part)) if n in scope.values}))
+        for part in problem.parts)
+    return dataclasses.replace(problem, title=expand(problem.title), intro=expand(problem.intro),
+                               figures=figures, tables=tables, parts=parts, placed=frozenset(placed))
 
 
 def render_texts(exam: Exam, templates: Path, out: Collector) -> Exam:
@@ -203,10 +211,10 @@ def render_texts(exam: Exam, templates: Path, out: Collector) -> Exam:
     meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base))
     problems = []
     for problem in exam.problems:
-        texts.used = set()
-        problems.append(_problem(problem, exam, texts, blocks, out))
         scope = exam.scopes[problem.number]
-        if scope.code and scope.defined and not set(scope.defined) & texts.used:
+        problems.append(_problem(problem, scope, texts, blocks, out))
+        used = texts.used(problem) | {t.data for t in problem.tables}
+        if scope.code and scope.defined and not set(scope.defined) & used:
             out.warn(f"defines {', '.join(scope.defined)} but no text of the problem uses them",
                      scope.code.loc, scope.code.label)
     out.raise_if_any()
