@@ -2,9 +2,10 @@
 VENV     := .venv
 BIN      := $(VENV)/bin
 EXAM     ?=
-# TeX Live from Debian: the engine, latexmk, the LaTeX packages the templates use, pdftoppm.
+# TeX Live from Debian: the engine, latexmk, the LaTeX packages the templates use; poppler-utils
+# (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox.
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
-            texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils
+            texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils bubblewrap
 # One file per package the templates load: if kpsewhich finds them all, TeX is complete.
 TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty
 
@@ -28,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 tex:
-	@if ! command -v latexmk >/dev/null || ! command -v pdftoppm >/dev/null \
+	@if ! command -v latexmk >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v bwrap >/dev/null \
 	    || ! kpsewhich $(TEX_PROBE) >/dev/null 2>&1; then \
 	  echo "Installing TeX Live from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

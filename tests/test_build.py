@@ -31,7 +31,7 @@ def test_no_op_rebuild_runs_no_latex_and_edits_recompile_only_what_they_affect(p
     assert sorted(build(target).compiled) == ["solution", "student"]
     first = outputs(project)
 
-    def no_latex(jobs):
+    def no_latex(jobs, out):
         raise AssertionError(f"LaTeX ran for {[j.name for j in jobs]}")
 
     with monkeypatch.context() as patch:

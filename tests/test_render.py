@@ -115,3 +115,33 @@ problems:
 """)
     assert not out.warnings
     assert [[c.latex for c in row] for row in exam.problems[0].tables[0].rows] == [["a", "1.5"], ["b", "2"]]
+
+
+@pytest.mark.parametrize("source, found", [
+    (r"\textbf{a} and \{ literal \} % comment {", None),
+    ("first\n\\textbf{open", ("{", 1)),
+    ("a }", ("}", 0)),
+    ("<% set d = {'k': 1} %>\\emph{<< d.k >>}", None),
+    ("line\\\\\n{x}", None),
+])
+def test_unbalanced_brace(source, found):
+    from examgen.render import unbalanced_brace
+
+    assert unbalanced_brace(source) == found
+
+
+def test_unbalanced_brace_is_reported_at_its_line_before_latex(tmp_path):
+    from examgen.errors import SourceError
+
+    with pytest.raises(SourceError) as info:
+        render(tmp_path, """
+problems:
+  - title: P
+    parts:
+      - points: 1
+        prompt: |
+          Compute
+          \\textbf{the value
+        solution: s
+""")
+    assert str(info.value).endswith("exam.yaml:16: part 1.1: unbalanced braces: the '{' on this line is never closed")

@@ -166,7 +166,7 @@ def _install(out_dir: Path, files: dict[str, Path | str]) -> None:
 
 def build(target: Target, out_dir: Path | None = None, force: bool = False) -> BuildResult:
     from .check import check
-    from .compile import Job, compile_all, overflows
+    from .compile import Job, compile_all, layout_reports
     from .key import key_json
     from .render import render_document
 
@@ -189,12 +189,16 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
             for _, figure in _images(exam):
                 shutil.copyfile(figure.image, job.folder / figure.asset)
             job.tex.write_text(sources[view], encoding="utf-8")
-        logs = compile_all([jobs[view] for view in stale]) if stale else {}
+        logs = compile_all([jobs[view] for view in stale], out) if stale else {}
         parts = {part.number: part for _, part in exam.parts()}
-        for number, needed in overflows(logs.get("solution", "")):
+        for number, needed in layout_reports(logs.get("solution", ""), "overflow"):
             part = parts[number]
             out.warn(f"the sample solution does not fit its answer space (needs {needed:.1f}cm, "
                      f"space is {part.space:g}cm)", part.loc, part.context)
+        for number, height in dict(layout_reports("".join(logs.values()), "tall")).items():
+            part = parts[number]
+            out.warn(f"the part is {height:.1f}cm tall, more than a page holds: make its answer space smaller",
+                     part.loc, part.context)
         key_changed = (out_dir / "key.json").read_text(encoding="utf-8") != key \
             if (out_dir / "key.json").exists() else True
         if stale or key_changed:

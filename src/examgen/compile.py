@@ -1,22 +1,27 @@
 """Stage 5, compile: LaTeX sources to PDFs with latexmk, both views in parallel.
 
-TeX is contained: no shell escape, and (kpathsea's paranoid mode) no reading
-or writing outside the build folder except TeX's own tree. latexmk runs only
-the passes the page references need. A failure is mapped back to the part
-whose text caused it through the ``% examgen-source:`` markers in the source.
+TeX is contained twice: latexmk runs inside a bubblewrap sandbox that shows it
+only the system tree (/usr, where TeX lives), TeX's configuration and the build
+folder, with no network; and pdflatex runs without shell escape and with
+kpathsea's paranoid mode (no reading or writing outside the build folder but
+TeX's own tree). latexmk runs only the passes the page references need. A
+failure is mapped back to the part whose text caused it through the
+``% examgen-source:`` markers in the generated source.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CompileError, EnvironmentProblem, Loc
+from .errors import Collector, CompileError, EnvironmentProblem, Loc
 
 MARKER = "% examgen-source: "
 TIMEOUT_SECONDS = 300
@@ -55,6 +60,35 @@ def latexmk_command(job: Job) -> list[str]:
             "-pdflatex=pdflatex -no-shell-escape %O %S", job.tex.name]
 
 
+SYSTEM_TREES = ("/usr", "/etc/texmf", "/var/lib/texmf", "/etc/alternatives")  # TeX, its config and formats
+
+
+def sandboxed(command: list[str], folder: Path) -> list[str]:
+    """The command inside bubblewrap, which sees only the system trees and ``folder``."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for tree in SYSTEM_TREES:
+        if os.path.isdir(tree):
+            args += ["--ro-bind", tree, tree]
+    for link in ("/bin", "/lib", "/lib64", "/sbin"):  # merged-/usr symlinks
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+    folder = str(folder.resolve())
+    return args + ["--bind", folder, folder, "--chdir", folder, "--setenv", "HOME", folder, *command]
+
+
+@functools.cache
+def sandbox_works() -> bool:
+    """Whether bubblewrap is installed and may create a sandbox here (containers may forbid it)."""
+    if not shutil.which("bwrap"):
+        return False
+    probe = sandboxed(["true"], Path(tempfile.gettempdir()))
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def source_of(tex_lines: list[str], line: int) -> tuple[str, Loc | None]:
     """The part (or other piece) that produced line ``line`` of a generated source."""
     for text in reversed(tex_lines[:line]):
@@ -89,9 +123,10 @@ def _failure(job: Job, output: str) -> CompileError:
     return CompileError(f"LaTeX failed ({job.name} view):\n{tail}")
 
 
-def _compile(job: Job) -> str:
+def _compile(job: Job, contained: bool) -> str:
+    command = sandboxed(latexmk_command(job), job.folder) if contained else latexmk_command(job)
     try:
-        result = subprocess.run(latexmk_command(job), cwd=job.folder, env=tex_environment(), stdin=subprocess.DEVNULL,
+        result = subprocess.run(command, cwd=job.folder, env=tex_environment(), stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, errors="replace", timeout=TIMEOUT_SECONDS)
     except FileNotFoundError:
         raise EnvironmentProblem("latexmk not found: install TeX Live (`make build` installs it)") from None
@@ -102,12 +137,16 @@ def _compile(job: Job) -> str:
     return job.log.read_text(encoding="utf-8", errors="replace")
 
 
-def compile_all(jobs: list[Job]) -> dict[str, str]:
-    """Compile every job at once; returns each job's log. All failures are raised, the first first."""
+def compile_all(jobs: list[Job], out: Collector) -> dict[str, str]:
+    """Compile every job at once; returns each job's log. The first failure is raised."""
     if not shutil.which("latexmk"):
         raise EnvironmentProblem("latexmk not found: install TeX Live (`make build` installs it)")
+    contained = sandbox_works()
+    if not contained:
+        out.warn("TeX runs without its filesystem sandbox: bubblewrap (bwrap) is missing or may not create "
+                 "namespaces here; only kpathsea's paranoid mode limits its file access")
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = {job.name: pool.submit(_compile, job) for job in jobs}
+        futures = {job.name: pool.submit(_compile, job, contained) for job in jobs}
     logs, errors = {}, []
     for name, future in futures.items():
         try:
@@ -119,7 +158,8 @@ def compile_all(jobs: list[Job]) -> dict[str, str]:
     return logs
 
 
-def overflows(log: str) -> list[tuple[str, float]]:
-    """Parts whose sample solution did not fit the answer space, with the height needed (cm)."""
+def layout_reports(log: str, kind: str) -> list[tuple[str, float]]:
+    """Parts the templates reported in the log (``examgen-overflow``: a solution taller than its
+    answer space; ``examgen-tall``: a part taller than a page), with the height in cm."""
     return [(m.group(1), float(m.group(2)) / 28.4528) for m in re.finditer(
-        r"^examgen-overflow: part (\S+) needs ([0-9.]+)pt", log, re.M)]
+        rf"^examgen-{kind}: part (\S+) (?:needs|is) ([0-9.]+)pt", log, re.M)]

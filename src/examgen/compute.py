@@ -63,13 +63,15 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam) -> list[dict | None]:
     for line in stdout.splitlines():
         result = json.loads(line)
         results[result["index"]] = result
-    crashed = process.returncode not in (0, None)
-    if crashed:  # the block that was running when the process died gets the blame
-        pending = next((i for i, r in enumerate(results) if r is None), None)
-        if pending is not None:
-            reason = ("was stopped after its time limit" if process.returncode == -signal.SIGKILL
-                      else f"crashed the compute process ({stderr.strip().splitlines()[-1:] or process.returncode})")
-            results[pending] = {"ok": False, "line": None, "error": reason}
+    exam_failed = bool(blocks) and blocks[0][0] == "exam" and results[0] is not None and not results[0]["ok"]
+    pending = next((i for i, r in enumerate(results) if r is None), None)
+    if pending is not None and not exam_failed:  # the block running when the process ended gets the blame
+        if process.returncode == -signal.SIGKILL:
+            reason = "was stopped after its time limit"
+        else:
+            last = stderr.strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
+            reason = f"ended the compute process before it finished ({last[0]})"
+        results[pending] = {"ok": False, "line": None, "error": reason}
     return results
 
 

@@ -16,16 +16,17 @@ from .errors import Collector, Loc, SourceError
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.1 without its sexagesimal numbers: ``17:30`` stays a time string."""
+    """YAML 1.1 without its surprises: ``17:30``, ``0012`` and ``2022-02-30`` stay text."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+_RESOLVED_HERE = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
+_Loader.yaml_implicit_resolvers = {  # dates stay text too: validate reads them, with a clear message
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _RESOLVED_HERE]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"),  # 0012 stays the text 0012, not octal 10
     list("-+0123456789"),
 )
 _Loader.add_implicit_resolver(
@@ -42,10 +43,15 @@ class SourceMap(dict):
     """A YAML mapping that knows where it and each of its values stand."""
 
     loc: Loc
+    key_locs: dict
     value_locs: dict
 
     def loc_of(self, key: str) -> Loc:
+        """Where the value of ``key`` starts (for a block of text, its first line)."""
         return self.value_locs.get(key, self.loc)
+
+    def loc_of_key(self, key: str) -> Loc:
+        return self.key_locs.get(key, self.loc)
 
 
 class SourceList(list):
@@ -74,14 +80,16 @@ def _convert(node: yaml.Node, loader: _Loader, file: Path):
     if isinstance(node, yaml.MappingNode):
         result = SourceMap()
         result.loc = Loc(file, node.start_mark.line + 1)
-        result.value_locs = {}
+        result.key_locs, result.value_locs = {}, {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(key_node, loader, file)
+            key_loc = Loc(file, key_node.start_mark.line + 1)
             if not isinstance(key, str):
-                raise SourceError(f"keys must be names, not {key!r}", Loc(file, key_node.start_mark.line + 1))
+                raise SourceError(f"keys must be names, not {key!r}", key_loc)
             if key in result:
-                raise SourceError(f"key '{key}' is given twice", Loc(file, key_node.start_mark.line + 1))
+                raise SourceError(f"key '{key}' is given twice", key_loc)
             result[key] = _convert(value_node, loader, file)
+            result.key_locs[key] = key_loc
             result.value_locs[key] = _value_loc(file, value_node)
         return result
     if isinstance(node, yaml.SequenceNode):
@@ -89,7 +97,14 @@ def _convert(node: yaml.Node, loader: _Loader, file: Path):
         result.loc = Loc(file, node.start_mark.line + 1)
         result.item_locs = [_value_loc(file, item) for item in node.value]
         return result
-    return loader.construct_object(node, deep=True)
+    return _scalar(node, loader, file)
+
+
+def _scalar(node: yaml.Node, loader: _Loader, file: Path):
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # e.g. the date 2022-02-30
+        raise SourceError(f"invalid value {node.value!r}: {exc}", Loc(file, node.start_mark.line + 1)) from None
 
 
 def read_yaml(path: Path):
@@ -106,6 +121,8 @@ def read_yaml(path: Path):
         return None if node is None else _convert(node, loader, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # where the unclosed quote or bracket opened
         detail = " ".join(p for p in (exc.context, exc.problem) if p)
         raise SourceError(f"YAML syntax: {detail}", Loc(path, mark.line + 1 if mark else None)) from None
     except yaml.YAMLError as exc:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import functools
 import math
+import re
 import traceback
 from pathlib import Path
 from types import MappingProxyType
@@ -20,7 +21,7 @@ import jinja2
 import jinja2.meta
 
 from .compute import EXAM_SCOPE
-from .errors import Collector, ComputeError, Loc
+from .errors import Collector, ComputeError, SourceError
 from .model import Exam, Problem, Scope, Table, Text
 
 DELIMITERS = dict(
@@ -89,6 +90,41 @@ def environment(templates: Path) -> jinja2.Environment:
     return env
 
 
+class TextProblem(Exception):
+    """A mistake in an exam text found while expanding it; its message is shown as is."""
+
+
+TEMPLATE_SPAN = re.compile(r"<<.*?>>|<%.*?%>|<#.*?#>", re.S)
+
+
+def unbalanced_brace(source: str) -> tuple[str, int] | None:
+    r"""The first brace without a partner and its 0-based line, ignoring ``\{``, comments
+    and template expressions; None when the braces balance."""
+    text = TEMPLATE_SPAN.sub(lambda m: "\n" * m.group().count("\n"), source)
+    opened: list[int] = []
+    line, i = 0, 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            line += text[i + 1:i + 2] == "\n"
+            i += 2
+            continue
+        if char == "%":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        if char == "\n":
+            line += 1
+        elif char == "{":
+            opened.append(line)
+        elif char == "}":
+            if not opened:
+                return "}", line
+            opened.pop()
+        i += 1
+    return ("{", opened[-1]) if opened else None
+
+
 def _template_line(exc: BaseException) -> int | None:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]
     return frames[-1].lineno if frames else getattr(exc, "lineno", None)
@@ -102,6 +138,8 @@ def _message(exc: BaseException) -> str:
         return text
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"template syntax: {exc.message}"
+    if isinstance(exc, TextProblem):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -124,6 +162,13 @@ class TextRenderer:
     def expand(self, text: Text | None, context: str, values) -> Text | None:
         if text is None:
             return None
+        brace = unbalanced_brace(text.source)
+        if brace:
+            char, line = brace
+            problem = "is never closed" if char == "{" else "closes nothing"
+            self.out.error(SourceError(f"unbalanced braces: the '{char}' on this line {problem}",
+                                       text.loc.shifted(line), context))
+            return dataclasses.replace(text, latex="")
         if not any(m in text.source for m in MARKERS):
             return dataclasses.replace(text, latex=text.source)
         try:
@@ -188,7 +233,8 @@ def _problem(problem: Problem, scope: Scope, texts: TextRenderer, blocks, out: C
 
     def place(kind: str, ident: str) -> str:
         if (kind, ident) not in placeable:
-            raise KeyError(f"problem {problem.number} has no {kind} '{ident}'")
+            known = ", ".join(sorted(i for k, i in placeable if k == kind)) or "none"
+            raise TextProblem(f"problem {problem.number} has no {kind} '{ident}' (its {kind}s: {known})")
         placed.add(ident)
         return str(getattr(blocks, kind)(placeable[(kind, ident)]))
 

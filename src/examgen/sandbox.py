@@ -52,7 +52,7 @@ def _failure(exc: BaseException, block: dict) -> dict:
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == yaml_file:
             line = frame.lineno
-        elif line is not None:
+        elif line is not None and frame.filename != __file__:  # a helper module, not examgen's timer
             elsewhere = f"{frame.filename}:{frame.lineno}"
     if isinstance(exc, AssertionError):
         source_lines = ("\n" * (block["line"] - 1) + block["source"]).splitlines()

@@ -43,7 +43,7 @@ class Fields:
             if key not in allowed:
                 hint = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
                 suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known keys: {', '.join(sorted(allowed))}"
-                self.fail(f"unknown key '{key}'{suggestion}", key)
+                self.out.error(SourceError(f"unknown key '{key}'{suggestion}", data.loc_of_key(key), context))
 
     def loc(self, key: str) -> Loc:
         return self.data.loc_of(key)
@@ -94,12 +94,14 @@ class Fields:
             return default
         return value
 
-    def points(self, key: str) -> float | None:
+    def points(self, key: str, deduction: bool = False) -> float | None:
+        """Points: a positive multiple of 0.5 (or a negative one, for a rubric's deductions)."""
         value = self.number(key)
         if value is None:
             return None
-        if value <= 0 or (value * 2) != int(value * 2):
-            self.fail(f"'{key}' must be a positive multiple of 0.5, not {value!r}", key)
+        if value == 0 or (value < 0 and not deduction) or (value * 2) != int(value * 2):
+            kind = "a non-zero" if deduction else "a positive"
+            self.fail(f"'{key}' must be {kind} multiple of 0.5, not {value!r}", key)
             return None
         return float(value)
 
@@ -188,7 +190,7 @@ def _notes(fields: Fields, context: str) -> tuple[Note, ...]:
         if isinstance(item, SourceMap):
             f = Fields(item, NOTE_KEYS, context, fields.out)
             f.require("text")
-            notes.append(Note(f.text("text") or Text("", loc), f.points("points"), loc))
+            notes.append(Note(f.text("text") or Text("", loc), f.points("points", deduction=True), loc))
         elif isinstance(item, SourceList):
             fields.out.error(SourceError("a note must be text or a mapping with 'text' and 'points'", loc, context))
         else:

@@ -1,0 +1,216 @@
+"""The 2021 endterm (exams/2021-endterm), built for real.
+
+Checked against the seed (/work/shared/seeds/2021-endterm.txt): the crosses of problem 1,
+the points of every part and problem, the cover's claims against the real PDFs, answers
+that the compute blocks calculate, and that no sample solution or correction note reaches
+the student copy.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+from conftest import Built
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exams" / "lib"))
+import dlcalc  # noqa: E402
+
+EXAM = "2021-endterm"
+
+# The seed's crosses, option numbers 1-based, in the seed's order.
+SEED_CROSSES = [[1, 3], [1, 4], [2, 3], [1, 2], [2], [2, 4], [1, 3], [3], [2, 3]]
+
+# The seed's grading boxes; 3.1, 3.5, 4.4, 5.3, 5.4 and 5.7 lost theirs and were chosen.
+PART_POINTS = [
+    [2] * 9,
+    [3, 2, 2, 2, 3, 2, 2, 2, 2, 2, 2, 2, 3],
+    [3, 3, 1, 1, 3, 2],
+    [3, 2, 3, 5],
+    [2, 1, 3, 3, 3, 2, 4],
+]
+CREDITS = [18, 29, 13, 13, 18]
+TITLES = ["Multiple Choice", "Short Questions", "Convolutions", "Optimization", "Multi-Class Classification"]
+
+
+def squash(text: str) -> str:
+    """Extracted text without any whitespace (keeps symbols like ×): the spaces that pdftotext
+    puts into typeset math vary, so answers are compared without them. An accent that
+    pdftotext reads as a separate character (ˆy) is put back on its letter (ŷ)."""
+    text = re.sub(r"\u02c6\s*(\w)", lambda m: unicodedata.normalize("NFC", m.group(1) + "\u0302"), text)
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def exam(built) -> Built:
+    return built(EXAM)
+
+
+def test_multiple_choice_crosses_are_the_seeds(exam):
+    parts = exam.key["problems"][0]["parts"]
+    assert [p["kind"] for p in parts] == ["choice"] * 9
+    assert [p["correct"] for p in parts] == SEED_CROSSES
+
+
+def test_points_per_part_and_problem_and_total(exam):
+    problems = exam.key["problems"]
+    assert [p["title"] for p in problems] == TITLES
+    assert [[part["points"] for part in p["parts"]] for p in problems] == PART_POINTS
+    assert [p["points"] for p in problems] == CREDITS
+    assert exam.key["total_points"] == 91 == sum(CREDITS)
+    assert [sum(points) for points in PART_POINTS] == CREDITS
+    for pdf in (exam.student_text, exam.solution_text):
+        flat = Built.flat(pdf)
+        for number, (title, credits) in enumerate(zip(TITLES, CREDITS), 1):
+            assert f"problem {number} {Built.flat(title)} {credits} credits" in flat
+
+
+def test_cover_claims_match_the_real_pdfs(exam):
+    pages = len(exam.student.pages)
+    assert len(exam.solution.pages) == pages
+    cover = Built.flat(exam.student.pages[0])
+    assert f"this exam consists of {pages} pages with a total of 5 problems" in cover
+    assert "achievable credits in this exam is 91 credits" in cover
+    assert "allowed resources none" in cover
+    assert "do not write with red or green colors" in cover
+    assert "introduction to deep learning" in cover
+    assert "in2346 endterm" in cover and "e0713" in cover
+    assert "prof dr matthias nießner" in cover
+    assert "tuesday 13th july 2021" in cover and "17 30 19 00" in cover
+    assert "can be solved without results" not in cover  # no part is marked with *
+    assert "additional space for solutions" in Built.flat(exam.student.pages[-1])
+
+
+def test_computed_values_in_the_key(exam):
+    values = {}
+    for problem in exam.key["problems"]:
+        for part in problem["parts"]:
+            values.update(part["values"])
+    assert values["bce_first"] == pytest.approx(math.log(2))
+    assert values["c6_out"] == 10
+    assert (values["c7_weights"], values["c7_total"]) == (240, 245)
+    assert (values["m_weights"], values["m_biases"], values["m_total"]) == (705, 18, 723)
+    assert (values["bn_fc"], values["bn_conv"]) == (2, 32)
+    assert (values["fc_in"], values["fc_out"]) == (1600, 640)
+    assert values["fc_in_shape"] == [100, 4, 4] and values["fc_out_shape"] == [40, 4, 4]
+    assert (values["rf_maxpool1"], values["rf_fc1"], values["rf_fc1_padded"]) == (6, 64, 74)
+    assert values["skip_term"] == "w_1 x"  # not the seed's "w_3 x"
+    assert (values["wj"], values["wk"], values["true_class"]) == (3, 1, 3)
+
+
+@pytest.mark.parametrize("answer", [
+    "− log(0.5) or log(2) (≈ 0.693)",                               # 2.2
+    "(28 + 2 · 2 − 5)/3 + 1 = 10",                                  # 2.6
+    "= 6 × 10 × 10 or 10 × 10 × 6",                                 # 2.6
+    "(3 × (4 × 4)) × 5 for weights + 5 for bias = 240 + 5 = 245",   # 2.7
+    "(8 × 8) × 10 + 10 × 5 + 5 × 3 = 705",                          # 2.8
+    "Biases: 10 + 5 + 3 = 18",                                      # 2.8
+    "Total: 705 + 18 = 723",                                        # 2.8
+    "2 × 16 = 32 for a convolutional layer",                        # 2.13
+    "input: 100 × 4 × 4 = 1600",                                    # 3.1
+    "output: 40 × 4 × 4 = 640",                                     # 3.1
+    "weight matrix: 1600 × 640",                                    # 3.1
+    "maxpool1: 6 × 6",                                              # 3.2
+    "a 2 × 2 output comes from a 6 × 6 grid",                       # 3.2
+    "whole image (64 × 64)",                                        # 3.2
+    "(w3 w2 + 1) w1 x = w3 w2 w1 x + w1 x",                         # 4.4
+    "(−ŷ3 ŷ1 ) · h3 = ŷ1 h3",                                        # 5.7
+])
+def test_computed_answers_only_in_the_solution(exam, answer):
+    assert squash(answer) in squash(exam.solution_text)
+    assert squash(answer) not in squash(exam.student_text)
+
+
+def test_seed_slips_are_corrected(exam):
+    solution = squash(exam.solution_text)
+    assert "‘+w1x’" in solution and "‘+w3x’" not in solution       # 4.4: the seed's '+w3 x'
+    assert "G(y)=w3σ(w2y)" in solution and "σ(w3y)" not in solution  # 4.4: the seed's σ(w3 y) w3
+    assert "∂L∂w3,1" in solution and "w1,3" not in solution          # 5.7: the seed's w_{1,3}
+    assert "TODO" not in solution and "doublecheck" not in solution.lower()  # 3.2
+
+
+@pytest.mark.parametrize("phrase", [
+    "correction notes",
+    "sample solution",
+    "improve generalization by adding more data and preventing overfitting",   # 2.1
+    "make training set larger",                                                # 2.1 note
+    "0 5 for minus",                                                           # 2.2 note
+    "constant 0 for negative values",                                          # 2.3
+    "full points to formula drawing",                                          # 2.3 note
+    "weights zero mean with mentioning gaussian",                              # 2.4 note
+    "upon a gradient update",                                                  # 2.5
+    "no formula just correct explanation",                                     # 2.5 note
+    "correct formula and wrong calculation",                                   # 2.6 note
+    "1pt for weights without correct bias",                                    # 2.7
+    "wrong addition",                                                          # 2.7, 2.8 notes
+    "gradient update will be the same for all neurons",                        # 2.9
+    "constraints on the distribution of the bottleneck",                       # 2.10
+    "no points for explanation of autoencoder",                                # 2.10 note
+    "the input is a random noise vector",                                      # 2.11
+    "random input is fine not mentioning fake is fine",                        # 2.11 note
+    "highway for gradient improved gradient flow",                             # 2.12 note
+    "normalized over each channel in a convolutional layer",                   # 2.13
+    "0 5p for the first part and 0 5p for the second",                         # 2.13 note
+    "the size of the region in the input space",                               # 3.2
+    "change the output channels of trconv4 to 30",                             # 3.3
+    "no add 1 1 conv with 30 output channels",                                 # 3.3 note
+    "pre train an autoencoder with the unlabelled all images",                 # 3.5
+    "make it fully convolutional by replacing the fc layer",                   # 3.6
+    "wrong explanation with rnns eigenvalues etc",                             # 3.6 note
+    "rmsprop is an adaptive learning rate method",                             # 4.1
+    "biases all the accumulated gradients down towards zero",                  # 4.2
+    "saturated activations",                                                   # 4.3
+    "backpropagation of the gradient flow",                                    # 4.4
+    "it normalizes the logits scores to sum up to 1",                          # 5.1
+    "immediate from saving the forward cache",                                 # 5.2
+    "cross entropy loss softmax loss colloquial term",                         # 5.5
+    "forget minus lose 0 5 pt",                                                # 5.5 note
+    "first we write the chain rule",                                           # 5.6
+    "for ce loss the loss only depends on the prediction",                     # 5.7
+    "wrong sign lose 0 5 pt",                                                  # 5.7 note
+])
+def test_solutions_and_notes_only_in_the_solution_pdf(exam, phrase):
+    assert phrase in Built.flat(exam.solution_text)
+    assert phrase not in Built.flat(exam.student_text)
+
+
+def test_prompts_are_in_both_views(exam):
+    for pdf in (exam.student_text, exam.solution_text):
+        flat = Built.flat(pdf)
+        for phrase in ("which of the following models are unsupervised learning methods",
+                       "for an input feature map of shape 28 28 28",
+                       "number of input channels 3 number of filters 5 kernel size 4 stride 2 padding 1",
+                       "what is the shape of the weight matrix of the fully connected layer fc1",
+                       "performing a weight update for w0",
+                       "compute the gradient for the weight w2 3 1",
+                       "true class 3"):
+            assert phrase in flat, phrase
+
+
+def test_figures_show_the_computed_network_shapes(exam):
+    # Problem 3's network, shapes after each operation, from the seed's text.
+    shapes = ["3 × 64 × 64", "50 × 32 × 32", "50 × 16 × 16", "100 × 8 × 8", "100 × 4 × 4",
+              "40 × 4 × 4", "30 × 8 × 8", "20 × 16 × 16", "10 × 32 × 32", "5 × 64 × 64"]
+    for pdf in (exam.student_text, exam.solution_text):
+        text = squash(pdf)
+        for caption in ("Figure 3.1: The segmentation network", "Figure 4.1: A segment of a very deep network",
+                        "Figure 5.1: The 2-layer fully-connected classifier"):
+            assert squash(caption) in text
+        for shape in shapes:
+            assert squash(shape) in text, shape
+        for op in ("conv1", "maxpool1", "conv2", "maxpool2", "fc1", "trconv1", "trconv2", "trconv3", "trconv4"):
+            assert op in text
+
+
+def test_the_2021_helpers():
+    assert dlcalc.transposed_sizes_through(4, [(4, 2, 1)] * 4) == [4, 8, 16, 32, 64]
+    probs = dlcalc.softmax([1.0, 2.0, 0.5])
+    assert dlcalc.cross_entropy(probs, 1) == pytest.approx(-math.log(probs[1]))
+    jac = dlcalc.softmax_jacobian(probs)
+    assert jac[0][0] == pytest.approx(probs[0] * (1 - probs[0]))
+    assert jac[0][2] == pytest.approx(-probs[0] * probs[2])
+    assert dlcalc.numeric_derivative(lambda t: t ** 3, 2.0) == pytest.approx(12.0)
