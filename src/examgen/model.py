@@ -79,7 +79,7 @@ class Table:
     header: tuple[Text, ...]
     rows: tuple[tuple[Text, ...], ...]
     data: str | None
-    align: str | None
+    align: Text | None  # a LaTeX column spec; may use computed values
     loc: Loc
 
 

@@ -247,7 +247,7 @@ def _table(data: SourceMap, problem: int, out: Collector) -> Table:
             continue
         rows.append(tuple(Text(str(cell), cell_loc) for cell, cell_loc in zip(row, row.item_locs)))
     return Table(f.name("id") or "", f.text("caption"), _texts(f, "header"), tuple(rows),
-                 f.name("data"), f.string("align"), data.loc)
+                 f.name("data"), f.text("align"), data.loc)
 
 
 def _problem(data: SourceMap, number: int, out: Collector) -> Problem:
