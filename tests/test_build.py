@@ -52,9 +52,11 @@ def test_builds_are_reproducible_and_a_corrupt_cache_only_costs_time(project):
     target = resolve("minimal", project)
     build(target)
     first = outputs(project)
-    cache = project / "build" / ".work" / "minimal" / "student" / "examgen-cache.json"
-    cache.write_text("{not json")
-    assert build(target).compiled == ["student"]
+    work = project / "build" / ".work" / "minimal"
+    (work / "student" / "examgen-cache.json").write_text("{not json")
+    assert build(target).compiled == []  # the sources did not change: nothing to do
+    (work / "examgen-inputs.json").write_text("[]")
+    assert build(target).compiled == ["student"]  # the student view's record is unreadable
     assert outputs(project) == first
 
 
@@ -129,3 +131,4 @@ def test_a_solution_too_long_for_its_space_is_a_warning_naming_the_part(project)
     assert len(result.warnings) == 1
     assert "part 1.3: warning: the sample solution does not fit its answer space" in result.warnings[0]
     assert "space is 2cm" in result.warnings[0]
+    assert build(resolve("minimal", project)).warnings == result.warnings  # a no-op repeats them

@@ -62,12 +62,12 @@ def test_check_rejects_swapped_views(built):
     """The solution PDF given as the student copy leaks; the student copy has no watermark."""
     import pytest
 
-    from examgen.check import check
+    from examgen.check import check, read_view
     from examgen.errors import ExamgenError
 
     out = built("sample").out
     with pytest.raises(ExamgenError) as info:
-        check(sample_exam(), out / "solution.pdf", out / "student.pdf", Collector())
+        check(sample_exam(), read_view(out / "solution.pdf", False), read_view(out / "student.pdf", True), Collector())
     messages = [str(p) for p in info.value.problems]
     pages = len(built("sample").student.pages)
     assert f"solution PDF: pages without the 'Sample Solution' watermark: {', '.join(map(str, range(1, pages + 1)))}" \

@@ -56,13 +56,21 @@ def digit_image(digit: int, seed: int, levels: int = 4, size: int = 28) -> list[
             y += 0.35 * math.sin(x / 2.7 + wobble[1])
             x, y = 14 + (x - 14) * scale + slant * (y - 14), 14 + (y - 14) * scale
             points.append((x + dx, y + dy))
+    # Squared distance from each pixel centre to the nearest pen point less than 3 away:
+    # each point updates only the pixels around it.
+    nearest: dict[tuple[int, int], float] = {}
+    for x, y in points:
+        for px in range(max(0, math.floor(x - 3.5)), min(size, math.ceil(x + 2.5))):
+            for py in range(max(0, math.floor(y - 3.5)), min(size, math.ceil(y + 2.5))):
+                cx, cy = px + 0.5, py + 0.5
+                if abs(cx - x) < 3 and abs(cy - y) < 3:
+                    d = (cx - x) ** 2 + (cy - y) ** 2
+                    if d < nearest.get((px, py), 99.0):
+                        nearest[(px, py)] = d
     pixels = []
     for px in range(size):
         for py in range(size):
-            cx, cy = px + 0.5, py + 0.5
-            d = min((cx - x) ** 2 + (cy - y) ** 2 for x, y in points if abs(cx - x) < 3 and abs(cy - y) < 3) \
-                if any(abs(cx - x) < 3 and abs(cy - y) < 3 for x, y in points) else 99.0
-            value = min(1.0, max(0.0, (pen + 0.6 - math.sqrt(d)) / 1.2))
+            value = min(1.0, max(0.0, (pen + 0.6 - math.sqrt(nearest.get((px, py), 99.0))) / 1.2))
             level = round(value * levels)
             if level:
                 pixels.append([px, py, level])

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,15 +71,20 @@ def resolve(name: str, root: Path) -> Target:
     raise SourceError(f"no exam '{name}' (looked for {exams_folder(root) / name / EXAM_FILE}; exams here: {known})")
 
 
+def read_exam(target: Target, out: Collector) -> Exam:
+    """Load and validate: the exam's records, no Python run yet."""
+    from .load import load
+    from .validate import validate
+
+    return validate(load(target.exam_file), target.id, out)
+
+
 def prepare(target: Target, out: Collector) -> Exam:
     """Load, validate, compute and render the texts: everything that needs no LaTeX."""
     from .compute import compute
-    from .load import load
     from .render import render_texts
-    from .validate import validate
 
-    exam = validate(load(target.exam_file), target.id, out)
-    return render_texts(compute(exam, out), templates_dir(), out)
+    return render_texts(compute(read_exam(target, out), out), templates_dir(), out)
 
 
 @dataclass
@@ -108,16 +114,32 @@ def _sha(path: Path) -> str | None:
         return None
 
 
-def input_digest(tex: str, exam: Exam) -> str:
-    """Everything a PDF depends on: its LaTeX source (which carries every text, value and
-    template), the style file, the images, examgen's version and the TeX engine."""
-    digest = hashlib.sha256(f"examgen {__version__}\n".encode())
+def _engine() -> str:
     engine = shutil.which("pdflatex")
-    digest.update(f"{engine} {os.stat(engine).st_mtime if engine else ''}\n".encode())
+    return f"{engine} {os.stat(engine).st_mtime if engine else ''}"
+
+
+def input_digest(tex: str, exam: Exam) -> str:
+    """Everything one view's PDF depends on: its LaTeX source (which carries every text, value
+    and template), the style file, the images, examgen's version and the TeX engine."""
+    digest = hashlib.sha256(f"examgen {__version__}\n{_engine()}\n".encode())
     digest.update(tex.encode())
     digest.update((templates_dir() / "examgen.sty").read_bytes())
     for _, figure in _images(exam):
         digest.update(figure.asset.encode() + figure.image.read_bytes())
+    return digest.hexdigest()
+
+
+def source_digest(exam: Exam, out_dir: Path) -> str:
+    """Everything an exam's outputs depend on, before any Python runs: its sources and
+    included files, everything in its folder (images, helper modules), the shared helpers,
+    the templates, examgen's version, Python's version and the TeX engine."""
+    files = set(exam.files) | {figure.image for _, figure in _images(exam)}
+    for folder, pattern in ((exam.dir, "**/*"), (exam.dir.parent / "lib", "**/*.py"), (templates_dir(), "*")):
+        files |= {p for p in folder.glob(pattern) if p.is_file() and "__pycache__" not in p.parts}
+    digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{_engine()}\n{out_dir.resolve()}\n".encode())
+    for path in sorted(files):
+        digest.update(f"{path}\n{_sha(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -129,10 +151,11 @@ def _images(exam: Exam):
 
 
 class Cache:
-    """What a view's PDF was last built from; unreadable means stale, never wrong."""
+    """What outputs were last built from, with the hash of each output file: a record that
+    no longer matches, or cannot be read, means rebuild (it costs time, never correctness)."""
 
-    def __init__(self, folder: Path):
-        self.file = folder / "examgen-cache.json"
+    def __init__(self, file: Path):
+        self.file = file
 
     def read(self) -> dict:
         try:
@@ -141,12 +164,14 @@ class Cache:
         except (OSError, ValueError):
             return {}
 
-    def fresh(self, digest: str, *pdfs: Path) -> bool:
+    def fresh(self, digest: str, files: dict[str, Path]) -> bool:
         data = self.read()
-        return data.get("input") == digest and all(_sha(p) == data.get("output") for p in pdfs)
+        outputs = data.get("outputs", {})
+        return data.get("input") == digest and all(_sha(p) == outputs.get(name) for name, p in files.items())
 
-    def record(self, digest: str, pdf: Path) -> None:
-        self.file.write_text(json.dumps({"input": digest, "output": _sha(pdf)}))
+    def record(self, digest: str, files: dict[str, Path], warnings: list[str] = ()) -> None:
+        outputs = {name: _sha(p) for name, p in files.items()}
+        self.file.write_text(json.dumps({"input": digest, "outputs": outputs, "warnings": list(warnings)}))
 
 
 def _install(out_dir: Path, files: dict[str, Path | str]) -> None:
@@ -164,24 +189,46 @@ def _install(out_dir: Path, files: dict[str, Path | str]) -> None:
         os.replace(temporary, final)
 
 
+def _layout_warnings(exam: Exam, logs: dict[str, str], out: Collector) -> None:
+    """What the templates reported in the LaTeX logs, as warnings naming the part."""
+    from .compile import layout_reports
+
+    parts = {part.number: part for _, part in exam.parts()}
+    for number, needed in layout_reports(logs.get("solution", ""), "overflow"):
+        part = parts[number]
+        out.warn(f"the sample solution does not fit its answer space (needs {needed:.1f}cm, "
+                 f"space is {part.space:g}cm)", part.loc, part.context)
+    for number, height in dict(layout_reports("".join(logs.values()), "tall")).items():
+        part = parts[number]
+        out.warn(f"the part is {height:.1f}cm tall, more than a page holds: make its answer space smaller",
+                 part.loc, part.context)
+
+
 def build(target: Target, out_dir: Path | None = None, force: bool = False) -> BuildResult:
-    from .check import check
-    from .compile import Job, compile_all, layout_reports
+    """Build one exam's outputs; compile only the views whose inputs changed."""
+    from .check import check, read_view
+    from .compile import Job, compile_all
+    from .compute import compute
     from .key import key_json
-    from .render import render_document
+    from .render import render_document, render_texts
 
     out = Collector()
-    exam = prepare(target, out)
-    templates = templates_dir()
-    sources = {view: render_document(exam, templates, view == "solution") for view in VIEWS}
-    key = key_json(exam)
+    exam = read_exam(target, out)
     out_dir = out_dir or target.out
-    result = BuildResult(exam, out_dir)
+    outputs = {name: out_dir / name for name in ("student.pdf", "solution.pdf", "key.json")}
     with _locked(target.work):
+        record = Cache(target.work / "examgen-inputs.json")
+        inputs = source_digest(exam, out_dir)
+        if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
+            return BuildResult(exam, out_dir, [], out.warnings + record.read().get("warnings", []))
+        exam = render_texts(compute(exam, out), templates_dir(), out)
+        templates = templates_dir()
+        sources = {view: render_document(exam, templates, view == "solution") for view in VIEWS}
+        key = key_json(exam)
         jobs = {view: Job(view, target.work / view) for view in VIEWS}
         digests = {view: input_digest(sources[view], exam) for view in VIEWS}
-        stale = [view for view in VIEWS if force or not Cache(jobs[view].folder).fresh(
-            digests[view], jobs[view].pdf, out_dir / f"{view}.pdf")]
+        stale = [view for view in VIEWS if force or not Cache(jobs[view].folder / "examgen-cache.json").fresh(
+            digests[view], {"work": jobs[view].pdf, "out": outputs[f"{view}.pdf"]})]
         for view in stale:
             job = jobs[view]
             job.folder.mkdir(parents=True, exist_ok=True)
@@ -189,24 +236,21 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
             for _, figure in _images(exam):
                 shutil.copyfile(figure.image, job.folder / figure.asset)
             job.tex.write_text(sources[view], encoding="utf-8")
-        logs = compile_all([jobs[view] for view in stale], out) if stale else {}
-        parts = {part.number: part for _, part in exam.parts()}
-        for number, needed in layout_reports(logs.get("solution", ""), "overflow"):
-            part = parts[number]
-            out.warn(f"the sample solution does not fit its answer space (needs {needed:.1f}cm, "
-                     f"space is {part.space:g}cm)", part.loc, part.context)
-        for number, height in dict(layout_reports("".join(logs.values()), "tall")).items():
-            part = parts[number]
-            out.warn(f"the part is {height:.1f}cm tall, more than a page holds: make its answer space smaller",
-                     part.loc, part.context)
-        key_changed = (out_dir / "key.json").read_text(encoding="utf-8") != key \
-            if (out_dir / "key.json").exists() else True
-        if stale or key_changed:
-            check(exam, jobs["student"].pdf, jobs["solution"].pdf, out)
-            _install(out_dir, {"student.pdf": jobs["student"].pdf, "solution.pdf": jobs["solution"].pdf,
-                               "key.json": key})
-            for view in VIEWS:
-                Cache(jobs[view].folder).record(digests[view], jobs[view].pdf)
-    result.compiled = stale
-    result.warnings = out.warnings
-    return result
+        pdfs = {}  # each view's PDF as the checks read it, read as soon as LaTeX finished it
+
+        def read(job: Job) -> None:
+            pdfs[job.name] = read_view(job.pdf, job.name == "solution")
+
+        logs = compile_all([jobs[view] for view in stale], out, then=read) if stale else {}
+        _layout_warnings(exam, logs, out)
+        for view in VIEWS:
+            if view not in pdfs:
+                read(jobs[view])
+        check(exam, pdfs["student"], pdfs["solution"], out)
+        _install(out_dir, {"student.pdf": jobs["student"].pdf, "solution.pdf": jobs["solution"].pdf,
+                           "key.json": key})
+        for view in VIEWS:
+            Cache(jobs[view].folder / "examgen-cache.json").record(
+                digests[view], {"work": jobs[view].pdf, "out": outputs[f"{view}.pdf"]})
+        record.record(inputs, outputs, out.warnings)
+    return BuildResult(exam, out_dir, stale, out.warnings)

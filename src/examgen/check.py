@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +25,11 @@ MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
 
 @dataclass(frozen=True)
 class PdfText:
+    """What the checks read of a PDF: page texts (empty if not read), content streams, metadata."""
+
     pages: list[str]
     streams: list[bytes]
     metadata: str
-
-    @property
-    def words(self) -> str:
-        return " " + " ".join(words("\n".join(self.pages))) + " "
 
 
 def page_texts(path: Path) -> list[str]:
@@ -45,16 +44,18 @@ def page_texts(path: Path) -> list[str]:
 
 
 def read_pdf(path: Path, texts=page_texts) -> PdfText:
-    """A PDF's page texts, decoded content streams and metadata."""
+    """A PDF's page texts (by ``texts``, None to skip them), decoded content streams and metadata."""
     from pypdf import PdfReader  # imported on first use: keeps start-up fast
 
-    reader = PdfReader(path)
-    streams = []
-    for page in reader.pages:
-        contents = page.get_contents()
-        streams.append(contents.get_data() if contents is not None else b"")
-    metadata = " ".join(str(v) for v in (reader.metadata or {}).values())
-    return PdfText(texts(path), streams, metadata)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # pdftotext works while pypdf reads
+        pages = pool.submit(texts, path) if texts else None
+        reader = PdfReader(path)
+        streams = []
+        for page in reader.pages:
+            contents = page.get_contents()
+            streams.append(contents.get_data() if contents is not None else b"")
+        metadata = " ".join(str(v) for v in (reader.metadata or {}).values())
+        return PdfText(pages.result() if pages else [], streams, metadata)
 
 
 def words(text: str) -> list[str]:
@@ -93,10 +94,17 @@ def secret_texts(exam: Exam):
             yield part, note.text
 
 
+def _runs(sequence: list[str], size: int) -> set[tuple[str, ...]]:
+    return {tuple(sequence[i:i + size]) for i in range(len(sequence) - size + 1)}
+
+
 def leaks(exam: Exam, student: PdfText) -> list[str]:
-    """Parts whose solution or notes show up in the student PDF."""
-    public = " " + " ".join(words(" ".join(plain(str(t)) for t in _public_texts(exam)))) + " "
-    seen = student.words
+    """Parts whose solution or notes show up in the student PDF: a run of words of a
+    solution that the student PDF shows although no question text contains it."""
+    public_words = words(" ".join(plain(str(t)) for t in _public_texts(exam)))
+    student_words = words("\n".join(student.pages))
+    metadata = student.metadata.lower()
+    public, seen = {}, {}  # run length -> the runs of that length, built on first use
     found = []
     if any(SOLUTION_MARK in stream for stream in student.streams):
         found.append("the student PDF contains solution content (marked content /ExamgenSolution)")
@@ -105,12 +113,12 @@ def leaks(exam: Exam, student: PdfText) -> list[str]:
         if sum(len(w) for w in secret) < MIN_LETTERS:
             continue
         size = min(WINDOW, len(secret))
+        if size not in seen:
+            public[size], seen[size] = _runs(public_words, size), _runs(student_words, size)
         for i in range(len(secret) - size + 1):
-            run = " " + " ".join(secret[i:i + size]) + " "
-            if run in public:
-                continue
-            if run in seen or run.strip() in student.metadata.lower():
-                found.append(f"{part.context}: its solution text leaks into the student PDF ('{run.strip()}')")
+            run = tuple(secret[i:i + size])
+            if run not in public[size] and (run in seen[size] or " ".join(run) in metadata):
+                found.append(f"{part.context}: its solution text leaks into the student PDF ('{' '.join(run)}')")
                 break
     return found
 
@@ -126,19 +134,23 @@ def cover_claims(cover: str) -> dict[str, float]:
     return claims
 
 
-def check(exam: Exam, student_pdf: Path, solution_pdf: Path, out: Collector) -> None:
-    """Raise CheckError listing everything wrong with the two PDFs."""
-    student, solution = read_pdf(student_pdf), read_pdf(solution_pdf)
-    claims = cover_claims(student.pages[0])
-    real = {"pages": len(student.pages), "problems": len(exam.problems), "credits": exam.total_points}
+def read_view(path: Path, solution: bool) -> PdfText:
+    """What the checks need of a view: the solution's text is not read, its marks are checked."""
+    return read_pdf(path, texts=None if solution else page_texts)
+
+
+def check(exam: Exam, student: PdfText, solution: PdfText, out: Collector) -> None:
+    """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
+    claims = cover_claims(student.pages[0] if student.pages else "")
+    real = {"pages": len(student.streams), "problems": len(exam.problems), "credits": exam.total_points}
     for key, value in real.items():
         if key not in claims:
             out.error(CheckError(f"the cover does not state the number of {key}", None, "student PDF"))
         elif claims[key] != value:
             out.error(CheckError(f"the cover says {claims[key]:g} {key}, the exam has {value:g}", None, "student PDF"))
-    if len(solution.pages) != len(student.pages):
-        out.error(CheckError(f"the solution PDF has {len(solution.pages)} pages, the student PDF "
-                             f"{len(student.pages)}: a solution must not change the pagination", None, "solution PDF"))
+    if len(solution.streams) != len(student.streams):
+        out.error(CheckError(f"the solution PDF has {len(solution.streams)} pages, the student PDF "
+                             f"{len(student.streams)}: a solution must not change the pagination", None, "solution PDF"))
     unmarked = [str(i) for i, stream in enumerate(solution.streams, 1) if WATERMARK_MARK not in stream]
     if unmarked:
         out.error(CheckError(f"pages without the 'Sample Solution' watermark: {', '.join(unmarked)}",

@@ -137,8 +137,19 @@ def _compile(job: Job, contained: bool) -> str:
     return job.log.read_text(encoding="utf-8", errors="replace")
 
 
-def compile_all(jobs: list[Job], out: Collector) -> dict[str, str]:
-    """Compile every job at once; returns each job's log. The first failure is raised."""
+def _compile_then(job: Job, contained: bool, then) -> str:
+    log = _compile(job, contained)
+    if then:
+        then(job)
+    return log
+
+
+def compile_all(jobs: list[Job], out: Collector, then=None) -> dict[str, str]:
+    """Compile every job at once; returns each job's log. The first failure is raised.
+
+    ``then(job)`` runs in the job's thread as soon as its PDF is ready, so work on a
+    finished PDF overlaps with LaTeX still running for the others.
+    """
     if not shutil.which("latexmk"):
         raise EnvironmentProblem("latexmk not found: install TeX Live (`make build` installs it)")
     contained = sandbox_works()
@@ -146,7 +157,7 @@ def compile_all(jobs: list[Job], out: Collector) -> dict[str, str]:
         out.warn("TeX runs without its filesystem sandbox: bubblewrap (bwrap) is missing or may not create "
                  "namespaces here; only kpathsea's paranoid mode limits its file access")
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = {job.name: pool.submit(_compile, job, contained) for job in jobs}
+        futures = {job.name: pool.submit(_compile_then, job, contained, then) for job in jobs}
     logs, errors = {}, []
     for name, future in futures.items():
         try:

@@ -15,7 +15,7 @@ import yaml
 from .errors import Collector, Loc, SourceError
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where present: 20x faster
     """YAML 1.1 without its surprises: ``17:30``, ``0012`` and ``2022-02-30`` stay text."""
 
 

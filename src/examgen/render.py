@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import jinja2
-import jinja2.meta
+import jinja2.nodes
 
 from .compute import EXAM_SCOPE
 from .errors import Collector, ComputeError, SourceError
@@ -59,11 +59,15 @@ def format_number(value, places: int | None = None, sep: str = "") -> str:
     return f"{whole}.{frac}" if frac else whole
 
 
-def escape_tex(value) -> str:
-    """Plain text made safe for LaTeX (%, #, &, _, ~, ^, \\, braces)."""
-    from pylatex.utils import escape_latex  # imported on first use: keeps start-up fast
+TEX_SPECIALS = str.maketrans({
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "_": r"\_",
+    "$": r"\$", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+})
 
-    return escape_latex(str(value)).replace(r"\^{}", r"\textasciicircum{}")
+
+def escape_tex(value) -> str:
+    """Plain text made safe for LaTeX (%, #, &, _, $, ~, ^, \\, braces); Unicode passes through."""
+    return str(value).translate(TEX_SPECIALS)
 
 
 def grade_label(value: float) -> str:
@@ -150,14 +154,24 @@ class TextRenderer:
         self.env, self.out = env, out
 
     @functools.lru_cache(maxsize=None)
+    def parse(self, source: str) -> jinja2.nodes.Template:
+        """A text's syntax tree, parsed once for both its names and its compiled form."""
+        return self.env.parse(source)
+
     def names(self, source: str) -> frozenset[str]:
         """The undefined names a text's expressions refer to, i.e. the computed values it uses."""
         if not any(m in source for m in MARKERS):
             return frozenset()
         try:
-            return frozenset(jinja2.meta.find_undeclared_variables(self.env.parse(source)))
+            tree = self.parse(source)
         except jinja2.TemplateSyntaxError:
             return frozenset()  # reported by expand
+        # Names the text reads but does not set itself (a walk of the tree; jinja2.meta's
+        # find_undeclared_variables would run the whole code generator a second time).
+        loaded, stored = set(), set()
+        for node in tree.find_all(jinja2.nodes.Name):
+            (loaded if node.ctx == "load" else stored).add(node.name)
+        return frozenset(loaded - stored)
 
     def expand(self, text: Text | None, context: str, values) -> Text | None:
         if text is None:
@@ -172,7 +186,7 @@ class TextRenderer:
         if not any(m in text.source for m in MARKERS):
             return dataclasses.replace(text, latex=text.source)
         try:
-            latex = self.env.from_string(text.source).render(values)
+            latex = self.env.from_string(self.parse(text.source)).render(values)
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
             line = _template_line(exc)
             loc = text.loc.shifted(line - 1) if line else text.loc

@@ -1,0 +1,441 @@
+"""Benchmark examgen against its floor: one hand-run latexmk of an exam's student view.
+
+For each exam, side by side in one run, the median wall time over N repetitions of:
+the floor (latexmk of the generated student.tex in a fresh folder; also the solution view,
+and both views at once as a build compiles them), a clean build, a no-op rebuild, a rebuild
+after editing one sample solution, `examgen check`, and the Python a build runs after
+`check`'s work (documents, key, PDF checks, timed in-process); once for all exams, CLI
+start-up (`examgen --help`, `examgen list`). Each build row also says which views LaTeX
+ran for, so a cache that misses shows up.
+
+Everything runs in a temporary copy of exams/, so the repository's build/ gets nothing
+but build/bench.json, the table's JSON twin.
+
+    .venv/bin/python bench/run.py [--runs N] [--exam ID ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMGEN = str(Path(sys.executable).parent / "examgen")  # the venv's CLI, next to the venv's python
+VIEWS = ("student", "solution")
+TIMEOUT_SECONDS = 600
+EDIT_WORD = "benchedit"
+
+
+class CommandFailed(Exception):
+    """A measured command failed: the numbers of its exam are meaningless."""
+
+
+@dataclass
+class Measurement:
+    """What to time (``action``), what to do untimed before each repetition (``setup(i)``, whose
+    return value ``action`` receives) and, for builds, the exam's work folder to watch."""
+
+    name: str
+    action: Callable
+    setup: Callable | None = None
+    work: Path | None = None
+
+
+@dataclass
+class Result:
+    """One row: a measurement of one exam, with every repetition's time."""
+
+    exam: str
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    compiled: list[str] = field(default_factory=list)  # per repetition: the views LaTeX ran for
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+# --- running and timing -------------------------------------------------------------------
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    """Run a command to completion; a non-zero exit becomes CommandFailed with its last lines."""
+    try:
+        result = subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, errors="replace", timeout=TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise CommandFailed(f"`{' '.join(command)}` did not finish within {TIMEOUT_SECONDS} s") from None
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
+        raise CommandFailed(f"`{' '.join(Path(c).name if c == EXAMGEN else c for c in command)}` "
+                            f"exited {result.returncode}:\n{tail}")
+
+
+def log_stamps(work: Path) -> dict[str, int | None]:
+    """Each view's LaTeX log time: pdflatex rewrites it on every run, so a change means LaTeX ran."""
+    stamps = {}
+    for view in VIEWS:
+        log = work / view / f"{view}.log"
+        stamps[view] = log.stat().st_mtime_ns if log.exists() else None
+    return stamps
+
+
+def time_once(measurement: Measurement, i: int) -> tuple[float, str | None]:
+    """The one timing helper: repetition i of a measurement, its wall time and, for a build,
+    which views LaTeX ran for: the evidence for (or against) the build cache."""
+    context = measurement.setup(i) if measurement.setup else None
+    work = measurement.work
+    before = log_stamps(work) if work else {}
+    start = time.perf_counter()
+    measurement.action(context)
+    seconds = time.perf_counter() - start
+    if not work:
+        return seconds, None
+    after = log_stamps(work)
+    return seconds, "+".join(v for v in VIEWS if after[v] is not None and after[v] != before[v]) or "none"
+
+
+def measure(exam: str, measurements: list[Measurement], runs: int) -> list[Result]:
+    """Round robin: repetition i of every measurement before repetition i+1 of any, so a burst
+    of load from elsewhere on the machine slows all measurements alike, not one of them."""
+    results = [Result(exam, m.name) for m in measurements]
+    for i in range(runs):
+        for measurement, result in zip(measurements, results):
+            seconds, compiled = time_once(measurement, i)
+            result.seconds.append(seconds)
+            if compiled:
+                result.compiled.append(compiled)
+    for result in results:
+        print(f"  {exam:<14} {result.name:<36} {result.median:8.3f} s", file=sys.stderr, flush=True)
+    return results
+
+
+# --- the temporary project ------------------------------------------------------------------
+
+
+def copy_exams(root: Path) -> None:
+    """Snapshot exams/ once: exams others are editing right now stay fixed for the whole run.
+    A file that vanishes mid-copy only breaks its own exam, which then fails its first build."""
+    try:
+        shutil.copytree(REPO / "exams", root / "exams", ignore=shutil.ignore_patterns("__pycache__"))
+    except shutil.Error as exc:
+        print(f"warning: exams/ changed while copied ({len(exc.args[0])} files skipped)", file=sys.stderr)
+
+
+def exam_ids(root: Path) -> list[str]:
+    return sorted(f.parent.name for f in (root / "exams").glob("*/exam.yaml"))
+
+
+def first_build(exam: str, root: Path) -> str | None:
+    """Build once, untimed: it warms the file cache and tells whether the exam builds (None) or why not."""
+    try:
+        run([EXAMGEN, "build", exam], root)
+    except CommandFailed as exc:
+        return str(exc)
+    return None
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+
+def floor_folder(source: Path, root: Path, view: str) -> Path:
+    """A fresh folder with the inputs latexmk needs: the generated .tex, examgen.sty and images,
+    but none of the files an earlier LaTeX run left (aux, log, fls, fdb, pdf) or examgen's cache."""
+    folder = Path(tempfile.mkdtemp(prefix=f"floor-{view}-", dir=root))
+    for file in source.iterdir():
+        generated_by_tex = file.stem == view and file.suffix != ".tex"
+        if file.is_file() and not generated_by_tex and file.name != "examgen-cache.json":
+            shutil.copy2(file, folder / file.name)
+    return folder
+
+
+FLOOR = "floor: latexmk student.tex"
+HAND_LABELS = {("student",): FLOOR, ("solution",): "latexmk solution.tex (by hand)",
+               VIEWS: "latexmk both views at once (by hand)"}
+
+
+def by_hand(exam: str, root: Path, views: tuple[str, ...]) -> Measurement:
+    """latexmk run by hand from clean, each view in its own fresh folder, several at once as a
+    build runs them. The student view alone is the floor; both at once is what LaTeX costs a
+    clean build on this machine, which tells examgen's overhead from the cores' contention."""
+    from examgen.compile import tex_environment
+
+    env = tex_environment()
+    work = root / "build" / ".work" / exam
+
+    def fresh_folders(_) -> dict[str, Path]:
+        return {view: floor_folder(work / view, root, view) for view in views}
+
+    def latexmk(folders: dict[str, Path]) -> None:
+        with ThreadPoolExecutor(max_workers=len(folders)) as pool:
+            list(pool.map(lambda view: run(["latexmk", "-pdf", "-interaction=nonstopmode", f"{view}.tex"],
+                                           folders[view], env), folders))
+
+    return Measurement(HAND_LABELS[views], latexmk, setup=fresh_folders)
+
+
+class SolutionEdit:
+    """Adds a word to one part's sample solution in the temporary copy, a different word each
+    time. The word goes before the solution's first line, where the text is sure to be in LaTeX
+    text mode (the end of a line may be inside math or a picture), and the edit is checked by
+    loading the exam again, so the rebuild measured really has a changed solution."""
+
+    def __init__(self, exam: str, root: Path):
+        self.target = self._resolve(exam, root)
+        self.site = self._find_site()
+        self.original = self.site[0].read_text(encoding="utf-8") if self.site else None
+
+    @staticmethod
+    def _resolve(exam: str, root: Path):
+        from examgen.build import resolve
+
+        return resolve(exam, root)
+
+    def _solutions(self):
+        from examgen.errors import Collector
+        from examgen.load import load
+        from examgen.validate import validate
+
+        exam = validate(load(self.target.exam_file), self.target.id, Collector())
+        return {part.number: part.solution for _, part in exam.parts() if part.solution}
+
+    def _find_site(self) -> tuple[Path, int, int, str] | None:
+        """(file, line index, column, part) of the first solution whose first line is found verbatim."""
+        for number, text in self._solutions().items():
+            first = text.source.strip().splitlines()[0].strip() if text.source.strip() else ""
+            if not first or text.loc.line is None:
+                continue
+            lines = text.loc.file.read_text(encoding="utf-8").splitlines(keepends=True)
+            column = lines[text.loc.line - 1].rfind(first) if text.loc.line <= len(lines) else -1
+            if column >= 0:
+                site = (text.loc.file, text.loc.line - 1, column, number)
+                if self._verified(site):
+                    return site
+        return None
+
+    def _verified(self, site) -> bool:
+        """Whether the word lands in the part's solution (a quoted or odd scalar may defeat it)."""
+        file, _, _, number = site
+        original = file.read_text(encoding="utf-8")
+        try:
+            file.write_text(self._edited(site, original, 0), encoding="utf-8")
+            return self._solutions()[number].source.lstrip().startswith(f"{EDIT_WORD}0 ")
+        except Exception:  # noqa: BLE001 - an edit that breaks the source is simply not used
+            return False
+        finally:
+            file.write_text(original, encoding="utf-8")
+
+    @staticmethod
+    def _edited(site, original: str, word: int) -> str:
+        _, index, column, _ = site
+        lines = original.splitlines(keepends=True)
+        lines[index] = f"{lines[index][:column]}{EDIT_WORD}{word} {lines[index][column:]}"
+        return "".join(lines)
+
+    @property
+    def part(self) -> str | None:
+        return self.site[3] if self.site else None
+
+    def apply(self, i: int) -> None:
+        """Repetition i's edit: a word never used before, so every rebuild sees a change."""
+        self.site[0].write_text(self._edited(self.site, self.original, i + 1), encoding="utf-8")
+
+    def restore(self) -> None:
+        if self.site:
+            self.site[0].write_text(self.original, encoding="utf-8")
+
+
+def python_after_prepare(exam: str, root: Path):
+    """The Python a build runs after `examgen check`'s work: both documents, the key and the PDF
+    checks. Returns a timed action; the exam is prepared once, untimed, beforehand."""
+    from examgen.build import VIEWS as BUILD_VIEWS, prepare, resolve, templates_dir
+    from examgen.check import check
+    from examgen.errors import Collector
+    from examgen.key import key_json
+    from examgen.render import render_document
+
+    target = resolve(exam, root)
+    prepared = prepare(target, Collector())
+    pdfs = [target.work / view / f"{view}.pdf" for view in BUILD_VIEWS]
+
+    def action(_) -> None:
+        for view in BUILD_VIEWS:
+            render_document(prepared, templates_dir(), view == "solution")
+        key_json(prepared)
+        check(prepared, *pdfs, Collector())
+
+    return action
+
+
+def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
+    """Every measurement of one exam. Within a round each finds the state it needs: the clean
+    build leaves the work folder the no-op rebuild, the floors and the Python stages use, and
+    the edit comes last (its word stays in the copy; the next round's edit changes it again)."""
+    work = root / "build" / ".work" / exam
+
+    def build(_) -> None:
+        run([EXAMGEN, "build", exam], root)
+
+    measurements = [
+        Measurement("clean build", build, setup=lambda i: shutil.rmtree(root / "build", ignore_errors=True),
+                    work=work),
+        Measurement("no-op rebuild", build, work=work),
+        Measurement("examgen check", lambda _: run([EXAMGEN, "check", exam], root)),
+        Measurement("python: documents+key+PDF checks", python_after_prepare(exam, root)),
+        *(by_hand(exam, root, views) for views in HAND_LABELS),
+    ]
+    edit = SolutionEdit(exam, root)
+    if edit.part is None:
+        print(f"  {exam}: no sample solution found to edit; edit rebuild skipped", file=sys.stderr)
+    else:
+        measurements.append(Measurement(f"one-part edit rebuild (part {edit.part})", build,
+                                        setup=edit.apply, work=work))
+    try:
+        return measure(exam, measurements, runs)
+    finally:
+        edit.restore()
+
+
+def bench_cli(root: Path, runs: int) -> list[Result]:
+    """Start-up: the cost every command pays before it does anything."""
+    return measure("(all)", [Measurement(f"examgen {command}", lambda _, c=command: run([EXAMGEN, c], root))
+                             for command in ("--help", "list")], runs)
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def floor_of(results: list[Result], exam: str) -> float | None:
+    return next((r.median for r in results if r.exam == exam and r.name == FLOOR), None)
+
+
+def python_share(results: list[Result], exam: str) -> dict | None:
+    """A build's Python, estimated as `examgen check` (start-up, load, validate, compute, texts)
+    plus the in-process rest (documents, key, PDF checks), against the clean build's wall time."""
+    medians = {r.name: r.median for r in results if r.exam == exam}
+    needed = ("examgen check", "python: documents+key+PDF checks", "clean build")
+    if not all(name in medians for name in needed):
+        return None
+    python = medians[needed[0]] + medians[needed[1]]
+    return {"python_s": round(python, 4), "clean_build_s": round(medians["clean build"], 4),
+            "share": round(python / medians["clean build"], 3)}
+
+
+def rows(results: list[Result]) -> list[dict]:
+    table = []
+    for r in results:
+        reference = floor_of(results, r.exam)
+        table.append({"exam": r.exam, "measurement": r.name, "median_s": round(r.median, 4),
+                      "ratio_to_floor": round(r.median / reference, 3) if reference else None,
+                      "samples_s": [round(s, 4) for s in r.seconds], "latex_ran_for": r.compiled or None})
+    return table
+
+
+def compiled_summary(compiled: list[str] | None) -> str:
+    if not compiled:
+        return ""
+    distinct = sorted(set(compiled), key=compiled.index)
+    return ", ".join(f"{c} x{compiled.count(c)}" for c in distinct)
+
+
+def print_table(table: list[dict], shares: dict, runs: int) -> None:
+    print(f"\nmedian of {runs} runs; 'x floor' = median / the exam's floor (one latexmk of student.tex)")
+    header = f"{'exam':<14} {'measurement':<36} {'median s':>9} {'x floor':>8}  LaTeX ran for"
+    print(header)
+    print("-" * len(header))
+    for row in table:
+        ratio = f"{row['ratio_to_floor']:.2f}" if row["ratio_to_floor"] is not None else "-"
+        print(f"{row['exam']:<14} {row['measurement']:<36} {row['median_s']:>9.3f} {ratio:>8}  "
+              f"{compiled_summary(row['latex_ran_for'])}")
+    for exam, share in shares.items():
+        if share:
+            print(f"{exam}: Python ~ {share['python_s']:.2f} s of a {share['clean_build_s']:.2f} s clean build "
+                  f"({share['share']:.0%}; `examgen check` + in-process documents/key/PDF checks)")
+
+
+def write_json(table: list[dict], shares: dict, runs: int, skipped: dict, failed: dict) -> Path:
+    path = REPO / "build" / "bench.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "runs": runs,
+        "python": sys.version.split()[0],
+        "rows": table,
+        "python_share": shares,
+        "skipped": skipped,
+        "failed": failed,
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="repetitions per measurement (default 3)")
+    parser.add_argument("--exam", action="extend", nargs="+", default=[], metavar="ID",
+                        help="exams to measure (default: every exam under exams/ that builds)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not Path(EXAMGEN).exists():
+        print(f"error: {EXAMGEN} not found: run with the venv's python (`make bench`)", file=sys.stderr)
+        return 2
+    results: list[Result] = []
+    skipped: dict[str, str] = {}  # found under exams/ but not building: not measured, not a failure
+    failed: dict[str, str] = {}  # named with --exam, or broke while measured: exit status 1
+    with tempfile.TemporaryDirectory(prefix="examgen-bench-") as temporary:
+        root = Path(temporary)
+        copy_exams(root)
+        available = exam_ids(root)
+        for exam in args.exam or available:
+            if exam not in available:
+                failed[exam] = f"no exams/{exam}/exam.yaml"
+                continue
+            problem = first_build(exam, root)
+            if problem:
+                (failed if args.exam else skipped)[exam] = problem
+                print(f"  {exam}: does not build, {'FAILED' if args.exam else 'skipped'}", file=sys.stderr)
+                continue
+            try:
+                results += bench_exam(exam, root, args.runs)
+            except Exception as exc:  # noqa: BLE001 - one exam breaking must not lose the others' numbers
+                failed[exam] = str(exc) if isinstance(exc, CommandFailed) else f"{type(exc).__name__}: {exc}"
+        try:
+            results += bench_cli(root, args.runs)
+        except CommandFailed as exc:
+            failed["(cli)"] = str(exc)
+    table = rows(results)
+    shares = {exam: python_share(results, exam) for exam in dict.fromkeys(r.exam for r in results)
+              if exam != "(all)"}
+    print_table(table, shares, args.runs)
+    for exam, reason in {**skipped, **failed}.items():
+        state = "failed" if exam in failed else "skipped (does not build)"
+        print(f"{exam}: {state}: {' | '.join(reason.splitlines())[:300]}")
+    print(f"written: {os.path.relpath(write_json(table, shares, args.runs, skipped, failed))}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
