@@ -261,7 +261,7 @@ def python_after_prepare(exam: str, root: Path):
     """The Python a build runs after `examgen check`'s work: both documents, the key and the PDF
     checks. Returns a timed action; the exam is prepared once, untimed, beforehand."""
     from examgen.build import VIEWS as BUILD_VIEWS, prepare, resolve, templates_dir
-    from examgen.check import check
+    from examgen.check import check, read_view
     from examgen.errors import Collector
     from examgen.key import key_json
     from examgen.render import render_document
@@ -274,7 +274,7 @@ def python_after_prepare(exam: str, root: Path):
         for view in BUILD_VIEWS:
             render_document(prepared, templates_dir(), view == "solution")
         key_json(prepared)
-        check(prepared, *pdfs, Collector())
+        check(prepared, *(read_view(pdf, view == "solution") for pdf, view in zip(pdfs, BUILD_VIEWS)), Collector())
 
     return action
 
