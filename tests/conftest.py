@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,13 @@ class Built:
     def flat(text: str) -> str:
         """Whitespace-insensitive form of extracted PDF text, for `in` checks."""
         return " ".join(words(text))
+
+
+def squash(text: str) -> str:
+    """Extracted text without whitespace, for comparing typeset math (its spaces vary); an
+    accent read as its own character (ˆy) is put back on its letter (ŷ)."""
+    text = re.sub(r"\u02c6\s*(\w)", lambda m: unicodedata.normalize("NFC", m.group(1) + "\u0302"), text)
+    return "".join(text.split())
 
 
 def pypdf_texts(path: Path) -> list[str]:
