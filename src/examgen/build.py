@@ -81,10 +81,16 @@ def read_exam(target: Target, out: Collector) -> Exam:
 
 def prepare(target: Target, out: Collector) -> Exam:
     """Load, validate, compute and render the texts: everything that needs no LaTeX."""
-    from .compute import compute
-    from .render import render_texts
+    return _computed(read_exam(target, out), out)
 
-    return render_texts(compute(read_exam(target, out), out), templates_dir(), out)
+
+def _computed(exam: Exam, out: Collector) -> Exam:
+    """Run the compute blocks, compiling the texts' templates meanwhile, then expand the texts."""
+    from .compute import compute
+    from .render import precompile, render_texts
+
+    templates = templates_dir()
+    return render_texts(compute(exam, out, meanwhile=lambda: precompile(exam, templates)), templates, out)
 
 
 @dataclass
@@ -208,9 +214,8 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
     """Build one exam's outputs; compile only the views whose inputs changed."""
     from .check import check, read_view
     from .compile import Job, compile_all
-    from .compute import compute
     from .key import key_json
-    from .render import render_document, render_texts
+    from .render import render_document
 
     out = Collector()
     exam = read_exam(target, out)
@@ -221,7 +226,7 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
         inputs = source_digest(exam, out_dir)
         if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
             return BuildResult(exam, out_dir, [], out.warnings + record.read().get("warnings", []))
-        exam = render_texts(compute(exam, out), templates_dir(), out)
+        exam = _computed(exam, out)
         templates = templates_dir()
         sources = {view: render_document(exam, templates, view == "solution") for view in VIEWS}
         key = key_json(exam)

@@ -13,6 +13,7 @@ import resource
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -34,7 +35,7 @@ def helper_paths(exam: Exam) -> list[str]:
     return [str(exam.dir), str(exam.dir.parent / "lib")]
 
 
-def _run(blocks: list[tuple[str, Code]], exam: Exam) -> list[dict | None]:
+def _run(blocks: list[tuple[str, Code]], exam: Exam, meanwhile) -> list[dict | None]:
     job = {
         "paths": helper_paths(exam),
         "seconds": exam.limits.seconds,
@@ -48,7 +49,11 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam) -> list[dict | None]:
     )
     backstop = exam.limits.seconds * len(blocks) + 5
     try:
-        stdout, stderr = process.communicate(json.dumps(job), timeout=backstop)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # communicate() waits without the GIL
+            pending = pool.submit(meanwhile) if meanwhile else None
+            stdout, stderr = process.communicate(json.dumps(job), timeout=backstop)
+            if pending:
+                pending.result()
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
@@ -75,11 +80,19 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam) -> list[dict | None]:
     return results
 
 
-def compute(exam: Exam, out: Collector) -> Exam:
-    """Run the exam's and every problem's compute block; their scopes go into the record."""
+def compute(exam: Exam, out: Collector, meanwhile=None) -> Exam:
+    """Run the exam's and every problem's compute block; their scopes go into the record.
+
+    ``meanwhile()`` runs while the blocks do (say, compiling the texts' templates).
+    """
     owners = ([(EXAM_SCOPE, exam.compute)] if exam.compute else []) + [
         (p.number, p.compute) for p in exam.problems if p.compute]
-    results = _run([("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners], exam) if owners else []
+    if not owners:
+        if meanwhile:
+            meanwhile()
+        results = []
+    else:
+        results = _run([("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners], exam, meanwhile)
     scopes: dict[int, Scope] = {}
     for (number, code), result in zip(owners, results):
         if result is None:

@@ -147,16 +147,38 @@ def _message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(env: jinja2.Environment, source: str) -> jinja2.nodes.Template:
+    """A text's syntax tree, parsed once for both its names and its compiled form."""
+    return env.parse(source)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
+    return env.from_string(_parsed(env, source))
+
+
+def precompile(exam: Exam, templates: Path) -> None:
+    """Compile every text's template and the document template ahead, for instance while the
+    compute blocks run: compiling needs no values. Errors are left for render_texts to report."""
+    env = environment(templates)
+    env.get_template("exam.tex.j2")
+    for text in _texts_in(exam):
+        if any(m in text.source for m in MARKERS):
+            try:
+                _compiled(env, text.source)
+            except jinja2.TemplateSyntaxError:
+                pass
+
+
 class TextRenderer:
     """Expands the texts of one exam, collecting every failure with its location."""
 
     def __init__(self, env: jinja2.Environment, out: Collector):
         self.env, self.out = env, out
 
-    @functools.lru_cache(maxsize=None)
     def parse(self, source: str) -> jinja2.nodes.Template:
-        """A text's syntax tree, parsed once for both its names and its compiled form."""
-        return self.env.parse(source)
+        return _parsed(self.env, source)
 
     def names(self, source: str) -> frozenset[str]:
         """The undefined names a text's expressions refer to, i.e. the computed values it uses."""
@@ -186,7 +208,7 @@ class TextRenderer:
         if not any(m in text.source for m in MARKERS):
             return dataclasses.replace(text, latex=text.source)
         try:
-            latex = self.env.from_string(self.parse(text.source)).render(values)
+            latex = _compiled(self.env, text.source).render(values)
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
             line = _template_line(exc)
             loc = text.loc.shifted(line - 1) if line else text.loc
