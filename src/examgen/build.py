@@ -2,8 +2,9 @@
 
 Everything is validated and computed before anything is written. Outputs are
 compiled in ``build/.work/<id>/`` and moved into place only after every check
-passed, so a failed build leaves the last good outputs untouched. A content
-hash per view skips LaTeX when nothing its PDF depends on has changed.
+passed, so a failed build leaves the last good outputs untouched. A hash of
+the sources ends a build right after loading when nothing changed; after
+rendering, a hash per view skips LaTeX for a view whose inputs did not change.
 """
 
 from __future__ import annotations
