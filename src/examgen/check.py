@@ -75,6 +75,7 @@ def plain(latex: str) -> str:
 
 
 def _public_texts(exam: Exam) -> list[Text]:
+    """Every exam text the student copy shows: a solution may quote them without leaking."""
     texts: list[Text] = [*exam.meta.resources, *exam.meta.instructions]
     for problem in exam.problems:
         texts += [problem.title, problem.intro, *(f.caption for f in problem.figures)]

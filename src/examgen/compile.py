@@ -25,6 +25,7 @@ from .errors import Collector, CompileError, EnvironmentProblem, Loc
 
 MARKER = "% examgen-source: "
 TIMEOUT_SECONDS = 300
+PT_PER_CM = 72.27 / 2.54  # TeX points
 # Fixed timestamps make a PDF a function of its source alone (reproducible outputs, stable caches).
 REPRODUCIBLE = {"SOURCE_DATE_EPOCH": "1700000000", "FORCE_SOURCE_DATE": "1"}
 
@@ -128,8 +129,6 @@ def _compile(job: Job, contained: bool) -> str:
     try:
         result = subprocess.run(command, cwd=job.folder, env=tex_environment(), stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, errors="replace", timeout=TIMEOUT_SECONDS)
-    except FileNotFoundError:
-        raise EnvironmentProblem("latexmk not found: install TeX Live (`make build` installs it)") from None
     except subprocess.TimeoutExpired:
         raise CompileError(f"LaTeX did not finish within {TIMEOUT_SECONDS} s ({job.name} view)") from None
     if result.returncode != 0 or not job.pdf.exists():
@@ -172,5 +171,5 @@ def compile_all(jobs: list[Job], out: Collector, then=None) -> dict[str, str]:
 def layout_reports(log: str, kind: str) -> list[tuple[str, float]]:
     """Parts the templates reported in the log (``examgen-overflow``: a solution taller than its
     answer space; ``examgen-tall``: a part taller than a page), with the height in cm."""
-    return [(m.group(1), float(m.group(2)) / 28.4528) for m in re.finditer(
+    return [(m.group(1), float(m.group(2)) / PT_PER_CM) for m in re.finditer(
         rf"^examgen-{kind}: part (\S+) (?:needs|is) ([0-9.]+)pt", log, re.M)]
