@@ -99,13 +99,25 @@ def _runs(sequence: list[str], size: int) -> set[tuple[str, ...]]:
     return {tuple(sequence[i:i + size]) for i in range(len(sequence) - size + 1)}
 
 
+class _Words:
+    """A text's words, asked whether a run of words occurs in them: runs of WINDOW words
+    by a set built once, shorter runs (a short text is a single one) by a substring search."""
+
+    def __init__(self, text: str):
+        self.words = words(text)
+        self.joined = " " + " ".join(self.words) + " "
+        self.windows = _runs(self.words, WINDOW)
+
+    def __contains__(self, run: tuple[str, ...]) -> bool:
+        return run in self.windows if len(run) == WINDOW else f" {' '.join(run)} " in self.joined
+
+
 def leaks(exam: Exam, student: PdfText) -> list[str]:
     """Parts whose solution or notes show up in the student PDF: a run of words of a
     solution that the student PDF shows although no question text contains it."""
-    public_words = words(" ".join(plain(str(t)) for t in _public_texts(exam)))
-    student_words = words("\n".join(student.pages))
-    metadata = student.metadata.lower()
-    public, seen = {}, {}  # run length -> the runs of that length, built on first use
+    public = _Words(" ".join(plain(str(t)) for t in _public_texts(exam)))
+    seen = _Words("\n".join(student.pages))
+    metadata = " ".join(words(student.metadata))
     found = []
     if any(SOLUTION_MARK in stream for stream in student.streams):
         found.append("the student PDF contains solution content (marked content /ExamgenSolution)")
@@ -114,11 +126,9 @@ def leaks(exam: Exam, student: PdfText) -> list[str]:
         if sum(len(w) for w in secret) < MIN_LETTERS:
             continue
         size = min(WINDOW, len(secret))
-        if size not in seen:
-            public[size], seen[size] = _runs(public_words, size), _runs(student_words, size)
         for i in range(len(secret) - size + 1):
             run = tuple(secret[i:i + size])
-            if run not in public[size] and (run in seen[size] or " ".join(run) in metadata):
+            if run not in public and (run in seen or " ".join(run) in metadata):
                 found.append(f"{part.context}: its solution text leaks into the student PDF ('{' '.join(run)}')")
                 break
     return found
