@@ -9,7 +9,6 @@ the student copy.
 from __future__ import annotations
 
 import math
-import re
 import sys
 from pathlib import Path
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
-from pathlib import Path
 
 from .errors import Collector, Loc, SourceError
 from .load import Source, SourceList, SourceMap
