@@ -120,6 +120,8 @@ def test_cli_build_check_list(project):
     assert built.returncode == 0 and "minimal: built" in built.stdout
     again = cli("build", "minimal")
     assert "minimal: up to date" in again.stdout
+    for usage in (cli("build"), cli("build", "minimal", "minimal", "--out", "x")):
+        assert usage.returncode == 2 and "Usage:" in usage.stderr and "internal error" not in usage.stderr
     missing = cli("build", "nosuch")
     assert missing.returncode == 2 and "no exam 'nosuch'" in missing.stderr and "Traceback" not in missing.stderr
 

@@ -24,8 +24,8 @@ def _run(ctx: click.Context, action) -> None:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         ctx.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Exit):
-        raise
+    except (KeyboardInterrupt, click.ClickException, click.exceptions.Exit):
+        raise  # click reports usage mistakes itself (exit 2)
     except Exception as exc:  # noqa: BLE001 - a bug in examgen, reported without a traceback
         if ctx.obj["debug"]:
             raise
