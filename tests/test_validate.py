@@ -98,3 +98,20 @@ problems:
 """)
     assert len(out.warnings) == 1
     assert out.warnings[0].endswith("exam.yaml:13: part 1.1: warning: no sample solution")
+
+
+def test_duplicate_figure_ids_name_the_first(tmp_path):
+    with pytest.raises(SourceError, match=r"problem 1: figure id 'net' is already used by the figure at line 13"):
+        check(tmp_path, """
+problems:
+  - title: P
+    figures:
+      - id: net
+        tikz: a
+      - id: net
+        tikz: b
+    parts:
+      - points: 1
+        prompt: a
+        solution: s
+""")

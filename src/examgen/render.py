@@ -177,15 +177,12 @@ class TextRenderer:
     def __init__(self, env: jinja2.Environment, out: Collector):
         self.env, self.out = env, out
 
-    def parse(self, source: str) -> jinja2.nodes.Template:
-        return _parsed(self.env, source)
-
     def names(self, source: str) -> frozenset[str]:
         """The undefined names a text's expressions refer to, i.e. the computed values it uses."""
         if not any(m in source for m in MARKERS):
             return frozenset()
         try:
-            tree = self.parse(source)
+            tree = _parsed(self.env, source)
         except jinja2.TemplateSyntaxError:
             return frozenset()  # reported by expand
         # Names the text reads but does not set itself (a walk of the tree; jinja2.meta's

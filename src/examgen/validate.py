@@ -249,6 +249,18 @@ def _table(data: SourceMap, problem: int, out: Collector) -> Table:
                  f.name("data"), f.text("align"), data.loc)
 
 
+def _unique_ids(kind: str, records, describe, context: str | None, out: Collector) -> None:
+    """Report every record whose id an earlier record of its kind already uses."""
+    first: dict[str, str] = {}
+    for record in records:
+        if not record.id:
+            continue
+        if record.id in first:
+            out.error(SourceError(f"{kind} id '{record.id}' is already used by {first[record.id]}",
+                                  record.loc, context or describe(record)))
+        first.setdefault(record.id, describe(record))
+
+
 def _problem(data: SourceMap, number: int, out: Collector) -> Problem:
     context = f"problem {number}"
     f = Fields(data, PROBLEM_KEYS, context, out)
@@ -262,12 +274,8 @@ def _problem(data: SourceMap, number: int, out: Collector) -> Problem:
         f.fail("the problem has no parts", "parts")
     figures = [_figure(m, number, out) for item, loc in f.items("figures") if (m := f.mapping(item, loc, "a figure"))]
     tables = [_table(m, number, out) for item, loc in f.items("tables") if (m := f.mapping(item, loc, "a table"))]
-    for kind, things in (("figure", figures), ("table", tables)):
-        seen = set()
-        for thing in things:
-            if thing.id in seen:
-                out.error(SourceError(f"{kind} id '{thing.id}' is used twice", thing.loc, context))
-            seen.add(thing.id)
+    _unique_ids("figure", figures, lambda fig: f"the figure at line {fig.loc.line}", context, out)
+    _unique_ids("table", tables, lambda table: f"the table at line {table.loc.line}", context, out)
     problem = Problem(
         number=number, id=f.name("id"), title=f.text("title") or Text("", data.loc), intro=f.text("intro"),
         compute=f.code(f"compute block of problem {number}"), figures=tuple(figures), tables=tuple(tables),
@@ -330,15 +338,8 @@ def validate(source: Source, exam_id: str, out: Collector) -> Exam:
             problems.append(_problem(data, len(problems) + 1, out))
     if f.has("problems") and not problems:
         f.fail("the exam has no problems", "problems")
-    for kind, owners in (("problem", problems), ("part", [p for pr in problems for p in pr.parts])):
-        seen: dict[str, str] = {}
-        for owner in owners:
-            if owner.id is None:
-                continue
-            if owner.id in seen:
-                out.error(SourceError(f"{kind} id '{owner.id}' is already used by {seen[owner.id]}",
-                                      owner.loc, owner.context))
-            seen.setdefault(owner.id, owner.context)
+    _unique_ids("problem", problems, lambda problem: problem.context, None, out)
+    _unique_ids("part", [part for problem in problems for part in problem.parts], lambda part: part.context, None, out)
     extra = f.number("extra_pages", 2)
     if not isinstance(extra, int) or extra < 0:
         f.fail(f"'extra_pages' must be a whole number >= 0, not {extra!r}", "extra_pages")
