@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -98,8 +98,8 @@ def _computed(exam: Exam, out: Collector) -> Exam:
 class BuildResult:
     exam: Exam
     out_dir: Path
-    compiled: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    compiled: list[str]  # the views LaTeX ran for
+    warnings: list[str]
 
 
 @contextmanager
