@@ -2,7 +2,8 @@
 VENV     := .venv
 BIN      := $(VENV)/bin
 EXAM     ?=
-# TeX Live from Debian: the engine, latexmk, the LaTeX packages the templates use; poppler-utils
+# TeX Live from Debian: the engine, the LaTeX packages the templates use, latexmk (the benchmark's floor
+# runs it; builds run pdflatex themselves); poppler-utils
 # (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox.
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
             texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils bubblewrap
@@ -29,7 +30,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 tex:
-	@if ! command -v latexmk >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v bwrap >/dev/null \
+	@if ! command -v pdflatex >/dev/null || ! command -v latexmk >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v bwrap >/dev/null \
 	    || ! kpsewhich $(TEX_PROBE) >/dev/null 2>&1; then \
 	  echo "Installing TeX Live from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

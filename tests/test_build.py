@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections import Counter
 
 import pytest
 
@@ -46,6 +47,31 @@ def test_no_op_rebuild_runs_no_latex_and_edits_recompile_only_what_they_affect(p
     edit(project, "Name a square number.", "Name any square number.")
     assert build(target).compiled == ["student", "solution"]
     assert build(target, force=True).compiled == ["student", "solution"]
+
+
+def latex_passes(monkeypatch, target) -> dict[str, int]:
+    """Build, counting the pdflatex runs per document."""
+    counts = Counter()
+    real_run = subprocess.run
+
+    def counting_run(command, *args, **kwargs):
+        if "pdflatex" in command:
+            counts[command[-1]] += 1
+        return real_run(command, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(compile_stage.subprocess, "run", counting_run)
+        build(target)
+    return dict(counts)
+
+
+def test_latex_runs_only_the_passes_the_page_references_need(project, monkeypatch):
+    """From clean, the cover's page count (the last page's reference) needs a second pass;
+    an edit that keeps the pagination needs one."""
+    target = resolve("minimal", project)
+    assert latex_passes(monkeypatch, target) == {"student.tex": 2, "solution.tex": 2}
+    edit(project, "six sevens make forty-two", "six sevens make forty-two, always")
+    assert latex_passes(monkeypatch, target) == {"solution.tex": 1}
 
 
 def test_builds_are_reproducible_and_a_corrupt_cache_only_costs_time(project):
