@@ -3,10 +3,10 @@
 For each exam, side by side in one run, the median wall time over N repetitions of:
 the floor (latexmk of the generated student.tex in a fresh folder; also the solution view,
 and both views at once as a build compiles them), a clean build, a no-op rebuild, a rebuild
-after editing one sample solution, `examgen check`, and the Python a build runs after
-`check`'s work (documents, key, PDF checks, timed in-process); once for all exams, CLI
-start-up (`examgen --help`, `examgen list`). Each build row also says which views LaTeX
-ran for, so a cache that misses shows up.
+after editing one sample solution, `examgen check`; once for all exams, CLI start-up
+(`examgen --help`, `examgen list`). Each build row also says which views LaTeX ran for, so
+a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
+outside LaTeX, examgen's own share.
 
 Everything runs in a temporary copy of exams/, so the repository's build/ gets nothing
 but build/bench.json, the table's JSON twin.
@@ -61,6 +61,7 @@ class Result:
     name: str
     seconds: list[float] = field(default_factory=list)
     compiled: list[str] = field(default_factory=list)  # per repetition: the views LaTeX ran for
+    outside_latex: list[float] = field(default_factory=list)  # per repetition of a build that ran LaTeX
 
     @property
     def median(self) -> float:
@@ -83,18 +84,26 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Non
                             f"exited {result.returncode}:\n{tail}")
 
 
+def stamp(file: Path) -> int | None:
+    return file.stat().st_mtime_ns if file.exists() else None
+
+
 def log_stamps(work: Path) -> dict[str, int | None]:
     """Each view's LaTeX log time: pdflatex rewrites it on every run, so a change means LaTeX ran."""
-    stamps = {}
-    for view in VIEWS:
-        log = work / view / f"{view}.log"
-        stamps[view] = log.stat().st_mtime_ns if log.exists() else None
-    return stamps
+    return {view: stamp(work / view / f"{view}.log") for view in VIEWS}
 
 
-def time_once(measurement: Measurement, i: int) -> tuple[float, str | None]:
+def latex_seconds(work: Path, views: list[str]) -> float:
+    """How long LaTeX ran in a build, from the first view's source being written (just before its
+    first pass) to the last view's log being closed (its last pass's end)."""
+    began = min(stamp(work / view / f"{view}.tex") for view in views)
+    ended = max(stamp(work / view / f"{view}.log") for view in views)
+    return (ended - began) / 1e9
+
+
+def time_once(measurement: Measurement, i: int) -> tuple[float, list[str], float | None]:
     """The one timing helper: repetition i of a measurement, its wall time and, for a build,
-    which views LaTeX ran for: the evidence for (or against) the build cache."""
+    which views LaTeX ran for (the evidence for, or against, the build cache) and how long."""
     context = measurement.setup(i) if measurement.setup else None
     work = measurement.work
     before = log_stamps(work) if work else {}
@@ -102,9 +111,10 @@ def time_once(measurement: Measurement, i: int) -> tuple[float, str | None]:
     measurement.action(context)
     seconds = time.perf_counter() - start
     if not work:
-        return seconds, None
+        return seconds, [], None
     after = log_stamps(work)
-    return seconds, "+".join(v for v in VIEWS if after[v] is not None and after[v] != before[v]) or "none"
+    ran = [v for v in VIEWS if after[v] is not None and after[v] != before[v]]
+    return seconds, ran, latex_seconds(work, ran) if ran else None
 
 
 def measure(exam: str, measurements: list[Measurement], runs: int) -> list[Result]:
@@ -113,12 +123,14 @@ def measure(exam: str, measurements: list[Measurement], runs: int) -> list[Resul
     results = [Result(exam, m.name) for m in measurements]
     for i in range(runs):
         for measurement, result in zip(measurements, results):
-            seconds, compiled = time_once(measurement, i)
+            seconds, ran, latex = time_once(measurement, i)
             result.seconds.append(seconds)
-            if compiled:
-                result.compiled.append(compiled)
+            if measurement.work:
+                result.compiled.append("+".join(ran) or "none")
+            if latex is not None:
+                result.outside_latex.append(seconds - latex)
     for result in results:
-        print(f"  {exam:<14} {result.name:<36} {result.median:8.3f} s", file=sys.stderr, flush=True)
+        print(f"  {exam:<14} {result.name:<40} {result.median:8.3f} s", file=sys.stderr, flush=True)
     return results
 
 
@@ -162,6 +174,8 @@ def floor_folder(source: Path, root: Path, view: str) -> Path:
 
 
 FLOOR = "floor: latexmk student.tex"
+CLEAN = "clean build"
+OUTSIDE = "{}: outside LaTeX"  # a build's wall time minus the time its LaTeX ran: examgen's own share
 HAND_LABELS = {("student",): FLOOR, ("solution",): "latexmk solution.tex (by hand)",
                VIEWS: "latexmk both views at once (by hand)"}
 
@@ -257,28 +271,6 @@ class SolutionEdit:
             self.site[0].write_text(self.original, encoding="utf-8")
 
 
-def python_after_prepare(exam: str, root: Path):
-    """The Python a build runs after `examgen check`'s work: both documents, the key and the PDF
-    checks. Returns a timed action; the exam is prepared once, untimed, beforehand."""
-    from examgen.build import VIEWS as BUILD_VIEWS, prepare, resolve, templates_dir
-    from examgen.check import check, read_view
-    from examgen.errors import Collector
-    from examgen.key import key_json
-    from examgen.render import render_document
-
-    target = resolve(exam, root)
-    prepared = prepare(target, Collector())
-    pdfs = [target.work / view / f"{view}.pdf" for view in BUILD_VIEWS]
-
-    def action(_) -> None:
-        for view in BUILD_VIEWS:
-            render_document(prepared, templates_dir(), view == "solution")
-        key_json(prepared)
-        check(prepared, *(read_view(pdf, view == "solution") for pdf, view in zip(pdfs, BUILD_VIEWS)), Collector())
-
-    return action
-
-
 def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
     """Every measurement of one exam. Within a round each finds the state it needs: the clean
     build leaves the work folder the no-op rebuild, the floors and the Python stages use, and
@@ -289,11 +281,10 @@ def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
         run([EXAMGEN, "build", exam], root)
 
     measurements = [
-        Measurement("clean build", build, setup=lambda i: shutil.rmtree(root / "build", ignore_errors=True),
+        Measurement(CLEAN, build, setup=lambda i: shutil.rmtree(root / "build", ignore_errors=True),
                     work=work),
         Measurement("no-op rebuild", build, work=work),
         Measurement("examgen check", lambda _: run([EXAMGEN, "check", exam], root)),
-        Measurement("python: documents+key+PDF checks", python_after_prepare(exam, root)),
         *(by_hand(exam, root, views) for views in HAND_LABELS),
     ]
     edit = SolutionEdit(exam, root)
@@ -322,24 +313,28 @@ def floor_of(results: list[Result], exam: str) -> float | None:
 
 
 def python_share(results: list[Result], exam: str) -> dict | None:
-    """A build's Python, estimated as `examgen check` (start-up, load, validate, compute, texts)
-    plus the in-process rest (documents, key, PDF checks), against the clean build's wall time."""
-    medians = {r.name: r.median for r in results if r.exam == exam}
-    needed = ("examgen check", "python: documents+key+PDF checks", "clean build")
-    if not all(name in medians for name in needed):
+    """examgen's own time in a clean build: its wall time outside LaTeX (start-up, load, validate,
+    compute, render, and after LaTeX the PDF checks and installing the outputs)."""
+    clean = next((r for r in results if r.exam == exam and r.name == CLEAN and r.outside_latex), None)
+    if clean is None:
         return None
-    python = medians[needed[0]] + medians[needed[1]]
-    return {"python_s": round(python, 4), "clean_build_s": round(medians["clean build"], 4),
-            "share": round(python / medians["clean build"], 3)}
+    outside = statistics.median(clean.outside_latex)
+    return {"outside_latex_s": round(outside, 4), "clean_build_s": round(clean.median, 4),
+            "share": round(outside / clean.median, 3)}
 
 
 def rows(results: list[Result]) -> list[dict]:
+    """One row per measurement; a build that ran LaTeX gets a second row, its time outside LaTeX."""
     table = []
     for r in results:
         reference = floor_of(results, r.exam)
-        table.append({"exam": r.exam, "measurement": r.name, "median_s": round(r.median, 4),
-                      "ratio_to_floor": round(r.median / reference, 3) if reference else None,
-                      "samples_s": [round(s, 4) for s in r.seconds], "latex_ran_for": r.compiled or None})
+        for name, seconds, compiled in ((r.name, r.seconds, r.compiled),
+                                        (OUTSIDE.format(r.name), r.outside_latex, None)):
+            if seconds:
+                median = statistics.median(seconds)
+                table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
+                              "ratio_to_floor": round(median / reference, 3) if reference else None,
+                              "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 
 
@@ -352,17 +347,18 @@ def compiled_summary(compiled: list[str] | None) -> str:
 
 def print_table(table: list[dict], shares: dict, runs: int) -> None:
     print(f"\nmedian of {runs} runs; 'x floor' = median / the exam's floor (one latexmk of student.tex)")
-    header = f"{'exam':<14} {'measurement':<36} {'median s':>9} {'x floor':>8}  LaTeX ran for"
+    width = max(len(row["measurement"]) for row in table) if table else 11
+    header = f"{'exam':<14} {'measurement':<{width}} {'median s':>9} {'x floor':>8}  LaTeX ran for"
     print(header)
     print("-" * len(header))
     for row in table:
         ratio = f"{row['ratio_to_floor']:.2f}" if row["ratio_to_floor"] is not None else "-"
-        print(f"{row['exam']:<14} {row['measurement']:<36} {row['median_s']:>9.3f} {ratio:>8}  "
+        print(f"{row['exam']:<14} {row['measurement']:<{width}} {row['median_s']:>9.3f} {ratio:>8}  "
               f"{compiled_summary(row['latex_ran_for'])}")
     for exam, share in shares.items():
         if share:
-            print(f"{exam}: Python ~ {share['python_s']:.2f} s of a {share['clean_build_s']:.2f} s clean build "
-                  f"({share['share']:.0%}; `examgen check` + in-process documents/key/PDF checks)")
+            print(f"{exam}: examgen's own time {share['outside_latex_s']:.2f} s of a {share['clean_build_s']:.2f} s "
+                  f"clean build ({share['share']:.0%}: start-up, load, validate, compute, render, checks, install)")
 
 
 def write_json(table: list[dict], shares: dict, runs: int, skipped: dict, failed: dict) -> Path:

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,16 +243,18 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
             for _, figure in _images(exam):
                 shutil.copyfile(figure.image, job.folder / figure.asset)
             job.tex.write_text(sources[view], encoding="utf-8")
-        pdfs = {}  # each view's PDF as the checks read it, read as soon as LaTeX finished it
+        pdfs = {}  # each view's PDF as the checks read it: an unchanged one while LaTeX runs for the
+        # others, a compiled one as soon as LaTeX finished it
 
         def read(job: Job) -> None:
             pdfs[job.name] = read_view(job.pdf, job.name == "solution")
 
-        logs = compile_all([jobs[view] for view in stale], out, then=read) if stale else {}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            unchanged = [pool.submit(read, jobs[view]) for view in VIEWS if view not in stale]
+            logs = compile_all([jobs[view] for view in stale], out, then=read) if stale else {}
+            for reading in unchanged:
+                reading.result()
         _layout_warnings(exam, logs, out)
-        for view in VIEWS:
-            if view not in pdfs:
-                read(jobs[view])
         check(exam, pdfs["student"], pdfs["solution"], out)
         _install(out_dir, {"student.pdf": jobs["student"].pdf, "solution.pdf": jobs["solution"].pdf,
                            "key.json": key})
