@@ -146,6 +146,7 @@ def _read_bytes(path: Path) -> bytes | None:
 def _compile(job: Job, contained: bool) -> str:
     """Run pdflatex until the ``.aux`` file stops changing; returns the last pass's log."""
     command = sandboxed(pdflatex_command(job), job.folder) if contained else pdflatex_command(job)
+    job.pdf.unlink(missing_ok=True)  # a pass that ships no page must not leave the last build's PDF looking new
     for _ in range(MAX_PASSES):
         references = _read_bytes(job.aux)
         try:
