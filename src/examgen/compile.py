@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from pathlib import Path
 from .errors import Collector, CompileError, EnvironmentProblem, Loc
 
 MARKER = "% examgen-source: "
-TIMEOUT_SECONDS = 300  # per pass
+TIMEOUT_SECONDS = 300  # for all passes of a document
 MAX_PASSES = 5  # references that still change after this many passes never settle
 RERUN = re.compile(r"^(?:LaTeX|Package \S+) Warning: .*Rerun", re.M)  # a package asking for a pass the .aux misses
 PT_PER_CM = 72.27 / 2.54  # TeX points
@@ -147,11 +148,13 @@ def _compile(job: Job, contained: bool) -> str:
     """Run pdflatex until the ``.aux`` file stops changing; returns the last pass's log."""
     command = sandboxed(pdflatex_command(job), job.folder) if contained else pdflatex_command(job)
     job.pdf.unlink(missing_ok=True)  # a pass that ships no page must not leave the last build's PDF looking new
+    deadline = time.monotonic() + TIMEOUT_SECONDS
     for _ in range(MAX_PASSES):
         references = _read_bytes(job.aux)
         try:
             result = subprocess.run(command, cwd=job.folder, env=tex_environment(), stdin=subprocess.DEVNULL,
-                                    capture_output=True, text=True, errors="replace", timeout=TIMEOUT_SECONDS)
+                                    capture_output=True, text=True, errors="replace",
+                                    timeout=max(deadline - time.monotonic(), 1))
         except subprocess.TimeoutExpired:
             raise CompileError(f"LaTeX did not finish within {TIMEOUT_SECONDS} s ({job.name} view)") from None
         if result.returncode != 0 or not job.pdf.exists():
