@@ -273,8 +273,8 @@ class SolutionEdit:
 
 def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
     """Every measurement of one exam. Within a round each finds the state it needs: the clean
-    build leaves the work folder the no-op rebuild, the floors and the Python stages use, and
-    the edit comes last (its word stays in the copy; the next round's edit changes it again)."""
+    build leaves the work folder the no-op rebuild and the floors use, and the edit comes last
+    (its word stays in the copy; the next round's edit changes it again)."""
     work = root / "build" / ".work" / exam
 
     def build(_) -> None:
@@ -312,7 +312,7 @@ def floor_of(results: list[Result], exam: str) -> float | None:
     return next((r.median for r in results if r.exam == exam and r.name == FLOOR), None)
 
 
-def python_share(results: list[Result], exam: str) -> dict | None:
+def own_share(results: list[Result], exam: str) -> dict | None:
     """examgen's own time in a clean build: its wall time outside LaTeX (start-up, load, validate,
     compute, render, and after LaTeX the PDF checks and installing the outputs)."""
     clean = next((r for r in results if r.exam == exam and r.name == CLEAN and r.outside_latex), None)
@@ -371,7 +371,7 @@ def write_json(table: list[dict], shares: dict, runs: int, skipped: dict, failed
         "runs": runs,
         "python": sys.version.split()[0],
         "rows": table,
-        "python_share": shares,
+        "examgen_own_share": shares,
         "skipped": skipped,
         "failed": failed,
     }
@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         except CommandFailed as exc:
             failed["(cli)"] = str(exc)
     table = rows(results)
-    shares = {exam: python_share(results, exam) for exam in dict.fromkeys(r.exam for r in results)
+    shares = {exam: own_share(results, exam) for exam in dict.fromkeys(r.exam for r in results)
               if exam != "(all)"}
     print_table(table, shares, args.runs)
     for exam, reason in {**skipped, **failed}.items():

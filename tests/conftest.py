@@ -39,6 +39,16 @@ class Built:
         """Whitespace-insensitive form of extracted PDF text, for `in` checks."""
         return " ".join(words(text))
 
+    def cover(self, problems: int, credits: int) -> str:
+        """The student cover's flat text, once both views are seen to paginate alike and the
+        cover to state the real page count and the given numbers of problems and credits."""
+        pages = len(self.student.pages)
+        assert len(self.solution.pages) == pages
+        cover = self.flat(self.student.pages[0])
+        assert f"this exam consists of {pages} pages with a total of {problems} problems" in cover
+        assert f"achievable credits in this exam is {credits} credits" in cover
+        return cover
+
 
 def squash(text: str) -> str:
     """Extracted text without whitespace, for comparing typeset math (its spaces vary); an
