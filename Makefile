@@ -30,7 +30,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 tex:
-	@if ! command -v pdflatex >/dev/null || ! command -v latexmk >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v bwrap >/dev/null \
+	@if ! command -v pdflatex >/dev/null || ! command -v latexmk >/dev/null \
+	    || ! command -v pdftoppm >/dev/null || ! command -v bwrap >/dev/null \
 	    || ! kpsewhich $(TEX_PROBE) >/dev/null 2>&1; then \
 	  echo "Installing TeX Live from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
