@@ -234,8 +234,9 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
         key = key_json(exam)
         jobs = {view: Job(view, target.work / view) for view in VIEWS}
         digests = {view: input_digest(sources[view], exam) for view in VIEWS}
-        stale = [view for view in VIEWS if force or not Cache(jobs[view].folder / "examgen-cache.json").fresh(
-            digests[view], {"work": jobs[view].pdf, "out": outputs[f"{view}.pdf"]})]
+        caches = {view: Cache(jobs[view].folder / "examgen-cache.json") for view in VIEWS}
+        pdf_copies = {view: {"work": jobs[view].pdf, "out": outputs[f"{view}.pdf"]} for view in VIEWS}
+        stale = [view for view in VIEWS if force or not caches[view].fresh(digests[view], pdf_copies[view])]
         for view in stale:
             job = jobs[view]
             job.folder.mkdir(parents=True, exist_ok=True)
@@ -259,7 +260,6 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
         _install(out_dir, {"student.pdf": jobs["student"].pdf, "solution.pdf": jobs["solution"].pdf,
                            "key.json": key})
         for view in VIEWS:
-            Cache(jobs[view].folder / "examgen-cache.json").record(
-                digests[view], {"work": jobs[view].pdf, "out": outputs[f"{view}.pdf"]})
+            caches[view].record(digests[view], pdf_copies[view])
         record.record(inputs, outputs, out.warnings)
     return BuildResult(exam, out_dir, stale, out.warnings)
