@@ -184,7 +184,7 @@ def by_hand(exam: str, root: Path, views: tuple[str, ...]) -> Measurement:
     """latexmk run by hand from clean, each view in its own fresh folder, several at once as a
     build runs them. The student view alone is the floor; both at once is what LaTeX costs a
     clean build on this machine, which tells examgen's overhead from the cores' contention."""
-    from examgen.compile import tex_environment
+    from examgen.sandbox.tex import tex_environment
 
     env = tex_environment()
     work = root / "build" / ".work" / exam
@@ -213,17 +213,17 @@ class SolutionEdit:
 
     @staticmethod
     def _resolve(exam: str, root: Path):
-        from examgen.build import resolve
+        from examgen.project import Project
 
-        return resolve(exam, root)
+        return Project(root).resolve(exam)
 
     def _solutions(self):
         from examgen.errors import Collector
-        from examgen.load import load
-        from examgen.validate import validate
+        from examgen.stages.load import load
+        from examgen.stages.validate import validate
 
         exam = validate(load(self.target.exam_file), self.target.id, Collector())
-        return {part.number: part.solution for _, part in exam.parts() if part.solution}
+        return {part.number: part.answer.solution for _, part in exam.parts() if getattr(part.answer, "solution", None)}
 
     def _find_site(self) -> tuple[Path, int, int, str] | None:
         """(file, line index, column, part) of the first solution whose first line is found verbatim."""

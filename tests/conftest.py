@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from examgen.build import BuildResult, build, resolve
-from examgen.check import PdfText, read_pdf, words
+from examgen.orchestrate import BuildResult, build
+from examgen.project import Project
+from examgen.stages.check import PdfText, read_pdf, words
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,7 @@ def pypdf_texts(path: Path) -> list[str]:
 
 
 def build_into(name: str | Path, out: Path, **options) -> Built:
-    result = build(resolve(str(name), REPO), out_dir=out, **options)
+    result = build(Project(REPO).resolve(str(name)), out_dir=out, **options)
     read = lambda view: read_pdf(out / f"{view}.pdf", texts=pypdf_texts)  # noqa: E731
     return Built(result, out, read("student"), read("solution"),
                  json.loads((out / "key.json").read_text(encoding="utf-8")))

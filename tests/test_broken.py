@@ -128,7 +128,7 @@ def test_broken_case(case: Path, tmp_path: Path):
         if missing:
             failures.append(f"the build succeeded but left no {', '.join(missing)} in --out")
         elif expect.get("pdf_text"):
-            from examgen.check import read_pdf
+            from examgen.stages.check import read_pdf
 
             text = flat("\n".join(read_pdf(out / "student.pdf").pages))
             for fragment in expect["pdf_text"]:

@@ -10,8 +10,10 @@ from collections import Counter
 
 import pytest
 
-from examgen import compile as compile_stage
-from examgen.build import build, resolve
+from examgen.stages import compile as compile_stage
+from examgen.writers import views
+from examgen.orchestrate import build
+from examgen.project import Project
 from examgen.errors import CompileError, ComputeError
 
 
@@ -28,15 +30,15 @@ def edit(project, old: str, new: str) -> None:
 
 
 def test_no_op_rebuild_runs_no_latex_and_edits_recompile_only_what_they_affect(project, monkeypatch):
-    target = resolve("minimal", project)
+    target = Project(project).resolve("minimal")
     assert sorted(build(target).compiled) == ["solution", "student"]
     first = outputs(project)
 
-    def no_latex(jobs, out):
-        raise AssertionError(f"LaTeX ran for {[j.name for j in jobs]}")
+    def no_latex(job, out):
+        raise AssertionError(f"LaTeX ran for {job.name}")
 
     with monkeypatch.context() as patch:
-        patch.setattr(compile_stage, "compile_all", no_latex)
+        patch.setattr(views, "compile_document", no_latex)
         assert build(target).compiled == []
     assert outputs(project) == first
 
@@ -68,14 +70,14 @@ def latex_passes(monkeypatch, target) -> dict[str, int]:
 def test_latex_runs_only_the_passes_the_page_references_need(project, monkeypatch):
     """From clean, the cover's page count (the last page's reference) needs a second pass;
     an edit that keeps the pagination needs one."""
-    target = resolve("minimal", project)
+    target = Project(project).resolve("minimal")
     assert latex_passes(monkeypatch, target) == {"student.tex": 2, "solution.tex": 2}
     edit(project, "six sevens make forty-two", "six sevens make forty-two, always")
     assert latex_passes(monkeypatch, target) == {"solution.tex": 1}
 
 
 def test_builds_are_reproducible_and_a_corrupt_cache_only_costs_time(project):
-    target = resolve("minimal", project)
+    target = Project(project).resolve("minimal")
     build(target)
     first = outputs(project)
     work = project / "build" / ".work" / "minimal"
@@ -87,7 +89,7 @@ def test_builds_are_reproducible_and_a_corrupt_cache_only_costs_time(project):
 
 
 def test_a_failed_build_leaves_the_last_good_outputs_untouched(project):
-    target = resolve("minimal", project)
+    target = Project(project).resolve("minimal")
     build(target)
     good = outputs(project)
     edit(project, "Name a square number.", r"Name a \undefinedmacro square number.")
@@ -101,14 +103,14 @@ def test_a_failed_build_leaves_the_last_good_outputs_untouched(project):
 
 
 def test_key_json(project):
-    build(resolve("minimal", project))
+    build(Project(project).resolve("minimal"))
     key = json.loads(outputs(project)["key.json"])
     assert key == {
-        "exam": "minimal", "code": "Q0001", "total_points": 4,
+        "exam": "minimal", "code": "Q0001", "language": "en", "total_points": 4,
         "problems": [{"number": 1, "title": "Arithmetic", "points": 4, "parts": [
             {"number": "1.1", "points": 1, "kind": "choice", "correct": [1], "values": {}},
-            {"number": "1.2", "points": 2, "kind": "text", "values": {"a": 6, "b": 7, "product": 42}},
-            {"number": "1.3", "points": 1, "kind": "text", "values": {}},
+            {"number": "1.2", "points": 2, "kind": "free", "values": {"a": 6, "b": 7, "product": 42}},
+            {"number": "1.3", "points": 1, "kind": "free", "values": {}},
         ]}],
     }
 
@@ -155,8 +157,8 @@ def test_cli_build_check_list(project):
 def test_a_solution_too_long_for_its_space_is_a_warning_naming_the_part(project):
     long = "Sixteen is the square of four. " * 40
     edit(project, "solution: Sixteen is the square of four, as every square table shows.", f"solution: {long}")
-    result = build(resolve("minimal", project))
+    result = build(Project(project).resolve("minimal"))
     assert len(result.warnings) == 1
     assert "part 1.3: warning: the sample solution does not fit its answer space" in result.warnings[0]
     assert "space is 2cm" in result.warnings[0]
-    assert build(resolve("minimal", project)).warnings == result.warnings  # a no-op repeats them
+    assert build(Project(project).resolve("minimal")).warnings == result.warnings  # a no-op repeats them

@@ -6,13 +6,14 @@ import dataclasses
 
 from conftest import REPO
 
-from examgen.build import prepare, resolve
-from examgen.check import PdfText, cover_claims, leaks, plain, words
+from examgen.orchestrate import prepare
+from examgen.project import Project
+from examgen.stages.check import PdfText, cover_claims, leaks, plain, words
 from examgen.errors import Collector
 
 
 def sample_exam():
-    return prepare(resolve("sample", REPO), Collector())
+    return prepare(Project(REPO).resolve("sample"), Collector()).exam
 
 
 def test_words_join_hyphenation_and_plain_drops_math():
@@ -20,9 +21,10 @@ def test_words_join_hyphenation_and_plain_drops_math():
     assert words(plain(r"\textbf{Early} stopping $x^2$ \[ y \] done")) == ["early", "stopping", "done"]
 
 
-def test_cover_claims():
-    text = "This exam consists of 24 pages with a total of 9 problems.\nThe total amount of achievable credits in this exam is 90 credits."
-    assert cover_claims(text) == {"pages": 24, "problems": 9, "credits": 90}
+def test_cover_claims_are_read_from_the_marks_the_theme_wrote():
+    stream = (b"BT (Diese Klausur umfasst) Tj ET /ExamgenClaim <</Name /pages /Value (24)>> BDC BT (24) Tj ET EMC "
+              b"/ExamgenClaim <</Name /problems /Value (9)>> BDC EMC /ExamgenClaim <</Name /credits /Value (90.5)>> BDC")
+    assert cover_claims(stream) == {"pages": 24, "problems": 9, "credits": 90.5}
 
 
 def pdf(text: str, stream: bytes = b"BT (x) Tj ET") -> PdfText:
@@ -52,9 +54,9 @@ def test_solution_words_that_the_question_itself_uses_are_not_leaks():
     exam = sample_exam()
     problem = exam.problems[2]
     part = problem.parts[0]
-    same = dataclasses.replace(part.solution, latex=str(part.prompt))
+    answer = dataclasses.replace(part.answer, solution=part.prompt, notes=())
     exam = dataclasses.replace(exam, problems=(*exam.problems[:2], dataclasses.replace(
-        problem, parts=(dataclasses.replace(part, solution=same, notes=()), *problem.parts[1:]))))
+        problem, parts=(dataclasses.replace(part, answer=answer), *problem.parts[1:]))))
     assert leaks(exam, pdf(str(part.prompt))) == []
 
 
@@ -62,7 +64,7 @@ def test_check_rejects_swapped_views(built):
     """The solution PDF given as the student copy leaks; the student copy has no watermark."""
     import pytest
 
-    from examgen.check import check, read_view
+    from examgen.stages.check import check, read_view
     from examgen.errors import ExamgenError
 
     out = built("sample").out

@@ -9,9 +9,9 @@ import pytest
 from conftest import HEADER, write_exam
 
 from examgen.errors import Collector, ComputeError, ExamgenError
-from examgen.load import load
-from examgen.validate import validate
-from examgen.compute import compute
+from examgen.stages.load import load
+from examgen.stages.validate import validate
+from examgen.stages.compute import compute
 
 
 def run(tmp_path, body: str):

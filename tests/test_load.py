@@ -6,7 +6,7 @@ import pytest
 from conftest import write_exam
 
 from examgen.errors import ExamgenError, SourceError
-from examgen.load import load, read_yaml
+from examgen.stages.load import load, read_yaml
 
 
 def test_values_remember_their_lines(tmp_path):

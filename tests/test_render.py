@@ -7,12 +7,14 @@ import datetime
 import pytest
 from conftest import HEADER, write_exam
 
-from examgen.build import templates_dir
-from examgen.compute import compute
 from examgen.errors import Collector, ComputeError
-from examgen.load import load
-from examgen.render import escape_tex, format_number, grade_label, long_date, render_texts
-from examgen.validate import validate
+from examgen.stages.compute import compute
+from examgen.stages.load import load
+from examgen.stages.render import escape_tex, format_number, grade_label, render_texts, strings
+from examgen.stages.validate import validate
+from examgen.theme import Theme
+
+THEME = Theme.stack(None)
 
 
 @pytest.mark.parametrize("value, args, shown", [
@@ -32,15 +34,17 @@ def test_format_number_rejects_text():
 def test_escape_and_labels():
     assert escape_tex("50% #1 a&b x_y ~ ^ \\") == r"50\% \#1 a\&b x\_y \textasciitilde{} \textasciicircum{} \textbackslash{}"
     assert escape_tex("Nießner") == "Nießner"
-    assert long_date(datetime.date(2022, 8, 1)) == "Monday 1st August, 2022"
-    assert long_date(datetime.date(2021, 7, 13)) == "Tuesday 13th July, 2021"
+    english, german = strings(THEME, "en"), strings(THEME, "de")
+    assert english.date(datetime.date(2022, 8, 1)) == "Monday 1st August, 2022"
+    assert english.date(datetime.date(2021, 7, 13)) == "Tuesday 13th July, 2021"
+    assert german.date(datetime.date(2022, 8, 1)) == "Montag, 1. August 2022"
     assert [grade_label(g) for g in (0, 0.5, 1.5)] == ["{0}", r"{$\frac{1}{2}$}", r"{1$\frac{1}{2}$}"]
 
 
 def render(tmp_path, body: str):
     out = Collector()
     exam = validate(load(write_exam(tmp_path, HEADER + body)), "t", out)
-    return render_texts(compute(exam, out), templates_dir(), out), out
+    return render_texts(compute(exam, out), THEME, out), out
 
 
 def test_undefined_name_names_file_line_and_part(tmp_path):
@@ -78,10 +82,10 @@ problems:
         prompt: See << figure('pic') >>.
         solution: n = << n|num >>
 """)
-    part = exam.problems[0].parts[0]
-    assert dict(part.values) == {"n": 3}
-    assert "\\tikz \\node {3};" in part.prompt.latex and "n is 3" in part.prompt.latex
-    assert exam.problems[0].placed == {"pic"}
+    part = exam.exam.problems[0].parts[0]
+    assert dict(exam.values["1.1"]) == {"n": 3}
+    assert "\\tikz \\node {3};" in part.prompt and "n is 3" in part.prompt
+    assert exam.placed[1] == {"pic"}
     assert not out.warnings  # the block's names are used
 
 
@@ -114,7 +118,7 @@ problems:
         solution: A
 """)
     assert not out.warnings
-    assert [[c.latex for c in row] for row in exam.problems[0].tables[0].rows] == [["a", "1.5"], ["b", "2"]]
+    assert exam.exam.problems[0].tables[0].rows == (("a", "1.5"), ("b", "2"))
 
 
 @pytest.mark.parametrize("source, found", [
@@ -125,7 +129,7 @@ problems:
     ("line\\\\\n{x}", None),
 ])
 def test_unbalanced_brace(source, found):
-    from examgen.render import unbalanced_brace
+    from examgen.stages.render import unbalanced_brace
 
     assert unbalanced_brace(source) == found
 

@@ -44,7 +44,7 @@ def test_key(built):
     choice = key["problems"][0]["parts"]
     assert [c["correct"] for c in choice] == [[1, 4], []]
     conv = key["problems"][1]["parts"][0]
-    assert conv["kind"] == "text" and conv["values"]["out_size"] == 32
+    assert conv["kind"] == "free" and conv["values"]["out_size"] == 32
     neuron = key["problems"][2]["parts"][0]
     assert neuron["id"] == "neuron-forward" and neuron["values"]["h"] == pytest.approx(-0.11)
 

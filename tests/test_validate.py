@@ -6,8 +6,8 @@ import pytest
 from conftest import HEADER, write_exam
 
 from examgen.errors import Collector, ExamgenError, SourceError
-from examgen.load import load
-from examgen.validate import validate
+from examgen.stages.load import load
+from examgen.stages.validate import validate
 
 
 def check(tmp_path, body: str):
@@ -34,8 +34,8 @@ problems:
     assert [p.number for p in problem.parts] == ["1.1", "1.2"]
     assert problem.credits == 3.5
     assert problem.parts[0].grades == [0, 0.5, 1, 1.5]
-    assert problem.parts[1].correct == [1, 3] and problem.parts[1].kind == "choice"
-    assert problem.parts[0].space == 4.0 and not out.warnings
+    assert problem.parts[1].answer.correct == [1, 3] and problem.parts[1].kind == "choice"
+    assert problem.parts[0].answer.space == 4.0 and not out.warnings
 
 
 def test_all_problems_reported_in_one_run(tmp_path):

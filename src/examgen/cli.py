@@ -1,4 +1,4 @@
-"""The command line: a thin layer over build.py. Exit codes are in the README."""
+"""The command line: a thin layer over the orchestrator. Exit codes are in the README."""
 
 from __future__ import annotations
 
@@ -57,36 +57,26 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
     """Build student.pdf, solution.pdf and key.json for EXAMS (ids or paths)."""
 
     def action() -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from .build import all_targets, build as build_one, resolve
         from .errors import ErrorGroup, ExamgenError
+        from .orchestrate import build_many, output_names
+        from .project import Project
 
-        root = Path.cwd()
-        targets = all_targets(root) if build_all else [resolve(name, root) for name in exams]
+        project = Project(Path.cwd())
+        targets = project.targets() if build_all else [project.resolve(name) for name in exams]
         if not targets:
             raise click.UsageError("name an exam (or several), or use --all")
         if out and len(targets) > 1:
             raise click.UsageError("--out takes a single exam")
-
-        def one(target):
-            try:
-                return build_one(target, out, force)
-            except ExamgenError as exc:
-                return exc
-
-        with ThreadPoolExecutor(max_workers=2) as pool:  # two exams at once: CI's two cores
-            results = list(pool.map(one, targets))
-        failures = []
-        for target, result in zip(targets, results):
+        failures: list[ExamgenError] = []
+        for result in build_many(targets, out, force):
             if isinstance(result, ExamgenError):
                 failures.extend(result.problems)
                 continue
             _warn(result.warnings)
             exam = result.exam
             state = "built" if result.compiled else "up to date"
-            shown = os.path.relpath(result.out_dir)
-            click.echo(f"{target.id}: {state} -> {shown}/ (student.pdf, solution.pdf, key.json; "
+            files = ", ".join(output_names())
+            click.echo(f"{result.target.id}: {state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{len(exam.problems)} problems, {exam.total_points:g} credits)")
         if failures:
             raise ErrorGroup(failures) if len(failures) > 1 else failures[0]
@@ -101,11 +91,12 @@ def check(ctx: click.Context, exam: str) -> None:
     """Load, validate and compute EXAM without LaTeX."""
 
     def action() -> None:
-        from .build import prepare, resolve
         from .errors import Collector
+        from .orchestrate import prepare
+        from .project import Project
 
         out = Collector()
-        result = prepare(resolve(exam, Path.cwd()), out)
+        result = prepare(Project(Path.cwd()).resolve(exam), out).exam
         _warn(out.warnings)
         parts = sum(len(p.parts) for p in result.problems)
         click.echo(f"{result.id}: ok ({len(result.problems)} problems, {parts} parts, {result.total_points:g} credits)")
@@ -119,14 +110,14 @@ def list_exams(ctx: click.Context) -> None:
     """List the exams with their problems and credits."""
 
     def action() -> None:
-        from .build import all_targets
         from .errors import Collector, ExamgenError
-        from .load import load
-        from .validate import validate
+        from .orchestrate import read_exam
+        from .project import Project
 
-        for target in all_targets(Path.cwd()):
+        project = Project(Path.cwd())
+        for target in project.targets():
             try:
-                exam = validate(load(target.exam_file), target.id, Collector())
+                exam = read_exam(target, project.theme(), Collector())
             except ExamgenError as exc:
                 click.echo(f"{target.id}: invalid ({len(exc.problems)} problems; run `examgen check {target.id}`)")
                 continue

@@ -113,7 +113,10 @@ class Collector:
         self.errors.append(error)
 
     def warn(self, message: str, loc: Loc | None = None, context: str | None = None) -> None:
-        self.warnings.append(describe(f"warning: {message}", loc, context))
+        """Note a warning once, however many stages or documents meet it."""
+        warning = describe(f"warning: {message}", loc, context)
+        if warning not in self.warnings:
+            self.warnings.append(warning)
 
     def raise_if_any(self) -> None:
         """Raise what was collected, in source order."""

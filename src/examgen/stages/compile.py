@@ -1,4 +1,4 @@
-"""Stage 5, compile: LaTeX sources to PDFs with pdflatex, both views in parallel.
+"""Stage 5, compile: a LaTeX source to its PDF with pdflatex.
 
 pdflatex runs again only while the page references change (the ``.aux`` file):
 two passes from clean, since the cover states the page count, one after most
@@ -7,36 +7,28 @@ knows every input of a document by hash, and latexmk's own bookkeeping (reading
 the recorder file, hashing every TeX file after each pass) cost about 0.15 s
 per document, 7 % of a small exam's LaTeX time.
 
-TeX is contained twice: pdflatex runs inside a bubblewrap sandbox that shows it
-only the system tree (/usr, where TeX lives), TeX's configuration and the build
-folder, with no network; and it runs without shell escape and with kpathsea's
-paranoid mode (no reading or writing outside the build folder but TeX's own
-tree). A failure is mapped back to the part whose text caused it through the
-``% examgen-source:`` markers in the generated source.
+TeX is contained twice (sandbox/tex.py). A failure is mapped back to the part
+whose text caused it through the ``% examgen-source:`` markers in the source.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Collector, CompileError, EnvironmentProblem, Loc
+from ..errors import Collector, CompileError, EnvironmentProblem, Loc
+from ..sandbox.bubblewrap import sandbox_works
+from ..sandbox.tex import contained, tex_environment
 
 MARKER = "% examgen-source: "
 TIMEOUT_SECONDS = 300  # for all passes of a document
 MAX_PASSES = 5  # references that still change after this many passes never settle
 RERUN = re.compile(r"^(?:LaTeX|Package \S+) Warning: .*Rerun", re.M)  # a package asking for a pass the .aux misses
 PT_PER_CM = 72.27 / 2.54  # TeX points
-# Fixed timestamps make a PDF a function of its source alone (reproducible outputs, stable caches).
-REPRODUCIBLE = {"SOURCE_DATE_EPOCH": "1700000000", "FORCE_SOURCE_DATE": "1"}
 
 
 @dataclass(frozen=True)
@@ -63,44 +55,9 @@ class Job:
         return self.folder / f"{self.name}.aux"
 
 
-def tex_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXMF", "TEXINPUTS"))}
-    env.update(REPRODUCIBLE, openin_any="p", openout_any="p", shell_escape="f", max_print_line="10000")
-    return env
-
-
 def pdflatex_command(job: Job) -> list[str]:
     return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
             job.tex.name]
-
-
-SYSTEM_TREES = ("/usr", "/etc/texmf", "/var/lib/texmf", "/etc/alternatives")  # TeX, its config and formats
-
-
-def sandboxed(command: list[str], folder: Path) -> list[str]:
-    """The command inside bubblewrap, which sees only the system trees and ``folder``."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for tree in SYSTEM_TREES:
-        if os.path.isdir(tree):
-            args += ["--ro-bind", tree, tree]
-    for link in ("/bin", "/lib", "/lib64", "/sbin"):  # merged-/usr symlinks
-        if os.path.islink(link):
-            args += ["--symlink", os.readlink(link), link]
-    folder = str(folder.resolve())
-    return args + ["--bind", folder, folder, "--chdir", folder, "--setenv", "HOME", folder, *command]
-
-
-@functools.cache
-def sandbox_works() -> bool:
-    """Whether bubblewrap is installed and may create a sandbox here (containers may forbid it)."""
-    if not shutil.which("bwrap"):
-        return False
-    probe = sandboxed(["true"], Path(tempfile.gettempdir()))
-    try:
-        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def source_of(tex_lines: list[str], line: int) -> tuple[str, Loc | None]:
@@ -144,9 +101,20 @@ def _read_bytes(path: Path) -> bytes | None:
         return None
 
 
-def _compile(job: Job, contained: bool) -> str:
-    """Run pdflatex until the ``.aux`` file stops changing; returns the last pass's log."""
-    command = sandboxed(pdflatex_command(job), job.folder) if contained else pdflatex_command(job)
+def compile_document(job: Job, out: Collector) -> str:
+    """Run pdflatex until the ``.aux`` file stops changing; returns the last pass's log.
+
+    TeX runs in its sandbox (sandbox/tex.py); where bubblewrap cannot make one, a warning
+    says so and kpathsea's paranoid mode alone limits what TeX reads and writes.
+    """
+    if not shutil.which("pdflatex"):
+        raise EnvironmentProblem("pdflatex not found: install TeX Live (`make build` installs it)")
+    command = pdflatex_command(job)
+    if sandbox_works():
+        command = contained(command, job.folder)
+    else:
+        out.warn("TeX runs without its filesystem sandbox: bubblewrap (bwrap) is missing or may not create "
+                 "namespaces here; only kpathsea's paranoid mode limits its file access")
     job.pdf.unlink(missing_ok=True)  # a pass that ships no page must not leave the last build's PDF looking new
     deadline = time.monotonic() + TIMEOUT_SECONDS
     for _ in range(MAX_PASSES):
@@ -164,38 +132,6 @@ def _compile(job: Job, contained: bool) -> str:
             return log
     raise CompileError(f"the page references of the {job.name} view did not settle after {MAX_PASSES} "
                        "LaTeX passes: something in the document changes with every pass")
-
-
-def _compile_then(job: Job, contained: bool, then) -> str:
-    log = _compile(job, contained)
-    if then:
-        then(job)
-    return log
-
-
-def compile_all(jobs: list[Job], out: Collector, then=None) -> dict[str, str]:
-    """Compile every job at once; returns each job's log. The first failure is raised.
-
-    ``then(job)`` runs in the job's thread as soon as its PDF is ready, so work on a
-    finished PDF overlaps with LaTeX still running for the others.
-    """
-    if not shutil.which("pdflatex"):
-        raise EnvironmentProblem("pdflatex not found: install TeX Live (`make build` installs it)")
-    contained = sandbox_works()
-    if not contained:
-        out.warn("TeX runs without its filesystem sandbox: bubblewrap (bwrap) is missing or may not create "
-                 "namespaces here; only kpathsea's paranoid mode limits its file access")
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = {job.name: pool.submit(_compile_then, job, contained, then) for job in jobs}
-    logs, errors = {}, []
-    for name, future in futures.items():
-        try:
-            logs[name] = future.result()
-        except CompileError as exc:
-            errors.append(exc)
-    if errors:
-        raise errors[0]
-    return logs
 
 
 def layout_reports(log: str, kind: str) -> list[tuple[str, float]]:

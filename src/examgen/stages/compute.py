@@ -1,6 +1,6 @@
 """Stage 3, compute: run every compute block of an exam before anything is written.
 
-Blocks run in one child process (sandbox.py) with a memory limit, a timer per
+Blocks run in one child process (sandbox/python.py) with a memory limit, a timer per
 block and a backstop timeout; the child's whole process group is killed on
 expiry, so an endless loop leaves nothing behind.
 """
@@ -13,14 +13,11 @@ import resource
 import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from types import MappingProxyType
 
-from .errors import Collector, ComputeError
-from .model import Code, Exam, Scope
-
-EXAM_SCOPE = 0  # key of the exam block's namespace; problems use their number
+from ..errors import Collector, ComputeError
+from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
+from ..model.source import Code, Exam, Text
 
 
 def _limit_memory(megabytes: int):
@@ -30,12 +27,12 @@ def _limit_memory(megabytes: int):
     return apply
 
 
-def helper_paths(exam: Exam) -> list[str]:
+def helper_paths(exam: Exam[Text]) -> list[str]:
     """Where compute blocks import from: the exam folder and the shared ``exams/lib``."""
     return [str(exam.dir), str(exam.dir.parent / "lib")]
 
 
-def _run(blocks: list[tuple[str, Code]], exam: Exam, meanwhile) -> list[dict | None]:
+def _run(blocks: list[tuple[str, Code]], exam: Exam[Text]) -> list[dict | None]:
     job = {
         "paths": helper_paths(exam),
         "seconds": exam.limits.seconds,
@@ -43,17 +40,13 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam, meanwhile) -> list[dict | N
                     "file": str(code.loc.file), "line": code.loc.line or 1} for scope, code in blocks],
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "examgen.sandbox"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "examgen.sandbox.python"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
         preexec_fn=_limit_memory(exam.limits.memory_mb), cwd=exam.dir,
     )
     backstop = exam.limits.seconds * len(blocks) + 5
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # communicate() waits without the GIL
-            pending = pool.submit(meanwhile) if meanwhile else None
-            stdout, stderr = process.communicate(json.dumps(job), timeout=backstop)
-            if pending:
-                pending.result()
+        stdout, stderr = process.communicate(json.dumps(job), timeout=backstop)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
@@ -80,19 +73,12 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam, meanwhile) -> list[dict | N
     return results
 
 
-def compute(exam: Exam, out: Collector, meanwhile=None) -> Exam:
-    """Run the exam's and every problem's compute block; their scopes go into the record.
-
-    ``meanwhile()`` runs while the blocks do (say, compiling the texts' templates).
-    """
+def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
+    """Run the exam's and every problem's compute block: the scopes every text is rendered in."""
     owners = ([(EXAM_SCOPE, exam.compute)] if exam.compute else []) + [
         (p.number, p.compute) for p in exam.problems if p.compute]
-    if not owners:
-        if meanwhile:
-            meanwhile()
-        results = []
-    else:
-        results = _run([("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners], exam, meanwhile)
+    blocks = [("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners]
+    results = _run(blocks, exam) if blocks else []
     scopes: dict[int, Scope] = {}
     for (number, code), result in zip(owners, results):
         if result is None:
@@ -106,4 +92,4 @@ def compute(exam: Exam, out: Collector, meanwhile=None) -> Exam:
     base = scopes.setdefault(EXAM_SCOPE, Scope(MappingProxyType({})))
     for problem in exam.problems:
         scopes.setdefault(problem.number, Scope(base.values))
-    return replace(exam, scopes=MappingProxyType(scopes))
+    return ComputedExam(exam, MappingProxyType(scopes))

@@ -14,15 +14,18 @@ import functools
 import math
 import re
 import traceback
-from pathlib import Path
 from types import MappingProxyType
 
 import jinja2
 import jinja2.nodes
 
-from .compute import EXAM_SCOPE
-from .errors import Collector, ComputeError, SourceError
-from .model import Exam, Problem, Scope, Table, Text
+from ..errors import Collector, ComputeError, ExamgenError, SourceError
+from ..kinds import by_name
+from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
+from ..model.rendered import RenderedExam
+from ..kinds.numeric import Expression
+from ..model.source import Exam, Part, Problem, Table, Text
+from ..theme import DEFAULT, Theme
 
 DELIMITERS = dict(
     block_start_string="<%", block_end_string="%>",
@@ -76,22 +79,60 @@ def grade_label(value: float) -> str:
     return "{" + (f"{whole if whole or not half else ''}" + (r"$\frac{1}{2}$" if half else "")) + "}"
 
 
-def long_date(value: datetime.date) -> str:
-    """``Monday 1st August, 2022``, as on the seed exams' covers."""
-    day = value.day
-    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-    return f"{value:%A} {day}{suffix} {value:%B}, {value.year}"
+MONTH_SUFFIX = {1: "st", 2: "nd", 3: "rd"}
+
+
+class Strings:
+    """The theme's fixed sentences in one language, called in templates as ``_('key', name=value)``.
+
+    A sentence is LaTeX with template expressions of its own (``<< pages >>``), filled with the
+    values the template passes.
+    """
+
+    def __init__(self, env: jinja2.Environment, table: dict[str, object], language: str):
+        self.env, self.table, self.language = env, table, language
+
+    def __call__(self, key: str, **values) -> str:
+        text = self.table.get(key)
+        if not isinstance(text, str):
+            raise TextProblem(f"the theme has no sentence '{key}' for language '{self.language}'")
+        return _compiled(self.env, text).render(values) if any(m in text for m in MARKERS) else text
+
+    def items(self, key: str) -> list[str]:
+        """A list of sentences (``sticker_notes``)."""
+        value = self.table.get(key)
+        if not isinstance(value, list):
+            raise TextProblem(f"the theme's '{key}' for language '{self.language}' must be a list of sentences")
+        return [str(item) for item in value]
+
+    def date(self, value: datetime.date) -> str:
+        """A date in the language's long form (``Monday 1st August, 2022``)."""
+        weekdays, months = self.table.get("weekdays"), self.table.get("months")
+        if not (isinstance(weekdays, list) and len(weekdays) == 7 and isinstance(months, list) and len(months) == 12):
+            raise TextProblem(f"the '{self.language}' strings need 'weekdays' (7) and 'months' (12) as lists")
+        day = value.day
+        suffix = "th" if 11 <= day % 100 <= 13 else MONTH_SUFFIX.get(day % 10, "th")
+        return self("date", weekday=weekdays[value.weekday()], day=day, suffix=suffix,
+                    month=months[value.month - 1], year=value.year)
 
 
 @functools.cache
-def environment(templates: Path) -> jinja2.Environment:
+def environment(theme: Theme) -> jinja2.Environment:
+    """One environment for a theme's templates and the exam texts, searched layer by layer;
+    ``default/NAME`` is always the packaged default (for templates that extend it)."""
+    layers = [jinja2.FileSystemLoader(layer) for layer in theme.layers]
+    loader = jinja2.ChoiceLoader([*layers, jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(DEFAULT)})])
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates), undefined=jinja2.StrictUndefined,
+        loader=loader, undefined=jinja2.StrictUndefined,
         autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
         **DELIMITERS,
     )
-    env.filters.update(num=format_number, tex=escape_tex, longdate=long_date, grade=grade_label)
+    env.filters.update(num=format_number, tex=escape_tex, grade=grade_label)
     return env
+
+
+def strings(theme: Theme, language: str) -> Strings:
+    return Strings(environment(theme), theme.strings(language), language)
 
 
 class TextProblem(Exception):
@@ -158,10 +199,10 @@ def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
     return env.from_string(_parsed(env, source))
 
 
-def precompile(exam: Exam, templates: Path) -> None:
+def precompile(exam: Exam[Text], theme: Theme) -> None:
     """Compile every text's template and the document template ahead, for instance while the
     compute blocks run: compiling needs no values. Errors are left for render_texts to report."""
-    env = environment(templates)
+    env = environment(theme)
     env.get_template("exam.tex.j2")
     for text in _texts_in(exam):
         if any(m in text.source for m in MARKERS):
@@ -192,26 +233,30 @@ class TextRenderer:
             (loaded if node.ctx == "load" else stored).add(node.name)
         return frozenset(loaded - stored)
 
-    def expand(self, text: Text | None, context: str, values) -> Text | None:
-        if text is None:
-            return None
+    def expand(self, text: Text, context: str, values) -> str:
+        """The text as LaTeX; a failure is collected with its location (and the text left empty)."""
         brace = unbalanced_brace(text.source)
         if brace:
             char, line = brace
             problem = "is never closed" if char == "{" else "closes nothing"
             self.out.error(SourceError(f"unbalanced braces: the '{char}' on this line {problem}",
                                        text.loc.shifted(line), context))
-            return dataclasses.replace(text, latex="")
+            return ""
         if not any(m in text.source for m in MARKERS):
-            return dataclasses.replace(text, latex=text.source)
+            return text.source
         try:
-            latex = _compiled(self.env, text.source).render(values)
+            return _compiled(self.env, text.source).render(values)
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
             line = _template_line(exc)
-            loc = text.loc.shifted(line - 1) if line else text.loc
-            self.out.error(ComputeError(_message(exc), loc, context))
-            latex = ""
-        return dataclasses.replace(text, latex=latex)
+            self.out.error(ComputeError(_message(exc), text.loc.shifted(line - 1) if line else text.loc, context))
+            return ""
+
+    def evaluate(self, expression: Expression, context: str, values) -> object:
+        """An expression of the source (a numeric answer: ``a * b``) in the given scope."""
+        try:
+            return self.env.compile_expression(expression.source, undefined_to_none=False)(values)
+        except Exception as exc:  # noqa: BLE001 - reported with its location, like a text's failure
+            raise ComputeError(_message(exc), expression.loc, context) from None
 
     def used(self, record) -> set[str]:
         return set().union(*(self.names(t.source) for t in _texts_in(record)))
@@ -230,18 +275,18 @@ def _texts_in(obj):
 
 
 def _expand_all(obj, expand):
-    """The record with every Text inside it (recursively) expanded."""
+    """The record with every Text inside it (recursively) replaced by its expansion."""
     if isinstance(obj, Text):
         return expand(obj)
     if isinstance(obj, tuple):
         return tuple(_expand_all(item, expand) for item in obj)
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.replace(obj, **{f.name: _expand_all(getattr(obj, f.name), expand)
-                                           for f in dataclasses.fields(obj)})
+                                           for f in dataclasses.fields(obj) if f.init})
     return obj
 
 
-def _table_rows(table: Table, values, context: str, out: Collector) -> Table:
+def _table_rows(table: Table[str], values, context: str, out: Collector) -> Table[str]:
     """Fill a ``data`` table from its computed rows (numbers formatted, text as LaTeX)."""
     if table.data is None:
         return table
@@ -250,56 +295,87 @@ def _table_rows(table: Table, values, context: str, out: Collector) -> Table:
         out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
                                table.loc, context))
         return table
-    cell = lambda v: Text(str(v), table.loc, v if isinstance(v, str) else format_number(v))  # noqa: E731
+    cell = lambda v: v if isinstance(v, str) else format_number(v)  # noqa: E731
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
 
-def _problem(problem: Problem, scope: Scope, texts: TextRenderer, blocks, out: Collector) -> Problem:
-    """The problem with its texts expanded; figures and tables can be placed from any text."""
-    context = problem.context
-    values = dict(scope.values)
-    expand = lambda t, ctx=context: texts.expand(t, ctx, values)  # noqa: E731
-    figures = tuple(_expand_all(f, expand) for f in problem.figures)
-    tables = tuple(_expand_all(_table_rows(t, scope.values, context, out), expand) for t in problem.tables)
-    placeable = {("figure", f.id): f for f in figures} | {("table", t.id): t for t in tables}
-    placed: set[str] = set()
+class _ProblemRenderer:
+    """One problem's texts expanded in its scope; its figures and tables can be placed from
+    any of its texts (``<< figure('id') >>``), which the document then leaves out after the intro."""
 
-    def place(kind: str, ident: str) -> str:
-        if (kind, ident) not in placeable:
-            known = ", ".join(sorted(i for k, i in placeable if k == kind)) or "none"
-            raise TextProblem(f"problem {problem.number} has no {kind} '{ident}' (its {kind}s: {known})")
-        placed.add(ident)
-        return str(getattr(blocks, kind)(placeable[(kind, ident)]))
+    def __init__(self, problem: Problem[Text], scope: Scope, texts: TextRenderer, blocks, out: Collector):
+        self.problem, self.scope, self.texts, self.out = problem, scope, texts, out
+        self.values = dict(scope.values)
+        context = problem.context
+        self.figures = tuple(_expand_all(f, self.expander(context)) for f in problem.figures)
+        self.tables = tuple(_table_rows(_expand_all(t, self.expander(context)), scope.values, context, out)
+                            for t in problem.tables)
+        self.placeable = {("figure", f.id): f for f in self.figures} | {("table", t.id): t for t in self.tables}
+        self.blocks = blocks
+        self.placed: set[str] = set()
+        self.values.update(figure=lambda ident: self.place("figure", ident),
+                           table=lambda ident: self.place("table", ident))
 
-    values.update(figure=lambda ident: place("figure", ident), table=lambda ident: place("table", ident))
-    parts = tuple(
-        dataclasses.replace(
-            _expand_all(part, lambda t, ctx=part.context: texts.expand(t, ctx, values)),
-            values=MappingProxyType({n: scope.values[n] for n in sorted(texts.used(part)) if n in scope.values}))
-        for part in problem.parts)
-    return dataclasses.replace(problem, title=expand(problem.title), intro=expand(problem.intro),
-                               figures=figures, tables=tables, parts=parts, placed=frozenset(placed))
+    def expander(self, context: str):
+        return lambda text: self.texts.expand(text, context, self.values)
+
+    def place(self, kind: str, ident: str) -> str:
+        if (kind, ident) not in self.placeable:
+            known = ", ".join(sorted(i for k, i in self.placeable if k == kind)) or "none"
+            raise TextProblem(f"problem {self.problem.number} has no {kind} '{ident}' (its {kind}s: {known})")
+        self.placed.add(ident)
+        return str(getattr(self.blocks, kind)(self.placeable[(kind, ident)]))
+
+    def part(self, part: Part[Text]) -> Part[str]:
+        rendered = _expand_all(part, self.expander(part.context))
+        try:
+            answer = by_name(part.kind).finish(
+                rendered.answer, lambda e: self.texts.evaluate(e, part.context, self.values))
+        except ExamgenError as exc:
+            if exc.context is None:
+                exc.context = part.context
+            self.out.error(exc)
+            return rendered
+        return dataclasses.replace(rendered, answer=answer)
+
+    def used(self, part: Part[Text]) -> dict[str, object]:
+        """The computed values the part's texts use, for the key."""
+        return {n: self.scope.values[n] for n in sorted(self.texts.used(part)) if n in self.scope.values}
+
+    def render(self) -> Problem[str]:
+        parts = tuple(self.part(part) for part in self.problem.parts)
+        expand = self.expander(self.problem.context)
+        return dataclasses.replace(self.problem, title=expand(self.problem.title),
+                                   intro=self.problem.intro and expand(self.problem.intro),
+                                   figures=self.figures, tables=self.tables, parts=parts)
 
 
-def render_texts(exam: Exam, templates: Path, out: Collector) -> Exam:
+def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> RenderedExam:
     """Expand every text of the exam with its problem's computed values."""
-    env = environment(templates)
+    exam = computed.exam
+    env = environment(theme)
     texts = TextRenderer(env, out)
-    blocks = env.get_template("blocks.tex.j2").module
-    base = dict(exam.scopes[EXAM_SCOPE].values)
+    blocks = env.get_template("blocks.tex.j2").make_module({"_": strings(theme, exam.meta.language)})
+    base = dict(computed.scope(EXAM_SCOPE).values)
     meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base))
-    problems = []
+    problems, values, placed = [], {}, {}
     for problem in exam.problems:
-        scope = exam.scopes[problem.number]
-        problems.append(_problem(problem, scope, texts, blocks, out))
+        scope = computed.scope(problem.number)
+        renderer = _ProblemRenderer(problem, scope, texts, blocks, out)
+        problems.append(renderer.render())
+        placed[problem.number] = frozenset(renderer.placed)
+        values.update({part.number: MappingProxyType(renderer.used(part)) for part in problem.parts})
         used = texts.used(problem) | {t.data for t in problem.tables}
         if scope.code and scope.defined and not set(scope.defined) & used:
             out.warn(f"defines {', '.join(scope.defined)} but no text of the problem uses them",
                      scope.code.loc, scope.code.label)
     out.raise_if_any()
-    return dataclasses.replace(exam, meta=meta, problems=tuple(problems))
+    rendered = dataclasses.replace(exam, meta=meta, problems=tuple(problems))
+    return RenderedExam(exam, rendered, MappingProxyType(values), MappingProxyType(placed))
 
 
-def render_document(exam: Exam, templates: Path, solution: bool) -> str:
+def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str:
     """The LaTeX source of one view: the same template for student and solution."""
-    return environment(templates).get_template("exam.tex.j2").render(exam=exam, solution=solution)
+    template = environment(theme).get_template("exam.tex.j2")
+    return template.render(exam=rendered.exam, placed=rendered.placed, solution=solution,
+                           _=strings(theme, rendered.exam.meta.language))

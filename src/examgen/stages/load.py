@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Collector, Loc, SourceError
+from ..errors import Collector, Loc, SourceError
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where present: 20x faster

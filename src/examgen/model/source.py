@@ -1,30 +1,32 @@
-"""The typed, immutable records the stages pass on; each remembers its source."""
+"""The validated exam: what the validate stage hands on, every record remembering its source.
+
+The records are generic in the type of their texts: ``Exam[Text]`` holds the texts as the
+examiner wrote them (with their template expressions and locations), ``Exam[str]`` the same
+exam once the render stage has expanded every text to LaTeX. Both are frozen; a later stage
+makes new records instead of filling in old ones.
+"""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Mapping
+from typing import TYPE_CHECKING, Generic, Iterator, TypeVar
 
-from .errors import Loc
+from ..errors import Loc
 
-EMPTY: Mapping = MappingProxyType({})
+if TYPE_CHECKING:
+    from ..kinds import Answer
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Text:
-    """A LaTeX text with template expressions; ``latex`` is its rendered form."""
+    """A LaTeX text as written in the source, with template expressions and its location."""
 
     source: str
     loc: Loc
-    latex: str | None = None
-
-    def __str__(self) -> str:
-        if self.latex is None:
-            raise RuntimeError(f"{self.loc}: text used before it was rendered")
-        return self.latex
 
 
 @dataclass(frozen=True)
@@ -37,29 +39,29 @@ class Code:
 
 
 @dataclass(frozen=True)
-class Option:
-    text: Text
+class Option(Generic[T]):
+    text: T
     correct: bool
     loc: Loc
 
 
 @dataclass(frozen=True)
-class Note:
+class Note(Generic[T]):
     """A rubric line of the correction notes, with optional points."""
 
-    text: Text
+    text: T
     points: float | None
     loc: Loc
 
 
 @dataclass(frozen=True)
-class Figure:
+class Figure(Generic[T]):
     """A TikZ picture or an image file, numbered per problem."""
 
     id: str
     problem: int
-    caption: Text | None
-    tikz: Text | None
+    caption: T | None
+    tikz: T | None
     image: Path | None
     width: str
     loc: Loc
@@ -71,44 +73,38 @@ class Figure:
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(Generic[T]):
     """A table given cell by cell, or taken from a computed list of rows (``data``)."""
 
     id: str
-    caption: Text | None
-    header: tuple[Text, ...]
-    rows: tuple[tuple[Text, ...], ...]
+    caption: T | None
+    header: tuple[T, ...]
+    rows: tuple[tuple[T, ...], ...]
     data: str | None
-    align: Text | None  # a LaTeX column spec; may use computed values
+    align: T | None  # a LaTeX column spec; may use computed values
     loc: Loc
 
 
 @dataclass(frozen=True)
-class Part:
+class Part(Generic[T]):
+    """A numbered part; what a student answers and how is its kind's ``answer`` record."""
+
     number: str
     id: str | None
     points: float
-    lead: Text | None
-    prompt: Text
-    options: tuple[Option, ...]
-    space: float | None  # height of the answer space in cm; None for choice parts
-    solution: Text | None
-    notes: tuple[Note, ...]
+    lead: T | None
+    prompt: T
+    answer: Answer[T]
     independent: bool
     loc: Loc
-    values: Mapping = field(default_factory=lambda: EMPTY)  # the computed names the part's texts use, set by render
 
     @property
     def kind(self) -> str:
-        return "choice" if self.options else "text"
+        return self.answer.kind
 
     @property
     def context(self) -> str:
         return f"part {self.number}"
-
-    @property
-    def correct(self) -> list[int]:
-        return [i for i, option in enumerate(self.options, 1) if option.correct]
 
     @property
     def grades(self) -> list[float]:
@@ -118,18 +114,17 @@ class Part:
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(Generic[T]):
     number: int
     id: str | None
-    title: Text
-    intro: Text | None
+    title: T
+    intro: T | None
     compute: Code | None
-    figures: tuple[Figure, ...]
-    tables: tuple[Table, ...]
-    parts: tuple[Part, ...]
+    figures: tuple[Figure[T], ...]
+    tables: tuple[Table[T], ...]
+    parts: tuple[Part[T], ...]
     new_page: bool
     loc: Loc
-    placed: frozenset = frozenset()  # ids of figures/tables a text places itself, set by render
 
     @property
     def credits(self) -> float:
@@ -149,15 +144,6 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class Scope:
-    """The computed values a text can use, and the names its own block defined."""
-
-    values: Mapping
-    defined: tuple[str, ...] = ()
-    code: Code | None = None
-
-
-@dataclass(frozen=True)
 class Limits:
     """Resource limits of the compute blocks (per block)."""
 
@@ -166,7 +152,7 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Meta:
+class Meta(Generic[T]):
     course: str
     course_number: str
     kind: str
@@ -175,28 +161,28 @@ class Meta:
     start: str
     end: str
     examiner: str
-    resources: tuple[Text, ...]
-    instructions: tuple[Text, ...]
+    language: str
+    resources: tuple[T, ...]
+    instructions: tuple[T, ...]
     extra_pages: int
     star_note: bool  # show the note on subproblems marked with *
 
 
 @dataclass(frozen=True)
-class Exam:
+class Exam(Generic[T]):
     id: str
     dir: Path
-    meta: Meta
+    meta: Meta[T]
     compute: Code | None
-    problems: tuple[Problem, ...]
+    problems: tuple[Problem[T], ...]
     limits: Limits
     files: tuple[Path, ...]
     loc: Loc
-    scopes: Mapping = field(default_factory=lambda: EMPTY)  # 0 (exam) or a problem number -> Scope, set by compute
 
     @property
     def total_points(self) -> float:
         return sum(p.credits for p in self.problems)
 
-    def parts(self):
+    def parts(self) -> Iterator[tuple[Problem[T], Part[T]]]:
         for problem in self.problems:
             yield from ((problem, part) for part in problem.parts)

@@ -10,24 +10,22 @@ import datetime
 import difflib
 import re
 
-from .errors import Collector, Loc, SourceError
+from .. import kinds
+from ..errors import Collector, Loc, SourceError
+from ..model.source import Code, Exam, Figure, Limits, Meta, Part, Problem, Table, Text
 from .load import Source, SourceList, SourceMap
-from .model import Code, Exam, Figure, Limits, Meta, Note, Option, Part, Problem, Table, Text
 
 EXAM_KEYS = {
     "course", "course_number", "kind", "code", "date", "start", "end", "examiner",
-    "resources", "instructions", "extra_pages", "star_note", "compute", "limits", "problems",
+    "language", "resources", "instructions", "extra_pages", "star_note", "compute", "limits", "problems",
 }
 EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "end", "examiner", "problems")
 PROBLEM_KEYS = {"id", "title", "intro", "compute", "figures", "tables", "parts", "credits", "new_page"}
-PART_KEYS = {"id", "points", "lead", "prompt", "options", "correct", "space", "solution", "notes", "independent"}
-OPTION_KEYS = {"text", "correct"}
-NOTE_KEYS = {"text", "points"}
+PART_KEYS = {"id", "points", "lead", "prompt", "independent"} | kinds.KIND_KEYS
 FIGURE_KEYS = {"id", "caption", "tikz", "image", "width"}
 TABLE_KEYS = {"id", "caption", "header", "rows", "data", "align"}
 LIMIT_KEYS = {"seconds", "memory_mb"}
 
-DEFAULT_SPACE_CM = 4.0
 UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
@@ -46,6 +44,13 @@ class Fields:
 
     def loc(self, key: str) -> Loc:
         return self.data.loc_of(key)
+
+    def nested(self, data: SourceMap, allowed: set[str]) -> "Fields":
+        """The fields of a mapping inside this one, reported under the same context."""
+        return Fields(data, allowed, self.context, self.out)
+
+    def warn(self, message: str) -> None:
+        self.out.warn(message, self.data.loc, self.context)
 
     def fail(self, message: str, key: str | None = None) -> None:
         self.out.error(SourceError(message, self.loc(key) if key else self.data.loc, self.context))
@@ -119,24 +124,25 @@ class Fields:
         self.out.error(SourceError(f"{what} must be a mapping of keys, not {item!r}", loc, self.context))
         return None
 
+    def length_cm(self, key: str) -> float | None:
+        """A length such as 4cm, 35mm, 2in, 100pt (or a bare number of cm), in cm."""
+        value = self.data.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            cm = float(value)
+        else:
+            match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(cm|mm|in|pt)\s*", str(value))
+            if not match:
+                self.fail(f"'{key}' must be a length such as 4cm or 35mm, not {value!r}", key)
+                return None
+            cm = float(match.group(1)) * UNITS_CM[match.group(2)]
+        if not 0.5 <= cm <= 25:
+            self.fail(f"'{key}' must be between 0.5cm and 25cm, not {value!r}", key)
+            return None
+        return cm
+
     def code(self, label: str) -> Code | None:
         source = self.string("compute")
         return None if source is None else Code(source, self.loc("compute"), label)
-
-
-def _length_cm(value, fields: Fields, key: str) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        cm = float(value)
-    else:
-        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(cm|mm|in|pt)\s*", str(value))
-        if not match:
-            fields.fail(f"'{key}' must be a length such as 4cm or 35mm, not {value!r}", key)
-            return None
-        cm = float(match.group(1)) * UNITS_CM[match.group(2)]
-    if not 0.5 <= cm <= 25:
-        fields.fail(f"'{key}' must be between 0.5cm and 25cm, not {value!r}", key)
-        return None
-    return cm
 
 
 def _texts(fields: Fields, key: str) -> tuple[Text, ...]:
@@ -149,73 +155,17 @@ def _texts(fields: Fields, key: str) -> tuple[Text, ...]:
     return tuple(result)
 
 
-def _options(fields: Fields, context: str) -> tuple[Option, ...]:
-    items = fields.items("options")
-    if fields.has("options") and not items:
-        fields.fail("the option list has no options", "options")
-    by_index = fields.data.get("correct")
-    options = []
-    for item, loc in items:
-        if isinstance(item, SourceMap):
-            f = Fields(item, OPTION_KEYS, context, fields.out)
-            f.require("text")
-            if by_index is not None and "correct" in item:
-                f.fail("mark correct options either with the part's 'correct' list or on each option, not both", "correct")
-            options.append(Option(f.text("text") or Text("", loc), f.boolean("correct", False), loc))
-        elif isinstance(item, SourceList):
-            fields.out.error(SourceError("an option must be text or a mapping with 'text' and 'correct'", loc, context))
-        else:
-            options.append(Option(Text(str(item), loc), False, loc))
-    if by_index is None:
-        return tuple(options)
-    if not options:
-        fields.fail("'correct' is given but the part has no options", "correct")
-        return ()
-    indices = list(by_index) if isinstance(by_index, SourceList) else [by_index]
-    marked = set()
-    for index in indices:
-        if isinstance(index, bool) or not isinstance(index, int):
-            fields.fail(f"'correct' lists option numbers (1, 2, ...), not {index!r}", "correct")
-        elif not 1 <= index <= len(options):
-            fields.fail(f"'correct' marks option {index}, but the part has {len(options)} options", "correct")
-        else:
-            marked.add(index)
-    return tuple(Option(o.text, i in marked, o.loc) for i, o in enumerate(options, 1))
-
-
-def _notes(fields: Fields, context: str) -> tuple[Note, ...]:
-    notes = []
-    for item, loc in fields.items("notes"):
-        if isinstance(item, SourceMap):
-            f = Fields(item, NOTE_KEYS, context, fields.out)
-            f.require("text")
-            notes.append(Note(f.text("text") or Text("", loc), f.points("points", deduction=True), loc))
-        elif isinstance(item, SourceList):
-            fields.out.error(SourceError("a note must be text or a mapping with 'text' and 'points'", loc, context))
-        else:
-            notes.append(Note(Text(str(item), loc), None, loc))
-    return tuple(notes)
-
-
-def _part(data: SourceMap, number: str, out: Collector) -> Part | None:
+def _part(data: SourceMap, number: str, out: Collector) -> Part[Text]:
     context = f"part {number}"
     f = Fields(data, PART_KEYS, context, out)
     f.require("points", "prompt")
-    options = _options(f, context)
-    choice = f.has("options")
-    space = None
-    if choice:
-        for key in ("space", "solution", "notes"):
-            if f.has(key):
-                f.fail(f"a multiple-choice part takes no '{key}': its correct options are its solution", key)
-    else:
-        space = _length_cm(data["space"], f, "space") if f.has("space") else DEFAULT_SPACE_CM
-        if not f.has("solution"):
-            out.warn("no sample solution", data.loc, context)
+    kind = kinds.kind_of(data)
+    for key in data:
+        if key in kinds.KIND_KEYS and key not in kind.keys:
+            f.fail(f"a {kind.title} part takes no '{key}'" + (f": {kind.hint}" if kind.hint else ""), key)
     return Part(
         number=number, id=f.name("id"), points=f.points("points") or 0.0, lead=f.text("lead"),
-        prompt=f.text("prompt") or Text("", data.loc), options=options, space=space,
-        solution=f.text("solution"), notes=_notes(f, context),
+        prompt=f.text("prompt") or Text("", data.loc), answer=kind.validate(f),
         independent=f.boolean("independent", False), loc=data.loc,
     )
 
@@ -323,10 +273,19 @@ def _limits(f: Fields, out: Collector) -> Limits:
     return Limits(float(seconds), int(memory))
 
 
-def validate(source: Source, exam_id: str, out: Collector) -> Exam:
+def _language(f: Fields, languages: frozenset[str]) -> str:
+    language = f.string("language", "en") or "en"
+    if language not in languages:
+        f.fail(f"no strings for language '{language}' in the theme (it has: {', '.join(sorted(languages))})",
+               "language")
+    return language
+
+
+def validate(source: Source, exam_id: str, out: Collector, languages: frozenset[str] = frozenset({"en"})) -> Exam[Text]:
     """Check the whole tree and build the Exam record, reporting every problem at once.
 
-    Warnings stay in ``out``; errors are raised together at the end.
+    ``languages`` are those the theme has strings for. Warnings stay in ``out``; errors
+    are raised together at the end.
     """
     root = source.root
     f = Fields(root, EXAM_KEYS, None, out)
@@ -348,7 +307,7 @@ def validate(source: Source, exam_id: str, out: Collector) -> Exam:
     meta = Meta(
         course=f.string("course", ""), course_number=f.string("course_number", ""), kind=f.string("kind", ""),
         code=f.string("code", ""), date=_date(f), start=_time(f, "start"), end=_time(f, "end"),
-        examiner=f.string("examiner", ""), resources=_texts(f, "resources"),
+        examiner=f.string("examiner", ""), language=_language(f, languages), resources=_texts(f, "resources"),
         instructions=_texts(f, "instructions"), extra_pages=extra, star_note=f.boolean("star_note", any_star),
     )
     exam = Exam(

@@ -1,8 +1,8 @@
-"""Stage 6, check: verify the PDFs against the exam before they are handed out.
+r"""Stage 6, check: verify the PDFs against the exam before they are handed out.
 
-The cover's claims (pages, problems, credits) must match the real student
-PDF; both views must paginate alike; every solution page carries the
-watermark; and nothing of a sample solution or correction note may reach the
+The cover's claims (pages, problems, credits), as the theme marks them with
+``\egclaim`` in any language, must match the real student PDF; both views must
+paginate alike; every solution page carries the watermark; and nothing of a sample solution or correction note may reach the
 student PDF: not its text, not its content streams, not its metadata.
 """
 
@@ -12,13 +12,15 @@ import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Iterator
 from pathlib import Path
 
-from .errors import CheckError, Collector, EnvironmentProblem
-from .model import Exam, Text
+from ..errors import CheckError, Collector, EnvironmentProblem
+from ..model.source import Exam, Part
 
 SOLUTION_MARK = b"/ExamgenSolution"  # marked-content tag around every solution and note (examgen.sty)
 WATERMARK_MARK = b"/ExamgenWatermark"  # marked-content tag around the watermark (exam.tex.j2)
+CLAIM = re.compile(rb"/ExamgenClaim <</Name /(\w+) /Value \(([^)]*)\)>> BDC")  # \egclaim (examgen.sty)
 WINDOW = 5  # words in a row that make a leak
 MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
 
@@ -74,25 +76,23 @@ def plain(latex: str) -> str:
     return text
 
 
-def _public_texts(exam: Exam) -> list[Text]:
+def _public_texts(exam: Exam[str]) -> list[str]:
     """Every exam text the student copy shows: a solution may quote them without leaking."""
-    texts: list[Text] = [*exam.meta.resources, *exam.meta.instructions]
+    texts: list[str | None] = [*exam.meta.resources, *exam.meta.instructions]
     for problem in exam.problems:
         texts += [problem.title, problem.intro, *(f.caption for f in problem.figures)]
         for table in problem.tables:
             texts += [table.caption, *table.header, *(cell for row in table.rows for cell in row)]
         for part in problem.parts:
-            texts += [part.prompt, part.lead, *(o.text for o in part.options)]
+            texts += [part.prompt, part.lead, *part.answer.public()]
     return [t for t in texts if t is not None]
 
 
-def secret_texts(exam: Exam):
-    """Every sample solution and correction note, with the part it belongs to."""
+def secret_texts(exam: Exam[str]) -> Iterator[tuple[Part[str], str]]:
+    """Every text only the solution view shows (sample solutions, correction notes), with its part."""
     for _, part in exam.parts():
-        if part.solution:
-            yield part, part.solution
-        for note in part.notes:
-            yield part, note.text
+        for text in part.answer.secrets():
+            yield part, text
 
 
 def _runs(sequence: list[str], size: int) -> set[tuple[str, ...]]:
@@ -112,17 +112,17 @@ class _Words:
         return run in self.windows if len(run) == WINDOW else f" {' '.join(run)} " in self.joined
 
 
-def leaks(exam: Exam, student: PdfText) -> list[str]:
+def leaks(exam: Exam[str], student: PdfText) -> list[str]:
     """Parts whose solution or notes show up in the student PDF: a run of words of a
     solution that the student PDF shows although no question text contains it."""
-    public = _Words(" ".join(plain(str(t)) for t in _public_texts(exam)))
+    public = _Words(" ".join(plain(t) for t in _public_texts(exam)))
     seen = _Words("\n".join(student.pages))
     metadata = " ".join(words(student.metadata))
     found = []
     if any(SOLUTION_MARK in stream for stream in student.streams):
         found.append("the student PDF contains solution content (marked content /ExamgenSolution)")
     for part, text in secret_texts(exam):
-        secret = words(plain(str(text)))
+        secret = words(plain(text))
         if sum(len(w) for w in secret) < MIN_LETTERS:
             continue
         size = min(WINDOW, len(secret))
@@ -134,14 +134,14 @@ def leaks(exam: Exam, student: PdfText) -> list[str]:
     return found
 
 
-def cover_claims(cover: str) -> dict[str, float]:
-    flat = " ".join(cover.split())
+def cover_claims(cover: bytes) -> dict[str, float]:
+    """What the cover states, as marked by the theme's ``\\egclaim{name}{value}``."""
     claims = {}
-    for key, pattern in (("pages", r"consists of (\d+) pages"), ("problems", r"total of (\d+) problems?"),
-                         ("credits", r"credits in this exam is ([0-9.]+) credits")):
-        match = re.search(pattern, flat)
-        if match:
-            claims[key] = float(match.group(1))
+    for name, value in CLAIM.findall(cover):
+        try:
+            claims[name.decode()] = float(value.decode().replace(",", "."))
+        except ValueError:
+            claims[name.decode()] = float("nan")
     return claims
 
 
@@ -150,13 +150,14 @@ def read_view(path: Path, solution: bool) -> PdfText:
     return read_pdf(path, texts=None if solution else page_texts)
 
 
-def check(exam: Exam, student: PdfText, solution: PdfText, out: Collector) -> None:
+def check(exam: Exam[str], student: PdfText, solution: PdfText, out: Collector) -> None:
     """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
-    claims = cover_claims(student.pages[0] if student.pages else "")
+    claims = cover_claims(student.streams[0] if student.streams else b"")
     real = {"pages": len(student.streams), "problems": len(exam.problems), "credits": exam.total_points}
     for key, value in real.items():
         if key not in claims:
-            out.error(CheckError(f"the cover does not state the number of {key}", None, "student PDF"))
+            out.error(CheckError(f"the cover does not state the number of {key} (the theme marks it with "
+                                 f"\\egclaim{{{key}}}{{...}})", None, "student PDF"))
         elif claims[key] != value:
             out.error(CheckError(f"the cover says {claims[key]:g} {key}, the exam has {value:g}", None, "student PDF"))
     if len(solution.streams) != len(student.streams):

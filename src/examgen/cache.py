@@ -1,0 +1,90 @@
+"""What outputs were built from: digests of every input, and records of the last good outputs.
+
+A hash of the sources ends a build right after loading when nothing changed; after
+rendering, a hash per document skips LaTeX for a document whose inputs did not change.
+A record that does not match, or cannot be read, means rebuild: it costs time, never
+correctness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from . import __version__
+from .model.source import Exam, Figure, Text
+from .theme import Theme
+
+
+def sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _engine() -> str:
+    engine = shutil.which("pdflatex")
+    return f"{engine} {os.stat(engine).st_mtime if engine else ''}"
+
+
+def images(exam: Exam) -> Iterator[Figure]:
+    for problem in exam.problems:
+        yield from (figure for figure in problem.figures if figure.image)
+
+
+def document_digest(tex: str, exam: Exam, theme: Theme) -> str:
+    """Everything one document's PDF depends on: its LaTeX source (which carries every text,
+    value and template), the theme's files for TeX, the images, examgen's version and the engine."""
+    digest = hashlib.sha256(f"examgen {__version__}\n{_engine()}\n".encode())
+    digest.update(tex.encode())
+    for name, path in sorted(theme.tex_files().items()):
+        digest.update(f"{name}\n{sha(path)}\n".encode())
+    for figure in images(exam):
+        digest.update(f"{figure.asset}\n{sha(figure.image)}\n".encode())  # type: ignore[arg-type]
+    return digest.hexdigest()
+
+
+def _files_under(folder: Path) -> Iterable[Path]:
+    return (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if folder.is_dir() else ()
+
+
+def source_digest(exam: Exam[Text], lib: Path, theme: Theme, out_dir: Path) -> str:
+    """Everything an exam's outputs depend on, before any Python runs: its sources and
+    included files, every file in its folder and in the shared helpers' folder (modules and
+    the data they read), the theme, examgen's and Python's versions and the TeX engine."""
+    files = set(exam.files) | {f.image for f in images(exam) if f.image}
+    files |= {*_files_under(exam.dir), *_files_under(lib), *theme.all_files()}
+    digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{_engine()}\n{out_dir.resolve()}\n".encode())
+    for path in sorted(files):
+        digest.update(f"{path}\n{sha(path)}\n".encode())
+    return digest.hexdigest()
+
+
+class Record:
+    """A JSON file saying which inputs digest produced which output files (by hash)."""
+
+    def __init__(self, file: Path):
+        self.file = file
+
+    def read(self) -> dict:
+        try:
+            data = json.loads(self.file.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def fresh(self, digest: str, files: dict[str, Path]) -> bool:
+        data = self.read()
+        outputs = data.get("outputs", {})
+        return data.get("input") == digest and all(sha(p) == outputs.get(name) for name, p in files.items())
+
+    def record(self, digest: str, files: dict[str, Path], warnings: Iterable[str] = ()) -> None:
+        outputs = {name: sha(p) for name, p in files.items()}
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        self.file.write_text(json.dumps({"input": digest, "outputs": outputs, "warnings": list(warnings)}))

@@ -1,0 +1,112 @@
+"""Numeric: a computed value with a tolerance and a unit, written in a box; graders and
+LMS exports check it from the key. Working space, a solution and notes are optional."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+
+from ..errors import ComputeError, Loc
+from ..stages.load import SourceMap
+from ..model.source import Note, Text
+from .free import notes, worked_secrets
+
+if TYPE_CHECKING:
+    from ..stages.validate import Fields
+
+T = TypeVar("T")
+RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class Expression:
+    """The answer as written: an expression over the problem's computed values (``a * b``)."""
+
+    source: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Numeric(Generic[T]):
+    value: Expression | float  # the expression until the render stage computes it
+    tolerance: float  # absolute, or a fraction of the value when ``relative``
+    relative: bool
+    unit: str | None  # plain text
+    space: float | None  # working grid in cm, None for the answer box alone
+    solution: T | None
+    notes: tuple[Note[T], ...]
+    kind: ClassVar[str] = "numeric"
+    graded: ClassVar[bool] = True
+
+    @property
+    def number(self) -> float:
+        if not isinstance(self.value, (int, float)):
+            raise TypeError(f"{self.value.loc}: the answer is used before it is computed")
+        return self.value
+
+    @property
+    def absolute_tolerance(self) -> float:
+        return abs(self.number) * self.tolerance if self.relative else self.tolerance
+
+    def public(self) -> tuple[T, ...]:
+        return ()
+
+    def secrets(self) -> tuple[T, ...]:
+        return worked_secrets(self.solution, self.notes)
+
+    def key(self) -> dict:
+        entry: dict = {"answer": self.number, "tolerance": self.absolute_tolerance}
+        if self.relative:
+            entry["relative_tolerance"] = self.tolerance
+        if self.unit:
+            entry["unit"] = self.unit
+        return entry
+
+
+class NumericKind:
+    name = "numeric"
+    title = "numeric"
+    hint = "its answer is a number"
+    keys = frozenset({"answer", "tolerance", "unit", "space", "solution", "notes"})
+
+    def claims(self, data: SourceMap) -> bool:
+        return "answer" in data
+
+    def validate(self, fields: Fields) -> Numeric[Text]:
+        value = fields.data.get("answer")
+        if isinstance(value, bool) or value is None or not isinstance(value, (int, float, str)):
+            fields.fail("'answer' must be a number or an expression over computed values, such as 'a * b'",
+                        "answer")
+            value = 0
+        tolerance, relative = self._tolerance(fields)
+        space = fields.length_cm("space") if fields.has("space") else None
+        if space is None and (fields.has("solution") or fields.has("notes")):
+            fields.fail("a numeric part's solution and notes stand in its working space: give it a 'space'")
+        answer = Expression(str(value), fields.loc("answer"))
+        return Numeric(answer, tolerance, relative, fields.string("unit"), space, fields.text("solution"),
+                       notes(fields))
+
+    @staticmethod
+    def _tolerance(fields: Fields) -> tuple[float, bool]:
+        value = fields.data.get("tolerance", 0)
+        match = RELATIVE.match(value) if isinstance(value, str) else None
+        if match:
+            return float(match.group(1)) / 100, True
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            fields.fail(f"'tolerance' must be a number >= 0 or a percentage such as '1%', not {value!r}",
+                        "tolerance")
+            return 0.0, False
+        return float(value), False
+
+    def finish(self, answer, evaluate):
+        expression = answer.value
+        value = evaluate(expression)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ComputeError(f"the answer '{expression.source}' is {value!r}, not a finite number",
+                               expression.loc)
+        return replace(answer, value=value)
+
+
+KIND = NumericKind()

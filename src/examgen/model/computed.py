@@ -1,0 +1,29 @@
+"""The computed exam: what the compute stage hands on, the validated exam with the values
+its Python blocks computed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .source import Code, Exam, Text
+
+EXAM_SCOPE = 0  # key of the exam block's namespace; problems use their number
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The computed values a text can use, and the names its own block defined."""
+
+    values: Mapping[str, object]
+    defined: tuple[str, ...] = ()
+    code: Code | None = None
+
+
+@dataclass(frozen=True)
+class ComputedExam:
+    exam: Exam[Text]
+    scopes: Mapping[int, Scope]  # EXAM_SCOPE or a problem's number -> its scope
+
+    def scope(self, problem: int) -> Scope:
+        return self.scopes[problem]

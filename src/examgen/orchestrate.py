@@ -1,0 +1,164 @@
+"""The orchestrator: runs the stages and the writers, and owns all concurrency.
+
+load -> validate -> compute (while the texts' templates compile) -> render -> the
+writers (the two views, each rendered, compiled and read back, and the key, all at
+once) -> check -> install. Everything is validated and computed before anything is
+written. Outputs are made in ``build/.work/<id>/`` and moved into place only after every
+check passed, so a failed build leaves the last good outputs untouched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .cache import Record, source_digest
+from .errors import Collector, CompileError, ExamgenError
+from .model.rendered import RenderedExam
+from .model.source import Exam, Text
+from .project import Target
+from .theme import Theme
+from .writers import Context, Product, writers
+
+EXAMS_AT_ONCE = 2  # CI's two cores
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    target: Target
+    exam: Exam[Text]
+    out_dir: Path
+    compiled: list[str]  # the documents LaTeX ran for
+    warnings: list[str]
+
+
+def read_exam(target: Target, theme: Theme, out: Collector) -> Exam[Text]:
+    """Load and validate: the exam's records, no Python run yet."""
+    from .stages.load import load
+    from .stages.validate import validate
+
+    return validate(load(target.exam_file), target.id, out, theme.languages())
+
+
+def render(exam: Exam[Text], theme: Theme, out: Collector) -> RenderedExam:
+    """Compute (the texts' templates compile meanwhile: that needs no values), then render."""
+    from .stages.compute import compute
+    from .stages.render import precompile, render_texts
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
+        computing = pool.submit(compute, exam, out)
+        precompile(exam, theme)
+        computed = computing.result()
+    return render_texts(computed, theme, out)
+
+
+def prepare(target: Target, out: Collector) -> RenderedExam:
+    """Everything that needs no LaTeX: load, validate, compute, render the texts."""
+    theme = target.project.theme()
+    return render(read_exam(target, theme, out), theme, out)
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One build of an exam at a time: a second one waits instead of mixing outputs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _install(out_dir: Path, files: dict[str, Path]) -> None:
+    """Put every output in place, each by an atomic rename, only once all are ready."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for name, path in files.items():
+        temporary = out_dir / f".{name}.{os.getpid()}.tmp"
+        shutil.copyfile(path, temporary)
+        staged.append((temporary, out_dir / name))
+    for temporary, final in staged:
+        os.replace(temporary, final)
+
+
+def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> None:
+    """What the templates reported in the LaTeX logs, as warnings naming the part."""
+    from .stages.compile import layout_reports
+
+    parts = {part.number: part for _, part in exam.parts()}
+    for number, needed in layout_reports(logs.get("solution", ""), "overflow"):
+        part = parts[number]
+        space = getattr(part.answer, "space", 0)
+        out.warn(f"the sample solution does not fit its answer space (needs {needed:.1f}cm, "
+                 f"space is {space:g}cm)", part.loc, part.context)
+    for number, height in dict(layout_reports("".join(logs.values()), "tall")).items():
+        part = parts[number]
+        out.warn(f"the part is {height:.1f}cm tall, more than a page holds: make its answer space smaller",
+                 part.loc, part.context)
+
+
+def _run_writers(rendered: RenderedExam, context: Context) -> dict[str, Product]:
+    """Every writer at once; the first failure (in the writers' order) is raised."""
+    chosen = writers()
+    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+        futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen}
+    products, errors = {}, []
+    for name, future in futures.items():
+        try:
+            products[name] = future.result()
+        except CompileError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    return products
+
+
+def output_names() -> list[str]:
+    return [name for writer in writers() for name in writer.outputs]
+
+
+def build(target: Target, out_dir: Path | None = None, force: bool = False) -> BuildResult:
+    """Build one exam's outputs; LaTeX runs only for documents whose inputs changed."""
+    from .stages.check import check
+
+    out = Collector()
+    theme = target.project.theme()
+    exam = read_exam(target, theme, out)
+    out_dir = out_dir or target.out
+    outputs = {name: out_dir / name for name in output_names()}
+    with _locked(target.work):
+        record = Record(target.work / "examgen-inputs.json")
+        inputs = source_digest(exam, target.project.lib, theme, out_dir)
+        if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
+            return BuildResult(target, exam, out_dir, [], out.warnings + record.read().get("warnings", []))
+        rendered = render(exam, theme, out)
+        products = _run_writers(rendered, Context(theme, target.work, force, out))
+        _layout_warnings(rendered.exam, {name: p.log for name, p in products.items() if p.log}, out)
+        student, solution = products["student"].pdf, products["solution"].pdf
+        assert student is not None and solution is not None
+        check(rendered.exam, student, solution, out)
+        _install(out_dir, {name: path for product in products.values() for name, path in product.files.items()})
+        record.record(inputs, outputs, out.warnings)
+    compiled = [name for name, product in products.items() if product.compiled]
+    return BuildResult(target, exam, out_dir, compiled, out.warnings)
+
+
+def build_many(targets: list[Target], out_dir: Path | None = None,
+               force: bool = False) -> list[BuildResult | ExamgenError]:
+    """Build several exams, two at a time; each result is its build's or its error."""
+
+    def one(target: Target) -> BuildResult | ExamgenError:
+        try:
+            return build(target, out_dir, force)
+        except ExamgenError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=EXAMS_AT_ONCE) as pool:
+        return list(pool.map(one, targets))

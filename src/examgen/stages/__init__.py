@@ -1,0 +1,1 @@
+"""The pipeline stages, one module each: load, validate, compute, render, compile, check."""

@@ -1,0 +1,52 @@
+"""Writers: each makes one output of a build from the rendered exam, in the exam's work
+folder. The orchestrator runs them (at once, each in its own thread), checks what they
+made and installs it. A new output is a new module here and an entry in ``WRITERS``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from ..errors import Collector
+from ..theme import Theme
+
+if TYPE_CHECKING:
+    from ..model.rendered import RenderedExam
+    from ..stages.check import PdfText
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a writer needs besides the exam."""
+
+    theme: Theme
+    work: Path  # the exam's work folder; each writer keeps to its own part of it
+    force: bool  # redo the work even if its inputs did not change
+    out: Collector  # warnings
+
+
+@dataclass(frozen=True)
+class Product:
+    """What a writer made: its output files (name -> file in the work folder) and, for a
+    document, the PDF as the checks read it and the LaTeX log (empty when LaTeX did not run)."""
+
+    files: dict[str, Path]
+    compiled: bool = False
+    pdf: PdfText | None = None
+    log: str = ""
+
+
+class Writer(Protocol):
+    name: str
+    outputs: tuple[str, ...]  # the file names it makes
+
+    def write(self, rendered: RenderedExam, context: Context) -> Product: ...
+
+
+def writers() -> tuple[Writer, ...]:
+    """The writers of a build, in the order their outputs are listed."""
+    from .key import KeyWriter
+    from .views import ViewWriter
+
+    return (ViewWriter("student"), ViewWriter("solution"), KeyWriter())

@@ -1,0 +1,48 @@
+"""The two views of one computed exam: the student copy and the sample solution, rendered
+through the same template and compiled by LaTeX; a view whose inputs did not change keeps
+its last PDF."""
+
+from __future__ import annotations
+
+import shutil
+
+from ..cache import Record, document_digest, images
+from ..model.rendered import RenderedExam
+from ..stages.check import read_view
+from ..stages.compile import Job, compile_document
+from ..stages.render import render_document
+from . import Context, Product
+
+
+class ViewWriter:
+    def __init__(self, view: str):
+        self.name = view
+        self.outputs = (f"{view}.pdf",)
+
+    @property
+    def solution(self) -> bool:
+        return self.name == "solution"
+
+    def write(self, rendered: RenderedExam, context: Context) -> Product:
+        tex = render_document(rendered, context.theme, self.solution)
+        job = Job(self.name, context.work / self.name)
+        digest = document_digest(tex, rendered.exam, context.theme)
+        record = Record(job.folder / "examgen-cache.json")
+        compiled = context.force or not record.fresh(digest, {"pdf": job.pdf})
+        log = ""
+        if compiled:
+            self._prepare(job, tex, rendered, context)
+            log = compile_document(job, context.out)
+            record.record(digest, {"pdf": job.pdf})
+        return Product({f"{self.name}.pdf": job.pdf}, compiled, read_view(job.pdf, self.solution), log)
+
+    @staticmethod
+    def _prepare(job: Job, tex: str, rendered: RenderedExam, context: Context) -> None:
+        """The document's folder: its source, the theme's files for TeX and the exam's images."""
+        job.folder.mkdir(parents=True, exist_ok=True)
+        for name, path in context.theme.tex_files().items():
+            (job.folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, job.folder / name)
+        for figure in images(rendered.exam):
+            shutil.copyfile(figure.image, job.folder / figure.asset)  # type: ignore[arg-type,operator]
+        job.tex.write_text(tex, encoding="utf-8")
