@@ -1,4 +1,4 @@
-# Quick start: `make build EXAM=<id>` and `make test`; both install what is missing.
+# Quick start: `make build EXAM=<id>` and `make test` (ruff, mypy, the suite); both install what is missing.
 VENV     := .venv
 BIN      := $(VENV)/bin
 EXAM     ?=
@@ -16,6 +16,8 @@ build: venv tex
 	$(BIN)/examgen build $(if $(EXAM),$(EXAM),--all) $(ARGS)
 
 test: venv tex
+	$(BIN)/ruff check src tests bench exams
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv tex

@@ -18,7 +18,8 @@ includes) and an ``expect.yaml`` saying what a good examgen does with it:
 
 Every run must also be free of Python tracebacks, and a successful build must
 leave student.pdf, solution.pdf and key.json in its --out folder. The CLI runs
-in a temporary folder, so nothing is written into the repository.
+in a temporary folder, so nothing is written into the repository: ``check`` in
+this process (click's runner), ``build`` as its own process, as an examiner runs it.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,16 +45,49 @@ OUTPUTS = ("student.pdf", "solution.pdf", "key.json")
 DEFAULT_TIMEOUT = 180
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float) -> tuple[subprocess.CompletedProcess | None, float]:
-    """Run ``python -m examgen.cli ARGS``; None if it had to be killed after ``timeout`` seconds."""
-    start = time.monotonic()
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _in_process(args: list[str], cwd: Path, timeout: float) -> Run | None:
+    """The CLI in this process (no LaTeX runs for these commands); None if it did not finish in time."""
+    from click.testing import CliRunner
+
+    from examgen.cli import main
+
+    results: list[Run] = []
+
+    def invoke() -> None:
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        results.append(Run(result.exit_code, result.stdout, result.stderr))
+
+    previous = Path.cwd()
+    os.chdir(cwd)
     try:
-        result = subprocess.run([sys.executable, "-m", "examgen.cli", *args], cwd=cwd, capture_output=True,
-                                text=True, errors="replace", timeout=timeout, stdin=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})  # no __pycache__ in cases
+        worker = threading.Thread(target=invoke, daemon=True)
+        worker.start()
+        worker.join(timeout)
+    finally:
+        os.chdir(previous)
+    return results[0] if results else None
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float) -> tuple[Run | None, float]:
+    """Run the CLI with ARGS (``check`` in this process, anything else as ``python -m examgen.cli``);
+    None if it did not finish within ``timeout`` seconds."""
+    start = time.monotonic()
+    if args[0] == "check" or (args[:2] == ["--debug", "check"]):
+        return _in_process(args, cwd, timeout), time.monotonic() - start
+    try:
+        done = subprocess.run([sys.executable, "-m", "examgen.cli", *args], cwd=cwd, capture_output=True,
+                              text=True, errors="replace", timeout=timeout, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})  # no __pycache__ in cases
     except subprocess.TimeoutExpired:
-        result = None
-    return result, time.monotonic() - start
+        return None, time.monotonic() - start
+    return Run(done.returncode, done.stdout, done.stderr), time.monotonic() - start
 
 
 def flat(text: str) -> str:
@@ -85,8 +121,15 @@ def test_the_corpus_is_complete():
         load_expect(case)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_broken_case(case: Path, tmp_path: Path):
+def _param(case: Path):
+    """A case; one whose command is build runs LaTeX."""
+    build = load_expect(case)["command"] == "build"
+    return pytest.param(case, id=case.name, marks=[pytest.mark.latex] if build else [])
+
+
+@pytest.mark.parametrize("case", [_param(case) for case in CASES])
+def test_broken_case(case: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # the compute child writes no __pycache__ into cases
     expect = load_expect(case)
     command = expect["command"]
     allowed_exits = expect["exit"] if isinstance(expect["exit"], list) else [expect["exit"]]
@@ -138,7 +181,8 @@ def test_broken_case(case: Path, tmp_path: Path):
                           f"{elapsed:.1f} s\n--- stderr:\n{stderr}\n--- stdout:\n{result.stdout}")
 
 
-def test_debug_shows_the_traceback(tmp_path: Path):
+def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     case = BROKEN / "compute-raises"
     plain, _ = run_cli(["check", str(case)], tmp_path, DEFAULT_TIMEOUT)
     debug, _ = run_cli(["--debug", "check", str(case)], tmp_path, DEFAULT_TIMEOUT)

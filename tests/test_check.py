@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from conftest import REPO
+from support import REPO
 
 from examgen.orchestrate import prepare
 from examgen.project import Project

@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import HEADER, write_exam
+from support import HEADER, write_exam
 
 from examgen.errors import Collector, ComputeError, ExamgenError
 from examgen.stages.load import load

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_exam
+from support import write_exam
 
 from examgen.errors import ExamgenError, SourceError
 from examgen.stages.load import load, read_yaml

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from conftest import HEADER, write_exam
+from support import HEADER, write_exam
 
 from examgen.errors import Collector, ComputeError
 from examgen.stages.compute import compute

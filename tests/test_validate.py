@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import HEADER, write_exam
+from support import HEADER, write_exam
 
 from examgen.errors import Collector, ExamgenError, SourceError
 from examgen.stages.load import load

@@ -57,7 +57,7 @@ class Numeric(Generic[T]):
         return worked_secrets(self.solution, self.notes)
 
     def key(self) -> dict:
-        entry: dict = {"answer": self.number, "tolerance": self.absolute_tolerance}
+        entry: dict = {"answer": self.number, "tolerance": float(f"{self.absolute_tolerance:.12g}")}
         if self.relative:
             entry["relative_tolerance"] = self.tolerance
         if self.unit:

@@ -98,6 +98,10 @@ class Strings:
             raise TextProblem(f"the theme has no sentence '{key}' for language '{self.language}'")
         return _compiled(self.env, text).render(values) if any(m in text for m in MARKERS) else text
 
+    def number(self, value: float) -> str:
+        """A number with the language's decimal separator (``decimal`` in the table, default '.')."""
+        return format_number(value).replace(".", str(self.table.get("decimal", ".")))
+
     def items(self, key: str) -> list[str]:
         """A list of sentences (``sticker_notes``)."""
         value = self.table.get(key)

@@ -1,14 +1,16 @@
 """What both endterms share with their seeds: problem 1's crosses and every point.
 
-Data, one entry per exam (the seeds are ../shared/seeds/<id>.txt); the checks are the
-same for both. Each exam's own tests (tests/test_exam_<year>.py) check its computed
+Data, one entry per exam (read off the seed exams' texts, <id>.txt); the checks are the
+same for both. Each exam's own tests (exams/<id>/test_<id>.py) check its computed
 answers, figures, cover and corrected slips.
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import Built
+from support import Built
+
+pytestmark = pytest.mark.latex  # every test here reads a real build
 
 SEEDS = {
     # 2021: the seed's grading boxes; 3.1, 3.5, 4.4, 5.3, 5.4 and 5.7 lost theirs and were chosen.

@@ -1,6 +1,6 @@
 """The 2021 endterm (exams/2021-endterm), built for real.
 
-Checked against the seed (/work/shared/seeds/2021-endterm.txt): the crosses of problem 1,
+Checked against the seed exam (its text, 2021-endterm.txt): the crosses of problem 1,
 the points of every part and problem, the cover's claims against the real PDFs, answers
 that the compute blocks calculate, and that no sample solution or correction note reaches
 the student copy.
@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Built, squash
+from support import Built, squash
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exams" / "lib"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import dlcalc  # noqa: E402
+
+pytestmark = pytest.mark.latex  # every test here reads a real build
 
 EXAM = "2021-endterm"
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: real builds, done once per test session, inspected with pypdf."""
+"""Shared fixtures and helpers: real builds, done once per test session, inspected with pypdf;
+small exam sources written on the fly."""
 
 from __future__ import annotations
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Built
+from support import Built
+
+pytestmark = pytest.mark.latex  # every test here reads a real build
 
 
 def test_cover_claims_match_the_real_student_pdf(built):
@@ -13,7 +15,7 @@ def test_cover_claims_match_the_real_student_pdf(built):
     cover = Built.flat(sample.student.pages[0])
     assert f"consists of {len(sample.student.pages)} pages" in cover
     assert "total of 3 problems" in cover
-    assert "this exam is 13 credits" in cover
+    assert "this exam is 14 credits" in cover
     assert len(sample.solution.pages) == len(sample.student.pages)
 
 
@@ -39,14 +41,25 @@ def test_grading_boxes_and_half_steps(built):
 
 def test_key(built):
     key = built("sample").key
-    assert key["exam"] == "sample" and key["total_points"] == 13
-    assert [p["points"] for p in key["problems"]] == [4, 5.5, 3.5]
+    assert key["exam"] == "sample" and key["total_points"] == 14
+    assert [p["points"] for p in key["problems"]] == [4, 5.5, 4.5]
     choice = key["problems"][0]["parts"]
     assert [c["correct"] for c in choice] == [[1, 4], []]
     conv = key["problems"][1]["parts"][0]
     assert conv["kind"] == "free" and conv["values"]["out_size"] == 32
     neuron = key["problems"][2]["parts"][0]
     assert neuron["id"] == "neuron-forward" and neuron["values"]["h"] == pytest.approx(-0.11)
+    memory = key["problems"][2]["parts"][2]
+    assert memory == {"number": "3.3", "points": 1, "kind": "numeric", "id": "neuron-memory", "answer": 12861.44,
+                      "tolerance": 128.6144, "relative_tolerance": 0.01, "unit": "kB",
+                      "values": {"params": 3215360}}
+
+
+def test_a_numeric_answer_stands_in_its_box_in_the_solution_only(built):
+    sample = built("sample")
+    student, solution = sample.student.pages[3], sample.solution.pages[3]
+    assert re.search(r"Answer:\s+12861\.44\s+kB", solution)
+    assert re.search(r"Answer:\s+kB", student) and "12861" not in sample.student_text
 
 
 def test_computed_numbers_reach_the_solution(built):

@@ -1,6 +1,6 @@
 """The 2022 endterm (exams/2022-endterm), built for real.
 
-Checked against the seed (/work/shared/seeds/2022-endterm.txt): the crosses of problem 1,
+Checked against the seed exam (its text, 2022-endterm.txt): the crosses of problem 1,
 the points of every part and problem, the cover's claims against the real PDFs, answers
 that the compute blocks calculate (recomputed here by hand), the figures and the values
 table, the corrected slips of the seed, and that no sample solution or correction note
@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Built, squash
+from support import Built, squash
 
 from examgen.stages.check import plain, words
+
+pytestmark = pytest.mark.latex  # every test here reads a real build
 
 EXAM = "2022-endterm"
 

@@ -1,0 +1,115 @@
+"""Themes and languages: the packaged default, a project's own templates layered over it, the
+example theme of docs/, and the German strings; the build's checks pass in any of them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from support import REPO, Built, pypdf_texts
+
+from examgen.errors import Collector, SourceError
+from examgen.orchestrate import build, prepare
+from examgen.project import Project
+from examgen.stages.render import render_document
+from examgen.theme import DEFAULT
+
+
+def sample_project(folder: Path, language: str | None = None, templates: Path | None = None) -> Project:
+    """A project holding a copy of the sample exam and the shared helpers, in ``language``,
+    with ``templates`` as its own theme folder."""
+    shutil.copytree(REPO / "exams" / "sample", folder / "exams" / "sample")
+    shutil.copytree(REPO / "exams" / "lib", folder / "exams" / "lib")
+    if language:
+        exam = folder / "exams" / "sample" / "exam.yaml"
+        exam.write_text(exam.read_text(encoding="utf-8").replace("kind: sample exam\n",
+                                                                 f"kind: sample exam\nlanguage: {language}\n"))
+    if templates:
+        shutil.copytree(templates, folder / "templates")
+    return Project(folder)
+
+
+def document(project: Project, solution: bool = False) -> str:
+    rendered = prepare(project.resolve("sample"), Collector())
+    return render_document(rendered, project.theme(), solution)
+
+
+def test_a_project_theme_overrides_one_file_and_extends_the_default(tmp_path):
+    theme = tmp_path / "theme"
+    (theme / "strings").mkdir(parents=True)
+    (theme / "strings" / "en.yaml").write_text("no_detaching: Keep the staple in place.\n")
+    (theme / "exam.tex.j2").write_text('<% extends "default/exam.tex.j2" %>\n'
+                                       "<% block cover_foot %>\\vfill Good luck!<% endblock %>\n")
+    (theme / "seal.pdf").write_bytes(b"%PDF-1.4 not read by this test")
+    project = sample_project(tmp_path / "p", templates=theme)
+    tex = document(project)
+    assert "Keep the staple in place." in tex and "Detaching pages" not in tex
+    assert "Good luck!" in tex and "Left room from" not in tex
+    assert "Working instructions" in tex  # everything else is the default's
+    tex_files = project.theme().tex_files()
+    assert tex_files["seal.pdf"] == project.root / "templates" / "seal.pdf"
+    assert tex_files["examgen.sty"] == DEFAULT / "examgen.sty"
+    assert not any(name.endswith((".j2", ".yaml")) for name in tex_files)
+
+
+def test_examgen_templates_sits_between_the_project_and_the_default(tmp_path, monkeypatch):
+    faculty = tmp_path / "faculty"
+    (faculty / "strings").mkdir(parents=True)
+    (faculty / "strings" / "en.yaml").write_text("no_detaching: Faculty rule.\ncomplete_copy: Check your copy.\n")
+    own = tmp_path / "own"
+    (own / "strings").mkdir(parents=True)
+    (own / "strings" / "en.yaml").write_text("no_detaching: Project rule.\n")
+    monkeypatch.setenv("EXAMGEN_TEMPLATES", str(faculty))
+    tex = document(sample_project(tmp_path / "p", templates=own))
+    assert "Project rule." in tex and "Check your copy." in tex and "Faculty rule." not in tex
+
+
+def test_a_language_without_strings_is_a_source_error(tmp_path):
+    project = sample_project(tmp_path, language="fr")
+    with pytest.raises(SourceError, match=r"exam\.yaml:5: no strings for language 'fr' in the theme \(it has: de, en\)"):
+        prepare(project.resolve("sample"), Collector())
+
+
+def test_a_theme_language_missing_sentences_names_them(tmp_path):
+    theme = tmp_path / "theme"
+    (theme / "strings").mkdir(parents=True)
+    (theme / "strings" / "en.yaml").write_text("motto: Think first.\n")  # a sentence German lacks
+    project = sample_project(tmp_path / "p", language="de", templates=theme)
+    with pytest.raises(SourceError, match="the theme's 'de' strings lack motto"):
+        document(project)
+
+
+@pytest.mark.latex
+def test_the_sample_in_german(tmp_path):
+    project = sample_project(tmp_path, language="de")
+    result = build(project.resolve("sample"))
+    student = pypdf_texts(result.out_dir / "student.pdf")
+    solution = pypdf_texts(result.out_dir / "solution.pdf")
+    cover = Built.flat(student[0])
+    assert f"diese klausur umfasst {len(student)} seiten mit insgesamt 3 aufgaben" in cover
+    assert "hinweise zur bearbeitung" in cover and "in dieser klausur können sie insgesamt 14 punkte" in cover
+    assert "dienstag 10 februar 2026" in cover and "working instructions" not in cover
+    assert "Convolutions (5,5 Punkte)" in student[1]
+    assert "musterlösung" in Built.flat(solution[0]) and f"Seite 2 / {len(student)}" in solution[1]
+    assert "korrekturhinweise" in Built.flat(" ".join(solution)) and "sample solution" not in " ".join(solution)
+
+
+@pytest.mark.latex
+def test_the_example_theme_puts_its_logo_on_the_cover(tmp_path):
+    from pypdf import PdfReader
+
+    project = sample_project(tmp_path, templates=REPO / "docs" / "example-theme" / "templates")
+    result = build(project.resolve("sample"))
+    student = PdfReader(result.out_dir / "student.pdf")
+    cover = student.pages[0]
+    assert "Example University of Technology" in cover.extract_text()
+    assert images(cover) == [(240, 120)]  # logo.png, only on the cover
+    assert images(student.pages[1]) == [(28, 28)]  # the sample's own image of problem 1
+
+
+def images(page) -> list[tuple[int, int]]:
+    """The sizes of the images a page draws (its image XObjects, forms aside)."""
+    objects = page["/Resources"].get("/XObject", {})
+    found = [objects[name].get_object() for name in objects]
+    return [(o["/Width"], o["/Height"]) for o in found if o["/Subtype"] == "/Image"]
