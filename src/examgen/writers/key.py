@@ -36,7 +36,7 @@ def key_json(rendered: RenderedExam) -> str:
 
 class KeyWriter:
     name = "key"
-    outputs = ("key.json",)
+    outputs: tuple[str, ...] = ("key.json",)
 
     def write(self, rendered: RenderedExam, context: Context) -> Product:
         folder = context.work / self.name

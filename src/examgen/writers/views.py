@@ -17,7 +17,7 @@ from . import Context, Product
 class ViewWriter:
     def __init__(self, view: str):
         self.name = view
-        self.outputs = (f"{view}.pdf",)
+        self.outputs: tuple[str, ...] = (f"{view}.pdf",)
 
     @property
     def solution(self) -> bool:
