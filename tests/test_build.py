@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from examgen.stages import compile as compile_stage
-from examgen.writers import views
+from examgen import outputs as output_sets
+from examgen.errors import CompileError, ComputeError, OutputProblem
 from examgen.orchestrate import build
 from examgen.project import Project
-from examgen.errors import CompileError, ComputeError
+from examgen.stages import compile as compile_stage
+from examgen.writers import views
+
+pytestmark = pytest.mark.latex  # every test here builds with LaTeX
+
+OUTPUTS = ("student.pdf", "solution.pdf", "key.json")
 
 
-def outputs(project):
-    folder = project / "build" / "minimal"
-    return {name: (folder / name).read_bytes() for name in ("student.pdf", "solution.pdf", "key.json")}
+def outputs(project, folder: Path | None = None) -> dict[str, bytes]:
+    """The outputs as one reader sees them: the set the output folder's link points at when read."""
+    folder = Path(os.path.realpath(folder or project / "build" / "minimal"))
+    return {name: (folder / name).read_bytes() for name in OUTPUTS}
+
+
+def sets(out: Path) -> list[str]:
+    """The output sets (and links to be) beside an output folder: what the next build cleans."""
+    return sorted(p.name for p in out.parent.glob(f".{out.name}.examgen-*") if not p.name.endswith("-lock"))
 
 
 def edit(project, old: str, new: str) -> None:
@@ -100,6 +114,141 @@ def test_a_failed_build_leaves_the_last_good_outputs_untouched(project):
     with pytest.raises(ComputeError):
         build(target)
     assert outputs(project) == good
+
+
+LEAKING_THEME = """\
+<% extends "default/exam.tex.j2" %>
+<% block answer scoped %>
+<< super() >>
+<% if part.kind == 'free' and part.answer.solution %>\\par << part.answer.solution >>\\par<% endif %>
+<% endblock %>
+"""
+
+
+def test_a_build_whose_check_fails_installs_nothing(project):
+    """A project theme that prints the sample solutions in the student view too: LaTeX succeeds,
+    the check finds the leak (exit 5), and the last good outputs stay as they were, byte for byte."""
+    build(Project(project).resolve("minimal"))
+    good, good_sets = outputs(project), sets(project / "build" / "minimal")
+    (project / "templates").mkdir()
+    (project / "templates" / "exam.tex.j2").write_text(LEAKING_THEME)
+    failed = subprocess.run([sys.executable, "-m", "examgen.cli", "build", "minimal"], cwd=project,
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode == 5, failed.stderr
+    assert "part 1.3: its solution text leaks into the student PDF" in failed.stderr
+    assert outputs(project) == good
+    assert sets(project / "build" / "minimal") == good_sets
+
+
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["build-folder", "out-option"])
+def test_readers_see_the_old_set_or_the_new_one_never_a_mix(project, monkeypatch, elsewhere):
+    """Every rename of the build is watched: before and after each, the output folder holds one
+    whole set, the last build's or the new one."""
+    target = Project(project).resolve("minimal")
+    out_dir = project / "elsewhere" / "out" if elsewhere else None
+    folder = out_dir or target.out
+    build(target, out_dir)
+    old = outputs(project, folder)
+    seen: list[dict[str, bytes]] = []
+    real_replace = os.replace
+
+    def watched(source, destination, *args, **kwargs):
+        seen.append(outputs(project, folder))
+        real_replace(source, destination, *args, **kwargs)
+        seen.append(outputs(project, folder))
+
+    edit(project, "a, b = 6, 7", "a, b = 6, 8")  # the prompt, the solution and the key all change
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", watched)
+        build(target, out_dir)
+    new = outputs(project, folder)
+    assert all(old[name] != new[name] for name in OUTPUTS)
+    assert seen and all(state in (old, new) for state in seen)
+
+
+def test_the_next_build_removes_what_earlier_ones_left(project):
+    """An older examgen's real output folder (with the temporary file of a killed install) becomes a
+    set; a set a killed build half wrote and its link are removed by the next build, even one that
+    has nothing to do; the set an install replaced stays for its readers until the next build."""
+    target = Project(project).resolve("minimal")
+    out = target.out
+    out.mkdir(parents=True)
+    (out / "student.pdf").write_bytes(b"an older build's")
+    (out / ".solution.pdf.4242.tmp").write_bytes(b"half a PDF")
+    build(target)
+    assert out.is_symlink()
+    current = os.readlink(out)
+    assert len(sets(out)) == 2 and current in sets(out)  # the adopted old folder is the replaced set
+
+    half = out.parent / ".minimal.examgen-0123456789abcdef"
+    half.mkdir()
+    (half / "student.pdf").write_bytes(b"half a PDF")
+    os.symlink(half.name, out.parent / f"{half.name}.link")
+    assert build(target).compiled == []
+    assert sets(out) == [current]
+
+    edit(project, "six sevens make forty-two", "six sevens make forty-two, always")
+    build(target)
+    assert sets(out) == sorted([current, os.readlink(out)])
+    build(target)
+    assert sets(out) == [os.readlink(out)]
+
+
+def test_a_full_disk_while_installing_keeps_the_last_set_and_leaves_no_partial_file(project, monkeypatch):
+    """The disk fills up while the new set is written (an OSError injected at the copy of its
+    second file): the build fails with exit 73's error, the last set stays, nothing half-written stays."""
+    target = Project(project).resolve("minimal")
+    build(target)
+    good, good_sets = outputs(project), sets(target.out)
+    real_copy = output_sets._copy_synced
+
+    def filling_up(source: Path, destination: Path) -> None:
+        if destination.name == "solution.pdf":
+            destination.write_bytes(source.read_bytes()[:1000])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(destination))
+        real_copy(source, destination)
+
+    (target.work / "examgen-inputs.json").unlink()  # a rebuild that installs, without LaTeX
+    with monkeypatch.context() as patch:
+        patch.setattr(output_sets, "_copy_synced", filling_up)
+        with pytest.raises(OutputProblem, match="build/minimal: cannot write the outputs: No space left on device"):
+            build(target)
+    assert outputs(project) == good
+    assert sets(target.out) == good_sets
+
+
+LIB_HELPER = """\
+import json
+from pathlib import Path
+
+FACTORS = json.loads((Path(__file__).parent / "factors.json").read_text())
+
+
+def factors():
+    return FACTORS["a"], FACTORS["b"]
+"""
+
+
+def test_editing_a_helper_or_its_data_in_exams_lib_rebuilds_with_the_new_values(project):
+    lib = project / "exams" / "lib"
+    lib.mkdir()
+    (lib / "factors.py").write_text(LIB_HELPER)
+    (lib / "factors.json").write_text('{"a": 6, "b": 7}')
+    edit(project, "a, b = 6, 7", "from factors import factors\n      a, b = factors()")
+    target = Project(project).resolve("minimal")
+
+    def product() -> int:
+        key = json.loads(outputs(project)["key.json"])
+        return key["problems"][0]["parts"][1]["values"]["product"]
+
+    build(target)
+    assert product() == 42
+    (lib / "factors.json").write_text('{"a": 6, "b": 8}')
+    assert build(target).compiled
+    assert product() == 48
+    (lib / "factors.py").write_text(LIB_HELPER.replace('FACTORS["a"],', 'FACTORS["a"] + 1,'))
+    assert build(target).compiled
+    assert product() == 56
 
 
 def test_key_json(project):

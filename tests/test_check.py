@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
-from support import REPO
+import pytest
+from support import HEADER, REPO, write_exam
 
-from examgen.orchestrate import prepare
+from examgen.errors import CheckError, Collector, ExamgenError
+from examgen.orchestrate import build, prepare
 from examgen.project import Project
-from examgen.stages.check import PdfText, cover_claims, leaks, plain, words
-from examgen.errors import Collector
+from examgen.stages.check import PdfText, check, cover_claims, leaks, plain, read_view, tikz_texts, words
+from examgen.theme import DEFAULT
 
 
 def sample_exam():
     return prepare(Project(REPO).resolve("sample"), Collector()).exam
+
+
+def with_part(exam, number: str, **changes):
+    """The exam with part ``number`` changed: its answer's fields by ``changes``."""
+    problems = []
+    for problem in exam.problems:
+        parts = tuple(dataclasses.replace(part, answer=dataclasses.replace(part.answer, **changes))
+                      if part.number == number else part for part in problem.parts)
+        problems.append(dataclasses.replace(problem, parts=parts))
+    return dataclasses.replace(exam, problems=tuple(problems))
+
+
+def with_prompt(exam, number: str, prompt: str):
+    problems = [dataclasses.replace(problem, parts=tuple(dataclasses.replace(part, prompt=prompt)
+                                                         if part.number == number else part
+                                                         for part in problem.parts))
+                for problem in exam.problems]
+    return dataclasses.replace(exam, problems=tuple(problems))
 
 
 def test_words_join_hyphenation_and_plain_drops_math():
@@ -23,57 +45,192 @@ def test_words_join_hyphenation_and_plain_drops_math():
 
 def test_cover_claims_are_read_from_the_marks_the_theme_wrote():
     stream = (b"BT (Diese Klausur umfasst) Tj ET /ExamgenClaim <</Name /pages /Value (24)>> BDC BT (24) Tj ET EMC "
-              b"/ExamgenClaim <</Name /problems /Value (9)>> BDC EMC /ExamgenClaim <</Name /credits /Value (90.5)>> BDC")
+              b"/ExamgenClaim <</Name /problems /Value (9)>> BDC EMC "
+              b"/ExamgenClaim <</Name /credits /Value (90.5)>> BDC")
     assert cover_claims(stream) == {"pages": 24, "problems": 9, "credits": 90.5}
 
 
-def pdf(text: str, stream: bytes = b"BT (x) Tj ET") -> PdfText:
-    return PdfText([text], [stream], "examgen student copy")
+def pdf(text: str, stream: bytes = b"BT (x) Tj ET", metadata: str = "examgen student copy") -> PdfText:
+    return PdfText([text], [stream], metadata)
 
 
-def test_a_clean_student_text_has_no_leaks():
+def test_a_clean_student_text_has_no_leaks_and_the_same_text_with_a_solution_has_one():
     exam = sample_exam()
     public = " ".join(str(p.prompt) for _, p in exam.parts())
     assert leaks(exam, pdf(public)) == []
+    leaked = public + " It enlarges the receptive field of later layers."
+    assert leaks(exam, pdf(leaked)) == [
+        "part 2.3: its solution text leaks into the student PDF ('it enlarges the receptive field')"]
 
 
-def test_a_leaked_solution_names_its_part():
+def test_a_leaked_note_names_its_part():
     exam = sample_exam()
     leaked = "Any one reason with a short explanation earns both points."
     found = leaks(exam, pdf("Problem 2 ... " + leaked.replace("explanation", "expla-\nnation")))
     assert found == ["part 2.3: its solution text leaks into the student PDF ('any one reason with a')"]
 
 
-def test_solution_marks_in_content_streams_are_a_leak():
+def test_a_leak_in_the_metadata_alone_is_found():
+    exam = sample_exam()
+    found = leaks(exam, pdf("nothing", metadata="Title: It enlarges the receptive field of later layers"))
+    assert found == ["part 2.3: its solution text leaks into the student PDF ('it enlarges the receptive field')"]
+
+
+def test_math_only_solutions_leak_by_the_values_they_state():
+    """`= 608` and `h = −0.11` as pdftotext reads them: no words to compare, the stated values give them away."""
+    exam = sample_exam()
+    assert leaks(exam, pdf("3 · 5 · 5 · 8 + 8 = 608.")) == [
+        "part 2.2: its solution's math leaks into the student PDF ('= 608')"]
+    assert leaks(exam, pdf("so h = αz = −0.11.")) == [
+        "part 3.1: its solution's math leaks into the student PDF ('= 0.11')"]
+    assert leaks(exam, pdf("nothing", metadata="w = −0.7956")) == [
+        "part 3.2: its solution's math leaks into the student PDF ('= 0.7956')"]
+
+
+@pytest.mark.parametrize("solution, shown, leak", [
+    ("The output comes from the weighted sum of the inputs.", "The output comes from the weighted sum of the inputs.",
+     "its solution text leaks into the student PDF ('the output comes from the')"),
+    ("$h = 0.25$", "h = 0.25", "its solution's math leaks into the student PDF ('= 0.25')"),
+], ids=["words", "math"])
+def test_what_the_question_itself_shows_is_no_leak_and_the_same_text_elsewhere_is(solution, shown, leak):
+    """A solution that quotes its prompt: no leak while the prompt holds the text, a leak once the
+    prompt says something else; so the solution is compared, and only public text excluded."""
+    exam = with_part(sample_exam(), "3.1", solution=solution, notes=())
+    assert leaks(with_prompt(exam, "3.1", f"Compute it. {solution}"), pdf(shown)) == []
+    assert leaks(with_prompt(exam, "3.1", "Compute it."), pdf(shown)) == [f"part 3.1: {leak}"]
+
+
+def test_text_a_figure_shows_is_public():
+    """A solution quoting a TikZ node's text, which the student copy shows in the figure, is no leak."""
+    tikz = r"""\begin{tikzpicture}[every node/.style={draw}]
+      \node (in) at (0, 0) {input layer};
+      \node[right=of in, label={above:three hidden units}] (h) {$h = 3$};
+      \draw[->] (in) -- node[below] {weights are learned by gradient descent} (h);
+    \end{tikzpicture}"""
+    assert tikz_texts(tikz) == ["draw", "input layer", "$h = 3$", "above:three hidden units",
+                                "weights are learned by gradient descent"]
+    exam = with_part(sample_exam(), "2.3", solution="Weights are learned by gradient descent; $h = 3$.", notes=())
+    shown = pdf("input layer three hidden units h = 3 weights are learned by gradient descent")
+    assert leaks(exam, shown) == [
+        "part 2.3: its solution text leaks into the student PDF ('weights are learned by gradient')"]
+    problem = exam.problems[1]
+    figure = dataclasses.replace(problem.figures[0], tikz=tikz)
+    exam = dataclasses.replace(exam, problems=(exam.problems[0], dataclasses.replace(problem, figures=(figure,)),
+                                               exam.problems[2]))
+    assert leaks(exam, shown) == []
+
+
+def test_solution_marks_and_crosses_in_content_streams_are_a_leak():
     exam = sample_exam()
     found = leaks(exam, pdf("nothing", b"/ExamgenSolution BMC (x) Tj EMC"))
-    assert found and "marked content" in found[0]
+    assert found == ["the student PDF contains solution content (marked content /ExamgenSolution)"]
+    crosses = b"/ExamgenCross BMC q 1 0 0 1 0 0 cm Q EMC " * 2
+    assert leaks(exam, pdf("nothing", crosses)) == [
+        "the student PDF crosses 2 multiple-choice options (marked content /ExamgenCross)"]
 
 
-def test_solution_words_that_the_question_itself_uses_are_not_leaks():
-    exam = sample_exam()
-    problem = exam.problems[2]
-    part = problem.parts[0]
-    answer = dataclasses.replace(part.answer, solution=part.prompt, notes=())
-    exam = dataclasses.replace(exam, problems=(*exam.problems[:2], dataclasses.replace(
-        problem, parts=(dataclasses.replace(part, answer=answer), *problem.parts[1:]))))
-    assert leaks(exam, pdf(str(part.prompt))) == []
-
-
-def test_check_rejects_swapped_views(built):
-    """The solution PDF given as the student copy leaks; the student copy has no watermark."""
-    import pytest
-
-    from examgen.stages.check import check, read_view
-    from examgen.errors import ExamgenError
-
+@pytest.mark.latex
+def test_check_passes_the_real_views_and_rejects_swapped_ones(built):
+    """The real views pass; the solution PDF given as the student copy leaks (words, math, crosses)
+    and the student copy, as solution, has no watermark and crosses nothing."""
     out = built("sample").out
+    exam = sample_exam()
+    student, solution = read_view(out / "student.pdf", False), read_view(out / "solution.pdf", True)
+    check(exam, student, solution, Collector())
     with pytest.raises(ExamgenError) as info:
-        check(sample_exam(), read_view(out / "solution.pdf", False), read_view(out / "student.pdf", True), Collector())
+        check(exam, read_view(out / "solution.pdf", False), read_view(out / "student.pdf", True), Collector())
     messages = [str(p) for p in info.value.problems]
     pages = len(built("sample").student.pages)
     assert f"solution PDF: pages without the 'Sample Solution' watermark: {', '.join(map(str, range(1, pages + 1)))}" \
         in messages
     assert "solution PDF: no solution content is marked in the solution PDF" in messages
+    assert ("solution PDF: the solution PDF crosses 0 options, the exam has 2 correct ones (the theme crosses an "
+            "option's box with \\egchoicebox, which marks it)") in messages
     assert "student PDF: the student PDF contains solution content (marked content /ExamgenSolution)" in messages
-    assert any(m.startswith("student PDF: part 2.3: its solution text leaks") for m in messages)
+    assert "student PDF: the student PDF crosses 2 multiple-choice options (marked content /ExamgenCross)" in messages
+    for part in ("2.1", "2.2", "2.3", "3.1", "3.2"):  # every part with a sample solution
+        assert any(m.startswith(f"student PDF: part {part}: its solution") for m in messages), part
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("claim", ["pages", "problems", "credits"])
+def test_check_rejects_a_cover_whose_claim_is_wrong_or_missing(built, claim):
+    sample = built("sample")
+    exam = sample_exam()
+    student, solution = read_view(sample.out / "student.pdf", False), read_view(sample.out / "solution.pdf", True)
+    real = {"pages": len(student.streams), "problems": 3, "credits": 14}[claim]
+    mark = rb"/ExamgenClaim <</Name /" + claim.encode() + rb" /Value \(([^)]*)\)>> BDC"
+    assert re.search(mark, student.streams[0])
+    for cover, message in (
+            (re.sub(mark, lambda m: m[0].replace(b"(" + m[1] + b")", b"(99)"), student.streams[0]),
+             f"student PDF: the cover says 99 {claim}, the exam has {real}"),
+            (re.sub(mark, b"", student.streams[0]),
+             f"student PDF: the cover does not state the number of {claim} (the theme marks it with "
+             f"\\egclaim{{{claim}}}{{...}})")):
+        wrong = dataclasses.replace(student, streams=[cover, *student.streams[1:]])
+        with pytest.raises(CheckError) as info:
+            check(exam, wrong, solution, Collector())
+        assert str(info.value) == message
+
+
+def theme_project(folder: Path, exam: str, blocks: tuple[str, str]) -> Project:
+    """A project with one exam and a theme whose blocks.tex.j2 is the default's with one change."""
+    write_exam(folder / "exams" / "t", exam)
+    default = (DEFAULT / "blocks.tex.j2").read_text(encoding="utf-8")
+    assert blocks[0] in default
+    (folder / "templates").mkdir()
+    (folder / "templates" / "blocks.tex.j2").write_text(default.replace(*blocks), encoding="utf-8")
+    return Project(folder)
+
+
+CHOICE = (REPO / "tests" / "roots" / "minimal" / "exam.yaml").read_text(encoding="utf-8")
+CROSS = "<< 1 if solution and option.correct else 0 >>"
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("blocks, message", [
+    ((CROSS, "<< 1 if option.correct else 0 >>"),
+     "student PDF: the student PDF crosses 1 multiple-choice options (marked content /ExamgenCross)"),
+    (("\\egchoicebox[egsolution]", "\\egcheckbox[egsolution]"),
+     "solution PDF: the solution PDF crosses 0 options, the exam has 1 correct ones"),
+], ids=["crosses-in-the-student-view", "crosses-without-the-mark"])
+def test_a_theme_that_crosses_wrongly_fails_the_build(tmp_path, blocks, message):
+    project = theme_project(tmp_path, CHOICE, blocks)
+    with pytest.raises(ExamgenError) as info:
+        build(project.resolve("t"), out_dir=tmp_path / "out")
+    assert info.value.exit_code == 5
+    assert any(str(p).startswith(message) for p in info.value.problems), str(info.value)
+    assert not (tmp_path / "out" / "student.pdf").exists()
+
+
+MATH_ONLY = HEADER + """\
+problems:
+  - title: Arithmetic
+    compute: |
+      a, b, h = 6, 7, -0.11
+    parts:
+      - points: 2
+        prompt: What is $<< a >> \\cdot << b >>$?
+        space: 3cm
+        solution: $= << a * b >>$
+      - points: 1
+        prompt: What is the output $h$ of the neuron?
+        space: 2cm
+        solution: $h = << h|num >>$
+"""
+
+
+@pytest.mark.latex
+def test_a_theme_that_shows_math_only_solutions_to_students_fails_the_build(tmp_path):
+    """The solutions printed unmarked in the student view: only their stated values give them away."""
+    shown = ("<% if solution %>\n", "<% if not solution and answer.solution %><< answer.solution >><% endif %>\n"
+                                     "<% if solution %>\n")
+    project = theme_project(tmp_path, MATH_ONLY, shown)
+    with pytest.raises(ExamgenError) as info:
+        build(project.resolve("t"), out_dir=tmp_path / "out")
+    assert info.value.exit_code == 5
+    assert [str(p) for p in info.value.problems] == [
+        "student PDF: part 1.1: its solution's math leaks into the student PDF ('= 42')",
+        "student PDF: part 1.2: its solution's math leaks into the student PDF ('= 0.11')",
+    ]
+

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+
 import pytest
-from support import write_exam
+from support import REPO, write_exam
 
 from examgen.errors import ExamgenError, SourceError
 from examgen.stages.load import load, read_yaml
@@ -56,3 +60,40 @@ def test_include_cycle_and_missing_file_reported_together(tmp_path):
     messages = [str(p) for p in info.value.problems]
     assert any("include cycle: exam.yaml -> a.yaml -> b.yaml -> a.yaml" in m for m in messages)
     assert any("exam.yaml:3" in m and "'nowhere.yaml' not found" in m for m in messages)
+
+
+def test_files_in_exams_lib_may_be_included_also_through_a_symlink_in_the_exam_folder(tmp_path):
+    lib = tmp_path / "exams" / "lib"
+    write_exam(lib, "title: shared\n", "shared.yaml")
+    write_exam(lib, "- title: linked\n", "linked.yaml")
+    exam_folder = tmp_path / "exams" / "e"
+    (exam_folder / "problems").mkdir(parents=True)
+    (exam_folder / "problems" / "link.yaml").symlink_to(lib / "linked.yaml")
+    exam = write_exam(exam_folder, "problems:\n  - include: ../lib/shared.yaml\n  - include: problems/link.yaml\n")
+    source = load(exam)
+    assert [p["title"] for p in source.root["problems"]] == ["shared", "linked"]
+    assert source.folders == (exam_folder.resolve(), lib.resolve())
+    assert source.files[1:] == ((lib / "shared.yaml").resolve(), (lib / "linked.yaml").resolve())
+
+
+def test_anchors_are_fine_and_an_alias_is_refused_at_its_line(tmp_path):
+    assert read_yaml(write_exam(tmp_path, "a: &first 1\nb: 2\n")) == {"a": 1, "b": 2}
+    with pytest.raises(SourceError, match=r"the YAML alias '\*first' repeats a value") as info:
+        read_yaml(write_exam(tmp_path, "a: &first 1\nb: 2\nc: *first\n"))
+    assert info.value.loc.line == 3
+
+
+def test_list_reports_the_good_exams_beside_invalid_ones(tmp_path):
+    """An exam with points .nan and one with the billion laughs are listed as invalid, quickly,
+    and the good exam is listed in full."""
+    exams = tmp_path / "exams"
+    shutil.copytree(REPO / "tests" / "roots" / "minimal", exams / "good")
+    for bad in ("points-not-finite", "yaml-billion-laughs"):
+        shutil.copytree(REPO / "tests" / "broken" / bad, exams / bad)
+    done = subprocess.run([sys.executable, "-m", "examgen.cli", "list"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == ["good: Test Course (T100 quiz, Q0001, 2024-05-06) - 1 problems, 4 credits",
+                         "  1. Arithmetic (4 credits, 3 parts)"]
+    assert [line.split(" (")[0] for line in lines[2:]] == ["points-not-finite: invalid", "yaml-billion-laughs: invalid"]

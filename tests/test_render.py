@@ -1,8 +1,12 @@
-"""Stage 4: the number and escaping filters, and expression errors with locations."""
+"""Stage 4: the number and escaping filters, expression errors with locations, the template sandbox;
+and stage 5's locations of LaTeX errors (where the template's markers matter)."""
 
 from __future__ import annotations
 
 import datetime
+import os
+import time
+from pathlib import Path
 
 import pytest
 from support import HEADER, write_exam
@@ -15,6 +19,7 @@ from examgen.stages.validate import validate
 from examgen.theme import Theme
 
 THEME = Theme.stack(None)
+BROKEN = Path(__file__).resolve().parent / "broken"
 
 
 @pytest.mark.parametrize("value, args, shown", [
@@ -32,7 +37,8 @@ def test_format_number_rejects_text():
 
 
 def test_escape_and_labels():
-    assert escape_tex("50% #1 a&b x_y ~ ^ \\") == r"50\% \#1 a\&b x\_y \textasciitilde{} \textasciicircum{} \textbackslash{}"
+    assert escape_tex("50% #1 a&b x_y ~ ^ \\") == (r"50\% \#1 a\&b x\_y \textasciitilde{} \textasciicircum{} "
+                                                  r"\textbackslash{}")
     assert escape_tex("Nießner") == "Nießner"
     english, german = strings(THEME, "en"), strings(THEME, "de")
     assert english.date(datetime.date(2022, 8, 1)) == "Monday 1st August, 2022"
@@ -149,3 +155,165 @@ problems:
         solution: s
 """)
     assert str(info.value).endswith("exam.yaml:16: part 1.1: unbalanced braces: the '{' on this line is never closed")
+
+
+def test_the_sandbox_keeps_what_texts_and_themes_use(tmp_path):
+    exam, _ = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      xs = [0.5, 1.25, 2]
+      name = "adam"
+    parts:
+      - points: 1
+        prompt: >-
+          << '%.2f' % xs[1] >>; << xs|map('num')|join(', ') >>; << name.upper() >> << name|tex >>;
+          <% set t = namespace(sum=0) %><% for x in xs %><% set t.sum = t.sum + x %><% endfor %><< t.sum >>;
+          << 2 ** 10 >> << 10**10**10 == 10**100 >> << [1, 2] * 2 >> << 'ab' ~ 3 >> << range(3)|list|length >>
+          << missing|default('-') >>
+        solution: s
+""")
+    expected = "1.25; 0.5, 1.25, 2; ADAM adam; 3.75; 1024 True [1, 2, 1, 2] ab3 3 -"
+    assert exam.exam.problems[0].parts[0].prompt == expected
+
+
+def test_an_endless_text_in_a_worker_thread_is_stopped_and_the_thread_renders_on(tmp_path):
+    """The orchestrator renders in worker threads, where no signal reaches: the watchdog stops the
+    text there, and the thread, once the text is left, gets no stray exception later."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from examgen.sandbox.jinja import REFIRE_SECONDS, SECONDS
+
+    endless = """
+problems:
+  - title: P
+    parts:
+      - points: 1
+        prompt: |
+          first
+          <% for i in range(100000) %><% for j in range(100000) %><% endfor %><% endfor %>
+"""
+    fine = "problems: [{title: P, parts: [{points: 1, prompt: '<< 6 * 7 >>'}]}]"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        start = time.monotonic()
+        stopped = pool.submit(render, tmp_path / "endless", endless).exception()
+        elapsed = time.monotonic() - start
+        pool.submit(time.sleep, 3 * REFIRE_SECONDS).result()  # a shot meant for the text would land here
+        exam, _ = pool.submit(render, tmp_path / "fine", fine).result()
+    assert isinstance(stopped, ComputeError)
+    assert str(stopped).endswith(f"exam.yaml:16: part 1.1: took longer than {SECONDS} s (an endless or very long "
+                                 "loop?)")
+    assert elapsed < SECONDS + 30
+    assert exam.exam.problems[0].parts[0].prompt == "42"
+
+
+def _peak_memory_mb(args: list[str], cwd: Path) -> tuple[int, float]:
+    """Run an examgen command as its own process (its address space capped at 4 GB and its time
+    at two minutes, so a failure of the sandbox can't take the machine); its exit code (-9 when
+    killed) and its peak resident memory in MB."""
+    import resource
+    import subprocess
+    import sys
+    import threading
+
+    cap = 4 * 1024**3
+    with open(cwd / "output", "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "examgen.cli", *args], cwd=cwd, stdout=output,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+        deadline = threading.Timer(120, process.kill)
+        deadline.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        deadline.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("case, most_mb", [
+    ("jinja-string-huge", 300), ("jinja-power-huge", 300), ("jinja-one-step-blowups", 300),
+    ("jinja-memory-growth", 1024),  # the limit (512 MB) and what piles up before the watchdog looks
+])
+def test_template_attacks_fail_without_taking_gigabytes(case, most_mb, tmp_path):
+    code, peak = _peak_memory_mb(["check", str(BROKEN / case)], tmp_path)
+    assert code == 3, (tmp_path / "output").read_text()
+    assert peak < most_mb
+
+
+def test_a_theme_template_past_a_limit_is_named_by_its_file_and_line(tmp_path):
+    from examgen.stages.render import render_document
+
+    templates = tmp_path / "templates"
+    write_exam(templates, """
+        <% extends "default/exam.tex.j2" %>
+        <% block cover %>
+        << 'x' * 10**9 >>
+        <% endblock %>
+    """, "exam.tex.j2")
+    exam, _ = render(tmp_path / "exam", "problems: [{title: P, parts: [{points: 1, prompt: Q}]}]")
+    with pytest.raises(ComputeError) as info:
+        render_document(exam, Theme.stack(templates), solution=False)
+    assert str(info.value).startswith(f"{templates / 'exam.tex.j2'}:3: the theme: repeating a value 1,000,000,000 "
+                                      "times")
+
+
+def test_a_marker_glued_to_the_line_before_still_marks_the_lines_after():
+    """A theme's block that ends without a newline glues the next marker to its last line."""
+    from examgen.errors import Loc
+    from examgen.stages.compile import source_of
+
+    lines = [r"\message{[examgen-source: cover]}% examgen-source: cover @ /e/exam.yaml:2",
+             r"\thispagestyle{empty}",
+             r"\clearpage\message{[examgen-source: problem 1]}% examgen-source: problem 1 @ /e/exam.yaml:10",
+             r"\egproblem{1}{Problem 1}{\oops}{(1 credits)}{0}"]
+    cover, problem = ("cover", Loc(Path("/e/exam.yaml"), 2)), ("problem 1", Loc(Path("/e/exam.yaml"), 10))
+    assert [source_of(lines, line) for line in (1, 2, 3, 4)] == [cover, cover, cover, problem]
+
+
+@pytest.mark.latex
+def test_latex_errors_after_a_glued_marker_name_their_problem(tmp_path):
+    from examgen.errors import CompileError
+    from examgen.orchestrate import build
+    from examgen.project import Project
+
+    write_exam(tmp_path / "templates", """
+        <% extends "default/exam.tex.j2" %>
+        <% block cover %>\\thispagestyle{empty}
+        << self.instructions() >>
+        \\clearpage<% endblock %>
+    """, "exam.tex.j2")
+    write_exam(tmp_path / "exams" / "glued", HEADER + """
+problems:
+  - title: Macros \\undefinedmacro
+    parts:
+      - points: 1
+        prompt: Name a prime number.
+        solution: Two.
+""")
+    with pytest.raises(CompileError) as info:
+        build(Project(tmp_path).resolve("glued"), out_dir=tmp_path / "out")
+    assert "exam.yaml:11: problem 1: LaTeX error: Undefined control sequence." in str(info.value)
+
+
+@pytest.mark.latex
+def test_a_latex_timeout_names_the_part_tex_was_in(tmp_path, monkeypatch):
+    from examgen.errors import CompileError
+    from examgen.orchestrate import build
+    from examgen.project import Project
+    from examgen.stages import compile as compile_stage
+
+    monkeypatch.setattr(compile_stage, "TIMEOUT_SECONDS", 12)  # TeX reaches part 1.2 in a second or two
+    write_exam(tmp_path / "exams" / "forever", HEADER + """
+problems:
+  - title: P
+    parts:
+      - points: 1
+        prompt: Name a prime number.
+        solution: Two.
+      - points: 1
+        prompt: \\def\\forever{\\forever}\\forever
+        solution: Never typeset.
+""")
+    with pytest.raises(CompileError) as info:
+        build(Project(tmp_path).resolve("forever"), out_dir=tmp_path / "out")
+    assert str(info.value).endswith("exam.yaml:16: part 1.2: LaTeX did not finish within 12 s in the student view: "
+                                    "it was still at part 1.2 (a macro that never ends?)")

@@ -67,7 +67,8 @@ def test_examgen_templates_sits_between_the_project_and_the_default(tmp_path, mo
 
 def test_a_language_without_strings_is_a_source_error(tmp_path):
     project = sample_project(tmp_path, language="fr")
-    with pytest.raises(SourceError, match=r"exam\.yaml:5: no strings for language 'fr' in the theme \(it has: de, en\)"):
+    message = r"exam\.yaml:5: no strings for language 'fr' in the theme \(it has: de, en\)"
+    with pytest.raises(SourceError, match=message):
         prepare(project.resolve("sample"), Collector())
 
 

@@ -115,3 +115,62 @@ problems:
         prompt: a
         solution: s
 """)
+
+
+def test_an_image_over_the_size_limit_is_refused_without_reading_it(tmp_path):
+    with open(tmp_path / "huge.png", "wb") as image:  # a sparse file: 3 GB that take no disk space
+        image.truncate(3 * 2**30)
+    with pytest.raises(SourceError, match=r"image file 'huge.png' has 3072 MB, more than the 50 MB an image may have"):
+        check(tmp_path, """
+problems:
+  - title: P
+    figures:
+      - id: photo
+        image: huge.png
+    parts:
+      - points: 1
+        prompt: a
+        solution: s
+""")
+
+
+def test_plain_text_holds_only_what_pdflatex_prints(tmp_path):
+    """The cover's and the numeric unit's plain text: accents and German letters print, Cyrillic does not."""
+    def with_unit(unit: str) -> str:
+        return f"""
+problems:
+  - title: P
+    parts:
+      - points: 1
+        prompt: a
+        answer: 2
+        unit: {unit}
+"""
+
+    exam, _ = check(tmp_path, with_unit("Grüße – ½ µm"))
+    assert exam.problems[0].parts[0].answer.unit == "Grüße – ½ µm"
+    cyrillic = r"exam.yaml:16: part 1.1: 'unit' holds 'м' \(U\+043C CYRILLIC SMALL LETTER EM\), which pdflatex"
+    with pytest.raises(SourceError, match=cyrillic):
+        check(tmp_path, with_unit("м"))
+
+
+def test_numbers_that_are_not_finite_are_source_errors(tmp_path):
+    with pytest.raises(ExamgenError) as info:
+        check(tmp_path, """
+problems:
+  - title: P
+    credits: .inf
+    parts:
+      - points: 1
+        prompt: a
+        answer: .nan
+      - points: 1
+        prompt: b
+        answer: 2
+        tolerance: .inf
+""")
+    assert [str(p).split(": ", 1)[1] for p in info.value.problems] == [
+        "problem 1: 'credits' must be a finite number, not inf",
+        "part 1.1: 'answer' must be a number or an expression over computed values, such as 'a * b'",
+        "part 1.2: 'tolerance' must be a number >= 0 or a percentage such as '1%', not inf",
+    ]

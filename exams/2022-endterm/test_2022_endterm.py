@@ -85,7 +85,8 @@ def test_values_table_is_the_computation_s_input(exam):
     # Table 6.1 lists the values that the forward pass of 6.1 used, in the seed's order
     values = part(exam, "6.1")["values"]
     flat = lambda m: [e for row in m for e in row]  # noqa: E731
-    expected = values["x"] + flat(values["w"]) + values["b"] + flat(values["v"]) + values["c"] + part(exam, "6.2")["values"]["y"]
+    expected = (values["x"] + flat(values["w"]) + values["b"] + flat(values["v"]) + values["c"]
+                + part(exam, "6.2")["values"]["y"])
     assert expected == [1.0, -2.0, -0.5, 1.0, 2.0, -1.0, 0.5, 1.5, 0.5, 0.0, -1.0, 1.0, -0.5, -0.5, 2.0,
                         -1.0, 1.0, -1.0, 2.0, 1.0, 1.0]
     row = "Value" + "".join(f"{v:.1f}".replace("-", "\u2212") for v in expected)

@@ -13,8 +13,8 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from . import __version__
 from .model.source import Exam, Figure, Text
@@ -22,8 +22,10 @@ from .theme import Theme
 
 
 def sha(path: Path) -> str | None:
+    """A file's SHA-256, read in chunks: a large file never sits in memory whole."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
     except OSError:
         return None
 
@@ -60,7 +62,8 @@ def source_digest(exam: Exam[Text], lib: Path, theme: Theme, out_dir: Path) -> s
     the data they read), the theme, examgen's and Python's versions and the TeX engine."""
     files = set(exam.files) | {f.image for f in images(exam) if f.image}
     files |= {*_files_under(exam.dir), *_files_under(lib), *theme.all_files()}
-    digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{_engine()}\n{out_dir.resolve()}\n".encode())
+    # out_dir as named, not resolved: it is a link that every install points at a new folder
+    digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{_engine()}\n{os.path.abspath(out_dir)}\n".encode())
     for path in sorted(files):
         digest.update(f"{path}\n{sha(path)}\n".encode())
     return digest.hexdigest()

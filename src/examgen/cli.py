@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -10,20 +11,27 @@ from pathlib import Path
 import click
 
 INTERNAL_ERROR = 70
+BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a tool whose reader left
 
 
 def _run(ctx: click.Context, action) -> None:
-    """Run an action; errors become one clear message and an exit code (tracebacks under --debug)."""
+    """Run an action (SIGINT and SIGTERM stop it); errors become one clear message and an exit code
+    (tracebacks under --debug)."""
     from .errors import ExamgenError
+    from .stopping import stop_on_signals
 
     try:
-        action()
+        with stop_on_signals():
+            action()
     except ExamgenError as exc:
         if ctx.obj["debug"]:
             traceback.print_exc()
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         ctx.exit(exc.exit_code)
+    except BrokenPipeError:  # `examgen list | head -1`: the reader has what it wanted; stop quietly, as `ls` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        ctx.exit(BROKEN_PIPE)
     except (KeyboardInterrupt, click.ClickException, click.exceptions.Exit):
         raise  # click reports usage mistakes itself (exit 2)
     except Exception as exc:  # noqa: BLE001 - a bug in examgen, reported without a traceback
@@ -31,6 +39,13 @@ def _run(ctx: click.Context, action) -> None:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         ctx.exit(INTERNAL_ERROR)
+
+
+def _output_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """--out names a folder: an empty name would be the current folder, which no one means."""
+    if value == "":
+        raise click.BadParameter("names no folder (an empty path)", ctx, param)
+    return None if value is None else Path(value)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -50,7 +65,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("exams", nargs=-1)
 @click.option("--all", "build_all", is_flag=True, help="Build every exam under exams/.")
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default build/<id>/).")
+@click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
+              help="Output folder (default build/<id>/), made a link to the latest outputs.")
 @click.option("--force", is_flag=True, help="Compile even if nothing changed.")
 @click.pass_context
 def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path | None, force: bool) -> None:
@@ -58,8 +74,9 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
     def action() -> None:
         from .errors import ErrorGroup, ExamgenError
-        from .orchestrate import build_many, output_names
+        from .orchestrate import build_many
         from .project import Project
+        from .writers import output_names
 
         project = Project(Path.cwd())
         targets = project.targets() if build_all else [project.resolve(name) for name in exams]
@@ -115,11 +132,13 @@ def list_exams(ctx: click.Context) -> None:
         from .project import Project
 
         project = Project(Path.cwd())
+        theme = project.theme()  # a theme examgen cannot use is no exam's fault
         for target in project.targets():
             try:
-                exam = read_exam(target, project.theme(), Collector())
+                exam = read_exam(target, theme, Collector())
             except ExamgenError as exc:
-                click.echo(f"{target.id}: invalid ({len(exc.problems)} problems; run `examgen check {target.id}`)")
+                click.echo(f"{target.shown_id}: invalid ({len(exc.problems)} problems; "
+                           f"run `examgen check {target.shown_id}`)")
                 continue
             meta = exam.meta
             click.echo(f"{target.id}: {meta.course} ({meta.course_number} {meta.kind}, {meta.code}, {meta.date}) "

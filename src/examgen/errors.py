@@ -7,8 +7,26 @@ and exits with the class's exit code (documented in the README).
 from __future__ import annotations
 
 import os
+import signal
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+UNFIT_IN_NAMES = ("Cc", "Cs")  # control characters; surrogates: the bytes of a file name that are not UTF-8
+
+
+def printable(text: str) -> str:
+    """Text fit for a terminal line: a file name's bytes that are not UTF-8 (held as surrogates)
+    shown as ``\\xff``, control characters (a newline) as their escapes."""
+
+    def shown(char: str) -> str:
+        if unicodedata.category(char) not in UNFIT_IN_NAMES:
+            return char
+        if 0xDC80 <= ord(char) <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
+            return f"\\x{ord(char) - 0xDC00:02x}"
+        return repr(char)[1:-1]
+
+    return "".join(map(shown, text))
 
 
 @dataclass(frozen=True)
@@ -25,9 +43,10 @@ class Loc:
             shown = str(self.file)
         if shown.startswith(".." + os.sep + ".."):
             shown = str(self.file)
+        shown = printable(shown)
         return f"{shown}:{self.line}" if self.line else shown
 
-    def shifted(self, lines: int) -> "Loc":
+    def shifted(self, lines: int) -> Loc:
         """The location ``lines`` further down the same file."""
         return Loc(self.file, (self.line or 1) + lines)
 
@@ -52,7 +71,7 @@ class ExamgenError(Exception):
         return describe(self.message, self.loc, self.context)
 
     @property
-    def problems(self) -> list["ExamgenError"]:
+    def problems(self) -> list[ExamgenError]:
         return [self]
 
 
@@ -81,9 +100,24 @@ class CheckError(ExamgenError):
 
 
 class EnvironmentProblem(ExamgenError):
-    """A tool examgen needs (pdflatex, latexmk) is missing."""
+    """A tool examgen needs (pdflatex, latexmk) is missing, or ``$EXAMGEN_TEMPLATES`` names no folder."""
 
     exit_code = 6
+
+
+class OutputProblem(ExamgenError):
+    """The outputs or the build folder cannot be written where they go (read-only, full, not a
+    folder examgen may use); sysexits' EX_CANTCREAT."""
+
+    exit_code = 73
+
+
+class Interrupted(ExamgenError):
+    """SIGINT or SIGTERM stopped the run: its exit code is the shell's for that signal (130, 143)."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}: stopped at once, installing nothing more")
+        self.exit_code = 128 + signum
 
 
 class ErrorGroup(ExamgenError):

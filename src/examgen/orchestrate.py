@@ -3,28 +3,26 @@
 load -> validate -> compute (while the texts' templates compile) -> render -> the
 writers (the two views, each rendered, compiled and read back, and the key, all at
 once) -> check -> install. Everything is validated and computed before anything is
-written. Outputs are made in ``build/.work/<id>/`` and moved into place only after every
-check passed, so a failed build leaves the last good outputs untouched.
+written. Outputs are made in ``build/.work/<id>/`` and installed as one set only after
+every check passed (outputs.py), so a failed build leaves the last good outputs
+untouched. SIGINT and SIGTERM stop a run at once (stopping.py).
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
+from . import stopping
 from .cache import Record, source_digest
 from .errors import Collector, CompileError, ExamgenError
 from .model.rendered import RenderedExam
 from .model.source import Exam, Text
+from .outputs import OutputFolder, writing
 from .project import Target
 from .theme import Theme
-from .writers import Context, Product, writers
+from .writers import Context, Product, output_names, writers
 
 EXAMS_AT_ONCE = 2  # CI's two cores
 
@@ -43,6 +41,7 @@ def read_exam(target: Target, theme: Theme, out: Collector) -> Exam[Text]:
     from .stages.load import load
     from .stages.validate import validate
 
+    target.check_path()
     return validate(load(target.exam_file), target.id, out, theme.languages())
 
 
@@ -62,30 +61,6 @@ def prepare(target: Target, out: Collector) -> RenderedExam:
     """Everything that needs no LaTeX: load, validate, compute, render the texts."""
     theme = target.project.theme()
     return render(read_exam(target, theme, out), theme, out)
-
-
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """One build of an exam at a time: a second one waits instead of mixing outputs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _install(out_dir: Path, files: dict[str, Path]) -> None:
-    """Put every output in place, each by an atomic rename, only once all are ready."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged = []
-    for name, path in files.items():
-        temporary = out_dir / f".{name}.{os.getpid()}.tmp"
-        shutil.copyfile(path, temporary)
-        staged.append((temporary, out_dir / name))
-    for temporary, final in staged:
-        os.replace(temporary, final)
 
 
 def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> None:
@@ -120,34 +95,35 @@ def _run_writers(rendered: RenderedExam, context: Context) -> dict[str, Product]
     return products
 
 
-def output_names() -> list[str]:
-    return [name for writer in writers() for name in writer.outputs]
-
-
 def build(target: Target, out_dir: Path | None = None, force: bool = False) -> BuildResult:
     """Build one exam's outputs; LaTeX runs only for documents whose inputs changed."""
     from .stages.check import check
 
+    stopping.current().check()
     out = Collector()
     theme = target.project.theme()
     exam = read_exam(target, theme, out)
-    out_dir = out_dir or target.out
-    outputs = {name: out_dir / name for name in output_names()}
-    with _locked(target.work):
+    output = OutputFolder(out_dir or target.out)
+    outputs = {name: output.path / name for name in output_names()}
+    with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
+        output.clean()
         record = Record(target.work / "examgen-inputs.json")
-        inputs = source_digest(exam, target.project.lib, theme, out_dir)
+        inputs = source_digest(exam, target.project.lib, theme, output.path)
         if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
-            return BuildResult(target, exam, out_dir, [], out.warnings + record.read().get("warnings", []))
+            return BuildResult(target, exam, output.path, [], out.warnings + record.read().get("warnings", []))
+        stopping.current().check()
         rendered = render(exam, theme, out)
+        stopping.current().check()
         products = _run_writers(rendered, Context(theme, target.work, force, out))
         _layout_warnings(rendered.exam, {name: p.log for name, p in products.items() if p.log}, out)
         student, solution = products["student"].pdf, products["solution"].pdf
         assert student is not None and solution is not None
+        stopping.current().check()
         check(rendered.exam, student, solution, out)
-        _install(out_dir, {name: path for product in products.values() for name, path in product.files.items()})
+        output.install({name: path for product in products.values() for name, path in product.files.items()})
         record.record(inputs, outputs, out.warnings)
     compiled = [name for name, product in products.items() if product.compiled]
-    return BuildResult(target, exam, out_dir, compiled, out.warnings)
+    return BuildResult(target, exam, output.path, compiled, out.warnings)
 
 
 def build_many(targets: list[Target], out_dir: Path | None = None,

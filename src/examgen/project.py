@@ -4,10 +4,11 @@ and ``build/`` (outputs and the build cache)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SourceError
+from .errors import UNFIT_IN_NAMES, Loc, SourceError, printable
 from .theme import Theme
 
 EXAM_FILE = "exam.yaml"
@@ -46,8 +47,9 @@ class Project:
                 home = exam_file.parent.parent
                 project = Project(home.parent) if home.name == "exams" else self
                 return Target(exam_file.parent.name, exam_file, project)
-        known = ", ".join(t.id for t in self.targets()) or "none"
-        raise SourceError(f"no exam '{name}' (looked for {self.exams / name / EXAM_FILE}; exams here: {known})")
+        known = ", ".join(t.shown_id for t in self.targets()) or "none"
+        raise SourceError(f"no exam '{printable(name)}' (looked for {printable(str(self.exams / name / EXAM_FILE))}; "
+                          f"exams here: {known})")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,20 @@ class Target:
     id: str
     exam_file: Path
     project: Project
+
+    @property
+    def shown_id(self) -> str:
+        return printable(self.id)
+
+    def check_path(self) -> None:
+        """An exam's path reaches messages, the key and the LaTeX source (in ``% examgen-source:``
+        comments, which a newline would end): a control character or a byte that is not UTF-8 in
+        it is refused before anything is read."""
+        unfit = [char for char in str(self.exam_file) if unicodedata.category(char) in UNFIT_IN_NAMES]
+        if unfit:
+            what = "a byte that is not UTF-8" if unicodedata.category(unfit[0]) == "Cs" else "a control character"
+            raise SourceError(f"the exam's path holds {what} ({printable(unfit[0])}): rename the folder",
+                              Loc(self.exam_file))
 
     @property
     def work(self) -> Path:

@@ -9,15 +9,16 @@ kind is a module here, an entry in ``KINDS``, that macro and a section in docs/f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, ClassVar, Protocol, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from . import choice, free, numeric
 
 if TYPE_CHECKING:
-    from ..stages.load import SourceMap
     from ..model.source import Text
-    from .numeric import Expression
+    from ..stages.load import SourceMap
     from ..stages.validate import Fields
+    from .numeric import Expression
 
 T = TypeVar("T")
 

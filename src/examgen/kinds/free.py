@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from ..errors import SourceError
-from ..stages.load import SourceList, SourceMap
 from ..model.source import Note, Text
+from ..stages.load import SourceList, SourceMap
 
 if TYPE_CHECKING:
     from ..stages.validate import Fields

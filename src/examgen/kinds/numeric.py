@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from ..errors import ComputeError, Loc
-from ..stages.load import SourceMap
 from ..model.source import Note, Text
+from ..stages.load import SourceMap
 from .free import notes, worked_secrets
 
 if TYPE_CHECKING:
@@ -76,7 +76,8 @@ class NumericKind:
 
     def validate(self, fields: Fields) -> Numeric[Text]:
         value = fields.data.get("answer")
-        if isinstance(value, bool) or value is None or not isinstance(value, (int, float, str)):
+        finite = not isinstance(value, float) or math.isfinite(value)
+        if isinstance(value, bool) or value is None or not isinstance(value, (int, float, str)) or not finite:
             fields.fail("'answer' must be a number or an expression over computed values, such as 'a * b'",
                         "answer")
             value = 0
@@ -85,7 +86,7 @@ class NumericKind:
         if space is None and (fields.has("solution") or fields.has("notes")):
             fields.fail("a numeric part's solution and notes stand in its working space: give it a 'space'")
         answer = Expression(str(value), fields.loc("answer"))
-        return Numeric(answer, tolerance, relative, fields.string("unit"), space, fields.text("solution"),
+        return Numeric(answer, tolerance, relative, fields.plain("unit"), space, fields.text("solution"),
                        notes(fields))
 
     @staticmethod

@@ -3,8 +3,8 @@ its Python blocks computed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from .source import Code, Exam, Text
 

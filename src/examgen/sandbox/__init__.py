@@ -1,1 +1,2 @@
-"""What runs foreign code or TeX: the compute child (python), TeX's sandbox (tex)."""
+"""What runs foreign code or TeX: the compute child (python), TeX (tex), both in bubblewrap
+(bubblewrap), and template expressions (jinja)."""

@@ -1,5 +1,6 @@
-"""Bubblewrap (Debian's ``bubblewrap``): a command that sees only the folders it is given,
-with no network, in its own PID namespace (every process it starts dies with it)."""
+"""Bubblewrap (Debian's ``bubblewrap``): a command that sees only the paths it is given, with no
+network and no capabilities, in its own PID namespace (every process it starts dies with it,
+and it dies with examgen)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,22 @@ from pathlib import Path
 MERGED_USR_LINKS = ("/bin", "/lib", "/lib64", "/sbin")
 
 
-def sandboxed(command: list[str], folder: Path, readable: tuple[str, ...] = ()) -> list[str]:
-    """The command inside bubblewrap: ``readable`` folders read-only, ``folder`` writable and
-    current, an empty /tmp, no network, a fresh PID namespace and session."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for tree in readable:
-        if os.path.isdir(tree):
-            args += ["--ro-bind", tree, tree]
+def sandboxed(command: list[str], folder: Path, readable: tuple[str, ...] = (), *, writable: bool = True) -> list[str]:
+    """The command inside bubblewrap: ``readable`` paths read-only, ``folder`` current and (if
+    ``writable``) writable with an empty /tmp beside it, else the command can write nowhere; the
+    rest of the root and /dev read-only, no network, no capabilities (not even for root), a fresh
+    PID namespace and session."""
+    args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+            "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev", *(["--tmpfs", "/tmp"] if writable else [])]
+    for path in readable:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
     for link in MERGED_USR_LINKS:
         if os.path.islink(link):
             args += ["--symlink", os.readlink(link), link]
     where = str(folder.resolve())
-    return args + ["--bind", where, where, "--chdir", where, "--setenv", "HOME", where, *command]
+    args += ["--bind" if writable else "--ro-bind", where, where, "--remount-ro", "/dev", "--remount-ro", "/"]
+    return args + ["--chdir", where, "--setenv", "HOME", where, *command]
 
 
 @functools.cache

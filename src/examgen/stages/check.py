@@ -2,27 +2,34 @@ r"""Stage 6, check: verify the PDFs against the exam before they are handed out.
 
 The cover's claims (pages, problems, credits), as the theme marks them with
 ``\egclaim`` in any language, must match the real student PDF; both views must
-paginate alike; every solution page carries the watermark; and nothing of a sample solution or correction note may reach the
-student PDF: not its text, not its content streams, not its metadata.
+paginate alike; every solution page carries the watermark; the solution view crosses
+exactly the correct options; and nothing of a sample solution, a correction note or a
+cross may reach the student PDF: not its text (words or math), not its content streams,
+not its metadata.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator
 from pathlib import Path
 
 from ..errors import CheckError, Collector, EnvironmentProblem
+from ..kinds.choice import Choice
 from ..model.source import Exam, Part
 
 SOLUTION_MARK = b"/ExamgenSolution"  # marked-content tag around every solution and note (examgen.sty)
 WATERMARK_MARK = b"/ExamgenWatermark"  # marked-content tag around the watermark (exam.tex.j2)
+CROSS_MARK = b"/ExamgenCross BMC"  # marked-content tag around every crossed option's box (\egchoicebox)
 CLAIM = re.compile(rb"/ExamgenClaim <</Name /(\w+) /Value \(([^)]*)\)>> BDC")  # \egclaim (examgen.sty)
 WINDOW = 5  # words in a row that make a leak
 MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
+RELATIONS = {"approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠"}
+FIGURE = re.compile(r"\d+(?:[.,]\d+)*|[=≈≤≥≠<>]")  # a number (1,024.5 or 0,5) or a relation sign
+TIKZ_TEXT = re.compile(r"\b(?:node|label|pin|matrix)\b")  # what typesets text in a TikZ picture
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,60 @@ def plain(latex: str) -> str:
     return text
 
 
+def math_reading(latex: str) -> str:
+    """A LaTeX text with its numbers and relation signs as typeset (``\\approx`` as ≈,
+    ``3{,}215`` as 3,215), commands left out: what ``stated`` reads in it."""
+    text = re.sub(r"(?<!\\)%.*", "", latex)
+    text = re.sub(r"\\([a-z]+)(?![a-zA-Z])", lambda m: RELATIONS.get(m.group(1), " "), text)
+    return re.sub(r"\\.", " ", text.replace("{,}", ","))
+
+
+def stated(text: str) -> list[str]:
+    """The values a text states: each relation sign with the number after it (``= 608``), in
+    order. The sign of a number is left out, its typeset minus and a hyphen differ."""
+    figures = FIGURE.findall(text)
+    return [f"{sign} {number}" for sign, number in zip(figures, figures[1:])
+            if not sign[0].isdigit() and number[0].isdigit()]
+
+
+def _braced(text: str, start: int) -> str:
+    """The content of the brace group that opens at ``start``."""
+    depth = 0
+    for end in range(start, len(text)):
+        if text[end] in "{}" and text[end - 1] != "\\":
+            depth += 1 if text[end] == "{" else -1
+            if depth == 0:
+                return text[start + 1:end]
+    return text[start + 1:]
+
+
+def tikz_texts(tikz: str) -> list[str]:
+    """The texts a TikZ picture typesets: the braced text after each ``node`` (or ``label``,
+    ``pin``, ``matrix``), past its options, name and position, up to the path's end."""
+    texts = []
+    for keyword in TIKZ_TEXT.finditer(tikz):
+        depth = 0
+        for i in range(keyword.end(), len(tikz)):
+            char = tikz[i]
+            if char in "[(":
+                depth += 1
+            elif char in "])":
+                depth -= 1
+            if depth < 0 or (char == ";" and depth == 0):
+                break
+            if char == "{" and depth == 0:
+                texts.append(_braced(tikz, i))
+                break
+    return texts
+
+
 def _public_texts(exam: Exam[str]) -> list[str]:
-    """Every exam text the student copy shows: a solution may quote them without leaking."""
+    """Every exam text the student copy shows (figures' texts too): a solution may quote them
+    without leaking."""
     texts: list[str | None] = [*exam.meta.resources, *exam.meta.instructions]
     for problem in exam.problems:
         texts += [problem.title, problem.intro, *(f.caption for f in problem.figures)]
+        texts += [text for f in problem.figures if f.tikz for text in tikz_texts(f.tikz)]
         for table in problem.tables:
             texts += [table.caption, *table.header, *(cell for row in table.rows for cell in row)]
         for part in problem.parts:
@@ -112,25 +168,46 @@ class _Words:
         return run in self.windows if len(run) == WINDOW else f" {' '.join(run)} " in self.joined
 
 
+def _leaked_words(secret: list[str], public: _Words, seen: _Words, metadata: str) -> str | None:
+    """The first run of a secret's words that the student PDF shows and no public text holds."""
+    if sum(len(w) for w in secret) < MIN_LETTERS:
+        return None
+    size = min(WINDOW, len(secret))
+    for i in range(len(secret) - size + 1):
+        run = tuple(secret[i:i + size])
+        if run not in public and (run in seen or " ".join(run) in metadata):
+            return " ".join(run)
+    return None
+
+
+def crossed(pdf: PdfText) -> int:
+    """How many multiple-choice options the PDF shows crossed, by the marks TeX wrote."""
+    return sum(stream.count(CROSS_MARK) for stream in pdf.streams)
+
+
 def leaks(exam: Exam[str], student: PdfText) -> list[str]:
-    """Parts whose solution or notes show up in the student PDF: a run of words of a
-    solution that the student PDF shows although no question text contains it."""
-    public = _Words(" ".join(plain(t) for t in _public_texts(exam)))
+    """Parts whose solution or notes show up in the student PDF: a run of words, or a value
+    stated in math (``= 608``), that the student PDF shows although no public text holds it;
+    and solution marks or crossed options in the student PDF at all."""
+    public_texts = _public_texts(exam)
+    public = _Words(" ".join(plain(t) for t in public_texts))
+    public_values = {value for t in public_texts for value in stated(math_reading(t))}
     seen = _Words("\n".join(student.pages))
+    seen_values = set(stated("\n".join(student.pages))) | set(stated(student.metadata))
     metadata = " ".join(words(student.metadata))
     found = []
     if any(SOLUTION_MARK in stream for stream in student.streams):
         found.append("the student PDF contains solution content (marked content /ExamgenSolution)")
+    if crosses := crossed(student):
+        found.append(f"the student PDF crosses {crosses} multiple-choice options (marked content /ExamgenCross)")
     for part, text in secret_texts(exam):
-        secret = words(plain(text))
-        if sum(len(w) for w in secret) < MIN_LETTERS:
+        run = _leaked_words(words(plain(text)), public, seen, metadata)
+        if run is not None:
+            found.append(f"{part.context}: its solution text leaks into the student PDF ('{run}')")
             continue
-        size = min(WINDOW, len(secret))
-        for i in range(len(secret) - size + 1):
-            run = tuple(secret[i:i + size])
-            if run not in public and (run in seen or " ".join(run) in metadata):
-                found.append(f"{part.context}: its solution text leaks into the student PDF ('{' '.join(run)}')")
-                break
+        value = next((v for v in stated(math_reading(text)) if v in seen_values and v not in public_values), None)
+        if value is not None:
+            found.append(f"{part.context}: its solution's math leaks into the student PDF ('{value}')")
     return found
 
 
@@ -162,13 +239,19 @@ def check(exam: Exam[str], student: PdfText, solution: PdfText, out: Collector) 
             out.error(CheckError(f"the cover says {claims[key]:g} {key}, the exam has {value:g}", None, "student PDF"))
     if len(solution.streams) != len(student.streams):
         out.error(CheckError(f"the solution PDF has {len(solution.streams)} pages, the student PDF "
-                             f"{len(student.streams)}: a solution must not change the pagination", None, "solution PDF"))
+                             f"{len(student.streams)}: a solution must not change the pagination", None,
+                             "solution PDF"))
     unmarked = [str(i) for i, stream in enumerate(solution.streams, 1) if WATERMARK_MARK not in stream]
     if unmarked:
         out.error(CheckError(f"pages without the 'Sample Solution' watermark: {', '.join(unmarked)}",
                              None, "solution PDF"))
     if any(True for _ in secret_texts(exam)) and not any(SOLUTION_MARK in s for s in solution.streams):
         out.error(CheckError("no solution content is marked in the solution PDF", None, "solution PDF"))
+    correct = sum(len(part.answer.correct) for _, part in exam.parts() if isinstance(part.answer, Choice))
+    if (crosses := crossed(solution)) != correct:
+        out.error(CheckError(f"the solution PDF crosses {crosses} options, the exam has {correct} correct "
+                             f"ones (the theme crosses an option's box with \\egchoicebox, which marks it)",
+                             None, "solution PDF"))
     for leak in leaks(exam, student):
         out.error(CheckError(leak, None, "student PDF"))
     out.raise_if_any()

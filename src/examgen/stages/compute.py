@@ -1,76 +1,310 @@
 """Stage 3, compute: run every compute block of an exam before anything is written.
 
-Blocks run in one child process (sandbox/python.py) with a memory limit, a timer per
-block and a backstop timeout; the child's whole process group is killed on
-expiry, so an endless loop leaves nothing behind.
+The blocks run in one child process (sandbox/python.py) inside bubblewrap, as TeX does: no
+network, an empty environment, nothing to see but the exam folder, ``exams/lib`` and Python's
+installation, all read-only (it can write nowhere, not even to /tmp, which would take memory
+that the limit on the process doesn't count), and a PID namespace that ends with the child and
+with examgen. The child confines itself further: a memory limit, no new processes (so the
+limit covers all a block runs), a timer per block. Results come back on a pipe of their own;
+of what blocks print only the tail is kept; a backstop timeout per block ends the child when
+its own timer can't fire. Where bubblewrap can't make a sandbox, a warning says so and the
+rest still holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import resource
+import re
+import selectors
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
+from typing import Any, cast
 
-from ..errors import Collector, ComputeError
+import jinja2
+from jinja2.defaults import DEFAULT_NAMESPACE
+
+from ..errors import Collector, ComputeError, EnvironmentProblem, Loc
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.source import Code, Exam, Text
+from ..sandbox.bubblewrap import sandbox_works, sandboxed
+from .render import DELIMITERS, TextRenderer
 
-
-def _limit_memory(megabytes: int):
-    def apply() -> None:
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return apply
+STARTUP_SECONDS = 30  # bubblewrap and the interpreter starting, on a loaded machine
+GRACE_SECONDS = 3  # past a block's limit, for its own timer to fire and report
+OUTPUT_KEPT = 64 * 1024  # the tail of what the blocks print, for the last words of a crash
+RESULT_BYTES = 64 * 1024 * 1024  # the values one block may hand on, as JSON
+TEMPLATE_NAMES = frozenset(DEFAULT_NAMESPACE) | {"figure", "table"}  # what texts have without any block
+CHILD = Path(__file__).resolve().parents[1] / "sandbox" / "python.py"  # run as a script: the sandbox has no examgen
 
 
 def helper_paths(exam: Exam[Text]) -> list[str]:
-    """Where compute blocks import from: the exam folder and the shared ``exams/lib``."""
-    return [str(exam.dir), str(exam.dir.parent / "lib")]
+    """Where compute blocks import from, as the sandbox shows them (symbolic links resolved): the
+    exam folder and the shared ``exams/lib``."""
+    return [str(exam.dir.resolve()), str((exam.dir.parent / "lib").resolve())]
 
 
-def _run(blocks: list[tuple[str, Code]], exam: Exam[Text]) -> list[dict | None]:
+def _python_trees() -> tuple[str, ...]:
+    """The interpreter's installation (a virtual environment and the Python it was made from) and
+    /usr, which holds the system libraries it links."""
+    return tuple(dict.fromkeys(("/usr", sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)))
+
+
+def _command(exam: Exam[Text], results: int) -> tuple[list[str], bool]:
+    """The child's command line (isolated from the environment, writing no bytecode, reading
+    UTF-8), in its sandbox where bubblewrap can make one (then True)."""
+    command = [sys.executable, "-I", "-B", "-X", "utf8", str(CHILD), str(results)]
+    if not sandbox_works():
+        return command, False
+    readable = (*_python_trees(), str(CHILD), *helper_paths(exam)[1:])
+    return sandboxed(command, exam.dir, readable, writable=False), True
+
+
+@dataclass
+class _Reply:
+    """What the compute process sent, and why examgen stopped listening if it did."""
+
+    ready: dict | None = None
+    results: dict[int, dict] = field(default_factory=dict)
+    output: bytearray = field(default_factory=bytearray)
+    stopped: str | None = None
+
+
+def _well_formed(message: object, blocks: int) -> bool:
+    """Whether a message is one the child sends (a block can write to the channel too)."""
+    if not isinstance(message, dict):
+        return False
+    if "index" not in message:
+        return message.get("ready") is True and isinstance(message.get("single_process"), bool)
+    index, line, raised_in = message["index"], message.get("line"), message.get("raised_in")
+    if not (isinstance(index, int) and 0 <= index < blocks and (line is None or isinstance(line, int))):
+        return False
+    if message.get("ok") is False:
+        return isinstance(message.get("error"), str) and (raised_in is None or (
+            isinstance(raised_in, list) and len(raised_in) == 2 and isinstance(raised_in[0], str)
+            and isinstance(raised_in[1], int)))
+    defined, dropped = message.get("defined"), message.get("dropped")
+    return (message.get("ok") is True and isinstance(message.get("values"), dict)
+            and isinstance(defined, list) and all(isinstance(name, str) for name in defined)
+            and isinstance(dropped, dict) and all(isinstance(what, str) for what in dropped.values()))
+
+
+class _Conversation:
+    """One exchange with the compute child: the job goes out on its stdin; results come on their own
+    channel, each message moving the deadline to the next block's limit (and a grace); of the
+    output, which nothing else reads, only the tail is kept. It ends when every block reported,
+    the child closed its channel, or a deadline passed."""
+
+    def __init__(self, process: subprocess.Popen, results: int, seconds: float, blocks: int):
+        assert process.stdin is not None and process.stdout is not None
+        self.stdin, self.stdout, self.results = process.stdin, process.stdout, results
+        self.seconds, self.blocks = seconds, blocks
+        self.reply, self.pending, self.closed = _Reply(), bytearray(), False
+        self.deadline = time.monotonic() + STARTUP_SECONDS
+
+    def run(self, job: bytes) -> _Reply:
+        with selectors.DefaultSelector() as selector:
+            os.set_blocking(self.stdin.fileno(), False)
+            selector.register(self.stdin, selectors.EVENT_WRITE)
+            selector.register(self.stdout, selectors.EVENT_READ)
+            selector.register(self.results, selectors.EVENT_READ)
+            while self.listening():
+                for key, _ in selector.select(self.deadline - time.monotonic()):
+                    if key.fileobj is self.stdin:
+                        job = self.send(job, selector)
+                    elif key.fileobj is self.stdout:
+                        self.read_output(selector)
+                    else:
+                        self.receive()
+        return self.reply
+
+    def listening(self) -> bool:
+        if self.closed or self.reply.stopped or len(self.reply.results) == self.blocks:
+            return False
+        if time.monotonic() >= self.deadline:
+            self.reply.stopped = "was stopped after its time limit"
+            return False
+        return True
+
+    def send(self, job: bytes, selector: selectors.BaseSelector) -> bytes:
+        """Write what the pipe takes; the rest of the job."""
+        try:
+            job = job[os.write(self.stdin.fileno(), job):]
+        except BrokenPipeError:  # the child ended: its channel says the rest
+            job = b""
+        if not job:
+            selector.unregister(self.stdin)
+            self.stdin.close()
+        return job
+
+    def read_output(self, selector: selectors.BaseSelector) -> None:
+        chunk = os.read(self.stdout.fileno(), 1 << 16)
+        if not chunk:
+            selector.unregister(self.stdout)
+        self.reply.output += chunk
+        del self.reply.output[:-OUTPUT_KEPT]
+
+    def receive(self) -> None:
+        chunk = os.read(self.results, 1 << 16)
+        if not chunk:
+            self.closed = True  # the child is ending
+            return
+        *lines, rest = chunk.split(b"\n")  # only the new chunk is searched: a long line costs no more
+        if lines:
+            lines[0], self.pending = bytes(self.pending) + lines[0], bytearray()
+        self.pending += rest
+        for line in lines:
+            try:
+                message = json.loads(line)
+            except (ValueError, RecursionError):
+                message = None
+            if not _well_formed(message, self.blocks):
+                self.reply.stopped = "wrote something examgen can't read to its results channel"
+                return
+            if "index" in message:
+                self.reply.results[message["index"]] = message
+            else:
+                self.reply.ready = message
+            self.deadline = time.monotonic() + self.seconds + GRACE_SECONDS
+        if len(self.pending) > RESULT_BYTES:
+            self.reply.stopped = (f"leaves more than {RESULT_BYTES // 2 ** 20} MB of values: delete big "
+                                  "intermediate values (del name) or give them names that start with _")
+
+
+def _exited(process: subprocess.Popen, seconds: float) -> bool:
+    """Whether the child exits within ``seconds``; it is not reaped, so its group id stays its own."""
+    deadline = time.monotonic() + seconds
+    while not os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+def _sandbox_root(pid: int) -> list[int]:
+    """The first process of bubblewrap's PID namespace: the child of its outer process."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:  # a kernel without the file: --die-with-parent ends the sandbox a moment later
+        return []
+
+
+def _end(process: subprocess.Popen, contained: bool, patient: bool) -> int:
+    """End the child and all it started, and return once they are gone; its exit status (its own
+    if it ends by itself within the grace, when ``patient``)."""
+    if not (patient and _exited(process, GRACE_SECONDS)) and contained:
+        for root in _sandbox_root(process.pid):
+            # the kernel ends every process of the namespace before its first; bubblewrap then exits
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(root, signal.SIGKILL)
+        _exited(process, GRACE_SECONDS)
+    # what is left in the group; before the wait, while the group's id is still the child's
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.wait()
+
+
+def _last_words(reply: _Reply, status: int) -> str:
+    """The last line the child printed, or how it ended."""
+    lines = reply.output.decode("utf-8", "replace").strip().splitlines()
+    if lines:
+        return lines[-1].strip()
+    return f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+
+
+def _run(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector) -> list[dict | None]:
+    """Each block's result (None: not run, because the exam's block failed)."""
+    read_end, write_end = os.pipe()
+    command, contained = _command(exam, write_end)
+    if not contained:
+        out.warn("compute blocks run without their sandbox: bubblewrap (bwrap) is missing or may not create "
+                 "namespaces here; they can read the builder's files and use the network")
     job = {
         "paths": helper_paths(exam),
         "seconds": exam.limits.seconds,
+        "memory_mb": exam.limits.memory_mb,
+        "parent": 1 if contained else os.getpid(),  # bubblewrap's reaper, or examgen
         "blocks": [{"scope": scope, "label": code.label, "source": code.source,
                     "file": str(code.loc.file), "line": code.loc.line or 1} for scope, code in blocks],
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examgen.sandbox.python"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-        preexec_fn=_limit_memory(exam.limits.memory_mb), cwd=exam.dir,
-    )
-    backstop = exam.limits.seconds * len(blocks) + 5
     try:
-        stdout, stderr = process.communicate(json.dumps(job), timeout=backstop)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        process.returncode = -signal.SIGKILL
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   cwd=exam.dir, env={}, pass_fds=(write_end,), start_new_session=True)
     finally:
-        try:  # the whole group: a block may have started processes of its own
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
-    results: list[dict | None] = [None] * len(blocks)
-    for line in stdout.splitlines():
-        result = json.loads(line)
-        results[result["index"]] = result
+        os.close(write_end)
+    with process:
+        try:
+            reply = _Conversation(process, read_end, exam.limits.seconds, len(blocks)).run(json.dumps(job).encode())
+            status = _end(process, contained, patient=reply.stopped is None)
+        finally:
+            if process.returncode is None:  # interrupted (Ctrl-C) while talking to the child
+                _end(process, contained, patient=False)
+            os.close(read_end)
+    if reply.ready is None:
+        where = " in its sandbox (bubblewrap)" if contained else ""
+        raise EnvironmentProblem(f"the compute process did not start{where}: {_last_words(reply, status)}")
+    if not reply.ready["single_process"]:
+        out.warn("compute blocks may start processes here (no seccomp filter for this machine): the memory "
+                 "limit holds for each process, not for all of them together")
+    results: list[dict | None] = [reply.results.get(i) for i in range(len(blocks))]
     exam_failed = bool(blocks) and blocks[0][0] == "exam" and results[0] is not None and not results[0]["ok"]
     pending = next((i for i, r in enumerate(results) if r is None), None)
     if pending is not None and not exam_failed:  # the block running when the process ended gets the blame
-        if process.returncode == -signal.SIGKILL:
-            reason = "was stopped after its time limit"
-        else:
-            last = stderr.strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
-            reason = f"ended the compute process before it finished ({last[0]})"
+        reason = reply.stopped or f"ended the compute process before it finished ({_last_words(reply, status)})"
         results[pending] = {"ok": False, "line": None, "error": reason}
     return results
+
+
+class _NameFinder(TextRenderer):
+    """Which names texts use, parsing only the texts that mention one of the names asked about."""
+
+    PARSER = jinja2.Environment(**cast(dict[str, Any], DELIMITERS))  # names only: render.py renders
+
+    def __init__(self, asked: set[str], out: Collector):
+        super().__init__(self.PARSER, out)
+        self.asked = asked
+        self.mention = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(asked))) + r")\b") if asked else None
+
+    def names(self, source: str) -> frozenset[str]:
+        return super().names(source) if self.mention and self.mention.search(source) else frozenset()
+
+
+def _unusable(exam: Exam[Text], scopes: dict[int, Scope], dropped: dict[int, dict[str, tuple[str, Code]]],
+              out: Collector) -> None:
+    """Names a block defined that are not data (functions, complex numbers, sets) reach no text: a
+    text that uses one gets an error at the block saying why, not the text's 'name is not defined'."""
+    names = _NameFinder({name for block in dropped.values() for name in block} - TEMPLATE_NAMES, out)
+    if not names.used(exam) & names.asked:
+        return  # the usual case, found in one walk through the texts
+    users: dict[tuple[str, str, Code], list[str]] = {}
+
+    def note(record, where: str, number: int, unusable: dict[str, tuple[str, Code]], known: set[str]) -> set[str]:
+        """Note the unusable names the record's texts use (but ``known`` ones); returns them all."""
+        data = scopes[number].values if number in scopes else {}
+        found = {name for name in names.used(record) & names.asked if name in unusable and name not in data}
+        for name in sorted(found - known):
+            users.setdefault((name, *unusable[name]), []).append(where)
+        return found
+
+    outer = dropped.get(EXAM_SCOPE, {})
+    note(exam.meta, "the exam's texts", EXAM_SCOPE, outer, set())
+    for problem in exam.problems:
+        unusable = {**outer, **dropped.get(problem.number, {})}
+        in_parts: set[str] = set()
+        for part in problem.parts:
+            in_parts |= note(part, part.context, problem.number, unusable, set())
+        note(problem, problem.context, problem.number, unusable, in_parts)  # a title, an intro, a figure
+    for (name, what, code), contexts in users.items():
+        out.error(ComputeError(f"'{name}' is {what}, which no text can use ({', '.join(contexts)} "
+                               f"{'uses' if len(contexts) == 1 else 'use'} it): only numbers, text, lists and "
+                               "mappings reach the texts, so compute in the block what the text shows",
+                               code.loc, code.label))
 
 
 def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
@@ -78,16 +312,21 @@ def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
     owners = ([(EXAM_SCOPE, exam.compute)] if exam.compute else []) + [
         (p.number, p.compute) for p in exam.problems if p.compute]
     blocks = [("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners]
-    results = _run(blocks, exam) if blocks else []
+    results = _run(blocks, exam, out) if blocks else []
     scopes: dict[int, Scope] = {}
+    dropped: dict[int, dict[str, tuple[str, Code]]] = {}
     for (number, code), result in zip(owners, results):
         if result is None:
             continue  # not run: the exam block before it failed
         if not result["ok"]:
             loc = code.loc.shifted(result["line"] - code.loc.line) if result.get("line") else code.loc
-            out.error(ComputeError(result["error"], loc, code.label))
+            raised_in = result.get("raised_in")
+            where = f" (raised in {Loc(Path(raised_in[0]), raised_in[1])})" if raised_in else ""
+            out.error(ComputeError(result["error"] + where, loc, code.label))
             continue
         scopes[number] = Scope(MappingProxyType(result["values"]), tuple(result["defined"]), code)
+        dropped[number] = {name: (what, code) for name, what in result["dropped"].items()}
+    _unusable(exam, scopes, dropped, out)
     out.raise_if_any()
     base = scopes.setdefault(EXAM_SCOPE, Scope(MappingProxyType({})))
     for problem in exam.problems:

@@ -9,13 +9,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from ..errors import Collector, Loc, SourceError
 
+if TYPE_CHECKING:
+    _Base = yaml.SafeLoader
+else:
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where present: 20x faster
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where present: 20x faster
+
+class _Loader(_Base):
     """YAML 1.1 without its surprises: ``17:30``, ``0012`` and ``2022-02-30`` stay text."""
 
 
@@ -37,6 +43,8 @@ _Loader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
+_TEXT = "tag:yaml.org,2002:str"
+MAX_DEPTH = 64  # an exam nests about 8 levels (problems, parts, notes, table rows)
 
 
 class SourceMap(dict):
@@ -61,50 +69,107 @@ class SourceList(list):
     item_locs: list
 
 
-@dataclass(frozen=True)
-class Source:
-    """An exam's YAML tree with includes resolved, and every file it read."""
-
-    root: SourceMap
-    files: tuple[Path, ...]
+def _line(event: yaml.Event) -> int:
+    """An event's 1-based line (libyaml marks every event)."""
+    assert event.start_mark is not None
+    return event.start_mark.line + 1
 
 
-def _value_loc(file: Path, node: yaml.Node) -> Loc:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+def _value_loc(file: Path, event: yaml.NodeEvent) -> Loc:
+    line = _line(event)
+    if isinstance(event, yaml.ScalarEvent) and event.style in ("|", ">"):
         line += 1  # a block scalar's text starts below its indicator
     return Loc(file, line)
 
 
-def _convert(node: yaml.Node, loader: _Loader, file: Path):
-    if isinstance(node, yaml.MappingNode):
-        result = SourceMap()
-        result.loc = Loc(file, node.start_mark.line + 1)
-        result.key_locs, result.value_locs = {}, {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node, loader, file)
-            key_loc = Loc(file, key_node.start_mark.line + 1)
-            if not isinstance(key, str):
-                raise SourceError(f"keys must be names, not {key!r}", key_loc)
-            if key in result:
-                raise SourceError(f"key '{key}' is given twice", key_loc)
-            result[key] = _convert(value_node, loader, file)
-            result.key_locs[key] = key_loc
-            result.value_locs[key] = _value_loc(file, value_node)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        result = SourceList(_convert(item, loader, file) for item in node.value)
-        result.loc = Loc(file, node.start_mark.line + 1)
-        result.item_locs = [_value_loc(file, item) for item in node.value]
-        return result
-    return _scalar(node, loader, file)
+@dataclass
+class _Open:
+    """A mapping or list being read, with a mapping's key that waits for its value."""
+
+    value: SourceMap | SourceList
+    key: str | None = None
+    key_loc: Loc | None = None
 
 
-def _scalar(node: yaml.Node, loader: _Loader, file: Path):
-    try:
-        return loader.construct_object(node, deep=True)
-    except ValueError as exc:  # e.g. the date 2022-02-30
-        raise SourceError(f"invalid value {node.value!r}: {exc}", Loc(file, node.start_mark.line + 1)) from None
+class _TreeReader:
+    """Builds one file's tree from libyaml's events, without recursion: the depth is bounded
+    and an alias is refused where it stands (expanding aliases is how a few lines of YAML
+    become billions of values, or an endless loop)."""
+
+    def __init__(self, loader: _Loader, file: Path):
+        self.loader, self.file = loader, file
+        self.open: list[_Open] = []
+        self.root: object = None
+
+    def read(self):
+        self.loader.get_event()  # the stream's start
+        if self.loader.check_event(yaml.StreamEndEvent):
+            return None
+        self.loader.get_event()  # the document's start
+        while not isinstance(event := self.loader.get_event(), yaml.DocumentEndEvent):
+            self.take(event)
+        if not self.loader.check_event(yaml.StreamEndEvent):
+            raise SourceError("YAML syntax: a file holds one document, but '---' starts another",
+                              Loc(self.file, _line(self.loader.peek_event())))
+        return self.root
+
+    def take(self, event: yaml.Event) -> None:
+        loc = Loc(self.file, _line(event))
+        if isinstance(event, yaml.AliasEvent):
+            raise SourceError(f"the YAML alias '*{event.anchor}' repeats a value: examgen reads no aliases, "
+                              f"write the value out", loc)
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            self.open.pop()
+            return
+        if isinstance(event, yaml.ScalarEvent):
+            self.place(self.scalar(event, loc), _value_loc(self.file, event))
+            return
+        if len(self.open) >= MAX_DEPTH:
+            raise SourceError(f"the YAML nests more than {MAX_DEPTH} levels deep", loc)
+        collection: SourceMap | SourceList
+        if isinstance(event, yaml.MappingStartEvent):
+            collection = SourceMap()
+            collection.key_locs, collection.value_locs = {}, {}
+        else:
+            collection = SourceList()
+            collection.item_locs = []
+        collection.loc = loc
+        self.place(collection, loc)
+        self.open.append(_Open(collection))
+
+    def place(self, value, loc: Loc) -> None:
+        """Put a value where the open collection expects one: a list's next item, a mapping's key or value."""
+        if not self.open:
+            self.root = value
+            return
+        top = self.open[-1]
+        if isinstance(top.value, SourceList):
+            top.value.append(value)
+            top.value.item_locs.append(loc)
+        elif top.key is None:
+            if not isinstance(value, str):
+                shown = "a mapping or list" if isinstance(value, (SourceMap, SourceList)) else repr(value)
+                raise SourceError(f"keys must be names, not {shown}", loc)
+            if value in top.value:
+                raise SourceError(f"key '{value}' is given twice", loc)
+            top.key, top.key_loc = value, loc
+        else:
+            top.value[top.key] = value
+            top.value.key_locs[top.key] = top.key_loc
+            top.value.value_locs[top.key] = loc
+            top.key = None
+
+    def scalar(self, event: yaml.ScalarEvent, loc: Loc):
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _TEXT:
+            return event.value  # most values: no constructor needed
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)  # type: ignore[arg-type]
+        try:
+            return self.loader.construct_object(node)
+        except ValueError as exc:  # e.g. the date 2022-02-30
+            raise SourceError(f"invalid value {event.value!r}: {exc}", loc) from None
 
 
 def read_yaml(path: Path):
@@ -117,8 +182,7 @@ def read_yaml(path: Path):
         raise SourceError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", Loc(path)) from None
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        return None if node is None else _convert(node, loader, path)
+        return _TreeReader(loader, path).read()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark and "end of stream" in (exc.problem or ""):
@@ -131,51 +195,100 @@ def read_yaml(path: Path):
         loader.dispose()
 
 
+def source_folders(exam_file: Path) -> tuple[Path, ...]:
+    """The folders whose files a source may name: its exam folder and the shared ``exams/lib``."""
+    folder = exam_file.resolve().parent
+    return folder, (folder.parent / "lib").resolve()
+
+
+def named_file(name: str, beside: Path, folders: tuple[Path, ...], what: str) -> Path:
+    """The file a source names, relative to the YAML file ``beside``, with symlinks followed.
+
+    A file outside ``folders`` would let a source show the builder's files (its keys, its
+    passwords) in a PDF or a message, so it is an error, as are absolute paths, folders and
+    missing files. The SourceError has no location (the caller's) and shows the path, never
+    the file's content.
+    """
+    if Path(name).is_absolute():
+        raise SourceError(f"{what} '{name}' is an absolute path: name it relative to {beside.name}")
+    try:
+        path = (beside.parent / name).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        raise SourceError(f"{what} '{name}' cannot be resolved to a file") from None
+    if not any(path.is_relative_to(folder) for folder in folders):
+        raise SourceError(f"{what} '{name}' is outside the exam folder and exams/lib (it leads to {path})")
+    if path.is_dir():
+        raise SourceError(f"{what} '{name}' is a folder, not a file")
+    if not path.is_file():
+        raise SourceError(f"{what} '{name}' not found")
+    return path
+
+
 def _is_include(item) -> bool:
     return isinstance(item, SourceMap) and set(item) == {"include"}
 
 
-def _resolve(value, file: Path, stack: tuple[Path, ...], files: list[Path], collector: Collector):
-    """Replace every list item ``{include: path}`` by the file's content, recursively."""
-    if isinstance(value, SourceMap):
-        for key in value:
-            value[key] = _resolve(value[key], file, stack, files, collector)
-        return value
-    if not isinstance(value, SourceList):
-        return value
-    out = SourceList()
-    out.loc, out.item_locs = value.loc, []
-    for item, loc in zip(value, value.item_locs):
-        if not _is_include(item):
-            out.append(_resolve(item, file, stack, files, collector))
-            out.item_locs.append(loc)
-            continue
-        target = item["include"]
+class _Includes:
+    """Resolves an exam's includes, collecting every file read and every problem met."""
+
+    def __init__(self, folders: tuple[Path, ...], collector: Collector):
+        self.folders, self.collector = folders, collector
+        self.files: list[Path] = []
+
+    def resolve(self, value, file: Path, stack: tuple[Path, ...]):
+        """Replace every list item ``{include: path}`` by the file's content, recursively."""
+        if isinstance(value, SourceMap):
+            for key in value:
+                value[key] = self.resolve(value[key], file, stack)
+            return value
+        if not isinstance(value, SourceList):
+            return value
+        out = SourceList()
+        out.loc, out.item_locs = value.loc, []
+        for item, loc in zip(value, value.item_locs):
+            if not _is_include(item):
+                out.append(self.resolve(item, file, stack))
+                out.item_locs.append(loc)
+                continue
+            try:
+                content = self.content(item["include"], file, stack)
+            except SourceError as exc:
+                self.collector.error(SourceError(exc.message, exc.loc or item.loc_of("include")))
+                continue
+            if isinstance(content, SourceList):
+                out.extend(content)
+                out.item_locs.extend(content.item_locs)
+            elif content is not None:
+                out.append(content)
+                out.item_locs.append(content.loc)
+        return out
+
+    def content(self, target, file: Path, stack: tuple[Path, ...]) -> SourceMap | SourceList | None:
+        """An included file's content, its own includes resolved; a SourceError located in that
+        file if it cannot be read, without one if the include itself is wrong."""
         if not isinstance(target, str):
-            collector.error(SourceError("include needs a file path", item.loc_of("include")))
-            continue
-        path = (file.parent / target).resolve()
+            raise SourceError("include needs a file path")
+        path = named_file(target, file, self.folders, "included file")
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            raise SourceError(f"included file '{target}' is not a YAML file (.yaml or .yml)")
         if path in stack:
-            chain = " -> ".join(p.name for p in (*stack, path))
-            collector.error(SourceError(f"include cycle: {chain}", item.loc_of("include")))
-            continue
-        if not path.is_file():
-            collector.error(SourceError(f"included file '{target}' not found", item.loc_of("include")))
-            continue
-        try:
-            content = read_yaml(path)
-        except SourceError as exc:
-            collector.error(exc)
-            continue
-        files.append(path)
-        content = _resolve(content, path, (*stack, path), files, collector)
-        if isinstance(content, SourceList):
-            out.extend(content)
-            out.item_locs.extend(content.item_locs)
-        elif content is not None:
-            out.append(content)
-            out.item_locs.append(content.loc if isinstance(content, SourceMap) else Loc(path, 1))
-    return out
+            raise SourceError(f"include cycle: {' -> '.join(p.name for p in (*stack, path))}")
+        content = read_yaml(path)
+        if content is not None and not isinstance(content, (SourceMap, SourceList)):
+            raise SourceError(f"included file '{target}' holds a single value, not a problem or part (a mapping) "
+                              f"or a list of them")
+        self.files.append(path)
+        return self.resolve(content, path, (*stack, path))
+
+
+@dataclass(frozen=True)
+class Source:
+    """An exam's YAML tree with includes resolved, every file it read, and the folders whose
+    files it may name."""
+
+    root: SourceMap
+    files: tuple[Path, ...]
+    folders: tuple[Path, ...]
 
 
 def load(exam_file: Path) -> Source:
@@ -187,7 +300,7 @@ def load(exam_file: Path) -> Source:
     if not isinstance(root, SourceMap):
         raise SourceError("an exam file must be a mapping of keys (course, code, problems, ...)", Loc(exam_file, 1))
     collector = Collector()
-    files = [exam_file]
-    root = _resolve(root, exam_file, (exam_file,), files, collector)
+    includes = _Includes(source_folders(exam_file), collector)
+    root = includes.resolve(root, exam_file, (exam_file,))
     collector.raise_if_any()
-    return Source(root, tuple(files))
+    return Source(root, (exam_file, *includes.files), includes.folders)

@@ -3,7 +3,9 @@
 One Jinja environment serves the templates and the exam texts, with
 delimiters that leave LaTeX braces alone: ``<< expr >>``, ``<% stmt %>``,
 ``<# comment #>``. Names are strict: an undefined one is an error with the
-text's file and line.
+text's file and line. It is a sandbox (sandbox/jinja.py): a text can't reach
+Python's internals, build anything huge in one step, or run past a time or a
+memory limit; each text, numeric answer and document renders under those limits.
 """
 
 from __future__ import annotations
@@ -14,17 +16,21 @@ import functools
 import math
 import re
 import traceback
+from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import jinja2
 import jinja2.nodes
+from jinja2.sandbox import SecurityError
 
-from ..errors import Collector, ComputeError, ExamgenError, SourceError
+from ..errors import Collector, ComputeError, ExamgenError, Loc, SourceError
 from ..kinds import by_name
+from ..kinds.numeric import Expression
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.rendered import RenderedExam
-from ..kinds.numeric import Expression
 from ..model.source import Exam, Part, Problem, Table, Text
+from ..sandbox.jinja import TemplateLimit, TemplateSandbox, run_limited
 from ..theme import DEFAULT, Theme
 
 DELIMITERS = dict(
@@ -122,17 +128,16 @@ class Strings:
 
 @functools.cache
 def environment(theme: Theme) -> jinja2.Environment:
-    """One environment for a theme's templates and the exam texts, searched layer by layer;
-    ``default/NAME`` is always the packaged default (for templates that extend it)."""
+    """One sandboxed environment for a theme's templates and the exam texts, searched layer by
+    layer; ``default/NAME`` is always the packaged default (for templates that extend it)."""
     layers = [jinja2.FileSystemLoader(layer) for layer in theme.layers]
     loader = jinja2.ChoiceLoader([*layers, jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(DEFAULT)})])
-    env = jinja2.Environment(
+    return TemplateSandbox(
+        dict(num=format_number, tex=escape_tex, grade=grade_label),
         loader=loader, undefined=jinja2.StrictUndefined,
         autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
         **DELIMITERS,
     )
-    env.filters.update(num=format_number, tex=escape_tex, grade=grade_label)
-    return env
 
 
 def strings(theme: Theme, language: str) -> Strings:
@@ -174,9 +179,10 @@ def unbalanced_brace(source: str) -> tuple[str, int] | None:
     return ("{", opened[-1]) if opened else None
 
 
-def _template_line(exc: BaseException) -> int | None:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]
-    return frames[-1].lineno if frames else getattr(exc, "lineno", None)
+def _template_frame(exc: BaseException, name: str = "<template>") -> traceback.FrameSummary | None:
+    """Where in a template (a text's, or a file whose name ends with ``name``) ``exc`` was raised."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(name)]
+    return frames[-1] if frames else None
 
 
 def _message(exc: BaseException) -> str:
@@ -187,18 +193,20 @@ def _message(exc: BaseException) -> str:
         return text
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"template syntax: {exc.message}"
-    if isinstance(exc, TextProblem):
+    if isinstance(exc, (TextProblem, TemplateLimit)):
         return str(exc)
+    if isinstance(exc, SecurityError):
+        return f"not allowed in a template: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parsed(env: jinja2.Environment, source: str) -> jinja2.nodes.Template:
     """A text's syntax tree, parsed once for both its names and its compiled form."""
     return env.parse(source)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
     return env.from_string(_parsed(env, source))
 
@@ -232,7 +240,8 @@ class TextRenderer:
             return frozenset()  # reported by expand
         # Names the text reads but does not set itself (a walk of the tree; jinja2.meta's
         # find_undeclared_variables would run the whole code generator a second time).
-        loaded, stored = set(), set()
+        loaded: set[str] = set()
+        stored: set[str] = set()
         for node in tree.find_all(jinja2.nodes.Name):
             (loaded if node.ctx == "load" else stored).add(node.name)
         return frozenset(loaded - stored)
@@ -249,16 +258,20 @@ class TextRenderer:
         if not any(m in text.source for m in MARKERS):
             return text.source
         try:
-            return _compiled(self.env, text.source).render(values)
+            template = _compiled(self.env, text.source)
+            return run_limited(lambda: template.render(values))
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
-            line = _template_line(exc)
-            self.out.error(ComputeError(_message(exc), text.loc.shifted(line - 1) if line else text.loc, context))
+            frame = _template_frame(exc)
+            failed_at: int | None = frame.lineno if frame else getattr(exc, "lineno", None)  # a syntax error's
+            loc = text.loc.shifted(failed_at - 1) if failed_at else text.loc
+            self.out.error(ComputeError(_message(exc), loc, context))
             return ""
 
     def evaluate(self, expression: Expression, context: str, values) -> object:
         """An expression of the source (a numeric answer: ``a * b``) in the given scope."""
         try:
-            return self.env.compile_expression(expression.source, undefined_to_none=False)(values)
+            answer = self.env.compile_expression(expression.source, undefined_to_none=False)
+            return run_limited(lambda: answer(values))
         except Exception as exc:  # noqa: BLE001 - reported with its location, like a text's failure
             raise ComputeError(_message(exc), expression.loc, context) from None
 
@@ -288,6 +301,12 @@ def _expand_all(obj, expand):
         return dataclasses.replace(obj, **{f.name: _expand_all(getattr(obj, f.name), expand)
                                            for f in dataclasses.fields(obj) if f.init})
     return obj
+
+
+def _retyped(record: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` for a record whose text type changes (``Text`` to ``str``), which
+    the type checker cannot follow through ``replace``."""
+    return dataclasses.replace(record, **changes)
 
 
 def _table_rows(table: Table[str], values, context: str, out: Collector) -> Table[str]:
@@ -349,9 +368,9 @@ class _ProblemRenderer:
     def render(self) -> Problem[str]:
         parts = tuple(self.part(part) for part in self.problem.parts)
         expand = self.expander(self.problem.context)
-        return dataclasses.replace(self.problem, title=expand(self.problem.title),
-                                   intro=self.problem.intro and expand(self.problem.intro),
-                                   figures=self.figures, tables=self.tables, parts=parts)
+        return _retyped(self.problem, title=expand(self.problem.title),
+                        intro=self.problem.intro and expand(self.problem.intro),
+                        figures=self.figures, tables=self.tables, parts=parts)
 
 
 def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> RenderedExam:
@@ -374,12 +393,16 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
             out.warn(f"defines {', '.join(scope.defined)} but no text of the problem uses them",
                      scope.code.loc, scope.code.label)
     out.raise_if_any()
-    rendered = dataclasses.replace(exam, meta=meta, problems=tuple(problems))
+    rendered: Exam[str] = _retyped(exam, meta=meta, problems=tuple(problems))
     return RenderedExam(exam, rendered, MappingProxyType(values), MappingProxyType(placed))
 
 
 def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str:
     """The LaTeX source of one view: the same template for student and solution."""
     template = environment(theme).get_template("exam.tex.j2")
-    return template.render(exam=rendered.exam, placed=rendered.placed, solution=solution,
-                           _=strings(theme, rendered.exam.meta.language))
+    try:
+        return run_limited(lambda: template.render(exam=rendered.exam, placed=rendered.placed, solution=solution,
+                                                   _=strings(theme, rendered.exam.meta.language)))
+    except (TemplateLimit, SecurityError) as exc:  # the theme's mistake: named like an exam's
+        frame = _template_frame(exc, ".j2")
+        raise ComputeError(_message(exc), frame and Loc(Path(frame.filename), frame.lineno), "the theme") from None

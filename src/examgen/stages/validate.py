@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import math
 import re
+import unicodedata
+from pathlib import Path
+from typing import overload
 
 from .. import kinds
 from ..errors import Collector, Loc, SourceError
 from ..model.source import Code, Exam, Figure, Limits, Meta, Part, Problem, Table, Text
-from .load import Source, SourceList, SourceMap
+from .load import Source, SourceList, SourceMap, named_file
 
 EXAM_KEYS = {
     "course", "course_number", "kind", "code", "date", "start", "end", "examiner",
@@ -27,6 +31,30 @@ TABLE_KEYS = {"id", "caption", "header", "rows", "data", "align"}
 LIMIT_KEYS = {"seconds", "memory_mb"}
 
 UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
+MAX_POINTS = 100  # a part's grading boxes, one per point, already run off the page at 45
+MAX_EXTRA_PAGES = 20
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf")  # what pdflatex includes, told by the file name
+MAX_IMAGE_MB = 50
+
+
+def _characters(spans: str) -> frozenset[str]:
+    """The characters of code point spans written as ``0020-007E 0192``."""
+    characters: set[str] = set()
+    for span in spans.split():
+        first, _, last = span.partition("-")
+        characters.update(map(chr, range(int(first, 16), int(last or first, 16) + 1)))
+    return frozenset(characters)
+
+
+# What pdflatex prints with the default theme's fonts (T1, TS1): ASCII and what TeX Live's t1enc.dfu,
+# ts1enc.dfu, ot1enc.dfu and omsenc.dfu declare; no CJK, Greek or Cyrillic.
+PRINTABLE = frozenset("\t\n") | _characters("""
+    0020-007E 00A0-0125 0128-0137 0139-013E 0141-0148 014A-0165 0168-017E 0192 01C4-01D4 01E2-01E3 01E6-01EB
+    01F0 01F4-01F5 0218-021B 0232-0233 0237 02C6-02C7 02D8-02D9 02DB-02DD 0E3F 1E02-1E03 1E0D 1E1E-1E21 1E25
+    1E30-1E31 1E37 1E43 1E45 1E47 1E5B 1E63 1E6D 1E8E-1E91 1E9E 1EF2-1EF3 200C 2010-2016 2018-201A 201C-201E
+    2020-2022 2026 2030-2031 2039-203B 203D 2044 204E 2052 20A1 20A4 20A6 20A9 20AB-20AC 20B1 2103 2116-2117
+    211E 2120 2122 2126-2127 212E 2190-2193 2329-232A 2422-2423 25E6 25EF 266A 27E8-27E9 3008-3009 FB00-FB06 FEFF
+""")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 
@@ -45,7 +73,7 @@ class Fields:
     def loc(self, key: str) -> Loc:
         return self.data.loc_of(key)
 
-    def nested(self, data: SourceMap, allowed: set[str]) -> "Fields":
+    def nested(self, data: SourceMap, allowed: set[str]) -> Fields:
         """The fields of a mapping inside this one, reported under the same context."""
         return Fields(data, allowed, self.context, self.out)
 
@@ -63,6 +91,11 @@ class Fields:
             if not self.has(key):
                 self.fail(f"missing required key '{key}'")
 
+    @overload
+    def string(self, key: str, default: str) -> str: ...
+    @overload
+    def string(self, key: str, default: None = None) -> str | None: ...
+
     def string(self, key: str, default: str | None = None) -> str | None:
         value = self.data.get(key)
         if value is None:
@@ -71,6 +104,21 @@ class Fields:
             self.fail(f"'{key}' must be text", key)
             return default
         return str(value)
+
+    @overload
+    def plain(self, key: str, default: str) -> str: ...
+    @overload
+    def plain(self, key: str, default: None = None) -> str | None: ...
+
+    def plain(self, key: str, default: str | None = None) -> str | None:
+        """Plain text (escaped for TeX), every character of it one pdflatex can print."""
+        value = self.string(key, default)
+        unprintable = next((char for char in value or "" if char not in PRINTABLE), None)
+        if unprintable is not None:
+            name = unicodedata.name(unprintable, "a control character")
+            self.fail(f"'{key}' holds {unprintable!r} (U+{ord(unprintable):04X} {name}), which pdflatex cannot "
+                      f"print: plain text may hold Latin letters with their accents, digits and punctuation", key)
+        return value
 
     def text(self, key: str) -> Text | None:
         value = self.string(key)
@@ -89,12 +137,20 @@ class Fields:
             return default
         return value
 
+    @overload
+    def number(self, key: str, default: float) -> float: ...
+    @overload
+    def number(self, key: str, default: None = None) -> float | None: ...
+
     def number(self, key: str, default: float | None = None) -> float | None:
         value = self.data.get(key)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(f"'{key}' must be a number, not {value!r}", key)
+            return default
+        if not math.isfinite(value):
+            self.fail(f"'{key}' must be a finite number, not {value!r}", key)
             return default
         return value
 
@@ -106,6 +162,9 @@ class Fields:
         if value == 0 or (value < 0 and not deduction) or (value * 2) != int(value * 2):
             kind = "a non-zero" if deduction else "a positive"
             self.fail(f"'{key}' must be {kind} multiple of 0.5, not {value!r}", key)
+            return None
+        if abs(value) > MAX_POINTS:
+            self.fail(f"'{key}' must be at most {MAX_POINTS}, not {value!r}", key)
             return None
         return float(value)
 
@@ -170,16 +229,31 @@ def _part(data: SourceMap, number: str, out: Collector) -> Part[Text]:
     )
 
 
-def _figure(data: SourceMap, problem: int, out: Collector) -> Figure:
+def _image(f: Fields, folders: tuple[Path, ...]) -> Path | None:
+    """A figure's image file: inside the exam's folders, of a kind pdflatex reads, of a sane size."""
+    name = f.string("image")
+    if name is None:
+        return None
+    try:
+        image = named_file(name, f.data.loc.file, folders, "image file")
+    except SourceError as exc:
+        f.fail(exc.message, "image")
+        return None
+    if image.suffix.lower() not in IMAGE_SUFFIXES:
+        f.fail(f"image file '{name}' must be named {', '.join(IMAGE_SUFFIXES[:-1])} or {IMAGE_SUFFIXES[-1]}: "
+               f"pdflatex tells an image's format by its name", "image")
+    elif (size := image.stat().st_size) > MAX_IMAGE_MB * 2**20:
+        f.fail(f"image file '{name}' has {size / 2**20:.0f} MB, more than the {MAX_IMAGE_MB} MB an image may have",
+               "image")
+    return image
+
+
+def _figure(data: SourceMap, problem: int, folders: tuple[Path, ...], out: Collector) -> Figure:
     f = Fields(data, FIGURE_KEYS, f"problem {problem}", out)
     f.require("id")
     if f.has("tikz") == f.has("image"):
         f.fail("a figure needs exactly one of 'tikz' and 'image'")
-    image = None
-    if f.has("image"):
-        image = (data.loc.file.parent / f.string("image")).resolve()
-        if not image.is_file():
-            f.fail(f"image file '{f.string('image')}' not found", "image")
+    image = _image(f, folders) if f.has("image") else None
     return Figure(f.name("id") or "", problem, f.text("caption"), f.text("tikz"), image,
                   f.string("width", r"0.6\linewidth"), data.loc)
 
@@ -211,18 +285,19 @@ def _unique_ids(kind: str, records, describe, context: str | None, out: Collecto
         first.setdefault(record.id, describe(record))
 
 
-def _problem(data: SourceMap, number: int, out: Collector) -> Problem:
+def _problem(data: SourceMap, number: int, folders: tuple[Path, ...], out: Collector) -> Problem:
     context = f"problem {number}"
     f = Fields(data, PROBLEM_KEYS, context, out)
     f.require("title", "parts")
-    parts = []
+    parts: list[Part[Text]] = []
     for item, loc in f.items("parts"):
         part = f.mapping(item, loc, "a part")
         if part is not None:
             parts.append(_part(part, f"{number}.{len(parts) + 1}", out))
     if f.has("parts") and not parts:
         f.fail("the problem has no parts", "parts")
-    figures = [_figure(m, number, out) for item, loc in f.items("figures") if (m := f.mapping(item, loc, "a figure"))]
+    figures = [_figure(m, number, folders, out)
+               for item, loc in f.items("figures") if (m := f.mapping(item, loc, "a figure"))]
     tables = [_table(m, number, out) for item, loc in f.items("tables") if (m := f.mapping(item, loc, "a table"))]
     _unique_ids("figure", figures, lambda fig: f"the figure at line {fig.loc.line}", context, out)
     _unique_ids("table", tables, lambda table: f"the table at line {table.loc.line}", context, out)
@@ -290,24 +365,24 @@ def validate(source: Source, exam_id: str, out: Collector, languages: frozenset[
     root = source.root
     f = Fields(root, EXAM_KEYS, None, out)
     f.require(*EXAM_REQUIRED)
-    problems = []
+    problems: list[Problem[Text]] = []
     for item, loc in f.items("problems"):
         data = f.mapping(item, loc, "a problem")
         if data is not None:
-            problems.append(_problem(data, len(problems) + 1, out))
+            problems.append(_problem(data, len(problems) + 1, source.folders, out))
     if f.has("problems") and not problems:
         f.fail("the exam has no problems", "problems")
     _unique_ids("problem", problems, lambda problem: problem.context, None, out)
     _unique_ids("part", [part for problem in problems for part in problem.parts], lambda part: part.context, None, out)
     extra = f.number("extra_pages", 2)
-    if not isinstance(extra, int) or extra < 0:
-        f.fail(f"'extra_pages' must be a whole number >= 0, not {extra!r}", "extra_pages")
+    if not isinstance(extra, int) or not 0 <= extra <= MAX_EXTRA_PAGES:
+        f.fail(f"'extra_pages' must be a whole number from 0 to {MAX_EXTRA_PAGES}, not {extra!r}", "extra_pages")
         extra = 0
     any_star = any(part.independent for pr in problems for part in pr.parts)
     meta = Meta(
-        course=f.string("course", ""), course_number=f.string("course_number", ""), kind=f.string("kind", ""),
-        code=f.string("code", ""), date=_date(f), start=_time(f, "start"), end=_time(f, "end"),
-        examiner=f.string("examiner", ""), language=_language(f, languages), resources=_texts(f, "resources"),
+        course=f.plain("course", ""), course_number=f.plain("course_number", ""), kind=f.plain("kind", ""),
+        code=f.plain("code", ""), date=_date(f), start=_time(f, "start"), end=_time(f, "end"),
+        examiner=f.plain("examiner", ""), language=_language(f, languages), resources=_texts(f, "resources"),
         instructions=_texts(f, "instructions"), extra_pages=extra, star_note=f.boolean("star_note", any_star),
     )
     exam = Exam(

@@ -50,3 +50,7 @@ def writers() -> tuple[Writer, ...]:
     from .views import ViewWriter
 
     return (ViewWriter("student"), ViewWriter("solution"), KeyWriter())
+
+
+def output_names() -> list[str]:
+    return [name for writer in writers() for name in writer.outputs]
