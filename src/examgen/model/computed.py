@@ -4,7 +4,8 @@ its Python blocks computed."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .source import Code, Exam, Text
 
@@ -18,6 +19,9 @@ class Scope:
     values: Mapping[str, object]
     defined: tuple[str, ...] = ()
     code: Code | None = None
+    # names a block defined that are not data (a function, a set), with what they are and the
+    # block's label: a text that uses one is told why it cannot
+    unusable: Mapping[str, tuple[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -16,31 +16,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import selectors
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, cast
-
-import jinja2
-from jinja2.defaults import DEFAULT_NAMESPACE
 
 from ..errors import Collector, ComputeError, EnvironmentProblem, Loc
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.source import Code, Exam, Text
 from ..sandbox.bubblewrap import sandbox_works, sandboxed
-from .render import DELIMITERS, TextRenderer
 
 STARTUP_SECONDS = 30  # bubblewrap and the interpreter starting, on a loaded machine
 GRACE_SECONDS = 3  # past a block's limit, for its own timer to fire and report
 OUTPUT_KEPT = 64 * 1024  # the tail of what the blocks print, for the last words of a crash
 RESULT_BYTES = 64 * 1024 * 1024  # the values one block may hand on, as JSON
-TEMPLATE_NAMES = frozenset(DEFAULT_NAMESPACE) | {"figure", "table"}  # what texts have without any block
 CHILD = Path(__file__).resolve().parents[1] / "sandbox" / "python.py"  # run as a script: the sandbox has no examgen
 
 
@@ -261,52 +254,6 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector) -> li
     return results
 
 
-class _NameFinder(TextRenderer):
-    """Which names texts use, parsing only the texts that mention one of the names asked about."""
-
-    PARSER = jinja2.Environment(**cast(dict[str, Any], DELIMITERS))  # names only: render.py renders
-
-    def __init__(self, asked: set[str], out: Collector):
-        super().__init__(self.PARSER, out)
-        self.asked = asked
-        self.mention = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(asked))) + r")\b") if asked else None
-
-    def names(self, source: str) -> frozenset[str]:
-        return super().names(source) if self.mention and self.mention.search(source) else frozenset()
-
-
-def _unusable(exam: Exam[Text], scopes: dict[int, Scope], dropped: dict[int, dict[str, tuple[str, Code]]],
-              out: Collector) -> None:
-    """Names a block defined that are not data (functions, complex numbers, sets) reach no text: a
-    text that uses one gets an error at the block saying why, not the text's 'name is not defined'."""
-    names = _NameFinder({name for block in dropped.values() for name in block} - TEMPLATE_NAMES, out)
-    if not names.used(exam) & names.asked:
-        return  # the usual case, found in one walk through the texts
-    users: dict[tuple[str, str, Code], list[str]] = {}
-
-    def note(record, where: str, number: int, unusable: dict[str, tuple[str, Code]], known: set[str]) -> set[str]:
-        """Note the unusable names the record's texts use (but ``known`` ones); returns them all."""
-        data = scopes[number].values if number in scopes else {}
-        found = {name for name in names.used(record) & names.asked if name in unusable and name not in data}
-        for name in sorted(found - known):
-            users.setdefault((name, *unusable[name]), []).append(where)
-        return found
-
-    outer = dropped.get(EXAM_SCOPE, {})
-    note(exam.meta, "the exam's texts", EXAM_SCOPE, outer, set())
-    for problem in exam.problems:
-        unusable = {**outer, **dropped.get(problem.number, {})}
-        in_parts: set[str] = set()
-        for part in problem.parts:
-            in_parts |= note(part, part.context, problem.number, unusable, set())
-        note(problem, problem.context, problem.number, unusable, in_parts)  # a title, an intro, a figure
-    for (name, what, code), contexts in users.items():
-        out.error(ComputeError(f"'{name}' is {what}, which no text can use ({', '.join(contexts)} "
-                               f"{'uses' if len(contexts) == 1 else 'use'} it): only numbers, text, lists and "
-                               "mappings reach the texts, so compute in the block what the text shows",
-                               code.loc, code.label))
-
-
 def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
     """Run the exam's and every problem's compute block: the scopes every text is rendered in."""
     owners = ([(EXAM_SCOPE, exam.compute)] if exam.compute else []) + [
@@ -314,7 +261,6 @@ def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
     blocks = [("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners]
     results = _run(blocks, exam, out) if blocks else []
     scopes: dict[int, Scope] = {}
-    dropped: dict[int, dict[str, tuple[str, Code]]] = {}
     for (number, code), result in zip(owners, results):
         if result is None:
             continue  # not run: the exam block before it failed
@@ -324,11 +270,13 @@ def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
             where = f" (raised in {Loc(Path(raised_in[0]), raised_in[1])})" if raised_in else ""
             out.error(ComputeError(result["error"] + where, loc, code.label))
             continue
-        scopes[number] = Scope(MappingProxyType(result["values"]), tuple(result["defined"]), code)
-        dropped[number] = {name: (what, code) for name, what in result["dropped"].items()}
-    _unusable(exam, scopes, dropped, out)
+        unusable = {name: (what, code.label) for name, what in result["dropped"].items()}
+        scopes[number] = Scope(MappingProxyType(result["values"]), tuple(result["defined"]), code,
+                               MappingProxyType(unusable))
     out.raise_if_any()
     base = scopes.setdefault(EXAM_SCOPE, Scope(MappingProxyType({})))
     for problem in exam.problems:
-        scopes.setdefault(problem.number, Scope(base.values))
+        own = scopes.setdefault(problem.number, Scope(base.values))
+        inherited = {name: why for name, why in base.unusable.items() if name not in own.values}
+        scopes[problem.number] = replace(own, unusable=MappingProxyType({**inherited, **own.unusable}))
     return ComputedExam(exam, MappingProxyType(scopes))

@@ -16,6 +16,7 @@ import functools
 import math
 import re
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -39,6 +40,7 @@ DELIMITERS = dict(
     comment_start_string="<#", comment_end_string="#>",
 )
 MARKERS = ("<<", "<%", "<#")
+EMPTY: Mapping = MappingProxyType({})
 
 
 def format_number(value, places: int | None = None, sep: str = "") -> str:
@@ -185,11 +187,18 @@ def _template_frame(exc: BaseException, name: str = "<template>") -> traceback.F
     return frames[-1] if frames else None
 
 
-def _message(exc: BaseException) -> str:
+def _message(exc: BaseException, unusable: Mapping[str, tuple[str, str]] = EMPTY) -> str:
+    """What went wrong, for the examiner; a name that a block defined but could not hand on
+    (``unusable``: name -> what it is, the block) is explained rather than called undefined."""
     if isinstance(exc, jinja2.UndefinedError):
         text = str(exc)
         if text.startswith("'") and text.endswith("' is undefined"):
-            return f"name {text[:-len(' is undefined')]} is not defined"
+            name = text[1:-len("' is undefined")]
+            if name in unusable:
+                what, block = unusable[name]
+                return (f"'{name}' is {what} (from the {block}), which no text can use: only numbers, text, "
+                        "lists and mappings reach the texts, so compute in the block what the text shows")
+            return f"name '{name}' is not defined"
         return text
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"template syntax: {exc.message}"
@@ -246,7 +255,7 @@ class TextRenderer:
             (loaded if node.ctx == "load" else stored).add(node.name)
         return frozenset(loaded - stored)
 
-    def expand(self, text: Text, context: str, values) -> str:
+    def expand(self, text: Text, context: str, values, unusable: Mapping[str, tuple[str, str]] = EMPTY) -> str:
         """The text as LaTeX; a failure is collected with its location (and the text left empty)."""
         brace = unbalanced_brace(text.source)
         if brace:
@@ -264,7 +273,7 @@ class TextRenderer:
             frame = _template_frame(exc)
             failed_at: int | None = frame.lineno if frame else getattr(exc, "lineno", None)  # a syntax error's
             loc = text.loc.shifted(failed_at - 1) if failed_at else text.loc
-            self.out.error(ComputeError(_message(exc), loc, context))
+            self.out.error(ComputeError(_message(exc, unusable), loc, context))
             return ""
 
     def evaluate(self, expression: Expression, context: str, values) -> object:
@@ -340,7 +349,7 @@ class _ProblemRenderer:
                            table=lambda ident: self.place("table", ident))
 
     def expander(self, context: str):
-        return lambda text: self.texts.expand(text, context, self.values)
+        return lambda text: self.texts.expand(text, context, self.values, self.scope.unusable)
 
     def place(self, kind: str, ident: str) -> str:
         if (kind, ident) not in self.placeable:
@@ -380,7 +389,8 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
     texts = TextRenderer(env, out)
     blocks = env.get_template("blocks.tex.j2").make_module({"_": strings(theme, exam.meta.language)})
     base = dict(computed.scope(EXAM_SCOPE).values)
-    meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base))
+    unusable = computed.scope(EXAM_SCOPE).unusable
+    meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base, unusable))
     problems, values, placed = [], {}, {}
     for problem in exam.problems:
         scope = computed.scope(problem.number)
