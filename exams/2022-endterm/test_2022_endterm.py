@@ -144,6 +144,23 @@ def test_the_seed_slips_are_corrected(exam):
     assert "stride=0" not in text and "stride0" not in text  # 4.5
     assert "X=16·7·7" not in text         # 4.3: the value asked for is k
     assert "(1p):MSE=1nk" in text         # 6.2: the mean over n * k outputs
+    student, solution = Built.flat(exam.student_text), Built.flat(exam.solution_text)
+    assert "validation error" not in student  # Figure 2.2: the validation set was merged: training curve only
+    assert "maxpool layers are defined as maxpool2d kernel size" in student  # not <input channels>
+    assert "random initialization" not in solution and "of the of" not in solution  # 8.6: zero init
+    assert "zero initialization of m0 and v0" in solution
+    assert "f(x,w)=wx" not in squash(exam.student_text)  # 8.7: f'' = 0 for wx, no Newton step
+    assert "fixed sized matrices" not in solution  # 9.5: W_Q, W_K, W_V do not depend on the length
+    assert "positional encodings" in solution and "quadratic" in solution
+
+
+def test_imbalance_of_the_digit_sums_is_computed(exam):
+    # 4.10: 3+9 ... 9+3 sum to 12, only 9+9 to 18: recomputed here by hand
+    values = part(exam, "4.10")["values"]
+    assert values["n_digit_pairs"] == 10 * 10 and values["bad_pairs"] == ["9 + 9"]
+    assert values["rarity"] == len([a for a in range(10) if 0 <= 12 - a <= 9]) / 1 == 7
+    assert "of the 10 · 10 = 100 digit pairs, 7 sum to 12 but only 1 sums to 18 (9 + 9), so class 18 is 7 times rarer" \
+        in " ".join(exam.solution_text.split())
 
 
 def test_solutions_and_notes_only_in_the_solution_pdf(exam):
