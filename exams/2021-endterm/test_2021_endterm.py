@@ -49,7 +49,7 @@ def test_computed_values_in_the_key(exam):
     assert values["c6_out"] == 10
     assert (values["c7_weights"], values["c7_total"]) == (240, 245)
     assert (values["m_weights"], values["m_biases"], values["m_total"]) == (705, 18, 723)
-    assert (values["bn_fc"], values["bn_conv"]) == (2, 32)
+    assert (values["bn_per_feature"], values["bn_conv"]) == (2, 32)  # 2.13: 2n and 2 x 16
     assert (values["fc_in"], values["fc_out"]) == (1600, 640)
     assert values["fc_in_shape"] == [100, 4, 4] and values["fc_out_shape"] == [40, 4, 4]
     assert (values["rf_maxpool1"], values["rf_fc1"], values["rf_fc1_padded"]) == (6, 64, 74)
@@ -65,6 +65,7 @@ def test_computed_values_in_the_key(exam):
     "(8 × 8) × 10 + 10 × 5 + 5 × 3 = 705",                          # 2.8
     "Biases: 10 + 5 + 3 = 18",                                      # 2.8
     "Total: 705 + 18 = 723",                                        # 2.8
+    "(a) 2n for a fully-connected layer of n neurons",              # 2.13, not the seed's "2"
     "2 × 16 = 32 for a convolutional layer",                        # 2.13
     "input: 100 × 4 × 4 = 1600",                                    # 3.1
     "output: 40 × 4 × 4 = 640",                                     # 3.1
@@ -110,6 +111,7 @@ def test_seed_slips_are_corrected(exam):
     "highway for gradient improved gradient flow",                             # 2.12 note
     "normalized over each channel in a convolutional layer",                   # 2.13
     "0 5p for the first part and 0 5p for the second",                         # 2.13 note
+    "2n for n neurons a γ and a β per neuron",                                 # 2.13 note
     "the size of the region in the input space",                               # 3.2
     "change the output channels of trconv4 to 30",                             # 3.3
     "no add 1 1 conv with 30 output channels",                                 # 3.3 note
@@ -169,3 +171,15 @@ def test_the_2021_helpers():
     assert jac[0][0] == pytest.approx(probs[0] * (1 - probs[0]))
     assert jac[0][2] == pytest.approx(-probs[0] * probs[2])
     assert dlcalc.numeric_derivative(lambda t: t ** 3, 2.0) == pytest.approx(12.0)
+
+
+def test_formula_of_option_1_9a_stays_on_one_line(exam):
+    lines = [line.strip() for line in exam.student.pages[2].splitlines()]
+    assert "p(toss result = 1) = 0.7" in lines  # not broken at its "="
+
+
+@pytest.mark.parametrize("view", ["student", "solution"])
+def test_grown_answer_spaces_keep_5_3_to_5_5_on_one_page(exam, view):
+    page = squash(getattr(exam, view).pages[13])
+    for prompt in ("5.3Showexplicitly", "5.4Similarly,showexplicitly", "5.5UsingtheSoftmaxactivation"):
+        assert prompt in page
