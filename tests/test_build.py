@@ -255,11 +255,13 @@ def test_key_json(project):
     build(Project(project).resolve("minimal"))
     key = json.loads(outputs(project)["key.json"])
     assert key == {
-        "exam": "minimal", "code": "Q0001", "language": "en", "total_points": 4,
+        "exam": "minimal", "code": "Q0001", "language": "en", "date": "2024-05-06", "start": "09:00",
+        "end": "09:30", "duration_minutes": 30, "total_points": 4,
         "problems": [{"number": 1, "title": "Arithmetic", "points": 4, "parts": [
-            {"number": "1.1", "points": 1, "kind": "choice", "correct": [1], "values": {}},
-            {"number": "1.2", "points": 2, "kind": "free", "values": {"a": 6, "b": 7, "product": 42}},
-            {"number": "1.3", "points": 1, "kind": "free", "values": {}},
+            {"number": "1.1", "points": 1, "kind": "choice", "correct": [1], "values": {}, "values_printed": {}},
+            {"number": "1.2", "points": 2, "kind": "free", "values": {"a": 6, "b": 7, "product": 42},
+             "values_printed": {"a": "6", "b": "7", "product": "42"}},
+            {"number": "1.3", "points": 1, "kind": "free", "values": {}, "values_printed": {}},
         ]}],
     }
 
@@ -297,6 +299,9 @@ def test_cli_build_check_list(project):
     assert built.returncode == 0 and "minimal: built" in built.stdout
     again = cli("build", "minimal")
     assert "minimal: up to date" in again.stdout
+    edit(project, "six sevens make forty-two", "six sevens make forty-two, always")
+    edited = cli("build", "minimal")
+    assert "minimal: built (compiled solution; student unchanged)" in edited.stdout
     for usage in (cli("build"), cli("build", "minimal", "minimal", "--out", "x")):
         assert usage.returncode == 2 and "Usage:" in usage.stderr and "internal error" not in usage.stderr
     missing = cli("build", "nosuch")
@@ -311,3 +316,17 @@ def test_a_solution_too_long_for_its_space_is_a_warning_naming_the_part(project)
     assert "part 1.3: warning: the sample solution does not fit its answer space" in result.warnings[0]
     assert "space is 2cm" in result.warnings[0]
     assert build(Project(project).resolve("minimal")).warnings == result.warnings  # a no-op repeats them
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("multiple", [2, 4])
+def test_extra_pages_fill_the_page_count_up_to_a_multiple(project, multiple):
+    """Duplex printing (2) or booklets (4): a copy never shares a sheet with the next one."""
+    from pypdf import PdfReader
+
+    edit(project, "extra_pages: 1\n", f"extra_pages: 1\npages_multiple_of: {multiple}\n")
+    build(Project(project).resolve("minimal"))
+    folder = project / "build" / "minimal"
+    student, solution = PdfReader(folder / "student.pdf"), PdfReader(folder / "solution.pdf")
+    assert len(student.pages) % multiple == 0 and len(solution.pages) == len(student.pages)
+    assert "Additional space for solutions" in student.pages[-1].extract_text()

@@ -16,8 +16,12 @@ from examgen.stages.check import PdfText, check, cover_claims, leaks, plain, rea
 from examgen.theme import DEFAULT
 
 
+def sample_rendered():
+    return prepare(Project(REPO).resolve("sample"), Collector())
+
+
 def sample_exam():
-    return prepare(Project(REPO).resolve("sample"), Collector()).exam
+    return sample_rendered().exam
 
 
 def with_part(exam, number: str, **changes):
@@ -134,20 +138,20 @@ def test_check_passes_the_real_views_and_rejects_swapped_ones(built):
     """The real views pass; the solution PDF given as the student copy leaks (words, math, crosses)
     and the student copy, as solution, has no watermark and crosses nothing."""
     out = built("sample").out
-    exam = sample_exam()
+    rendered = sample_rendered()
     student, solution = read_view(out / "student.pdf", False), read_view(out / "solution.pdf", True)
-    check(exam, student, solution, Collector())
+    check(rendered, student, solution, [], Collector())
     with pytest.raises(ExamgenError) as info:
-        check(exam, read_view(out / "solution.pdf", False), read_view(out / "student.pdf", True), Collector())
+        check(rendered, read_view(out / "solution.pdf", False), read_view(out / "student.pdf", True), [], Collector())
     messages = [str(p) for p in info.value.problems]
     pages = len(built("sample").student.pages)
     assert f"solution PDF: pages without the 'Sample Solution' watermark: {', '.join(map(str, range(1, pages + 1)))}" \
         in messages
     assert "solution PDF: no solution content is marked in the solution PDF" in messages
-    assert ("solution PDF: the solution PDF crosses 0 options, the exam has 2 correct ones (the theme crosses an "
+    assert ("solution PDF: the solution PDF crosses 0 options, the exam has 3 correct ones (the theme crosses an "
             "option's box with \\egchoicebox, which marks it)") in messages
     assert "student PDF: the student PDF contains solution content (marked content /ExamgenSolution)" in messages
-    assert "student PDF: the student PDF crosses 2 multiple-choice options (marked content /ExamgenCross)" in messages
+    assert "student PDF: the student PDF crosses 3 multiple-choice options (marked content /ExamgenCross)" in messages
     for part in ("2.1", "2.2", "2.3", "3.1", "3.2"):  # every part with a sample solution
         assert any(m.startswith(f"student PDF: part {part}: its solution") for m in messages), part
 
@@ -156,9 +160,9 @@ def test_check_passes_the_real_views_and_rejects_swapped_ones(built):
 @pytest.mark.parametrize("claim", ["pages", "problems", "credits"])
 def test_check_rejects_a_cover_whose_claim_is_wrong_or_missing(built, claim):
     sample = built("sample")
-    exam = sample_exam()
+    rendered = sample_rendered()
     student, solution = read_view(sample.out / "student.pdf", False), read_view(sample.out / "solution.pdf", True)
-    real = {"pages": len(student.streams), "problems": 3, "credits": 14}[claim]
+    real = {"pages": len(student.streams), "problems": 3, "credits": 15}[claim]
     mark = rb"/ExamgenClaim <</Name /" + claim.encode() + rb" /Value \(([^)]*)\)>> BDC"
     assert re.search(mark, student.streams[0])
     for cover, message in (
@@ -169,7 +173,7 @@ def test_check_rejects_a_cover_whose_claim_is_wrong_or_missing(built, claim):
              f"\\egclaim{{{claim}}}{{...}})")):
         wrong = dataclasses.replace(student, streams=[cover, *student.streams[1:]])
         with pytest.raises(CheckError) as info:
-            check(exam, wrong, solution, Collector())
+            check(rendered, wrong, solution, [], Collector())
         assert str(info.value) == message
 
 

@@ -213,3 +213,22 @@ def test_exam_folder_names_that_a_terminal_or_latex_cannot_take_are_refused(tmp_
         assert f"error: exams/{shown}/exam.yaml: the exam's path holds {what}: rename the folder" in refused.stderr
         assert_clear(refused)
     assert not (tmp_path / "build").exists()
+
+
+def test_strict_makes_warnings_errors_and_installs_nothing(project):
+    """For CI: --strict fails on a warning (exit 7), and a build installs nothing."""
+    from test_build import edit
+
+    edit(project, "      product = a * b\n", "      product = a * b\n      spare = 1\n")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "examgen.cli", *args], cwd=project, capture_output=True, text=True)
+
+    checked = cli("check", "--strict", "minimal")
+    assert checked.returncode == 7
+    assert "warning: defines spare but neither a text of the problem nor the block uses it (an error under " \
+           "--strict)" in checked.stderr
+    built = cli("build", "--strict", "minimal")
+    assert built.returncode == 7 and not (project / "build" / "minimal").exists()
+    lenient = cli("build", "minimal")
+    assert lenient.returncode == 0 and "warning: defines spare" in lenient.stderr

@@ -122,6 +122,16 @@ def test_exam_values_reach_problems_and_only_data_crosses(tmp_path):
     assert exam.scopes[1].defined == ("x", "ratio")  # data it defined itself, not inherited
 
 
+def test_numpy_values_cross_as_numbers_and_lists(tmp_path, sandbox):
+    """NumPy (the ``numpy`` extra, which `make` installs) works in the sandbox; its values reach
+    the texts as plain numbers and lists."""
+    exam = run(tmp_path, problem("import numpy as np\nw = np.array([[1.0, 2.0], [3.0, 4.0]])\n"
+                                 "y = w @ np.array([0.5, -1.0])\ntotal = y.sum()\ncount = np.int64(3)"))
+    values = exam.scopes[1].values
+    assert values["y"] == [-1.5, -2.5] and values["total"] == -4.0 and values["count"] == 3
+    assert type(values["count"]) is int and type(values["total"]) is float
+
+
 def test_assert_reports_its_yaml_line(tmp_path):
     with pytest.raises(ComputeError) as info:
         run(tmp_path, problem("x = 1\nassert x == 2, 'x must be two'"))

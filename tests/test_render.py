@@ -12,9 +12,10 @@ import pytest
 from support import HEADER, write_exam
 
 from examgen.errors import Collector, ComputeError
+from examgen.numbers import format_number
 from examgen.stages.compute import compute
 from examgen.stages.load import load
-from examgen.stages.render import escape_tex, format_number, grade_label, render_texts, strings
+from examgen.stages.render import escape_tex, grade_label, percent_signs, render_texts, strings
 from examgen.stages.validate import validate
 from examgen.theme import Theme
 
@@ -26,6 +27,9 @@ BROKEN = Path(__file__).resolve().parent / "broken"
     (0.1 * 6.5, (), "0.65"), (2.0, (), "2"), (-0.65, (), "-0.65"), (1 / 3, (3,), "0.333"),
     (2097153, (), "2097153"), (2097153, (None, "{,}"), "2{,}097{,}153"), (1.5, (), "1.5"),
     (-0.5 - 0.1 * 1.5, (), "-0.65"), (1e-12, (), "0"), (12, (2,), "12"),
+    # half away from zero on the decimal the float stands for, as a student rounds by hand
+    (0.3525, (3,), "0.353"), (0.3524999999999997, (3,), "0.353"), (2.1500000000000004, (), "2.15"),
+    (2.5, (0,), "3"), (-2.5, (0,), "-3"), (0.125, (2,), "0.13"), (-0.0001, (2,), "0"), (4640, (0, ","), "4,640"),
 ])
 def test_format_number(value, args, shown):
     assert format_number(value, *args) == shown
@@ -67,7 +71,7 @@ problems:
           first line
           $w = << w11|num >>$
 """)
-    assert str(info.value).endswith("exam.yaml:19: part 1.1: name 'w11' is not defined")
+    assert str(info.value).endswith("exam.yaml:19: part 1.1: name 'w11' is not defined; did you mean 'w12'?")
 
 
 def test_values_used_by_a_part_and_placed_figures(tmp_path):
@@ -91,8 +95,9 @@ problems:
     part = exam.exam.problems[0].parts[0]
     assert dict(exam.values["1.1"]) == {"n": 3}
     assert "\\tikz \\node {3};" in part.prompt and "n is 3" in part.prompt
-    assert exam.placed[1] == {"pic"}
-    assert not out.warnings  # the block's names are used
+    assert exam.student.placed[1] == exam.solution.placed[1] == {"pic"}
+    assert [w.split(": warning: ")[1] for w in out.warnings] == [  # each unused name, not only all of them
+        "defines unused but neither a text of the problem nor the block uses it"]
 
 
 def test_block_whose_names_no_text_uses_warns(tmp_path):
@@ -106,7 +111,8 @@ problems:
         prompt: Q
         solution: A
 """)
-    assert any("compute block of problem 1: warning: defines lonely but no text" in w for w in out.warnings)
+    assert any("compute block of problem 1: warning: defines lonely but neither a text of the problem nor the "
+               "block uses it" in w for w in out.warnings)
 
 
 def test_a_name_used_only_as_table_data_counts_as_used(tmp_path):
@@ -261,14 +267,15 @@ def test_a_theme_template_past_a_limit_is_named_by_its_file_and_line(tmp_path):
 def test_a_marker_glued_to_the_line_before_still_marks_the_lines_after():
     """A theme's block that ends without a newline glues the next marker to its last line."""
     from examgen.errors import Loc
-    from examgen.stages.compile import source_of
+    from examgen.stages.compile import pieces, source_of
 
     lines = [r"\message{[examgen-source: cover]}% examgen-source: cover @ /e/exam.yaml:2",
              r"\thispagestyle{empty}",
              r"\clearpage\message{[examgen-source: problem 1]}% examgen-source: problem 1 @ /e/exam.yaml:10",
              r"\egproblem{1}{Problem 1}{\oops}{(1 credits)}{0}"]
     cover, problem = ("cover", Loc(Path("/e/exam.yaml"), 2)), ("problem 1", Loc(Path("/e/exam.yaml"), 10))
-    assert [source_of(lines, line) for line in (1, 2, 3, 4)] == [cover, cover, cover, problem]
+    found = [source_of(pieces(lines), line) for line in (1, 2, 3, 4)]
+    assert [(piece.what, piece.at(line)) for piece, line in zip(found, (1, 2, 3, 4))] == [cover, cover, cover, problem]
 
 
 @pytest.mark.latex
@@ -317,5 +324,90 @@ problems:
 """)
     with pytest.raises(CompileError) as info:
         build(Project(tmp_path).resolve("forever"), out_dir=tmp_path / "out")
-    assert str(info.value).endswith("exam.yaml:16: part 1.2: LaTeX did not finish within 12 s in the student view: "
+    assert str(info.value).endswith("exam.yaml:17: part 1.2: LaTeX did not finish within 12 s in the student view: "
                                     "it was still at part 1.2 (a macro that never ends?)")
+
+
+def test_a_percent_typed_in_a_text_is_a_percent_sign():
+    assert percent_signs("99% and 50\\% and a line break\\\\% then") == (
+        "99\\% and 50\\% and a line break\\\\\\% then")
+    assert percent_signs("<< a % b >>% of <% if c %>it<% endif %>") == "<< a % b >>\\% of <% if c %>it<% endif %>"
+
+
+def test_a_text_can_tell_the_views_apart_and_is_expanded_once_where_it_does_not(tmp_path):
+    exam, _ = render(tmp_path, """
+problems:
+  - title: P
+    parts:
+      - points: 1
+        prompt: Name a prime<% if solution %> (the key says 2)<% endif %>.
+        solution: Two.
+""")
+    solution, student = (view.exam.problems[0].parts[0] for view in (exam.solution, exam.student))
+    assert (solution.prompt, student.prompt) == ("Name a prime (the key says 2).", "Name a prime.")
+    assert solution.answer.solution is student.answer.solution  # the same expansion serves both views
+
+
+def test_which_option_is_correct_can_be_computed(tmp_path):
+    exam, _ = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      n = 3
+    parts:
+      - points: 1
+        prompt: Which is n?
+        options:
+          - text: two
+            correct: << n == 2 >>
+          - text: three
+            correct: << n == 3 >>
+      - points: 1
+        prompt: Which are at most n?
+        options: [two, three, four, five]
+        correct:
+          - << [1, n - 1] >>
+          - 4
+""")
+    first, second = exam.exam.problems[0].parts
+    assert first.answer.correct == [2] and second.answer.correct == [1, 2, 4]
+
+
+def test_a_data_table_prints_its_numbers_as_its_num_options_say(tmp_path):
+    exam, _ = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      rows = [["conv", 4640, 0.3525]]
+    tables:
+      - id: t
+        data: rows
+        num: {places: 3, sep: "{,}"}
+    parts:
+      - points: 1
+        prompt: Read << table('t') >>.
+        solution: It lists one layer.
+""")
+    assert exam.exam.problems[0].tables[0].rows == (("conv", "4{,}640", "0.353"),)
+
+
+def test_ref_names_a_figure_or_table_by_its_number_in_any_problem(tmp_path):
+    exam, _ = render(tmp_path, """
+problems:
+  - title: P
+    tables:
+      - id: layers
+        caption: The layers
+        rows: [[conv, 3]]
+    parts:
+      - points: 1
+        prompt: See << ref('layers') >>.
+        solution: One layer.
+  - title: Q
+    parts:
+      - points: 1
+        prompt: As << ref('layers') >> showed.
+        solution: One layer.
+""")
+    prompts = [problem.parts[0].prompt for problem in exam.exam.problems]
+    assert prompts == ["See Table~\\ref{eg-1-layers}.", "As Table~\\ref{eg-1-layers} showed."]

@@ -89,7 +89,7 @@ def test_the_sample_in_german(tmp_path):
     solution = pypdf_texts(result.out_dir / "solution.pdf")
     cover = Built.flat(student[0])
     assert f"diese klausur umfasst {len(student)} seiten mit insgesamt 3 aufgaben" in cover
-    assert "hinweise zur bearbeitung" in cover and "in dieser klausur können sie insgesamt 14 punkte" in cover
+    assert "hinweise zur bearbeitung" in cover and "in dieser klausur können sie insgesamt 15 punkte" in cover
     assert "dienstag 10 februar 2026" in cover and "working instructions" not in cover
     assert "Convolutions (5,5 Punkte)" in student[1]
     assert "musterlösung" in Built.flat(solution[0]) and f"Seite 2 / {len(student)}" in solution[1]

@@ -15,7 +15,7 @@ def test_cover_claims_match_the_real_student_pdf(built):
     cover = Built.flat(sample.student.pages[0])
     assert f"consists of {len(sample.student.pages)} pages" in cover
     assert "total of 3 problems" in cover
-    assert "this exam is 14 credits" in cover
+    assert "this exam is 15 credits" in cover
     assert len(sample.solution.pages) == len(sample.student.pages)
 
 
@@ -41,8 +41,9 @@ def test_grading_boxes_and_half_steps(built):
 
 def test_key(built):
     key = built("sample").key
-    assert key["exam"] == "sample" and key["total_points"] == 14
-    assert [p["points"] for p in key["problems"]] == [4, 5.5, 4.5]
+    assert key["exam"] == "sample" and key["total_points"] == 15
+    assert [p["points"] for p in key["problems"]] == [4, 5.5, 5.5]
+    assert (key["start"], key["end"], key["duration_minutes"]) == ("10:00", "11:30", 90)  # the end from the duration
     choice = key["problems"][0]["parts"]
     assert [c["correct"] for c in choice] == [[1, 4], []]
     conv = key["problems"][1]["parts"][0]
@@ -51,8 +52,10 @@ def test_key(built):
     assert neuron["id"] == "neuron-forward" and neuron["values"]["h"] == pytest.approx(-0.11)
     memory = key["problems"][2]["parts"][2]
     assert memory == {"number": "3.3", "points": 1, "kind": "numeric", "id": "neuron-memory", "answer": 12861.44,
-                      "tolerance": 128.6144, "relative_tolerance": 0.01, "unit": "kB",
-                      "values": {"params": 3215360}}
+                      "answer_printed": "12861.44", "tolerance": 128.6144, "relative_tolerance": 0.01, "unit": "kB",
+                      "values": {"params": 3215360}, "values_printed": {"params": "3{,}215{,}360"}}
+    computed = key["problems"][2]["parts"][3]  # its correct option computed: << z < 0 >>
+    assert computed["kind"] == "choice" and computed["correct"] == [1] and computed["values"] == {"z": -1.1}
 
 
 def test_a_numeric_answer_stands_in_its_box_in_the_solution_only(built):

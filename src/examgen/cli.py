@@ -48,6 +48,14 @@ def _output_folder(ctx: click.Context, param: click.Parameter, value: str | None
     return None if value is None else Path(value)
 
 
+def _state(compiled: list[str], kept: list[str]) -> str:
+    """What a build did: which documents LaTeX compiled, which stand as they were."""
+    if not compiled:
+        return "up to date"
+    unchanged = f"; {' and '.join(kept)} unchanged" if kept else ""
+    return f"built (compiled {' and '.join(compiled)}{unchanged})"
+
+
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
         click.echo(warning, err=True)
@@ -68,8 +76,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
               help="Output folder (default build/<id>/), made a link to the latest outputs.")
 @click.option("--force", is_flag=True, help="Compile even if nothing changed.")
+@click.option("--strict", is_flag=True, help="Fail on warnings, installing nothing (for CI).")
 @click.pass_context
-def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path | None, force: bool) -> None:
+def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path | None, force: bool,
+          strict: bool) -> None:
     """Build student.pdf, solution.pdf and key.json for EXAMS (ids or paths)."""
 
     def action() -> None:
@@ -85,13 +95,13 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
         if out and len(targets) > 1:
             raise click.UsageError("--out takes a single exam")
         failures: list[ExamgenError] = []
-        for result in build_many(targets, out, force):
+        for result in build_many(targets, out, force, strict):
             if isinstance(result, ExamgenError):
                 failures.extend(result.problems)
                 continue
             _warn(result.warnings)
             exam = result.exam
-            state = "built" if result.compiled else "up to date"
+            state = _state(result.compiled, result.kept)
             files = ", ".join(output_names())
             click.echo(f"{result.target.id}: {state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{len(exam.problems)} problems, {exam.total_points:g} credits)")
@@ -103,17 +113,18 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
 @main.command()
 @click.argument("exam")
+@click.option("--strict", is_flag=True, help="Fail on warnings (for CI).")
 @click.pass_context
-def check(ctx: click.Context, exam: str) -> None:
-    """Load, validate and compute EXAM without LaTeX."""
+def check(ctx: click.Context, exam: str, strict: bool) -> None:
+    """Load, validate and compute EXAM without LaTeX: every problem of the source, and its warnings."""
 
     def action() -> None:
         from .errors import Collector
-        from .orchestrate import prepare
+        from .orchestrate import check_source
         from .project import Project
 
         out = Collector()
-        result = prepare(Project(Path.cwd()).resolve(exam), out).exam
+        result = check_source(Project(Path.cwd()).resolve(exam), out, strict)
         _warn(out.warnings)
         parts = sum(len(p.parts) for p in result.problems)
         click.echo(f"{result.id}: ok ({len(result.problems)} problems, {parts} parts, {result.total_points:g} credits)")

@@ -105,6 +105,12 @@ class EnvironmentProblem(ExamgenError):
     exit_code = 6
 
 
+class StrictWarning(ExamgenError):
+    """A warning, which ``--strict`` (for CI) makes an error: nothing is installed."""
+
+    exit_code = 7
+
+
 class OutputProblem(ExamgenError):
     """The outputs or the build folder cannot be written where they go (read-only, full, not a
     folder examgen may use); sysexits' EX_CANTCREAT."""

@@ -10,13 +10,15 @@ untouched. SIGINT and SIGTERM stop a run at once (stopping.py).
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import stopping
 from .cache import Record, source_digest
-from .errors import Collector, CompileError, ExamgenError
+from .errors import Collector, CompileError, ErrorGroup, ExamgenError, StrictWarning
 from .model.rendered import RenderedExam
 from .model.source import Exam, Text
 from .outputs import OutputFolder, writing
@@ -24,7 +26,11 @@ from .project import Target
 from .theme import Theme
 from .writers import Context, Product, output_names, writers
 
+if TYPE_CHECKING:
+    from .stages.check import Overflow
+
 EXAMS_AT_ONCE = 2  # CI's two cores
+VIEW_NAMES = re.compile(r"the (?:student|solution) view")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class BuildResult:
     exam: Exam[Text]
     out_dir: Path
     compiled: list[str]  # the documents LaTeX ran for
+    kept: list[str]  # the documents whose inputs did not change: their last PDF stands
     warnings: list[str]
 
 
@@ -63,40 +70,63 @@ def prepare(target: Target, out: Collector) -> RenderedExam:
     return render(read_exam(target, theme, out), theme, out)
 
 
-def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> None:
-    """What the templates reported in the LaTeX logs, as warnings naming the part."""
+def check_source(target: Target, out: Collector, strict: bool = False) -> Exam[str]:
+    """``examgen check``: everything up to LaTeX; under ``strict`` a warning is an error."""
+    rendered = prepare(target, out).exam
+    if strict:
+        _strict(out.warnings)
+    return rendered
+
+
+def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> list[Overflow]:
+    """What the templates reported in the LaTeX logs, as warnings naming the part; the
+    solutions that overflow their answer space."""
+    from .stages.check import Overflow
     from .stages.compile import layout_reports
 
     parts = {part.number: part for _, part in exam.parts()}
-    for number, needed in layout_reports(logs.get("solution", ""), "overflow"):
-        part = parts[number]
-        space = getattr(part.answer, "space", 0)
-        out.warn(f"the sample solution does not fit its answer space (needs {needed:.1f}cm, "
-                 f"space is {space:g}cm)", part.loc, part.context)
+    overflows = [Overflow(parts[number], needed, getattr(parts[number].answer, "space", 0) or 0)
+                 for number, needed in layout_reports(logs.get("solution", ""), "overflow")]
+    for overflow in overflows:
+        out.warn(f"the sample solution does not fit its answer space (needs {overflow.needed_cm:.1f}cm, "
+                 f"space is {overflow.space_cm:g}cm)", overflow.part.loc, overflow.part.context)
     for number, height in dict(layout_reports("".join(logs.values()), "tall")).items():
         part = parts[number]
         out.warn(f"the part is {height:.1f}cm tall, more than a page holds: make its answer space smaller",
                  part.loc, part.context)
+    return overflows
 
 
 def _run_writers(rendered: RenderedExam, context: Context) -> dict[str, Product]:
-    """Every writer at once; the first failure (in the writers' order) is raised."""
+    """Every writer at once; their failures are raised together, an error both views meet once."""
     chosen = writers()
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
         futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen}
-    products, errors = {}, []
+    products: dict[str, Product] = {}
+    errors: dict[tuple, ExamgenError] = {}
     for name, future in futures.items():
         try:
             products[name] = future.result()
-        except CompileError as exc:
-            errors.append(exc)
+        except (CompileError, ErrorGroup) as exc:
+            for problem in exc.problems:  # "... in the student view, line 80" and "... solution view, line 81"
+                same = VIEW_NAMES.sub("the view", problem.message.split("\n")[0])
+                errors.setdefault((problem.loc, problem.context, same), problem)
     if errors:
-        raise errors[0]
+        found = list(errors.values())
+        raise found[0] if len(found) == 1 else ErrorGroup(found)
     return products
 
 
-def build(target: Target, out_dir: Path | None = None, force: bool = False) -> BuildResult:
-    """Build one exam's outputs; LaTeX runs only for documents whose inputs changed."""
+def _strict(warnings: list[str]) -> None:
+    """Under --strict, the warnings as errors."""
+    if warnings:
+        problems: list[ExamgenError] = [StrictWarning(f"{warning} (an error under --strict)") for warning in warnings]
+        raise problems[0] if len(problems) == 1 else ErrorGroup(problems)
+
+
+def build(target: Target, out_dir: Path | None = None, force: bool = False, strict: bool = False) -> BuildResult:
+    """Build one exam's outputs; LaTeX runs only for documents whose inputs changed. Under
+    ``strict``, a warning fails the build before anything is installed."""
     from .stages.check import check
 
     stopping.current().check()
@@ -110,29 +140,35 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False) -> B
         record = Record(target.work / "examgen-inputs.json")
         inputs = source_digest(exam, target.project.lib, theme, output.path)
         if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
-            return BuildResult(target, exam, output.path, [], out.warnings + record.read().get("warnings", []))
+            warnings = out.warnings + record.read().get("warnings", [])
+            if strict:
+                _strict(warnings)
+            return BuildResult(target, exam, output.path, [], [], warnings)
         stopping.current().check()
         rendered = render(exam, theme, out)
         stopping.current().check()
         products = _run_writers(rendered, Context(theme, target.work, force, out))
-        _layout_warnings(rendered.exam, {name: p.log for name, p in products.items() if p.log}, out)
+        overflows = _layout_warnings(rendered.exam, {name: p.log for name, p in products.items() if p.log}, out)
         student, solution = products["student"].pdf, products["solution"].pdf
         assert student is not None and solution is not None
         stopping.current().check()
-        check(rendered.exam, student, solution, out)
+        check(rendered, student, solution, overflows, out)
+        if strict:
+            _strict(out.warnings)
         output.install({name: path for product in products.values() for name, path in product.files.items()})
         record.record(inputs, outputs, out.warnings)
     compiled = [name for name, product in products.items() if product.compiled]
-    return BuildResult(target, exam, output.path, compiled, out.warnings)
+    kept = [name for name, product in products.items() if product.pdf is not None and not product.compiled]
+    return BuildResult(target, exam, output.path, compiled, kept, out.warnings)
 
 
-def build_many(targets: list[Target], out_dir: Path | None = None,
-               force: bool = False) -> list[BuildResult | ExamgenError]:
+def build_many(targets: list[Target], out_dir: Path | None = None, force: bool = False,
+               strict: bool = False) -> list[BuildResult | ExamgenError]:
     """Build several exams, two at a time; each result is its build's or its error."""
 
     def one(target: Target) -> BuildResult | ExamgenError:
         try:
-            return build(target, out_dir, force)
+            return build(target, out_dir, force, strict)
         except ExamgenError as exc:
             return exc
 

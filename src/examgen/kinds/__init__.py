@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 from . import choice, free, numeric
 
 if TYPE_CHECKING:
-    from ..model.source import Text
+    from ..model.source import Expression, Text
     from ..stages.load import SourceMap
     from ..stages.validate import Fields
-    from .numeric import Expression
 
 T = TypeVar("T")
 

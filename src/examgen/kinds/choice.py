@@ -1,16 +1,23 @@
-"""Multiple choice: options, any number of them correct; the crosses are the solution."""
+"""Multiple choice: options, any number of them correct; the crosses are the solution.
+
+Which options are correct may be computed: an option's ``correct: << a == b >>``, or an
+entry of the part's ``correct`` list that is an expression giving an option number (or a
+list of them). The render stage evaluates them, so a computed question's key is never
+typed by hand.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
-from ..errors import SourceError
-from ..model.source import Option, Text
+from ..errors import ComputeError, SourceError
+from ..model.source import Expression, Option, Text
 from ..stages.load import SourceList, SourceMap
 
 if TYPE_CHECKING:
     from ..stages.validate import Fields
+    from . import Evaluate
 
 T = TypeVar("T")
 OPTION_KEYS = {"text", "correct"}
@@ -19,13 +26,14 @@ OPTION_KEYS = {"text", "correct"}
 @dataclass(frozen=True)
 class Choice(Generic[T]):
     options: tuple[Option[T], ...]
+    computed: tuple[Expression, ...] = ()  # entries of the part's ``correct`` list still to compute
     kind: ClassVar[str] = "choice"
     graded: ClassVar[bool] = False
 
     @property
     def correct(self) -> list[int]:
         """The correct options' numbers, 1-based."""
-        return [i for i, option in enumerate(self.options, 1) if option.correct]
+        return [i for i, option in enumerate(self.options, 1) if option.correct is True]
 
     def public(self) -> tuple[T, ...]:
         return tuple(option.text for option in self.options)
@@ -35,6 +43,18 @@ class Choice(Generic[T]):
 
     def key(self) -> dict:
         return {"correct": self.correct}
+
+
+def _flag(fields: Fields, item: SourceMap) -> bool | Expression:
+    """An option's ``correct``: true, false, or an expression computing which."""
+    value = item.get("correct", False)
+    if isinstance(value, str):
+        return Expression.written(value, item.loc_of("correct"))
+    if not isinstance(value, bool):
+        fields.fail(f"an option's 'correct' must be true, false or an expression such as '<< a == b >>', "
+                    f"not {value!r}", "correct")
+        return False
+    return value
 
 
 def _options(fields: Fields) -> list[Option[Text]]:
@@ -47,7 +67,7 @@ def _options(fields: Fields) -> list[Option[Text]]:
             if by_index is not None and "correct" in item:
                 f.fail("mark correct options either with the part's 'correct' list or on each option, not both",
                        "correct")
-            options.append(Option(f.text("text") or Text("", loc), f.boolean("correct", False), loc))
+            options.append(Option(f.text("text") or Text("", loc), _flag(f, item), loc))
         elif isinstance(item, SourceList):
             fields.out.error(SourceError("an option must be text or a mapping with 'text' and 'correct'", loc,
                                          fields.context))
@@ -56,23 +76,42 @@ def _options(fields: Fields) -> list[Option[Text]]:
     return options
 
 
-def _marked(fields: Fields, count: int) -> set[int] | None:
-    """The option numbers the part's own ``correct`` list marks, None without one."""
+def _marked(fields: Fields, count: int) -> tuple[set[int], list[Expression]] | None:
+    """The option numbers the part's own ``correct`` list marks and its entries to compute;
+    None without one."""
     by_index = fields.data.get("correct")
     if by_index is None:
         return None
     if not count:
         fields.fail("'correct' is given but the part has no options", "correct")
-        return set()
-    marked = set()
-    for index in list(by_index) if isinstance(by_index, SourceList) else [by_index]:
-        if isinstance(index, bool) or not isinstance(index, int):
-            fields.fail(f"'correct' lists option numbers (1, 2, ...), not {index!r}", "correct")
+        return set(), []
+    entries = list(zip(by_index, by_index.item_locs)) if isinstance(by_index, SourceList) else \
+        [(by_index, fields.loc("correct"))]
+    marked, computed = set(), []
+    for index, loc in entries:
+        if isinstance(index, str):
+            computed.append(Expression.written(index, loc))
+        elif isinstance(index, bool) or not isinstance(index, int):
+            fields.fail(f"'correct' lists option numbers (1, 2, ...) or expressions giving them, not {index!r}",
+                        "correct")
         elif not 1 <= index <= count:
             fields.fail(f"'correct' marks option {index}, but the part has {count} options", "correct")
         else:
             marked.add(index)
-    return marked
+    return marked, computed
+
+
+def _numbers(value: object, expression: Expression, count: int) -> set[int]:
+    """The option numbers a computed entry of ``correct`` gives (a number or a list of them)."""
+    numbers = value if isinstance(value, (list, tuple)) else [value]
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ComputeError(f"'correct' entry '{expression.source}' is {value!r}: it must give an option "
+                               "number (1, 2, ...) or a list of them", expression.loc)
+        if not 1 <= number <= count:
+            raise ComputeError(f"'correct' entry '{expression.source}' gives option {number}, but the part has "
+                               f"{count} options", expression.loc)
+    return set(numbers)
 
 
 class ChoiceKind:
@@ -89,12 +128,25 @@ class ChoiceKind:
         if fields.has("options") and not options:
             fields.fail("the option list has no options", "options")
         marked = _marked(fields, len(options))
-        if marked is not None:
-            options = [Option(o.text, i in marked, o.loc) for i, o in enumerate(options, 1)]
-        return Choice(tuple(options))
+        if marked is None:
+            return Choice(tuple(options))
+        numbers, computed = marked
+        return Choice(tuple(replace(o, correct=i in numbers) for i, o in enumerate(options, 1)), tuple(computed))
 
-    def finish(self, answer, evaluate):
-        return answer
+    def finish(self, answer, evaluate: Evaluate):
+        """Compute which options are correct where the source says so by an expression."""
+        marked = set().union(*(_numbers(evaluate(e), e, len(answer.options)) for e in answer.computed))
+        options = []
+        for number, option in enumerate(answer.options, 1):
+            correct = option.correct
+            if isinstance(correct, Expression):
+                value = evaluate(correct)
+                if not isinstance(value, bool):
+                    raise ComputeError(f"'correct: {correct.source}' is {value!r}: it must be true or false "
+                                       "(a comparison such as 'a == b')", correct.loc)
+                correct = value
+            options.append(replace(option, correct=correct or number in marked))
+        return replace(answer, options=tuple(options), computed=())
 
 
 KIND = ChoiceKind()

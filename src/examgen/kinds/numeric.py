@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
-from ..errors import ComputeError, Loc
-from ..model.source import Note, Text
+from ..errors import ComputeError
+from ..model.source import Expression, Note, Text
+from ..numbers import format_number
 from ..stages.load import SourceMap
 from .free import notes, worked_secrets
 
@@ -18,14 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
-
-
-@dataclass(frozen=True)
-class Expression:
-    """The answer as written: an expression over the problem's computed values (``a * b``)."""
-
-    source: str
-    loc: Loc
 
 
 @dataclass(frozen=True)
@@ -57,7 +50,8 @@ class Numeric(Generic[T]):
         return worked_secrets(self.solution, self.notes)
 
     def key(self) -> dict:
-        entry: dict = {"answer": self.number, "tolerance": float(f"{self.absolute_tolerance:.12g}")}
+        entry: dict = {"answer": self.number, "answer_printed": format_number(self.number),
+                       "tolerance": float(f"{self.absolute_tolerance:.12g}")}
         if self.relative:
             entry["relative_tolerance"] = self.tolerance
         if self.unit:
@@ -85,7 +79,7 @@ class NumericKind:
         space = fields.length_cm("space") if fields.has("space") else None
         if space is None and (fields.has("solution") or fields.has("notes")):
             fields.fail("a numeric part's solution and notes stand in its working space: give it a 'space'")
-        answer = Expression(str(value), fields.loc("answer"))
+        answer = Expression.written(str(value), fields.loc("answer"))
         return Numeric(answer, tolerance, relative, fields.plain("unit"), space, fields.text("solution"),
                        notes(fields))
 

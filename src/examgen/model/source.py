@@ -31,6 +31,24 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Expression:
+    """A value the source computes rather than states (a numeric answer ``a * b``, which
+    option is correct ``<< k == 2 >>``): an expression over the part's computed values,
+    evaluated by the render stage."""
+
+    source: str
+    loc: Loc
+
+    @classmethod
+    def written(cls, value: str, loc: Loc) -> Expression:
+        """The expression as written, bare (``a * b``) or in a text's delimiters (``<< a * b >>``)."""
+        text = value.strip()
+        if text.startswith("<<") and text.endswith(">>"):
+            text = text[2:-2].strip()
+        return cls(text, loc)
+
+
+@dataclass(frozen=True)
 class Code:
     """A compute block: Python source and the location of its first line."""
 
@@ -42,7 +60,7 @@ class Code:
 @dataclass(frozen=True)
 class Option(Generic[T]):
     text: T
-    correct: bool
+    correct: bool | Expression  # an expression until the render stage computes it
     loc: Loc
 
 
@@ -68,6 +86,11 @@ class Figure(Generic[T]):
     loc: Loc
 
     @property
+    def label(self) -> str:
+        """Its LaTeX label, which ``ref('id')`` in a text refers to."""
+        return f"eg-{self.problem}-{self.id}"
+
+    @property
     def asset(self) -> str | None:
         """The image's file name in the build folder, unique within the exam."""
         return f"p{self.problem}-{self.id}{self.image.suffix}" if self.image else None
@@ -78,12 +101,19 @@ class Table(Generic[T]):
     """A table given cell by cell, or taken from a computed list of rows (``data``)."""
 
     id: str
+    problem: int
     caption: T | None
     header: tuple[T, ...]
     rows: tuple[tuple[T, ...], ...]
     data: str | None
     align: T | None  # a LaTeX column spec; may use computed values
+    places: int | None  # how a data table prints its numbers, as num(places, sep) does
+    sep: str
     loc: Loc
+
+    @property
+    def label(self) -> str:
+        return f"eg-{self.problem}-{self.id}"
 
 
 @dataclass(frozen=True)
@@ -161,11 +191,13 @@ class Meta(Generic[T]):
     date: datetime.date
     start: str
     end: str
+    duration: int | None  # minutes, from the source or from start and end
     examiner: str
     language: str
     resources: tuple[T, ...]
     instructions: tuple[T, ...]
     extra_pages: int
+    pages_multiple_of: int  # extra pages fill up the count to a multiple of this (2: duplex printing)
     star_note: bool  # show the note on subproblems marked with *
 
 

@@ -261,8 +261,9 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _Generator
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
-    def __init__(self, filters: dict[str, Callable], **options: Any):
-        super().__init__(finalize=self._printable, **options)
+    def __init__(self, filters: dict[str, Callable], finalize: Callable[[Any], Any] = lambda value: value,
+                 **options: Any):
+        super().__init__(finalize=lambda value: finalize(self._printable(value)), **options)
         self.filters.update(filters)
         self.filters = {name: _bounded_filter(name, function) for name, function in self.filters.items()}
         self.globals["range"] = bounded_range

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from ..errors import CheckError, Collector, EnvironmentProblem
 from ..kinds.choice import Choice
+from ..model.rendered import RenderedExam
 from ..model.source import Exam, Part
 
 SOLUTION_MARK = b"/ExamgenSolution"  # marked-content tag around every solution and note (examgen.sty)
 WATERMARK_MARK = b"/ExamgenWatermark"  # marked-content tag around the watermark (exam.tex.j2)
 CROSS_MARK = b"/ExamgenCross BMC"  # marked-content tag around every crossed option's box (\egchoicebox)
 CLAIM = re.compile(rb"/ExamgenClaim <</Name /(\w+) /Value \(([^)]*)\)>> BDC")  # \egclaim (examgen.sty)
+PART_START = re.compile(rb"/ExamgenPart <</Number \(([^)]*)\)>> BDC")  # the egpart environment (examgen.sty)
 WINDOW = 5  # words in a row that make a leak
 MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
 RELATIONS = {"approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠"}
@@ -185,11 +187,12 @@ def crossed(pdf: PdfText) -> int:
     return sum(stream.count(CROSS_MARK) for stream in pdf.streams)
 
 
-def leaks(exam: Exam[str], student: PdfText) -> list[str]:
+def leaks(exam: Exam[str], student: PdfText, shown: Exam[str] | None = None) -> list[str]:
     """Parts whose solution or notes show up in the student PDF: a run of words, or a value
-    stated in math (``= 608``), that the student PDF shows although no public text holds it;
-    and solution marks or crossed options in the student PDF at all."""
-    public_texts = _public_texts(exam)
+    stated in math (``= 608``), that the student PDF shows although no public text (as the
+    student view renders them: ``shown``, if they differ from ``exam``'s) holds it; and solution
+    marks or crossed options in the student PDF at all."""
+    public_texts = _public_texts(shown or exam)
     public = _Words(" ".join(plain(t) for t in public_texts))
     public_values = {value for t in public_texts for value in stated(math_reading(t))}
     seen = _Words("\n".join(student.pages))
@@ -227,8 +230,44 @@ def read_view(path: Path, solution: bool) -> PdfText:
     return read_pdf(path, texts=None if solution else page_texts)
 
 
-def check(exam: Exam[str], student: PdfText, solution: PdfText, out: Collector) -> None:
+@dataclass(frozen=True)
+class Overflow:
+    """A part whose sample solution is taller than its answer space, as TeX measured it."""
+
+    part: Part[str]
+    needed_cm: float
+    space_cm: float
+
+
+def part_pages(pdf: PdfText) -> dict[str, int]:
+    """The page each part starts on, as the theme marks it."""
+    return {number.decode(): page for page, stream in enumerate(pdf.streams, 1)
+            for number in PART_START.findall(stream)}
+
+
+def _pagination(student: PdfText, solution: PdfText, overflows: list[Overflow], out: Collector) -> None:
+    """Both views must put every part on the same page; where they do not, the solutions that
+    overflow their space are why, each named with the height it needs."""
+    student_pages, solution_pages = part_pages(student), part_pages(solution)
+    moved = next((f"part {number} is on page {solution_pages.get(number)} of the solution, page {page} of the "
+                  "student copy" for number, page in student_pages.items() if solution_pages.get(number) != page),
+                 None)
+    if moved is None and len(solution.streams) == len(student.streams):
+        return
+    pages = moved or f"the solution PDF has {len(solution.streams)} pages, the student PDF {len(student.streams)}"
+    for overflow in overflows:
+        out.error(CheckError(f"the sample solution needs {overflow.needed_cm:.1f}cm but its answer space is "
+                             f"{overflow.space_cm:g}cm, and what overflows moves the pages after it ({pages}): "
+                             f"make 'space' at least {overflow.needed_cm:.1f}cm or shorten the solution",
+                             overflow.part.loc, overflow.part.context))
+    if not overflows:
+        out.error(CheckError(f"{pages}: a solution must not change the pagination", None, "solution PDF"))
+
+
+def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows: list[Overflow],
+          out: Collector) -> None:
     """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
+    exam = rendered.exam
     claims = cover_claims(student.streams[0] if student.streams else b"")
     real = {"pages": len(student.streams), "problems": len(exam.problems), "credits": exam.total_points}
     for key, value in real.items():
@@ -237,10 +276,7 @@ def check(exam: Exam[str], student: PdfText, solution: PdfText, out: Collector) 
                                  f"\\egclaim{{{key}}}{{...}})", None, "student PDF"))
         elif claims[key] != value:
             out.error(CheckError(f"the cover says {claims[key]:g} {key}, the exam has {value:g}", None, "student PDF"))
-    if len(solution.streams) != len(student.streams):
-        out.error(CheckError(f"the solution PDF has {len(solution.streams)} pages, the student PDF "
-                             f"{len(student.streams)}: a solution must not change the pagination", None,
-                             "solution PDF"))
+    _pagination(student, solution, overflows, out)
     unmarked = [str(i) for i, stream in enumerate(solution.streams, 1) if WATERMARK_MARK not in stream]
     if unmarked:
         out.error(CheckError(f"pages without the 'Sample Solution' watermark: {', '.join(unmarked)}",
@@ -252,6 +288,6 @@ def check(exam: Exam[str], student: PdfText, solution: PdfText, out: Collector) 
         out.error(CheckError(f"the solution PDF crosses {crosses} options, the exam has {correct} correct "
                              f"ones (the theme crosses an option's box with \\egchoicebox, which marks it)",
                              None, "solution PDF"))
-    for leak in leaks(exam, student):
+    for leak in leaks(exam, student, rendered.student.exam):
         out.error(CheckError(leak, None, "student PDF"))
     out.raise_if_any()

@@ -7,12 +7,16 @@ knows every input of a document by hash, and latexmk's own bookkeeping (reading
 the recorder file, hashing every TeX file after each pass) cost about 0.15 s
 per document, 7 % of a small exam's LaTeX time.
 
-TeX is contained twice (sandbox/tex.py). A failure is mapped back to the part
-whose text caused it through the markers the template writes before each piece
-(cover, problem, part): ``\message{[examgen-source: part 1.2]}% examgen-source:
-part 1.2 @ file:line``. The comment says where a line of the source came from; the
-message tells where TeX was when it failed without naming a line (an image it can't
-read, a line too long for its buffer) or ran out of time.
+TeX is contained twice (sandbox/tex.py). A failure is mapped back to the line of
+the exam text that caused it through the markers before each piece of the document:
+the template writes them before the cover, each problem and part
+(``\message{[examgen-source: part 1.2]}% examgen-source: part 1.2 @ file:line``), and
+every exam text it prints brings its own (model/rendered.py: ``... @ file:line +3``, the
+text's three lines follow). The comment says where a line of the document came from;
+the message tells what TeX was typesetting when it failed, which is what counts when it
+runs an argument read earlier (a solution in its answer box), names no line at all (an
+image it can't read) or runs out of time. TeX goes on past an error, so one run
+reports every error (up to MAX_ERRORS); a reference it cannot resolve is an error too.
 """
 
 from __future__ import annotations
@@ -24,12 +28,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Collector, CompileError, EnvironmentProblem, Loc
+from ..errors import Collector, CompileError, EnvironmentProblem, ErrorGroup, ExamgenError, Loc
+from ..model.rendered import ANNOUNCEMENT, MARKER
 from ..sandbox.bubblewrap import sandbox_works
 from ..sandbox.tex import contained, tex_environment
 
-MARKER = "% examgen-source: "
-ANNOUNCEMENT = "\\message{[examgen-source: "  # how a marker line starts: TeX prints where it is
 PROGRESS = re.compile(r"\[examgen-source: ([^\]]+)\]")  # ... as "[examgen-source: part 1.2]"
 TOO_LONG = re.compile(r"! Unable to read an entire line---bufsize=(\d+)")  # web2c's words, on stderr
 UNREADABLE_IMAGE = re.compile(r"!\s*pdfTeX error: [^(\n]*\(file (?:\./)?([^)\n]+)\): (.*)")
@@ -40,6 +43,14 @@ RERUN = re.compile(r"^(?:LaTeX|Package \S+) Warning: .*Rerun", re.M)  # a packag
 PT_PER_CM = 72.27 / 2.54  # TeX points
 BUFFER_SLACK = 100  # what TeX's line buffer holds besides the line it reads (the command line)
 SHOWN_LINE = 160  # characters of an offending line shown in a message
+LOCATED = re.compile(r"^(?:\./)?([^:\n]+):(\d+): (.*)$", re.M)  # -file-line-error's "file:line: message"
+MARKED = re.compile(r"^(.*?)(?: @ (.*):(\d+))?(?: \+(\d+))?$")  # a marker's "WHAT @ FILE:LINE +LINES"
+# errors TeX finds while reading a macro's argument, before anything in it runs: where it reads is where it is
+READING = ("Runaway argument", "Paragraph ended before", "File ended while scanning")
+UNDEFINED_REFERENCE = re.compile(r"^LaTeX Warning: Reference `([^']*)' on page \S+ undefined on input line (\d+)\.",
+                                 re.M)
+UNFINISHED_PATH = "Did you forget a semicolon?"
+MAX_ERRORS = 10  # LaTeX errors reported from one run; later ones are mostly the first ones' echoes
 
 
 @dataclass(frozen=True)
@@ -67,47 +78,112 @@ class Job:
 
 
 def pdflatex_command(job: Job) -> list[str]:
-    return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-            job.tex.name]
+    """pdflatex going on past an error, so one run reports them all (its PDF is not used then)."""
+    return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-file-line-error", job.tex.name]
 
 
-def _marker(text: str) -> tuple[str, Loc | None]:
-    """The piece a marker comment names, and where it comes from."""
-    what, _, where = text.partition(" @ ")
-    file, _, number = where.rpartition(":")
-    return what, Loc(Path(file), int(number)) if where and number.isdigit() else None
+@dataclass(frozen=True)
+class Piece:
+    """A marked piece of a generated document: what it is, where its source is, the line of
+    its marker, and for an exam text the number of its lines that follow the marker."""
+
+    what: str
+    loc: Loc | None
+    line: int
+    lines: int = 0
+    tag: str | None = None
+    glued: bool = False  # the marker ends a line of the piece before, which that line still belongs to
+
+    def at(self, line: int) -> Loc | None:
+        """The source line of a line of the document: within a text, that line of the text."""
+        offset = line - self.line - 1
+        if self.loc and self.lines and 0 <= offset < self.lines:
+            return self.loc.shifted(offset)
+        return self.loc
 
 
-def source_of(tex_lines: list[str], line: int) -> tuple[str, Loc | None]:
-    r"""The part (or other piece) that produced line ``line`` of a generated source. A marker
-    counts wherever it stands in a line, since a theme's block that ends without a newline
-    glues the next marker to its last line (``\clearpage% examgen-source: problem 1``); what
-    stands before it on its own line is still the piece before."""
-    for number in range(min(line, len(tex_lines)), 0, -1):
-        text = tex_lines[number - 1]
+def pieces(tex_lines: list[str]) -> list[Piece]:
+    r"""The marked pieces of a document in order. A marker counts wherever it stands in a line,
+    since a theme's block that ends without a newline glues the next marker to its last line
+    (``\clearpage% examgen-source: problem 1``)."""
+    found = []
+    for number, text in enumerate(tex_lines, 1):
         at = text.find(MARKER)
-        if at >= 0 and (number < line or text.startswith(ANNOUNCEMENT) or not text[:at].strip()):
-            return _marker(text[at + len(MARKER):])
-    return "preamble", None
+        if at < 0:
+            continue
+        what, file, line, lines = MARKED.match(text[at + len(MARKER):]).groups()  # type: ignore[union-attr]
+        announced = text.rfind(ANNOUNCEMENT, 0, at)
+        tag = text[announced + len(ANNOUNCEMENT):at].removesuffix("]}") if announced >= 0 else None
+        glued = bool(text[:announced if announced >= 0 else at].strip())
+        found.append(Piece(what, Loc(Path(file), int(line)) if file else None, number, int(lines or 0), tag, glued))
+    return found
 
 
-def _piece_reached(tex_lines: list[str], output: str) -> tuple[str, Loc | None]:
+PREAMBLE = Piece("preamble", None, 0)
+
+
+def source_of(marked: list[Piece], line: int) -> Piece:
+    """The piece that wrote line ``line`` of a document: the last marked before it (or on it,
+    when the marker starts that line)."""
+    return next((piece for piece in reversed(marked) if piece.line < line or (piece.line == line and not piece.glued)),
+                PREAMBLE)
+
+
+def _piece_reached(marked: list[Piece], output: str) -> Piece:
     """The piece TeX last reached, from the progress messages in its output."""
     reached = PROGRESS.findall(output)
-    for text in tex_lines if reached else []:
-        at = text.find(MARKER)
-        if at >= 0 and _marker(text[at + len(MARKER):])[0] == reached[-1]:
-            return _marker(text[at + len(MARKER):])
-    return "preamble", None
+    return next((piece for piece in marked if reached and piece.tag == reached[-1]), PREAMBLE)
 
 
-def _at_line(job: Job, tex_lines: list[str], line: int, message: str) -> CompileError:
+def _line_in_text(piece: Piece, tex_lines: list[str], context: str) -> Loc | None:
+    """The line of a text that holds what TeX's error context shows last (``<argument> ...the
+    smallest prime &``): the tokens it had typeset of that text when it failed."""
+    shown = re.match(r"<[^>\n]*> (?:\.\.\.)?(.*)", context)
+    if not (shown and piece.loc and piece.lines):
+        return None
+    tail = " ".join(shown.group(1).split()[-4:])  # the last words TeX typeset
+    text = "\n".join(tex_lines[piece.line:piece.line + piece.lines])
+    flat = re.sub(r"\s+", " ", text)
+    at = flat.rfind(tail) if tail else -1
+    if at < 0:
+        return None
+    end = at + len(tail)  # the same characters in the text, counting its line breaks
+    position, seen = 0, 0
+    while seen < end and position < len(text):
+        if not (text[position].isspace() and position and text[position - 1].isspace()):
+            seen += 1
+        position += 1
+    return piece.loc.shifted(text.count("\n", 0, max(position - 1, 0)))
+
+
+def _located(marked: list[Piece], tex_lines: list[str], line: int, before: str, message: str,
+             context: str = "") -> tuple[Piece, Loc | None, int]:
+    """The piece at fault for an error at ``line`` of the document, TeX having printed ``before``
+    until then (and ``context`` after its message). Where TeX read is where the fault is, unless
+    it was running an argument it had read earlier (a sample solution inside its answer box):
+    then the last piece it announced, at the line its context shows. Also the line of the
+    document to show: that text's line."""
+    read = source_of(marked, line)
+    reached = _piece_reached(marked, before)
+    if reached is not PREAMBLE and reached.line <= read.line and not message.startswith(READING):
+        if reached is read:
+            return reached, reached.at(line), line
+        loc = _line_in_text(reached, tex_lines, context) or reached.loc
+        offset = loc.line - reached.loc.line if loc and reached.loc and loc.line and reached.loc.line else 0
+        return reached, loc, reached.line + 1 + offset
+    return read, read.at(line), line
+
+
+def _at_line(job: Job, tex_lines: list[str], line: int, message: str, before: str = "",
+             context: str = "") -> CompileError:
     """An error at a line of the generated source, blamed on the piece that wrote the line."""
-    what, loc = source_of(tex_lines, line)
+    if UNFINISHED_PATH in message and line > 1:
+        line -= 1  # TikZ notices a path's missing ";" at the next line's command
+    piece, loc, line = _located(pieces(tex_lines), tex_lines, line, before, message, context)
     offending = tex_lines[line - 1].strip() if line <= len(tex_lines) else ""
     if len(offending) > SHOWN_LINE:
         offending = offending[:SHOWN_LINE] + " ..."
-    return CompileError(f"{message}\n    in the {job.name} view, line {line}: {offending}", loc, what)
+    return CompileError(f"{message}\n    in the {job.name} view, line {line}: {offending}", loc, piece.what)
 
 
 def _too_long(job: Job, tex_lines: list[str], buffer: int) -> CompileError:
@@ -120,22 +196,44 @@ def _too_long(job: Job, tex_lines: list[str], buffer: int) -> CompileError:
                     f"too long for TeX's line buffer ({buffer:,} bytes): break it into shorter lines")
 
 
-def _failure(job: Job, output: str) -> CompileError:
-    """What went wrong, from TeX's log and its output, named after the piece of the exam at fault."""
+def _one(errors: list[ExamgenError]) -> ExamgenError:
+    """The errors of a run, the same one reported once (as TeX repeats an error of a text the
+    document typesets twice), at most MAX_ERRORS."""
+    unique = list({str(error): error for error in errors}.values())[:MAX_ERRORS]
+    return unique[0] if len(unique) == 1 else ErrorGroup(unique)
+
+
+def _located_errors(job: Job, log: str, tex_lines: list[str]) -> list[ExamgenError]:
+    """Every error TeX located in the document, each blamed on its piece."""
+    bangs = [m.group(1) for m in re.finditer(r"^! (.*)$", log, re.M)]
+    errors: list[ExamgenError] = []
+    for match in LOCATED.finditer(log):
+        file, line, message = match.groups()
+        if file != job.tex.name:
+            continue
+        if message.startswith("Emergency stop"):
+            if errors:
+                continue  # TeX giving up after the errors above
+            message = bangs[-1] if bangs else message  # the cause, e.g. a file TeX may not read
+        context = log[match.end():match.end() + 1000].lstrip("\n").split("\n", 1)[0]
+        errors.append(_at_line(job, tex_lines, int(line), f"LaTeX error: {message.removeprefix('LaTeX Error: ')}",
+                               log[:match.start()], context))
+    return errors
+
+
+def _failure(job: Job, output: str) -> ExamgenError:
+    """What went wrong, from TeX's log and its output, named after the pieces of the exam at fault."""
     log = job.log.read_text(encoding="utf-8", errors="replace") if job.log.exists() else output
     everything = f"{log}\n{output}"
     tex_lines = job.tex.read_text(encoding="utf-8").splitlines()
-    located = re.search(r"^(?:\./)?([^:\n]+):(\d+): (.*)$", log, re.M)
-    bang = re.search(r"^! (.*)$", log, re.M)
-    if located and located.group(1) == job.tex.name:
-        message = located.group(3)
-        if message.startswith("Emergency stop") and bang:
-            message = bang.group(1)  # the cause, e.g. a file TeX may not read
-        return _at_line(job, tex_lines, int(located.group(2)), f"LaTeX error: {message.removeprefix('LaTeX Error: ')}")
     too_long = TOO_LONG.search(everything)
     if too_long:
         return _too_long(job, tex_lines, int(too_long.group(1)))
-    what, loc = _piece_reached(tex_lines, everything)  # TeX names no line of the source: where it had got to
+    errors = _located_errors(job, log, tex_lines)
+    if errors:
+        return _one(errors)
+    reached = _piece_reached(pieces(tex_lines), everything)  # TeX names no line of the source: where it had got to
+    what, loc = reached.what, reached.loc
     image = UNREADABLE_IMAGE.search(everything)
     if image:
         name, reason = image.groups()
@@ -145,13 +243,27 @@ def _failure(job: Job, output: str) -> CompileError:
                    "image its name says (PNG, JPEG, PDF)?")
         line = next((n for n, text in enumerate(tex_lines, 1) if f"{{{name}}}" in text), None)
         return _at_line(job, tex_lines, line, message) if line else CompileError(message, loc, what)
+    located = LOCATED.search(log)
     if located:
         return CompileError(f"LaTeX error in the {job.name} view: {located.group(3)} "
                             f"({located.group(1)}, line {located.group(2)})", loc, what)
+    bang = re.search(r"^! (.*)$", log, re.M)
     if bang:
         return CompileError(f"LaTeX error in the {job.name} view: {bang.group(1)}", loc, what)
     tail = "\n".join(output.strip().splitlines()[-5:])
     return CompileError(f"LaTeX failed ({job.name} view):\n{tail}", loc, what)
+
+
+def _undefined_references(job: Job, log: str) -> None:
+    """A reference LaTeX could not resolve prints "??": an error, named after its part."""
+    tex_lines = job.tex.read_text(encoding="utf-8").splitlines()
+    errors: list[ExamgenError] = [
+        _at_line(job, tex_lines, int(match.group(2)),
+                 f"LaTeX error: the reference '{match.group(1)}' is undefined, it would print as '??' "
+                 "(refer to a figure or table with a caption as << ref('its-id') >>)", log[:match.start()])
+        for match in UNDEFINED_REFERENCE.finditer(log)]
+    if errors:
+        raise _one(errors)
 
 
 def _read_bytes(path: Path) -> bytes | None:
@@ -185,14 +297,16 @@ def compile_document(job: Job, out: Collector) -> str:
                                     timeout=max(deadline - time.monotonic(), 1))
         except subprocess.TimeoutExpired as timeout:
             printed = timeout.stdout or b""  # what TeX printed until then (bytes, whatever ``text`` says)
-            what, loc = _piece_reached(job.tex.read_text(encoding="utf-8").splitlines(),
-                                       printed.decode(errors="replace") if isinstance(printed, bytes) else printed)
+            reached = _piece_reached(pieces(job.tex.read_text(encoding="utf-8").splitlines()),
+                                     printed.decode(errors="replace") if isinstance(printed, bytes) else printed)
             raise CompileError(f"LaTeX did not finish within {TIMEOUT_SECONDS} s in the {job.name} view: it was "
-                               f"still at {what} (a macro that never ends?)", loc, what) from None
+                               f"still at {reached.what} (a macro that never ends?)", reached.loc,
+                               reached.what) from None
         if result.returncode != 0 or not job.pdf.exists():
             raise _failure(job, result.stdout + result.stderr)
         log = job.log.read_text(encoding="utf-8", errors="replace")
         if _read_bytes(job.aux) == references and not RERUN.search(log):
+            _undefined_references(job, log)
             return log
     raise CompileError(f"the page references of the {job.name} view did not settle after {MAX_PASSES} "
                        "LaTeX passes: something in the document changes with every pass")

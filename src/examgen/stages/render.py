@@ -10,10 +10,13 @@ memory limit; each text, numeric answer and document renders under those limits.
 
 from __future__ import annotations
 
+import ast
+import builtins
+import contextvars
 import dataclasses
 import datetime
+import difflib
 import functools
-import math
 import re
 import traceback
 from collections.abc import Mapping
@@ -27,10 +30,10 @@ from jinja2.sandbox import SecurityError
 
 from ..errors import Collector, ComputeError, ExamgenError, Loc, SourceError
 from ..kinds import by_name
-from ..kinds.numeric import Expression
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
-from ..model.rendered import RenderedExam
-from ..model.source import Exam, Part, Problem, Table, Text
+from ..model.rendered import Latex, RenderedExam, View
+from ..model.source import Code, Exam, Expression, Figure, Part, Problem, Table, Text
+from ..numbers import format_number
 from ..sandbox.jinja import TemplateLimit, TemplateSandbox, run_limited
 from ..theme import DEFAULT, Theme
 
@@ -41,33 +44,6 @@ DELIMITERS = dict(
 )
 MARKERS = ("<<", "<%", "<#")
 EMPTY: Mapping = MappingProxyType({})
-
-
-def format_number(value, places: int | None = None, sep: str = "") -> str:
-    """A number as an examiner writes it: 0.65 not 0.6500000000000001, 2 not 2.0.
-
-    ``places`` caps the decimals (trailing zeros dropped); ``sep`` groups thousands
-    (use "{,}" in math mode).
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"num needs a number, not {value!r}") from None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return r"\infty" if value > 0 else (r"-\infty" if value < 0 else "NaN")
-        value = round(value, 10 if places is None else places)
-        if value == int(value):
-            value = int(value)
-    if isinstance(value, int):
-        text = f"{value:,}".replace(",", sep) if sep else str(value)
-        return text
-    whole, frac = f"{value:.{10 if places is None else places}f}".rstrip("0").split(".")
-    whole = f"{int(whole):,}".replace(",", sep) if sep else whole
-    if whole in ("0", "-0") and value < 0:
-        whole = "-0"
-    return f"{whole}.{frac}" if frac else whole
 
 
 TEX_SPECIALS = str.maketrans({
@@ -128,6 +104,26 @@ class Strings:
                     month=months[value.month - 1], year=value.year)
 
 
+PRINTED: contextvars.ContextVar[list[tuple[object, str]] | None] = contextvars.ContextVar("printed", default=None)
+
+
+def _num(value, places: int | None = None, sep: str = "") -> str:
+    """The texts' ``num`` filter: format_number, noting what it printed for the key."""
+    text = format_number(value, places, sep)
+    printed = PRINTED.get()
+    if printed is not None:
+        printed.append((value, text))
+    return text
+
+
+FILTERS = dict(num=_num, tex=escape_tex, grade=grade_label)
+
+
+def _marked(value: object) -> object:
+    """What ``<< value >>`` prints: an exam text after the marker that names its source line."""
+    return value.marked() if isinstance(value, Latex) else value
+
+
 @functools.cache
 def environment(theme: Theme) -> jinja2.Environment:
     """One sandboxed environment for a theme's templates and the exam texts, searched layer by
@@ -135,8 +131,7 @@ def environment(theme: Theme) -> jinja2.Environment:
     layers = [jinja2.FileSystemLoader(layer) for layer in theme.layers]
     loader = jinja2.ChoiceLoader([*layers, jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(DEFAULT)})])
     return TemplateSandbox(
-        dict(num=format_number, tex=escape_tex, grade=grade_label),
-        loader=loader, undefined=jinja2.StrictUndefined,
+        FILTERS, finalize=_marked, loader=loader, undefined=jinja2.StrictUndefined,
         autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
         **DELIMITERS,
     )
@@ -181,26 +176,59 @@ def unbalanced_brace(source: str) -> tuple[str, int] | None:
     return ("{", opened[-1]) if opened else None
 
 
+UNESCAPED_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")  # a % after an even number of backslashes
+# LaTeX that hides the text after it from the PDF without any error
+SWALLOWERS = re.compile(r"\\(?:iffalse|endinput|comment)(?![a-zA-Z])|\\begin\s*\{comment\}")
+
+
+def percent_signs(source: str) -> str:
+    r"""A prose text with each ``%`` typed as a percent sign (``\%``) rather than a LaTeX comment,
+    which would silently drop the rest of its line; template expressions (``<< a % b >>``) keep theirs."""
+    if "%" not in source:
+        return source
+    pieces = re.split(f"({TEMPLATE_SPAN.pattern})", source, flags=re.S)
+    return "".join(piece if i % 2 else UNESCAPED_PERCENT.sub(r"\1\\%", piece) for i, piece in enumerate(pieces))
+
+
 def _template_frame(exc: BaseException, name: str = "<template>") -> traceback.FrameSummary | None:
     """Where in a template (a text's, or a file whose name ends with ``name``) ``exc`` was raised."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(name)]
     return frames[-1] if frames else None
 
 
-def _message(exc: BaseException, unusable: Mapping[str, tuple[str, str]] = EMPTY) -> str:
+TEXT_NAMES = ("figure", "table", "ref", "solution")  # what every text can use besides the computed values
+PYTHON_NAMES = frozenset(dir(builtins))
+
+
+def _undefined(name: str, available: Mapping[str, object], unusable: Mapping[str, tuple[str, str]]) -> str:
+    """Why a text cannot use ``name``, and what it can use instead."""
+    if name in unusable:
+        what, block = unusable[name]
+        return (f"'{name}' is {what} (from the {block}), which no text can use: only numbers, text, "
+                "lists and mappings reach the texts, so compute in the block what the text shows")
+    computed = sorted(n for n in available if n not in TEXT_NAMES)
+    close = difflib.get_close_matches(name, computed, n=1, cutoff=0.6)
+    if close:
+        return f"name '{name}' is not defined; did you mean '{close[0]}'?"
+    shown = ", ".join(computed[:12]) + (", ..." if len(computed) > 12 else "") if computed else "none"
+    python = (f": texts are templates, not Python, and '{name}' is Python's; compute it in the problem's "
+              "compute block and use the result" if name in PYTHON_NAMES else "")
+    return (f"name '{name}' is not defined{python} (a text can use its problem's computed values ({shown}), "
+            f"{', '.join(TEXT_NAMES)}, and the filters listed in docs/format.md)")
+
+
+def _message(exc: BaseException, available: Mapping[str, object] = EMPTY,
+             unusable: Mapping[str, tuple[str, str]] = EMPTY) -> str:
     """What went wrong, for the examiner; a name that a block defined but could not hand on
     (``unusable``: name -> what it is, the block) is explained rather than called undefined."""
     if isinstance(exc, jinja2.UndefinedError):
         text = str(exc)
         if text.startswith("'") and text.endswith("' is undefined"):
-            name = text[1:-len("' is undefined")]
-            if name in unusable:
-                what, block = unusable[name]
-                return (f"'{name}' is {what} (from the {block}), which no text can use: only numbers, text, "
-                        "lists and mappings reach the texts, so compute in the block what the text shows")
-            return f"name '{name}' is not defined"
+            return _undefined(text[1:-len("' is undefined")], available, unusable)
         return text
     if isinstance(exc, jinja2.TemplateSyntaxError):
+        if exc.message and exc.message.startswith("No filter named"):
+            return f"template syntax: {exc.message} (the filters a text can use are listed in docs/format.md)"
         return f"template syntax: {exc.message}"
     if isinstance(exc, (TextProblem, TemplateLimit)):
         return str(exc)
@@ -225,19 +253,33 @@ def precompile(exam: Exam[Text], theme: Theme) -> None:
     compute blocks run: compiling needs no values. Errors are left for render_texts to report."""
     env = environment(theme)
     env.get_template("exam.tex.j2")
-    for text in _texts_in(exam):
-        if any(m in text.source for m in MARKERS):
+    code = _code_texts(exam)
+    for text in _found_in(exam, Text):
+        source = text.source if text in code else percent_signs(text.source)
+        if any(m in source for m in MARKERS):
             try:
-                _compiled(env, text.source)
+                _compiled(env, source)
             except jinja2.TemplateSyntaxError:
                 pass
 
 
-class TextRenderer:
-    """Expands the texts of one exam, collecting every failure with its location."""
+def _code_texts(exam: Exam[Text]) -> frozenset[Text]:
+    """The texts that are LaTeX code rather than prose (TikZ pictures, column specs), whose
+    ``%`` starts a comment as in any LaTeX file."""
+    return frozenset(text for problem in exam.problems
+                     for text in [*(f.tikz for f in problem.figures), *(t.align for t in problem.tables)]
+                     if text is not None)
 
-    def __init__(self, env: jinja2.Environment, out: Collector):
+
+class TextRenderer:
+    """Expands the texts of one exam, collecting every failure with its location. A text that
+    does not use ``solution`` reads the same in both views: it is expanded once."""
+
+    def __init__(self, env: jinja2.Environment, exam: Exam[Text], out: Collector):
         self.env, self.out = env, out
+        self.code = _code_texts(exam)
+        self.specs = frozenset(t.align for problem in exam.problems for t in problem.tables if t.align)
+        self.expanded: dict[tuple[Text, str], str] = {}
 
     def names(self, source: str) -> frozenset[str]:
         """The undefined names a text's expressions refer to, i.e. the computed values it uses."""
@@ -255,49 +297,73 @@ class TextRenderer:
             (loaded if node.ctx == "load" else stored).add(node.name)
         return frozenset(loaded - stored)
 
-    def expand(self, text: Text, context: str, values, unusable: Mapping[str, tuple[str, str]] = EMPTY) -> str:
+    def expand(self, text: Text, context: str, values: Mapping[str, object],
+               unusable: Mapping[str, tuple[str, str]] = EMPTY) -> str:
         """The text as LaTeX; a failure is collected with its location (and the text left empty)."""
-        brace = unbalanced_brace(text.source)
+        source = text.source if text in self.code else percent_signs(text.source)
+        key = (text, context)
+        if key in self.expanded:
+            return self.expanded[key]
+        expanded = self._expand(text, source, context, values, unusable)
+        if text not in self.specs:  # a column spec is no text: a marker line would break the tabular
+            expanded = Latex(expanded, text.loc, context)
+        if "solution" not in self.names(source):
+            self.expanded[key] = expanded
+        return expanded
+
+    def _expand(self, text: Text, source: str, context: str, values: Mapping[str, object],
+                unusable: Mapping[str, tuple[str, str]]) -> str:
+        brace = unbalanced_brace(source)
         if brace:
             char, line = brace
             problem = "is never closed" if char == "{" else "closes nothing"
             self.out.error(SourceError(f"unbalanced braces: the '{char}' on this line {problem}",
                                        text.loc.shifted(line), context))
             return ""
-        if not any(m in text.source for m in MARKERS):
-            return text.source
+        hidden = SWALLOWERS.search(source) if text not in self.code else None
+        if hidden:
+            self.out.error(SourceError(
+                f"'{hidden.group()}' hides the text after it from the PDF without any error: write only what "
+                "should print (a note to yourself goes in a template comment <# ... #>)",
+                text.loc.shifted(source.count("\n", 0, hidden.start())), context))
+            return ""
+        if not any(m in source for m in MARKERS):
+            return source
         try:
-            template = _compiled(self.env, text.source)
+            template = _compiled(self.env, source)
             return run_limited(lambda: template.render(values))
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
             frame = _template_frame(exc)
             failed_at: int | None = frame.lineno if frame else getattr(exc, "lineno", None)  # a syntax error's
             loc = text.loc.shifted(failed_at - 1) if failed_at else text.loc
-            self.out.error(ComputeError(_message(exc, unusable), loc, context))
+            self.out.error(ComputeError(_message(exc, values, unusable), loc, context))
             return ""
 
-    def evaluate(self, expression: Expression, context: str, values) -> object:
+    def evaluate(self, expression: Expression, context: str, values: Mapping[str, object]) -> object:
         """An expression of the source (a numeric answer: ``a * b``) in the given scope."""
         try:
             answer = self.env.compile_expression(expression.source, undefined_to_none=False)
             return run_limited(lambda: answer(values))
         except Exception as exc:  # noqa: BLE001 - reported with its location, like a text's failure
-            raise ComputeError(_message(exc), expression.loc, context) from None
+            raise ComputeError(_message(exc, values), expression.loc, context) from None
 
     def used(self, record) -> set[str]:
-        return set().union(*(self.names(t.source) for t in _texts_in(record)))
+        """The computed names a record's texts and expressions use."""
+        texts = (self.names(t.source) for t in _found_in(record, Text))
+        expressions = (self.names(f"<< {e.source} >>") for e in _found_in(record, Expression))
+        return set().union(*texts, *expressions)
 
 
-def _texts_in(obj):
-    """Every Text inside a record, recursively through records and tuples."""
-    if isinstance(obj, Text):
+def _found_in(obj, kind: type):
+    """Every record of ``kind`` (Text, Expression) inside a record, recursively."""
+    if isinstance(obj, kind):
         yield obj
     elif isinstance(obj, tuple):
         for item in obj:
-            yield from _texts_in(item)
-    elif dataclasses.is_dataclass(obj):
+            yield from _found_in(item, kind)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for f in dataclasses.fields(obj):
-            yield from _texts_in(getattr(obj, f.name))
+            yield from _found_in(getattr(obj, f.name), kind)
 
 
 def _expand_all(obj, expand):
@@ -319,7 +385,7 @@ def _retyped(record: Any, **changes: Any) -> Any:
 
 
 def _table_rows(table: Table[str], values, context: str, out: Collector) -> Table[str]:
-    """Fill a ``data`` table from its computed rows (numbers formatted, text as LaTeX)."""
+    """Fill a ``data`` table from its computed rows (numbers as the table's ``num`` says, text as LaTeX)."""
     if table.data is None:
         return table
     rows = values.get(table.data)
@@ -327,17 +393,53 @@ def _table_rows(table: Table[str], values, context: str, out: Collector) -> Tabl
         out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
                                table.loc, context))
         return table
-    cell = lambda v: v if isinstance(v, str) else format_number(v)  # noqa: E731
+    cell = lambda v: v if isinstance(v, str) else format_number(v, table.places, table.sep)  # noqa: E731
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
 
-class _ProblemRenderer:
-    """One problem's texts expanded in its scope; its figures and tables can be placed from
-    any of its texts (``<< figure('id') >>``), which the document then leaves out after the intro."""
+class Numbered:
+    """The exam's captioned figures and tables, which a text refers to with ``ref('id')``."""
 
-    def __init__(self, problem: Problem[Text], scope: Scope, texts: TextRenderer, blocks, out: Collector):
+    def __init__(self, exam: Exam[Text], words: Strings):
+        self.words = words
+        self.by_id: dict[str, list[tuple[int, str, str]]] = {}  # id -> (problem, kind, label)
+        for problem in exam.problems:
+            things: list[tuple[str, Figure[Text] | Table[Text]]] = [
+                *(("figure", f) for f in problem.figures), *(("table", t) for t in problem.tables)]
+            for kind, thing in things:
+                if thing.caption is not None:
+                    self.by_id.setdefault(thing.id, []).append((problem.number, kind, thing.label))
+
+    def ref(self, ident: str, problem: Problem[Text]) -> str:
+        """``Figure~\\ref{…}``: the problem's own figure or table first, else the one of that id in the exam."""
+        found = self.by_id.get(ident, [])
+        own = [entry for entry in found if entry[0] == problem.number]
+        if not own and len(found) > 1:
+            where = ", ".join(f"problem {number}" for number, _, _ in found)
+            raise TextProblem(f"ref('{ident}'): several problems have a figure or table '{ident}' ({where}): "
+                              "give it an id of its own")
+        if not (own or found):
+            uncaptioned = any(f.id == ident for f in problem.figures) or any(t.id == ident for t in problem.tables)
+            known = ", ".join(sorted(self.by_id)) or "none"
+            why = "it has no caption, so no number" if uncaptioned else f"numbered figures and tables: {known}"
+            raise TextProblem(f"ref('{ident}'): no figure or table of the exam can be referred to as '{ident}' "
+                              f"({why})")
+        _, kind, label = (own or found)[0]
+        return f"{self.words(kind)}~\\ref{{{label}}}"
+
+
+class _ProblemRenderer:
+    """One problem's texts expanded in its scope for one view; its figures and tables can be
+    placed from any of its texts (``<< figure('id') >>``), which the document then leaves out
+    after the intro."""
+
+    def __init__(self, problem: Problem[Text], scope: Scope, texts: TextRenderer, blocks, numbered: Numbered,
+                 solution: bool, out: Collector):
         self.problem, self.scope, self.texts, self.out = problem, scope, texts, out
         self.values = dict(scope.values)
+        self.values.update(figure=lambda ident: self.place("figure", ident),
+                           table=lambda ident: self.place("table", ident),
+                           ref=lambda ident: numbered.ref(ident, problem), solution=solution)
         context = problem.context
         self.figures = tuple(_expand_all(f, self.expander(context)) for f in problem.figures)
         self.tables = tuple(_table_rows(_expand_all(t, self.expander(context)), scope.values, context, out)
@@ -345,8 +447,7 @@ class _ProblemRenderer:
         self.placeable = {("figure", f.id): f for f in self.figures} | {("table", t.id): t for t in self.tables}
         self.blocks = blocks
         self.placed: set[str] = set()
-        self.values.update(figure=lambda ident: self.place("figure", ident),
-                           table=lambda ident: self.place("table", ident))
+        self.printed: dict[str, dict[str, str]] = {}  # part number -> name -> as num printed it
 
     def expander(self, context: str):
         return lambda text: self.texts.expand(text, context, self.values, self.scope.unusable)
@@ -359,7 +460,15 @@ class _ProblemRenderer:
         return str(getattr(self.blocks, kind)(self.placeable[(kind, ident)]))
 
     def part(self, part: Part[Text]) -> Part[str]:
-        rendered = _expand_all(part, self.expander(part.context))
+        printed: list[tuple[object, str]] = []
+        token = PRINTED.set(printed)
+        try:
+            rendered = _expand_all(part, self.expander(part.context))
+        finally:
+            PRINTED.reset(token)
+        self.printed[part.number] = {name: next((text for value, text in printed if value == number), None)
+                                     or format_number(number) for name, number in self.used(part).items()
+                                     if isinstance(number, (int, float)) and not isinstance(number, bool)}
         try:
             answer = by_name(part.kind).finish(
                 rendered.answer, lambda e: self.texts.evaluate(e, part.context, self.values))
@@ -382,36 +491,73 @@ class _ProblemRenderer:
                         figures=self.figures, tables=self.tables, parts=parts)
 
 
-def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> RenderedExam:
-    """Expand every text of the exam with its problem's computed values."""
+def _read_in(code: Code) -> set[str]:
+    """The names a block reads itself (its steps towards the values the texts show)."""
+    try:
+        tree = ast.parse(code.source)
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def _unused(problem: Problem[Text], scope: Scope, texts: TextRenderer, out: Collector) -> None:
+    """Warn of each name a problem's block defines that neither a text of the problem nor the
+    block itself uses: a value computed for nothing, or a text that forgot to show it."""
+    if scope.code is None:
+        return
+    used = texts.used(problem) | {t.data for t in problem.tables if t.data} | _read_in(scope.code)
+    unused = [name for name in scope.defined if name not in used]
+    if unused:
+        them = "it" if len(unused) == 1 else "them"
+        out.warn(f"defines {', '.join(unused)} but neither a text of the problem nor the block uses {them}",
+                 scope.code.loc, scope.code.label)
+
+
+def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: bool, out: Collector,
+          placed_before: Mapping[int, frozenset[str]] = EMPTY,
+          ) -> tuple[View, dict[str, Mapping[str, object]], dict[str, Mapping[str, str]]]:
+    """One view of the exam: every text expanded with ``solution`` telling which it is; the
+    values each part uses and how they printed. A text expanded for an earlier view is not
+    run again, so the figures and tables it placed come from there (``placed_before``)."""
     exam = computed.exam
-    env = environment(theme)
-    texts = TextRenderer(env, out)
-    blocks = env.get_template("blocks.tex.j2").make_module({"_": strings(theme, exam.meta.language)})
-    base = dict(computed.scope(EXAM_SCOPE).values)
+    words = strings(theme, exam.meta.language)
+    blocks = environment(theme).get_template("blocks.tex.j2").make_module({"_": words, "solution": solution})
+    numbered = Numbered(exam, words)
+    base = {**computed.scope(EXAM_SCOPE).values, "solution": solution}
     unusable = computed.scope(EXAM_SCOPE).unusable
     meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base, unusable))
-    problems, values, placed = [], {}, {}
+    problems, placed = [], {}
+    values: dict[str, Mapping[str, object]] = {}
+    printed: dict[str, Mapping[str, str]] = {}
     for problem in exam.problems:
-        scope = computed.scope(problem.number)
-        renderer = _ProblemRenderer(problem, scope, texts, blocks, out)
+        renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, solution, out)
         problems.append(renderer.render())
-        placed[problem.number] = frozenset(renderer.placed)
+        placed[problem.number] = frozenset(renderer.placed) | placed_before.get(problem.number, frozenset())
         values.update({part.number: MappingProxyType(renderer.used(part)) for part in problem.parts})
-        used = texts.used(problem) | {t.data for t in problem.tables}
-        if scope.code and scope.defined and not set(scope.defined) & used:
-            out.warn(f"defines {', '.join(scope.defined)} but no text of the problem uses them",
-                     scope.code.loc, scope.code.label)
-    out.raise_if_any()
+        printed.update({number: MappingProxyType(names) for number, names in renderer.printed.items()})
     rendered: Exam[str] = _retyped(exam, meta=meta, problems=tuple(problems))
-    return RenderedExam(exam, rendered, MappingProxyType(values), MappingProxyType(placed))
+    return View(rendered, MappingProxyType(placed)), values, printed
+
+
+def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> RenderedExam:
+    """Expand every text of the exam with its problem's computed values, for both views (a
+    text that does not use ``solution`` is expanded once for both)."""
+    texts = TextRenderer(environment(theme), computed.exam, out)
+    solution, values, printed = _view(computed, theme, texts, True, out)
+    for problem in computed.exam.problems:
+        _unused(problem, computed.scope(problem.number), texts, out)
+    out.raise_if_any()
+    student, _, _ = _view(computed, theme, texts, False, out, solution.placed)
+    out.raise_if_any()
+    return RenderedExam(computed.exam, solution, student, MappingProxyType(values), MappingProxyType(printed))
 
 
 def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str:
     """The LaTeX source of one view: the same template for student and solution."""
     template = environment(theme).get_template("exam.tex.j2")
+    view = rendered.view(solution)
     try:
-        return run_limited(lambda: template.render(exam=rendered.exam, placed=rendered.placed, solution=solution,
+        return run_limited(lambda: template.render(exam=view.exam, placed=view.placed, solution=solution,
                                                    _=strings(theme, rendered.exam.meta.language)))
     except (TemplateLimit, SecurityError) as exc:  # the theme's mistake: named like an exam's
         frame = _template_frame(exc, ".j2")

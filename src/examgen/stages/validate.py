@@ -21,13 +21,17 @@ from .load import Source, SourceList, SourceMap, named_file
 
 EXAM_KEYS = {
     "course", "course_number", "kind", "code", "date", "start", "end", "examiner",
-    "language", "resources", "instructions", "extra_pages", "star_note", "compute", "limits", "problems",
+    "language", "resources", "instructions", "extra_pages", "pages_multiple_of", "duration", "star_note", "compute",
+    "limits", "problems",
 }
-EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "end", "examiner", "problems")
+EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "examiner", "problems")
+PAGE_MULTIPLES = (1, 2, 4)  # single sheets, duplex (a copy never shares a sheet), booklets of folded sheets
+DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*(?:min)?)?\s*$")  # 90, "90 min", "1h30", "2h"
 PROBLEM_KEYS = {"id", "title", "intro", "compute", "figures", "tables", "parts", "credits", "new_page"}
 PART_KEYS = {"id", "points", "lead", "prompt", "independent"} | kinds.KIND_KEYS
 FIGURE_KEYS = {"id", "caption", "tikz", "image", "width"}
-TABLE_KEYS = {"id", "caption", "header", "rows", "data", "align"}
+TABLE_KEYS = {"id", "caption", "header", "rows", "data", "align", "num"}
+NUM_KEYS = {"places", "sep"}
 LIMIT_KEYS = {"seconds", "memory_mb"}
 
 UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
@@ -222,11 +226,25 @@ def _part(data: SourceMap, number: str, out: Collector) -> Part[Text]:
     for key in data:
         if key in kinds.KIND_KEYS and key not in kind.keys:
             f.fail(f"a {kind.title} part takes no '{key}'" + (f": {kind.hint}" if kind.hint else ""), key)
-    return Part(
+    part = Part(
         number=number, id=f.name("id"), points=f.points("points") or 0.0, lead=f.text("lead"),
         prompt=f.text("prompt") or Text("", data.loc), answer=kind.validate(f),
         independent=f.boolean("independent", False), loc=data.loc,
     )
+    _rubric(part, f)
+    return part
+
+
+def _rubric(part: Part[Text], f: Fields) -> None:
+    """Correction notes with points must be able to give a part its points (they may give more:
+    alternatives, or a list of which any few suffice), and no note more than the part has."""
+    earned = [note.points for note in getattr(part.answer, "notes", ()) if note.points and note.points > 0]
+    if not (earned and part.points):
+        return
+    if sum(earned) < part.points:
+        f.warn(f"its correction notes give only {sum(earned):g} of its {part.points:g} points")
+    if max(earned) > part.points:
+        f.warn(f"a correction note gives {max(earned):g} points, more than the part's {part.points:g}")
 
 
 def _image(f: Fields, folders: tuple[Path, ...]) -> Path | None:
@@ -269,8 +287,27 @@ def _table(data: SourceMap, problem: int, out: Collector) -> Table:
             out.error(SourceError("each table row must be a list of cells", loc, f.context))
             continue
         rows.append(tuple(Text(str(cell), cell_loc) for cell, cell_loc in zip(row, row.item_locs)))
-    return Table(f.name("id") or "", f.text("caption"), _texts(f, "header"), tuple(rows),
-                 f.name("data"), f.text("align"), data.loc)
+    places, sep = _num_options(f)
+    return Table(f.name("id") or "", problem, f.text("caption"), _texts(f, "header"), tuple(rows),
+                 f.name("data"), f.text("align"), places, sep, data.loc)
+
+
+def _num_options(f: Fields) -> tuple[int | None, str]:
+    """A data table's ``num: {places: 2, sep: "{,}"}``: its numbers printed as ``num(2, "{,}")`` prints them."""
+    data = f.data.get("num")
+    if data is None:
+        return None, ""
+    if not isinstance(data, SourceMap):
+        f.fail("'num' must be a mapping with 'places' and/or 'sep', as the num filter takes them", "num")
+        return None, ""
+    if not f.has("data"):
+        f.fail("'num' formats the numbers of a 'data' table; a table of 'rows' holds text as written", "num")
+    nf = f.nested(data, NUM_KEYS)
+    places = nf.number("places")
+    if places is not None and (not isinstance(places, int) or not 0 <= places <= 10):
+        nf.fail(f"'places' must be a whole number from 0 to 10, not {places!r}", "places")
+        places = None
+    return places, nf.string("sep", "")
 
 
 def _unique_ids(kind: str, records, describe, context: str | None, out: Collector) -> None:
@@ -348,6 +385,47 @@ def _limits(f: Fields, out: Collector) -> Limits:
     return Limits(float(seconds), int(memory))
 
 
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _schedule(f: Fields) -> tuple[str, str, int | None]:
+    """The start and end times and the duration in minutes: end and duration follow from each
+    other and the start, and where both are given they must agree."""
+    start, end = _time(f, "start"), _time(f, "end")
+    value = f.data.get("duration")
+    duration = None
+    if value is not None:
+        match = DURATION.match(str(value)) if not isinstance(value, bool) else None
+        if match and any(match.groups()):
+            duration = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+        if not duration or duration > 24 * 60:
+            f.fail(f"'duration' must be a working time such as 90, '90 min' or '1h30', not {value!r}", "duration")
+            duration = None
+    if not (start and TIME.match(start)):
+        return start, end, duration
+    if end and TIME.match(end):
+        between = (_minutes(end) - _minutes(start)) % (24 * 60)
+        if duration is not None and duration != between:
+            f.fail(f"'duration' says {duration} minutes, but {start} to {end} is {between}", "duration")
+        return start, end, between
+    if duration is None:
+        f.fail("missing required key 'end' (or a 'duration')")
+        return start, end, None
+    finish = (_minutes(start) + duration) % (24 * 60)
+    return start, f"{finish // 60:02d}:{finish % 60:02d}", duration
+
+
+def _pages_multiple_of(f: Fields) -> int:
+    value = f.number("pages_multiple_of", 2)
+    if value not in PAGE_MULTIPLES or isinstance(value, float):
+        f.fail(f"'pages_multiple_of' must be 1, 2 (duplex printing) or 4 (booklets), not {value!r}",
+               "pages_multiple_of")
+        return 1
+    return int(value)
+
+
 def _language(f: Fields, languages: frozenset[str]) -> str:
     language = f.string("language", "en") or "en"
     if language not in languages:
@@ -379,11 +457,13 @@ def validate(source: Source, exam_id: str, out: Collector, languages: frozenset[
         f.fail(f"'extra_pages' must be a whole number from 0 to {MAX_EXTRA_PAGES}, not {extra!r}", "extra_pages")
         extra = 0
     any_star = any(part.independent for pr in problems for part in pr.parts)
+    start, end, duration = _schedule(f)
     meta = Meta(
         course=f.plain("course", ""), course_number=f.plain("course_number", ""), kind=f.plain("kind", ""),
-        code=f.plain("code", ""), date=_date(f), start=_time(f, "start"), end=_time(f, "end"),
+        code=f.plain("code", ""), date=_date(f), start=start, end=end, duration=duration,
         examiner=f.plain("examiner", ""), language=_language(f, languages), resources=_texts(f, "resources"),
-        instructions=_texts(f, "instructions"), extra_pages=extra, star_note=f.boolean("star_note", any_star),
+        instructions=_texts(f, "instructions"), extra_pages=extra, pages_multiple_of=_pages_multiple_of(f),
+        star_note=f.boolean("star_note", any_star),
     )
     exam = Exam(
         id=exam_id, dir=source.root.loc.file.parent, meta=meta, compute=f.code("exam compute block"),

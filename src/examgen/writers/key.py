@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 from ..model.rendered import RenderedExam
+from ..numbers import key_number
 from . import Context, Product
-
-
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else value
 
 
 def answer_key(rendered: RenderedExam) -> dict:
@@ -18,16 +15,21 @@ def answer_key(rendered: RenderedExam) -> dict:
     for problem in exam.problems:
         parts = []
         for part in problem.parts:
-            entry: dict = {"number": part.number, "points": _number(part.points), "kind": part.kind}
+            entry: dict = {"number": part.number, "points": key_number(part.points), "kind": part.kind}
             if part.id:
                 entry["id"] = part.id
             entry.update(part.answer.key())
-            entry["values"] = dict(rendered.values[part.number])
+            entry["values"] = dict(rendered.values[part.number])  # as computed
+            entry["values_printed"] = dict(rendered.printed[part.number])  # the same numbers as the PDFs show them
             parts.append(entry)
-        problems.append({"number": problem.number, "title": problem.title,
-                         "points": _number(problem.credits), "parts": parts})
-    return {"exam": exam.id, "code": exam.meta.code, "language": exam.meta.language,
-            "total_points": _number(exam.total_points), "problems": problems}
+        problem_entry: dict = {"number": problem.number, "title": problem.title}
+        if problem.id:
+            problem_entry["id"] = problem.id
+        problems.append({**problem_entry, "points": key_number(problem.credits), "parts": parts})
+    meta = exam.meta
+    schedule = {"date": meta.date.isoformat(), "start": meta.start, "end": meta.end, "duration_minutes": meta.duration}
+    return {"exam": exam.id, "code": meta.code, "language": meta.language, **schedule,
+            "total_points": key_number(exam.total_points), "problems": problems}
 
 
 def key_json(rendered: RenderedExam) -> str:
