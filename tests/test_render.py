@@ -94,7 +94,9 @@ problems:
 """)
     part = exam.exam.problems[0].parts[0]
     assert dict(exam.values["1.1"]) == {"n": 3}
-    assert "\\tikz \\node {3};" in part.prompt and "n is 3" in part.prompt
+    figure = exam.exam.problems[0].figures[0]
+    assert figure.tikz == "\\tikz \\node {3};"  # rendered with the values; the views include it compiled
+    assert f"\\egpicture{{{figure.picture}}}" in part.prompt and "n is 3" in part.prompt
     assert exam.student.placed[1] == exam.solution.placed[1] == {"pic"}
     assert [w.split(": warning: ")[1] for w in out.warnings] == [  # each unused name, not only all of them
         "defines unused but neither a text of the problem nor the block uses it"]

@@ -48,6 +48,7 @@ def test_key(built):
     assert [c["correct"] for c in choice] == [[1, 4], []]
     conv = key["problems"][1]["parts"][0]
     assert conv["kind"] == "free" and conv["values"]["out_size"] == 32
+    assert key["problems"][2]["id"] == "neuron" and "id" not in key["problems"][0]  # the source's problem id
     neuron = key["problems"][2]["parts"][0]
     assert neuron["id"] == "neuron-forward" and neuron["values"]["h"] == pytest.approx(-0.11)
     memory = key["problems"][2]["parts"][2]

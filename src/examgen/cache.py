@@ -30,7 +30,8 @@ def sha(path: Path) -> str | None:
         return None
 
 
-def _engine() -> str:
+def engine() -> str:
+    """The TeX engine as a cache key: its path and modification time."""
     engine = shutil.which("pdflatex")
     return f"{engine} {os.stat(engine).st_mtime if engine else ''}"
 
@@ -43,7 +44,7 @@ def images(exam: Exam) -> Iterator[Figure]:
 def document_digest(tex: str, exam: Exam, theme: Theme) -> str:
     """Everything one document's PDF depends on: its LaTeX source (which carries every text,
     value and template), the theme's files for TeX, the images, examgen's version and the engine."""
-    digest = hashlib.sha256(f"examgen {__version__}\n{_engine()}\n".encode())
+    digest = hashlib.sha256(f"examgen {__version__}\n{engine()}\n".encode())
     digest.update(tex.encode())
     for name, path in sorted(theme.tex_files().items()):
         digest.update(f"{name}\n{sha(path)}\n".encode())
@@ -63,7 +64,7 @@ def source_digest(exam: Exam[Text], lib: Path, theme: Theme, out_dir: Path) -> s
     files = set(exam.files) | {f.image for f in images(exam) if f.image}
     files |= {*_files_under(exam.dir), *_files_under(lib), *theme.all_files()}
     # out_dir as named, not resolved: it is a link that every install points at a new folder
-    digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{_engine()}\n{os.path.abspath(out_dir)}\n".encode())
+    digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{engine()}\n{os.path.abspath(out_dir)}\n".encode())
     for path in sorted(files):
         digest.update(f"{path}\n{sha(path)}\n".encode())
     return digest.hexdigest()

@@ -27,9 +27,11 @@ from .theme import Theme
 from .writers import Context, Product, output_names, writers
 
 if TYPE_CHECKING:
+    from .figures import Placed
     from .stages.check import Overflow
 
-EXAMS_AT_ONCE = 2  # CI's two cores
+CORES = 2  # CI's
+EXAMS_AT_ONCE = CORES
 VIEW_NAMES = re.compile(r"the (?:student|solution) view")
 
 
@@ -78,6 +80,33 @@ def check_source(target: Target, out: Collector, strict: bool = False) -> Exam[s
     return rendered
 
 
+def compile_figures(rendered: RenderedExam, build_folder: Path, theme: Theme, force: bool,
+                    out: Collector) -> tuple[dict[str, Placed], list[ExamgenError]]:
+    """Every TikZ picture of the exam compiled (the missing ones in one batch per core, at
+    once), by key: the views include them. A batch that fails gives its errors back, so the
+    views still run and report theirs in the same run (a failed picture is a gap in them)."""
+    from .figures import FigureCache, batches, pictures
+    from .stages.render import preamble
+
+    cache = FigureCache(build_folder, theme, preamble(rendered, theme))
+    wanted = pictures(rendered)
+    missing = batches(cache.missing(wanted, force), CORES)
+    failed: list[ExamgenError] = []
+    if missing:
+        with writing("the figure cache", cache.folder.parent), ThreadPoolExecutor(max_workers=CORES) as pool:
+            for done in [pool.submit(cache.compile, batch, out) for batch in missing]:
+                try:
+                    done.result()
+                except (CompileError, ErrorGroup) as exc:
+                    failed.extend(exc.problems)
+    placed = {key: cache.placed(key) for key in wanted}
+    lost = [key for key, where in placed.items() if where is None]
+    if lost and not failed:
+        raise CompileError(f"{len(lost)} compiled pictures vanished from the figure cache ({cache.folder}) "
+                           "while the build ran: build again")
+    return {key: where for key, where in placed.items() if where is not None}, failed
+
+
 def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> list[Overflow]:
     """What the templates reported in the LaTeX logs, as warnings naming the part; the
     solutions that overflow their answer space."""
@@ -97,8 +126,9 @@ def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> l
     return overflows
 
 
-def _run_writers(rendered: RenderedExam, context: Context) -> dict[str, Product]:
-    """Every writer at once; their failures are raised together, an error both views meet once."""
+def _run_writers(rendered: RenderedExam, context: Context, failed: list[ExamgenError]) -> dict[str, Product]:
+    """Every writer at once; their failures are raised together with those before them
+    (``failed``: the figures'), an error both views meet once."""
     chosen = writers()
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
         futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen}
@@ -108,9 +138,10 @@ def _run_writers(rendered: RenderedExam, context: Context) -> dict[str, Product]
         try:
             products[name] = future.result()
         except (CompileError, ErrorGroup) as exc:
-            for problem in exc.problems:  # "... in the student view, line 80" and "... solution view, line 81"
-                same = VIEW_NAMES.sub("the view", problem.message.split("\n")[0])
-                errors.setdefault((problem.loc, problem.context, same), problem)
+            failed = [*failed, *exc.problems]
+    for problem in failed:  # "... in the student view, line 80" and "... solution view, line 81"
+        same = VIEW_NAMES.sub("the view", problem.message.split("\n")[0])
+        errors.setdefault((problem.loc, problem.context, same), problem)
     if errors:
         found = list(errors.values())
         raise found[0] if len(found) == 1 else ErrorGroup(found)
@@ -147,7 +178,9 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
         stopping.current().check()
         rendered = render(exam, theme, out)
         stopping.current().check()
-        products = _run_writers(rendered, Context(theme, target.work, force, out))
+        figures, failed = compile_figures(rendered, target.project.build, theme, force, out)
+        stopping.current().check()
+        products = _run_writers(rendered, Context(theme, target.work, force, out, figures), failed)
         overflows = _layout_warnings(rendered.exam, {name: p.log for name, p in products.items() if p.log}, out)
         student, solution = products["student"].pdf, products["solution"].pdf
         assert student is not None and solution is not None

@@ -9,6 +9,7 @@ makes new records instead of filling in old ones.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,11 @@ class Figure(Generic[T]):
     def label(self) -> str:
         """Its LaTeX label, which ``ref('id')`` in a text refers to."""
         return f"eg-{self.problem}-{self.id}"
+
+    @property
+    def picture(self) -> str | None:
+        """A TikZ picture's key in the figure cache (figures.py): the hash of its code."""
+        return hashlib.sha256(str(self.tikz).encode()).hexdigest()[:24] if self.tikz is not None else None
 
     @property
     def asset(self) -> str | None:

@@ -30,7 +30,7 @@ PART_START = re.compile(rb"/ExamgenPart <</Number \(([^)]*)\)>> BDC")  # the egp
 WINDOW = 5  # words in a row that make a leak
 MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
 RELATIONS = {"approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠"}
-FIGURE = re.compile(r"\d+(?:[.,]\d+)*|[=≈≤≥≠<>]")  # a number (1,024.5 or 0,5) or a relation sign
+STATEMENT = re.compile(r"([=≈≤≥≠<>])[\s{}()\[\]\-−]*(\d+(?:[.,]\d+)*)")  # a relation sign, then a number
 TIKZ_TEXT = re.compile(r"\b(?:node|label|pin|matrix)\b")  # what typesets text in a TikZ picture
 
 
@@ -94,11 +94,11 @@ def math_reading(latex: str) -> str:
 
 
 def stated(text: str) -> list[str]:
-    """The values a text states: each relation sign with the number after it (``= 608``), in
-    order. The sign of a number is left out, its typeset minus and a hyphen differ."""
-    figures = FIGURE.findall(text)
-    return [f"{sign} {number}" for sign, number in zip(figures, figures[1:])
-            if not sign[0].isdigit() and number[0].isdigit()]
+    """The values a text states: each relation sign with the number right after it (``= 608``;
+    braces, brackets, spaces and a sign between them, as a fraction or a negative value has),
+    in order. The sign of a number is left out, its typeset minus and a hyphen differ. A
+    number further on is no value the sign states (``= m, where ... Page 3``)."""
+    return [f"{sign} {number}" for sign, number in STATEMENT.findall(text)]
 
 
 def _braced(text: str, start: int) -> str:

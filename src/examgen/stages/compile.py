@@ -59,6 +59,11 @@ class Job:
 
     name: str
     folder: Path
+    kind: str = "view"  # as messages name it: "the student view", "the figures document"
+
+    @property
+    def shown(self) -> str:
+        return f"the {self.name} {self.kind}"
 
     @property
     def tex(self) -> Path:
@@ -183,7 +188,7 @@ def _at_line(job: Job, tex_lines: list[str], line: int, message: str, before: st
     offending = tex_lines[line - 1].strip() if line <= len(tex_lines) else ""
     if len(offending) > SHOWN_LINE:
         offending = offending[:SHOWN_LINE] + " ..."
-    return CompileError(f"{message}\n    in the {job.name} view, line {line}: {offending}", loc, piece.what)
+    return CompileError(f"{message}\n    in {job.shown}, line {line}: {offending}", loc, piece.what)
 
 
 def _too_long(job: Job, tex_lines: list[str], buffer: int) -> CompileError:
@@ -245,13 +250,13 @@ def _failure(job: Job, output: str) -> ExamgenError:
         return _at_line(job, tex_lines, line, message) if line else CompileError(message, loc, what)
     located = LOCATED.search(log)
     if located:
-        return CompileError(f"LaTeX error in the {job.name} view: {located.group(3)} "
+        return CompileError(f"LaTeX error in {job.shown}: {located.group(3)} "
                             f"({located.group(1)}, line {located.group(2)})", loc, what)
     bang = re.search(r"^! (.*)$", log, re.M)
     if bang:
-        return CompileError(f"LaTeX error in the {job.name} view: {bang.group(1)}", loc, what)
+        return CompileError(f"LaTeX error in {job.shown}: {bang.group(1)}", loc, what)
     tail = "\n".join(output.strip().splitlines()[-5:])
-    return CompileError(f"LaTeX failed ({job.name} view):\n{tail}", loc, what)
+    return CompileError(f"LaTeX failed ({job.shown}):\n{tail}", loc, what)
 
 
 def _undefined_references(job: Job, log: str) -> None:
@@ -273,8 +278,9 @@ def _read_bytes(path: Path) -> bytes | None:
         return None
 
 
-def compile_document(job: Job, out: Collector) -> str:
-    """Run pdflatex until the ``.aux`` file stops changing; returns the last pass's log.
+def compile_document(job: Job, out: Collector, settle: bool = True) -> str:
+    """Run pdflatex until the ``.aux`` file stops changing (once, unless ``settle``: a document
+    without page references); returns the last pass's log.
 
     TeX runs in its sandbox (sandbox/tex.py); where bubblewrap cannot make one, a warning
     says so and kpathsea's paranoid mode alone limits what TeX reads and writes.
@@ -299,16 +305,18 @@ def compile_document(job: Job, out: Collector) -> str:
             printed = timeout.stdout or b""  # what TeX printed until then (bytes, whatever ``text`` says)
             reached = _piece_reached(pieces(job.tex.read_text(encoding="utf-8").splitlines()),
                                      printed.decode(errors="replace") if isinstance(printed, bytes) else printed)
-            raise CompileError(f"LaTeX did not finish within {TIMEOUT_SECONDS} s in the {job.name} view: it was "
+            raise CompileError(f"LaTeX did not finish within {TIMEOUT_SECONDS} s in {job.shown}: it was "
                                f"still at {reached.what} (a macro that never ends?)", reached.loc,
                                reached.what) from None
         if result.returncode != 0 or not job.pdf.exists():
             raise _failure(job, result.stdout + result.stderr)
         log = job.log.read_text(encoding="utf-8", errors="replace")
+        if not settle:
+            return log
         if _read_bytes(job.aux) == references and not RERUN.search(log):
             _undefined_references(job, log)
             return log
-    raise CompileError(f"the page references of the {job.name} view did not settle after {MAX_PASSES} "
+    raise CompileError(f"the page references of {job.shown} did not settle after {MAX_PASSES} "
                        "LaTeX passes: something in the document changes with every pass")
 
 

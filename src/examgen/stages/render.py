@@ -562,3 +562,10 @@ def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str
     except (TemplateLimit, SecurityError) as exc:  # the theme's mistake: named like an exam's
         frame = _template_frame(exc, ".j2")
         raise ComputeError(_message(exc), frame and Loc(Path(frame.filename), frame.lineno), "the theme") from None
+
+
+def preamble(rendered: RenderedExam, theme: Theme) -> str:
+    """What the student view sets up before ``\\begin{document}``, as the theme has it (a theme
+    may change the preamble block): the figure cache's documents start with it."""
+    document = render_document(rendered, theme, False)
+    return document[:document.find("\\begin{document}")]

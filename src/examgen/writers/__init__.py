@@ -4,7 +4,8 @@ made and installs it. A new output is a new module here and an entry in ``WRITER
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,6 +13,7 @@ from ..errors import Collector
 from ..theme import Theme
 
 if TYPE_CHECKING:
+    from ..figures import Placed
     from ..model.rendered import RenderedExam
     from ..stages.check import PdfText
 
@@ -24,6 +26,7 @@ class Context:
     work: Path  # the exam's work folder; each writer keeps to its own part of it
     force: bool  # redo the work even if its inputs did not change
     out: Collector  # warnings
+    figures: Mapping[str, Placed] = field(default_factory=dict)  # compiled TikZ pictures by key (figures.py)
 
 
 @dataclass(frozen=True)

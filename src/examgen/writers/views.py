@@ -5,8 +5,10 @@ its last PDF."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from ..cache import Record, document_digest, images
+from ..figures import mapping
 from ..model.rendered import RenderedExam
 from ..stages.check import read_view
 from ..stages.compile import Job, compile_document
@@ -25,24 +27,28 @@ class ViewWriter:
 
     def write(self, rendered: RenderedExam, context: Context) -> Product:
         tex = render_document(rendered, context.theme, self.solution)
+        pictures, batches = mapping(context.figures)
         job = Job(self.name, context.work / self.name)
-        digest = document_digest(tex, rendered.exam, context.theme)
+        digest = document_digest(tex + pictures, rendered.exam, context.theme)
         record = Record(job.folder / "examgen-cache.json")
         compiled = context.force or not record.fresh(digest, {"pdf": job.pdf})
         log = ""
         if compiled:
-            self._prepare(job, tex, rendered, context)
+            self._prepare(job, tex, pictures, batches, rendered, context)
             log = compile_document(job, context.out)
             record.record(digest, {"pdf": job.pdf})
         return Product({f"{self.name}.pdf": job.pdf}, compiled, read_view(job.pdf, self.solution), log)
 
     @staticmethod
-    def _prepare(job: Job, tex: str, rendered: RenderedExam, context: Context) -> None:
-        """The document's folder: its source, the theme's files for TeX and the exam's images."""
+    def _prepare(job: Job, tex: str, pictures: str, batches: dict[str, Path], rendered: RenderedExam,
+                 context: Context) -> None:
+        """The document's folder: its source, the theme's files for TeX, the exam's images and the
+        compiled pictures with the file that maps them to their pages."""
         job.folder.mkdir(parents=True, exist_ok=True)
-        for name, path in context.theme.tex_files().items():
+        files = {**context.theme.tex_files(), **batches}
+        files.update({figure.asset: figure.image for figure in images(rendered.exam)})  # type: ignore[misc]
+        for name, path in files.items():
             (job.folder / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, job.folder / name)
-        for figure in images(rendered.exam):
-            shutil.copyfile(figure.image, job.folder / figure.asset)  # type: ignore[arg-type,operator]
+        (job.folder / "examgen-figures.tex").write_text(pictures, encoding="utf-8")
         job.tex.write_text(tex, encoding="utf-8")
