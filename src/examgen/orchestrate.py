@@ -10,13 +10,17 @@ untouched. SIGINT and SIGTERM stop a run at once (stopping.py).
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from . import stopping
 from .cache import Record, source_digest
-from .errors import Collector, CompileError, ExamgenError
+from .errors import Collector, CompileError, ExamgenError, Loc, OutputProblem
 from .model.rendered import RenderedExam
 from .model.source import Exam, Text
 from .outputs import OutputFolder, writing
@@ -138,3 +142,108 @@ def build_many(targets: list[Target], out_dir: Path | None = None,
 
     with ThreadPoolExecutor(max_workers=EXAMS_AT_ONCE) as pool:
         return list(pool.map(one, targets))
+
+
+@dataclass(frozen=True)
+class CopiesRequest:
+    """What `examgen copies` asks for: a count or a roster, where to, and one copy or all."""
+
+    count: int | None = None
+    roster: Path | None = None
+    out: Path | None = None
+    only: str | None = None  # a copy's code: write that copy alone
+    split: bool = False  # also one PDF per copy
+
+
+@dataclass(frozen=True)
+class CopiesResult:
+    out_dir: Path
+    files: list[str]
+    copies: int
+    pages: int  # per copy
+    warnings: list[str]
+
+
+Progress = Callable[[int, int], None]  # copies done, copies in all
+
+
+def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) -> None:
+    """The files (name -> how to write it) as the copies folder, written aside and switched in by
+    renames: a failed run leaves the last copies as they were. An existing folder is replaced only
+    if it holds copies (a manifest) or nothing."""
+    from .outputs import writing
+
+    staged, old = folder.with_name(f".{folder.name}.examgen-new"), folder.with_name(f".{folder.name}.examgen-old")
+    with writing("the copies", folder.parent):
+        if folder.exists() and (not folder.is_dir() or (any(folder.iterdir())
+                                                        and not (folder / "manifest.json").exists())):
+            raise OutputProblem("cannot write the copies here: not a folder of copies; name another one", Loc(folder))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in (staged, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        staged.mkdir()
+        for name, write in files.items():
+            write(staged / name)
+        stopping.current().check()
+        if folder.exists():
+            os.rename(folder, old)
+        os.rename(staged, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def make_copies(target: Target, request: CopiesRequest, progress: Progress | None = None) -> CopiesResult:
+    """Per-student copies of an exam (writers/copies.py): the roster is read first (a bad row
+    writes nothing), the build brought up to date (a no-op when it is), then the copies' overlays
+    compile in one LaTeX run while the pages' QR codes are made."""
+    from pypdf import PdfReader
+
+    from .roster import read_roster
+    from .stages.render import strings
+    from .writers import copies as writer
+    from .writers.layout import layout_json, read_layout
+
+    students = read_roster(request.roster) if request.roster else None
+    built = build(target)
+    exam, out = built.exam, Collector()
+    copies = writer.plan(exam, request.count, students)
+    chosen = (writer.find(copies, request.only),) if request.only else copies
+    reader = PdfReader(built.out_dir / "student.pdf")
+    page_size = (float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height))
+    layout = read_layout(target.work / "student" / "student.pos", len(reader.pages))
+    stamp = writer.Stamp.measure(layout, page_size, copies)
+    text = strings(target.project.theme(), exam.meta.language)
+    labels = {key: text(key) for key in ("name_label", "registration_label", "seat_label", "room_label")}
+    stopping.current().check()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # LaTeX typesets the overlays while the QR codes are made
+        overlays = pool.submit(writer.typeset_overlays, copies, stamp, labels, target.work / "copies", out)
+        contents = []
+        for done, copy in enumerate(chosen, 1):
+            contents.append(writer.page_contents(copy, stamp))
+            if progress:
+                progress(done, len(chosen))
+        overlays_pdf = overlays.result()
+    stopping.current().check()
+    pdf = writer.CopiesPdf(built.out_dir / "student.pdf", overlays_pdf, copies, stamp,
+                           writer.info_object(exam, os.environ.get("SOURCE_DATE_EPOCH")))
+    folder = request.out or built.out_dir / "copies"
+    if request.only:
+        copy = chosen[0]
+        single = pdf.single(copy.number - 1, contents[0])
+        with writing("the copy", folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            pdf.file.write(folder / f".{copy.code}.pdf.new", single)
+            os.replace(folder / f".{copy.code}.pdf.new", folder / f"{copy.code}.pdf")
+        return CopiesResult(folder, [f"{copy.code}.pdf"], 1, stamp.pages, built.warnings + out.warnings)
+    singles = [pdf.single(index, content) for index, content in enumerate(contents)]
+    files: dict[str, Callable[[Path], object]] = {
+        "print.pdf": lambda path: pdf.file.write(path, pdf.print_file(iter(contents))),
+        "manifest.json": lambda path: path.write_text(
+            writer.manifest_json(exam, copies, stamp.pages, [s.sha256 for s in singles]), encoding="utf-8"),
+        "layout.json": lambda path: path.write_text(layout_json(layout, exam, page_size, stamp.pages),
+                                                    encoding="utf-8"),
+    }
+    if request.split:
+        files.update({f"{copy.code}.pdf": partial(pdf.file.write, written=single)
+                      for copy, single in zip(copies, singles)})
+    _install_copies(folder, files)
+    return CopiesResult(folder, list(files), len(copies), stamp.pages, built.warnings + out.warnings)
