@@ -10,10 +10,12 @@ untouched. SIGINT and SIGTERM stop a run at once (stopping.py).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -29,6 +31,8 @@ from .theme import Theme
 from .writers import Context, Product, output_names, writers
 
 EXAMS_AT_ONCE = 2  # CI's two cores
+CORES = 2  # processes that make copies' QR codes
+COPIES_PER_CHUNK = 20  # copies per task of a process: progress and order, little overhead
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,33 @@ def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) ->
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _stamp_and_typeset(copies: tuple, stamp, typeset: Callable[[], Path],
+                       progress: Progress | None) -> tuple[list[list[bytes]], Path]:
+    """Every copy's page contents, in order, while LaTeX typesets the overlays (``typeset``). The QR
+    codes are CPU work: beyond one chunk of copies they are shared out to a process per core, forked
+    before the LaTeX thread starts (a fork copies no running thread, and the workers need no imports)."""
+    from .writers.copies import contents_of
+
+    chunks = [copies[at:at + COPIES_PER_CHUNK] for at in range(0, len(copies), COPIES_PER_CHUNK)]
+    with ExitStack() as stack:
+        made: Iterator[list[list[bytes]]]
+        if len(chunks) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(min(CORES, len(chunks)),
+                                                           mp_context=multiprocessing.get_context("fork")))
+            futures = [pool.submit(contents_of, chunk, stamp) for chunk in chunks]
+            made = (future.result() for future in futures)
+        else:
+            made = (contents_of(chunk, stamp) for chunk in chunks)
+        typesetting = stack.enter_context(ThreadPoolExecutor(max_workers=1)).submit(typeset)
+        contents: list[list[bytes]] = []
+        for chunk in made:
+            stopping.current().check()
+            contents += chunk
+            if progress:
+                progress(len(contents), len(copies))
+        return contents, typesetting.result()
+
+
 def make_copies(target: Target, request: CopiesRequest, progress: Progress | None = None) -> CopiesResult:
     """Per-student copies of an exam (writers/copies.py): the roster is read first (a bad row
     writes nothing), the build brought up to date (a no-op when it is), then the copies' overlays
@@ -214,14 +245,8 @@ def make_copies(target: Target, request: CopiesRequest, progress: Progress | Non
     text = strings(target.project.theme(), exam.meta.language)
     labels = {key: text(key) for key in ("name_label", "registration_label", "seat_label", "room_label")}
     stopping.current().check()
-    with ThreadPoolExecutor(max_workers=1) as pool:  # LaTeX typesets the overlays while the QR codes are made
-        overlays = pool.submit(writer.typeset_overlays, copies, stamp, labels, target.work / "copies", out)
-        contents = []
-        for done, copy in enumerate(chosen, 1):
-            contents.append(writer.page_contents(copy, stamp))
-            if progress:
-                progress(done, len(chosen))
-        overlays_pdf = overlays.result()
+    contents, overlays_pdf = _stamp_and_typeset(
+        chosen, stamp, partial(writer.typeset_overlays, copies, stamp, labels, target.work / "copies", out), progress)
     stopping.current().check()
     pdf = writer.CopiesPdf(built.out_dir / "student.pdf", overlays_pdf, copies, stamp,
                            writer.info_object(exam, os.environ.get("SOURCE_DATE_EPOCH")))

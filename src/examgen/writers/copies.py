@@ -40,6 +40,7 @@ EXAM_CODE = re.compile(r"[A-Z0-9]{1,12}")  # QR's alphanumeric mode: capitals an
 CODE = re.compile(r"([A-Z0-9]+)-(\d+)-([A-Z0-9])")
 NUMBER_DIGITS = 4
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
+STICKER = re.compile(rb"/ExamgenSticker BMC\n.*?EMC\n", re.S)  # \egsticker's drawing (examgen.sty)
 CJK = re.compile("([\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+)")
 QUAD = r"\quad "
 LABEL_DEPTH_MM = 1.5  # the code slot's baseline above its bottom (examgen.sty: \egslot{code})
@@ -163,6 +164,11 @@ def page_contents(copy: Copy, stamp: Stamp) -> list[bytes]:
     return contents
 
 
+def contents_of(copies: tuple[Copy, ...], stamp: Stamp) -> list[list[bytes]]:
+    """page_contents of several copies: one task for a worker process."""
+    return [page_contents(copy, stamp) for copy in copies]
+
+
 # --- the overlays: code labels and names, one LaTeX run ------------------------------------------
 
 OVERLAY_PREAMBLE = r"""\documentclass{article}
@@ -182,31 +188,34 @@ OVERLAY_PREAMBLE = r"""\documentclass{article}
   \egoverlay{#1}{#2}{\vfil\box0\kern \egdepth}}
 \newcommand\egname[3]{% a named cover: #3 the name's lines on a white ground that hides the sticker box
   \egoverlay{#1}{#2}{\pdfliteral page{q 1 g 0 0 #1 #2 re f Q}\vfil
-    \hbox to\hsize{\hskip 5mm\vbox{\hsize=\dimexpr#1bp-10mm\relax\raggedright#3}\hss}\vfil}}
+    \hbox to\hsize{\hskip\egbleed\vbox{\hsize=\dimexpr#1bp-5mm\relax\raggedright#3}\hss}\vfil}}
 \begin{document}
 """
 
 
 def tex_text(text: str) -> str:
-    """Plain text (a name) as LaTeX: pylatex's escaping, CJK runs in a CJK font (Arphic GB Song)."""
+    """Plain text (a name) as LaTeX: pylatex's escaping, CJK runs in a CJK font (Arphic GB Song). pylatex
+    writes ^ as an accent on nothing (``\\^{}``), which prints and reads back as a circumflex: the
+    ASCII character is \\textasciicircum."""
     from pylatex.utils import escape_latex  # only the copies writer needs pylatex
 
-    return "".join(rf"\begin{{CJK}}{{UTF8}}{{gbsn}}{run}\end{{CJK}}" if CJK.fullmatch(run) else str(escape_latex(run))
+    return "".join(rf"\begin{{CJK}}{{UTF8}}{{gbsn}}{run}\end{{CJK}}" if CJK.fullmatch(run)
+                   else str(escape_latex(run)).replace(r"\^{}", r"\textasciicircum{}")
                    for run in CJK.split(text) if run)
 
 
 def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]) -> str:
     """overlays.tex: per copy its code label, then (with a roster) its name; each name line is
     marked with its roster row, so a LaTeX error names the row (stages/compile.py)."""
-    lines = [OVERLAY_PREAMBLE.replace(r"\egdepth", f"{LABEL_DEPTH_MM}mm")]
+    lines = [OVERLAY_PREAMBLE.replace(r"\egdepth", f"{LABEL_DEPTH_MM}mm").replace(r"\egbleed", f"{STICKER_BLEED}bp")]
     for copy in copies:
         lines.append(rf"\eglabel{{{stamp.code.width:.3f}}}{{{stamp.code.height:.3f}}}{{{copy.code}}}")
         student = copy.student
         if student and stamp.sticker:
             width, height = stamp.sticker.width + 2 * STICKER_BLEED, stamp.sticker.height + 2 * STICKER_BLEED
-            facts = [f"{label['registration_label']} {tex_text(student.registration)}"]
-            facts += [f"{label[key]} {tex_text(value)}" for key, value in (("seat_label", student.seat),
-                                                                            ("room_label", student.room)) if value]
+            facts = [rf"\mbox{{{label[key]} {tex_text(value)}}}" for key, value in (
+                ("registration_label", student.registration), ("seat_label", student.seat),
+                ("room_label", student.room)) if value]  # a fact breaks between lines, never inside
             name = rf"{{\small {label['name_label']}}}\par{{\LARGE\bfseries {tex_text(student.name)}\par}}"
             lines.append(f"\\message{{[examgen-source: roster row]}}% examgen-source: roster row @ "
                          f"{student.loc.file}:{student.loc.line}")
@@ -233,16 +242,18 @@ def _numbers(values) -> bytes:
     return b" ".join(b"%g" % float(value) for value in values)
 
 
-def page_form(page, importer: Importer) -> bytes:
-    """A page of a compiled PDF as a form XObject: its content (copied as compressed) and resources."""
+def page_form(page, importer: Importer, without_sticker: bool = False) -> bytes:
+    """A page of a compiled PDF as a form XObject: its content (copied as compressed, or without the
+    marked sticker box for a named cover) and resources."""
     from pypdf.generic import StreamObject
 
     contents = page.raw_get("/Contents").get_object()
     if isinstance(contents, StreamObject) and contents.get("/Filter") == "/FlateDecode" \
-            and "/DecodeParms" not in contents:
+            and "/DecodeParms" not in contents and not without_sticker:
         data = contents._data
     else:
-        data = zlib.compress(page.get_contents().get_data(), 6)
+        data = zlib.compress(STICKER.sub(b"", page.get_contents().get_data()) if without_sticker
+                             else page.get_contents().get_data(), 6)
     group = b"/Group %s\n" % importer.direct(page["/Group"]) if "/Group" in page else b""
     return stream(b"/Type /XObject\n/Subtype /Form\n/BBox [%s]\n/Resources %s\n%s/Filter /FlateDecode\n"
                   % (_numbers(page.mediabox), importer.direct(page["/Resources"]), group), data)
@@ -265,7 +276,10 @@ class CopiesPdf:
 
         self.copies, self.stamp = copies, stamp
         importer = Importer(1)
-        base = [page_form(page, importer) for page in PdfReader(student_pdf).pages]
+        pages = PdfReader(student_pdf).pages
+        base = [page_form(page, importer) for page in pages]
+        if any(copy.student for copy in copies):  # the cover without its sticker box, for named copies
+            base.append(page_form(pages[0], importer, without_sticker=True))
         pypdf_log = logging.getLogger("pypdf")
         level = pypdf_log.level
         pypdf_log.setLevel(logging.ERROR)  # CJKutf8 gives its fonts a /ToUnicode pdfTeX gives them too: harmless
@@ -294,8 +308,11 @@ class CopiesPdf:
             kids, self.stamp.pages, b" /Parent %d 0 R" % parent if parent else b"")
         objects = [node, *overlays]
         names = [b"/C %d 0 R" % (first + 1)] + ([b"/N %d 0 R" % (first + 2)] if len(overlays) > 1 else [])
+        named = self.copies[index].student is not None
         for page, content in enumerate(contents, 1):
-            shown = [b"/P %d 0 R" % self.base[page - 1]] if page <= self.stamp.base_pages else []
+            base = self.base[-1] if page == 1 and named else self.base[page - 1] if page <= self.stamp.base_pages \
+                else None
+            shown = [b"/P %d 0 R" % base] if base else []
             shown += names if page == 1 else names[:1]
             at = pages_at + 2 * (page - 1)
             objects.append(b"<< /Type /Page /Parent %d 0 R /MediaBox %s /Resources << /XObject << %s >> >> "
