@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import stopping
 from .cache import Record, source_digest
@@ -29,6 +30,10 @@ from .outputs import OutputFolder, writing
 from .project import Target
 from .theme import Theme
 from .writers import Context, Product, output_names, writers
+
+if TYPE_CHECKING:
+    from .roster import Student
+    from .writers.copies import Copy, Stamp
 
 EXAMS_AT_ONCE = 2  # CI's two cores
 CORES = 2  # processes that make copies' QR codes
@@ -195,7 +200,7 @@ def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) ->
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _stamp_and_typeset(copies: tuple, stamp, typeset: Callable[[], Path],
+def _stamp_and_typeset(copies: tuple[Copy, ...], stamp: Stamp, typeset: Callable[[], Path],
                        progress: Progress | None) -> tuple[list[list[bytes]], Path]:
     """Every copy's page contents, in order, while LaTeX typesets the overlays (``typeset``). The QR
     codes are CPU work: beyond one chunk of copies they are shared out to a process per core, forked
@@ -226,15 +231,22 @@ def make_copies(target: Target, request: CopiesRequest, progress: Progress | Non
     """Per-student copies of an exam (writers/copies.py): the roster is read first (a bad row
     writes nothing), the build brought up to date (a no-op when it is), then the copies' overlays
     compile in one LaTeX run while the pages' QR codes are made."""
+    from .roster import read_roster
+
+    students = read_roster(request.roster) if request.roster else None
+    built = build(target)
+    with stopping.locked(target.work / "copies-lock"):  # another run's overlays use the same folder
+        return _write_copies(target, request, students, built, progress)
+
+
+def _write_copies(target: Target, request: CopiesRequest, students: tuple[Student, ...] | None, built: BuildResult,
+                  progress: Progress | None) -> CopiesResult:
     from pypdf import PdfReader
 
-    from .roster import read_roster
     from .stages.render import strings
     from .writers import copies as writer
     from .writers.layout import layout_json, read_layout
 
-    students = read_roster(request.roster) if request.roster else None
-    built = build(target)
     exam, out = built.exam, Collector()
     copies = writer.plan(exam, request.count, students)
     chosen = (writer.find(copies, request.only),) if request.only else copies
