@@ -9,7 +9,7 @@ form XObject too. Where to stamp is what TeX measured (writers/layout.py).
 
 Codes: ``E1119-0423-K`` is the exam code, the copy number and a check character (Luhn
 mod 36 over the exam code's and the number's characters): any single mistyped character
-and any swap of two neighbours but a few is detected. A page's QR code holds
+and any swap of two neighbours but 0 and Z is detected. A page's QR code holds
 ``E1119-0423-K/07/R``: the copy code, the page and a check character over both.
 
 Every byte is a function of the inputs (writers/pdf.py): ``--only`` writes a copy
