@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from examgen.errors import Collector, CompileError, ExamgenError, SourceError
+from examgen.errors import Collector, CompileError, ExamgenError, OutputProblem, SourceError
 from examgen.orchestrate import CopiesRequest, make_copies, read_exam
 from examgen.project import Project
 from examgen.roster import read_roster
@@ -229,3 +229,23 @@ def test_endterm_copies_carry_qr_and_code_on_every_page(tmp_path):
     footer = subprocess.run(["pdftotext", "-f", "30", "-l", "30", str(out / "print.pdf"), "-"],
                             capture_output=True, text=True).stdout
     assert manifest["entries"][1]["code"] in footer
+
+
+@pytest.mark.latex
+def test_copies_replace_only_a_folder_of_copies(project, tmp_path):
+    target = Project(project).resolve("minimal")
+    out = tmp_path / "copies"
+    single = make_copies(target, CopiesRequest(count=2, out=out, only=plan_codes(target)[1])).files[0]
+    assert sorted(files(out)) == [single]
+    make_copies(target, CopiesRequest(count=2, out=out))  # a folder --only wrote is a folder of copies
+    assert sorted(files(out)) == ["layout.json", "manifest.json", "print.pdf"]
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputProblem, match="files examgen copies did not write"):
+        make_copies(target, CopiesRequest(count=2, out=foreign))
+    assert files(foreign) == {"notes.txt": b"mine"}
+
+
+def plan_codes(target) -> list[str]:
+    return [copy.code for copy in plan(read_exam(target, target.project.theme(), Collector()), 2, None)]

@@ -179,14 +179,16 @@ Progress = Callable[[int, int], None]  # copies done, copies in all
 def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) -> None:
     """The files (name -> how to write it) as the copies folder, written aside and switched in by
     renames: a failed run leaves the last copies as they were. An existing folder is replaced only
-    if it holds copies (a manifest) or nothing."""
+    if it holds nothing but what a run of copies writes."""
     from .outputs import writing
+    from .writers.copies import COPIES_FILE
 
     staged, old = folder.with_name(f".{folder.name}.examgen-new"), folder.with_name(f".{folder.name}.examgen-old")
     with writing("the copies", folder.parent):
-        if folder.exists() and (not folder.is_dir() or (any(folder.iterdir())
-                                                        and not (folder / "manifest.json").exists())):
-            raise OutputProblem("cannot write the copies here: not a folder of copies; name another one", Loc(folder))
+        if folder.exists() and (not folder.is_dir() or not all(COPIES_FILE.fullmatch(name)
+                                                                for name in os.listdir(folder))):
+            raise OutputProblem("cannot write the copies here: it holds files examgen copies did not write; "
+                                "name another folder", Loc(folder))
         folder.parent.mkdir(parents=True, exist_ok=True)
         for leftover in (staged, old):
             shutil.rmtree(leftover, ignore_errors=True)

@@ -38,6 +38,7 @@ from .pdf import Importer, PdfFile, Written, stream
 ALPHABET = string.digits + string.ascii_uppercase  # what a check character is computed over
 EXAM_CODE = re.compile(r"[A-Z0-9]{1,12}")  # QR's alphanumeric mode: capitals and digits
 CODE = re.compile(r"([A-Z0-9]+)-(\d+)-([A-Z0-9])")
+COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-[A-Z0-9]\.pdf")  # what a run writes
 NUMBER_DIGITS = 4
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
 STICKER = re.compile(rb"/ExamgenSticker BMC\n.*?EMC\n", re.S)  # \egsticker's drawing (examgen.sty)
