@@ -9,6 +9,7 @@ import json
 import shutil
 import string
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,21 @@ def test_every_bad_row_is_reported_with_its_line(roster, expected):
     assert len(messages) == len(expected)
     for message, start in zip(messages, expected):
         assert start in message
+
+
+@pytest.mark.parametrize("args", [["--count", "2", "--roster", "r.csv"], []])
+def test_the_command_wants_a_count_or_a_roster(project, args):
+    run = subprocess.run([sys.executable, "-m", "examgen.cli", "copies", "minimal", *args], cwd=project,
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "give either --count N or --roster FILE" in run.stderr
+    assert not (project / "build").exists()
+
+
+def test_a_bad_roster_on_the_command_line_is_exit_2_with_every_row(project):
+    run = subprocess.run([sys.executable, "-m", "examgen.cli", "copies", "minimal", "--roster",
+                          str(DATA / "broken-roster.csv")], cwd=project, capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.count("broken-roster.csv:") == 3 and "Traceback" not in run.stderr
+    assert not (project / "build").exists()
 
 
 # --- real copies ---------------------------------------------------------------------------------
