@@ -14,7 +14,8 @@ import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -202,6 +203,15 @@ def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) ->
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _result(future: Future[list[list[bytes]]]) -> list[list[bytes]]:
+    """A worker's result; a worker a stop ended is the stop (Interrupted), not a broken pool."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        stopping.current().check()
+        raise
+
+
 def _stamp_and_typeset(copies: tuple[Copy, ...], stamp: Stamp, typeset: Callable[[], Path],
                        progress: Progress | None) -> tuple[list[list[bytes]], Path]:
     """Every copy's page contents, in order, while LaTeX typesets the overlays (``typeset``). The QR
@@ -216,7 +226,7 @@ def _stamp_and_typeset(copies: tuple[Copy, ...], stamp: Stamp, typeset: Callable
             pool = stack.enter_context(ProcessPoolExecutor(min(CORES, len(chunks)),
                                                            mp_context=multiprocessing.get_context("fork")))
             futures = [pool.submit(contents_of, chunk, stamp) for chunk in chunks]
-            made = (future.result() for future in futures)
+            made = (_result(future) for future in futures)
         else:
             made = (contents_of(chunk, stamp) for chunk in chunks)
         typesetting = stack.enter_context(ThreadPoolExecutor(max_workers=1)).submit(typeset)
