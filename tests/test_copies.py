@@ -227,11 +227,13 @@ def test_a_name_the_fonts_cannot_print_is_an_error_at_its_row(project, tmp_path)
 def test_endterm_copies_carry_qr_and_code_on_every_page(tmp_path):
     """The 2022 endterm in a project of its own: five copies, every page's QR code read back from
     its footer strip, and from the whole page for one of each kind (cover, multiple choice,
-    free answers, additional page, the blank that pads the copy)."""
+    free answers, additional page, the blank that pads the copy); a second run gives the same
+    bytes, and --only the bytes --split wrote."""
     for folder in ("2022-endterm", "lib"):
         shutil.copytree(REPO / "exams" / folder, tmp_path / "exams" / folder,
                         ignore=shutil.ignore_patterns("__pycache__", "test_*.py"))
-    result = make_copies(Project(tmp_path).resolve("2022-endterm"), CopiesRequest(count=5))
+    target = Project(tmp_path).resolve("2022-endterm")
+    result = make_copies(target, CopiesRequest(count=5, split=True))
     out = result.out_dir
     assert out == tmp_path / "build" / "2022-endterm" / "copies"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -245,6 +247,12 @@ def test_endterm_copies_carry_qr_and_code_on_every_page(tmp_path):
     footer = subprocess.run(["pdftotext", "-f", "30", "-l", "30", str(out / "print.pdf"), "-"],
                             capture_output=True, text=True).stdout
     assert manifest["entries"][1]["code"] in footer
+    first = files(out)
+    make_copies(target, CopiesRequest(count=5, split=True))
+    assert files(out) == first
+    code = manifest["entries"][2]["code"]
+    make_copies(target, CopiesRequest(count=5, only=code, out=tmp_path / "appeal"))
+    assert files(tmp_path / "appeal") == {f"{code}.pdf": first[f"{code}.pdf"]}
 
 
 @pytest.mark.latex
