@@ -4,18 +4,23 @@ BIN      := $(VENV)/bin
 EXAM     ?=
 # TeX Live from Debian: the engine, the LaTeX packages the templates use, latexmk (the benchmark's floor
 # runs it; builds run pdflatex themselves); poppler-utils
-# (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox.
+# (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox; CJK for pdflatex
+# with the Arphic GB Song font (Chinese and Japanese names on named covers, `examgen copies --roster`).
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
-            texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils bubblewrap
+            texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils bubblewrap \
+            latex-cjk-common latex-cjk-chinese-arphic-gbsn00lp
 # One file per package the templates load: if kpsewhich finds them all, TeX is complete.
-TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty
+TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty \
+             CJKutf8.sty c70gbsn.fd
+# zbarimg (a QR decoder): the tests read every copy's QR codes back from rendered pages.
+TEST_DEBS := zbar-tools
 
-.PHONY: build test bench tex venv clean
+.PHONY: build test bench tex zbar venv clean
 
 build: venv tex
 	$(BIN)/examgen build $(if $(EXAM),$(EXAM),--all) $(ARGS)
 
-test: venv tex
+test: venv tex zbar
 	$(BIN)/ruff check src tests bench exams
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -38,6 +43,13 @@ tex:
 	  echo "Installing TeX Live from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $(TEX_DEBS) >/dev/null; \
+	fi
+
+zbar:
+	@if ! command -v zbarimg >/dev/null; then \
+	  echo "Installing zbar-tools from Debian packages..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $(TEST_DEBS) >/dev/null; \
 	fi
 
 clean:

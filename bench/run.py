@@ -4,7 +4,9 @@ For each exam, side by side in one run, the median wall time over N repetitions 
 the floor (latexmk of the generated student.tex in a fresh folder; also the solution view,
 and both views at once as a build compiles them), a clean build, a no-op rebuild, a rebuild
 after editing one sample solution, `examgen check`; once for all exams, CLI start-up
-(`examgen --help`, `examgen list`). Each build row also says which views LaTeX ran for, so
+(`examgen --help`, `examgen list`); for the 2022 endterm, `examgen copies --count 100` and
+`--count 1000` after an up-to-date build, with print.pdf's size and the peak memory of
+examgen and its worker processes together. Each build row also says which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
 
@@ -305,6 +307,67 @@ def bench_cli(root: Path, runs: int) -> list[Result]:
                              for command in ("--help", "list")], runs)
 
 
+COPIES_EXAM = "2022-endterm"
+COPIES_COUNTS = (100, 1000)
+COPIES = [f"copies --count {count}" for count in COPIES_COUNTS]  # rows with no ratio to the floor: not LaTeX's work
+MEMORY_POLL_SECONDS = 0.02
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo += children.get(current, [])
+    return total
+
+
+def run_watched(command: list[str], cwd: Path) -> int:
+    """Run a command to completion; returns the peak memory of its process tree (sampled)."""
+    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, tree_rss(process.pid))
+        time.sleep(MEMORY_POLL_SECONDS)
+    if process.returncode != 0:
+        raise CommandFailed(f"`{' '.join(command[1:])}` exited {process.returncode}: {process.stderr.read()[-300:]}")
+    return peak
+
+
+def bench_copies(root: Path, runs: int, facts: dict) -> list[Result]:
+    """Per-student copies of the 2022 endterm once its build is up to date: the wall time of
+    `examgen copies --count N` (its own freshness check included), print.pdf's size and the peak
+    memory of examgen with its worker processes (the largest over the repetitions)."""
+    run([EXAMGEN, "build", COPIES_EXAM], root)
+    measurements = []
+    for count in COPIES_COUNTS:
+        label = COPIES[COPIES_COUNTS.index(count)]
+        facts[label] = {"peak_memory_mb": 0.0}
+
+        def copies(_, count=count, label=label) -> None:
+            peak = run_watched([EXAMGEN, "copies", COPIES_EXAM, "--count", str(count)], root)
+            facts[label]["peak_memory_mb"] = round(max(facts[label]["peak_memory_mb"], peak / 2**20), 1)
+            facts[label]["print_pdf_mb"] = round(
+                (root / "build" / COPIES_EXAM / "copies" / "print.pdf").stat().st_size / 2**20, 2)
+
+        measurements.append(Measurement(label, copies))
+    return measure(COPIES_EXAM, measurements, runs)
+
+
 # --- reporting --------------------------------------------------------------------------------
 
 
@@ -333,7 +396,8 @@ def rows(results: list[Result]) -> list[dict]:
             if seconds:
                 median = statistics.median(seconds)
                 table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
-                              "ratio_to_floor": round(median / reference, 3) if reference else None,
+                              "ratio_to_floor": round(median / reference, 3) if reference and r.name not in COPIES
+                              else None,
                               "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 
@@ -345,7 +409,7 @@ def compiled_summary(compiled: list[str] | None) -> str:
     return ", ".join(f"{c} x{compiled.count(c)}" for c in distinct)
 
 
-def print_table(table: list[dict], shares: dict, runs: int) -> None:
+def print_table(table: list[dict], shares: dict, runs: int, copies: dict) -> None:
     print(f"\nmedian of {runs} runs; 'x floor' = median / the exam's floor (one latexmk of student.tex)")
     width = max(len(row["measurement"]) for row in table) if table else 11
     header = f"{'exam':<14} {'measurement':<{width}} {'median s':>9} {'x floor':>8}  LaTeX ran for"
@@ -359,9 +423,12 @@ def print_table(table: list[dict], shares: dict, runs: int) -> None:
         if share:
             print(f"{exam}: examgen's own time {share['outside_latex_s']:.2f} s of a {share['clean_build_s']:.2f} s "
                   f"clean build ({share['share']:.0%}: start-up, load, validate, compute, render, checks, install)")
+    for label, fact in copies.items():
+        print(f"{COPIES_EXAM} {label}: print.pdf {fact.get('print_pdf_mb', 0):.2f} MB, "
+              f"peak memory {fact['peak_memory_mb']:.0f} MB")
 
 
-def write_json(table: list[dict], shares: dict, runs: int, skipped: dict, failed: dict) -> Path:
+def write_json(table: list[dict], shares: dict, runs: int, skipped: dict, failed: dict, copies: dict) -> Path:
     path = REPO / "build" / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
@@ -372,6 +439,7 @@ def write_json(table: list[dict], shares: dict, runs: int, skipped: dict, failed
         "python": sys.version.split()[0],
         "rows": table,
         "examgen_own_share": shares,
+        "copies": copies,
         "skipped": skipped,
         "failed": failed,
     }
@@ -418,6 +486,13 @@ def main(argv: list[str] | None = None) -> int:
                 results += bench_exam(exam, root, args.runs)
             except Exception as exc:  # noqa: BLE001 - one exam breaking must not lose the others' numbers
                 failed[exam] = str(exc) if isinstance(exc, CommandFailed) else f"{type(exc).__name__}: {exc}"
+        copies: dict[str, dict] = {}
+        if COPIES_EXAM in available and COPIES_EXAM not in skipped and COPIES_EXAM not in failed \
+                and (not args.exam or COPIES_EXAM in args.exam):
+            try:
+                results += bench_copies(root, args.runs, copies)
+            except CommandFailed as exc:
+                failed["(copies)"] = str(exc)
         try:
             results += bench_cli(root, args.runs)
         except CommandFailed as exc:
@@ -425,11 +500,11 @@ def main(argv: list[str] | None = None) -> int:
     table = rows(results)
     shares = {exam: own_share(results, exam) for exam in dict.fromkeys(r.exam for r in results)
               if exam != "(all)"}
-    print_table(table, shares, args.runs)
+    print_table(table, shares, args.runs, copies)
     for exam, reason in {**skipped, **failed}.items():
         state = "failed" if exam in failed else "skipped (does not build)"
         print(f"{exam}: {state}: {' | '.join(reason.splitlines())[:300]}")
-    print(f"written: {os.path.relpath(write_json(table, shares, args.runs, skipped, failed))}")
+    print(f"written: {os.path.relpath(write_json(table, shares, args.runs, skipped, failed, copies))}")
     return 1 if failed else 0
 
 

@@ -111,6 +111,57 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
     _run(ctx, action)
 
 
+class _Progress:
+    """Copies done, rate and time left, redrawn on one terminal line; silent without a terminal (CI logs)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.clock = time.monotonic
+        self.start = self.clock()
+        self.shown = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now - self.shown < 0.2 and done < total:
+            return
+        self.shown = now
+        rate = done / max(now - self.start, 1e-9)
+        click.echo(f"\r  copies {done}/{total}, {rate:.0f}/s, {(total - done) / rate:.0f} s left ",
+                   err=True, nl=done == total)
+
+
+@main.command()
+@click.argument("exam")
+@click.option("--count", type=click.IntRange(1, 99999), help="Make N copies, with the sticker box on the cover.")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path),
+              help="Make one named copy per student of a CSV roster (registration, name[, seat, room]).")
+@click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
+              help="Folder for the copies (default build/<id>/copies/).")
+@click.option("--only", metavar="CODE", help="Write only the copy with this code (byte-identical to --split's).")
+@click.option("--split", is_flag=True, help="Also write one PDF per copy.")
+@click.pass_context
+def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None, out: Path | None,
+           only: str | None, split: bool) -> None:
+    """Per-student copies of EXAM: print.pdf, manifest.json, layout.json (docs/copies.md)."""
+    if (count is None) == (roster is None):
+        raise click.UsageError("give either --count N or --roster FILE")
+
+    def action() -> None:
+        from .orchestrate import CopiesRequest, make_copies
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        progress = _Progress() if sys.stderr.isatty() else None
+        result = make_copies(target, CopiesRequest(count, roster, out, only, split), progress)
+        _warn(result.warnings)
+        shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
+        click.echo(f"{target.id}: {result.copies} cop{'y' if result.copies == 1 else 'ies'} of {result.pages} pages "
+                   f"-> {os.path.relpath(result.out_dir)}/ ({shown})")
+
+    _run(ctx, action)
+
+
 @main.command()
 @click.argument("exam")
 @click.option("--strict", is_flag=True, help="Fail on warnings (for CI).")

@@ -10,15 +10,22 @@ untouched. SIGINT and SIGTERM stop a run at once (stopping.py).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import stopping
 from .cache import Record, source_digest
-from .errors import Collector, CompileError, ErrorGroup, ExamgenError, StrictWarning
+from .errors import Collector, CompileError, ErrorGroup, ExamgenError, Loc, OutputProblem, StrictWarning
 from .model.rendered import RenderedExam
 from .model.source import Exam, Text
 from .outputs import OutputFolder, writing
@@ -28,11 +35,14 @@ from .writers import Context, Product, output_names, writers
 
 if TYPE_CHECKING:
     from .figures import Placed
+    from .roster import Student
     from .stages.check import Overflow
+    from .writers.copies import Copy, Stamp
 
-CORES = 2  # CI's
+CORES = 2  # CI's: figure batches, exams built at once, processes that make copies' QR codes
 EXAMS_AT_ONCE = CORES
 VIEW_NAMES = re.compile(r"the (?:student|solution) view")
+COPIES_PER_CHUNK = 20  # copies per task of a process: progress and order, little overhead
 
 
 @dataclass(frozen=True)
@@ -207,3 +217,147 @@ def build_many(targets: list[Target], out_dir: Path | None = None, force: bool =
 
     with ThreadPoolExecutor(max_workers=EXAMS_AT_ONCE) as pool:
         return list(pool.map(one, targets))
+
+
+@dataclass(frozen=True)
+class CopiesRequest:
+    """What `examgen copies` asks for: a count or a roster, where to, and one copy or all."""
+
+    count: int | None = None
+    roster: Path | None = None
+    out: Path | None = None
+    only: str | None = None  # a copy's code: write that copy alone
+    split: bool = False  # also one PDF per copy
+
+
+@dataclass(frozen=True)
+class CopiesResult:
+    out_dir: Path
+    files: list[str]
+    copies: int
+    pages: int  # per copy
+    warnings: list[str]
+
+
+Progress = Callable[[int, int], None]  # copies done, copies in all
+
+
+def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) -> None:
+    """The files (name -> how to write it) as the copies folder, written aside and switched in by
+    renames: a failed run leaves the last copies as they were. An existing folder is replaced only
+    if it holds nothing but what a run of copies writes."""
+    from .outputs import writing
+    from .writers.copies import COPIES_FILE
+
+    staged, old = folder.with_name(f".{folder.name}.examgen-new"), folder.with_name(f".{folder.name}.examgen-old")
+    with writing("the copies", folder.parent):
+        if folder.exists() and (not folder.is_dir() or not all(COPIES_FILE.fullmatch(name)
+                                                                for name in os.listdir(folder))):
+            raise OutputProblem("cannot write the copies here: it holds files examgen copies did not write; "
+                                "name another folder", Loc(folder))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in (staged, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        staged.mkdir()
+        for name, write in files.items():
+            write(staged / name)
+        stopping.current().check()
+        if folder.exists():
+            os.rename(folder, old)
+        os.rename(staged, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _result(future: Future[list[list[bytes]]]) -> list[list[bytes]]:
+    """A worker's result; a worker a stop ended is the stop (Interrupted), not a broken pool."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        stopping.current().check()
+        raise
+
+
+def _stamp_and_typeset(copies: tuple[Copy, ...], stamp: Stamp, typeset: Callable[[], Path],
+                       progress: Progress | None) -> tuple[list[list[bytes]], Path]:
+    """Every copy's page contents, in order, while LaTeX typesets the overlays (``typeset``). The QR
+    codes are CPU work: beyond one chunk of copies they are shared out to a process per core, forked
+    before the LaTeX thread starts (a fork copies no running thread, and the workers need no imports)."""
+    from .writers.copies import contents_of
+
+    chunks = [copies[at:at + COPIES_PER_CHUNK] for at in range(0, len(copies), COPIES_PER_CHUNK)]
+    with ExitStack() as stack:
+        made: Iterator[list[list[bytes]]]
+        if len(chunks) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(min(CORES, len(chunks)),
+                                                           mp_context=multiprocessing.get_context("fork")))
+            futures = [pool.submit(contents_of, chunk, stamp) for chunk in chunks]
+            made = (_result(future) for future in futures)
+        else:
+            made = (contents_of(chunk, stamp) for chunk in chunks)
+        typesetting = stack.enter_context(ThreadPoolExecutor(max_workers=1)).submit(typeset)
+        contents: list[list[bytes]] = []
+        for chunk in made:
+            stopping.current().check()
+            contents += chunk
+            if progress:
+                progress(len(contents), len(copies))
+        return contents, typesetting.result()
+
+
+def make_copies(target: Target, request: CopiesRequest, progress: Progress | None = None) -> CopiesResult:
+    """Per-student copies of an exam (writers/copies.py): the roster is read first (a bad row
+    writes nothing), the build brought up to date (a no-op when it is), then the copies' overlays
+    compile in one LaTeX run while the pages' QR codes are made."""
+    from .roster import read_roster
+
+    students = read_roster(request.roster) if request.roster else None
+    built = build(target)
+    with stopping.locked(target.work / "copies-lock"):  # another run's overlays use the same folder
+        return _write_copies(target, request, students, built, progress)
+
+
+def _write_copies(target: Target, request: CopiesRequest, students: tuple[Student, ...] | None, built: BuildResult,
+                  progress: Progress | None) -> CopiesResult:
+    from pypdf import PdfReader
+
+    from .stages.render import strings
+    from .writers import copies as writer
+    from .writers.layout import layout_json, read_layout
+
+    exam, out = built.exam, Collector()
+    copies = writer.plan(exam, request.count, students)
+    chosen = (writer.find(copies, request.only),) if request.only else copies
+    reader = PdfReader(built.out_dir / "student.pdf")
+    page_size = (float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height))
+    layout = read_layout(target.work / "student" / "student.pos", len(reader.pages))
+    stamp = writer.Stamp.measure(layout, page_size, copies)
+    text = strings(target.project.theme(), exam.meta.language)
+    labels = {key: text(key) for key in ("name_label", "registration_label", "seat_label", "room_label")}
+    stopping.current().check()
+    contents, overlays_pdf = _stamp_and_typeset(
+        chosen, stamp, partial(writer.typeset_overlays, copies, stamp, labels, target.work / "copies", out), progress)
+    stopping.current().check()
+    pdf = writer.CopiesPdf(built.out_dir / "student.pdf", overlays_pdf, copies, stamp,
+                           writer.info_object(exam, os.environ.get("SOURCE_DATE_EPOCH")))
+    folder = request.out or built.out_dir / "copies"
+    if request.only:
+        copy = chosen[0]
+        single = pdf.single(copy.number - 1, contents[0])
+        with writing("the copy", folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            pdf.file.write(folder / f".{copy.code}.pdf.new", single)
+            os.replace(folder / f".{copy.code}.pdf.new", folder / f"{copy.code}.pdf")
+        return CopiesResult(folder, [f"{copy.code}.pdf"], 1, stamp.pages, built.warnings + out.warnings)
+    singles = [pdf.single(index, content) for index, content in enumerate(contents)]
+    files: dict[str, Callable[[Path], object]] = {
+        "print.pdf": lambda path: pdf.file.write(path, pdf.print_file(iter(contents))),
+        "manifest.json": lambda path: path.write_text(
+            writer.manifest_json(exam, copies, stamp.pages, [s.sha256 for s in singles]), encoding="utf-8"),
+        "layout.json": lambda path: path.write_text(layout_json(layout, exam, page_size, stamp.pages),
+                                                    encoding="utf-8"),
+    }
+    if request.split:
+        files.update({f"{copy.code}.pdf": partial(pdf.file.write, written=single)
+                      for copy, single in zip(copies, singles)})
+    _install_copies(folder, files)
+    return CopiesResult(folder, list(files), len(copies), stamp.pages, built.warnings + out.warnings)

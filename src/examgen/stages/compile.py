@@ -216,7 +216,7 @@ def _located_errors(job: Job, log: str, tex_lines: list[str]) -> list[ExamgenErr
         file, line, message = match.groups()
         if file != job.tex.name:
             continue
-        if message.startswith("Emergency stop"):
+        if message.strip().startswith(("Emergency stop", "==> Fatal error")):
             if errors:
                 continue  # TeX giving up after the errors above
             message = bangs[-1] if bangs else message  # the cause, e.g. a file TeX may not read

@@ -1,0 +1,356 @@
+r"""Per-student copies: the compiled student PDF stamped with a copy code and a QR code on
+every page (docs/copies.md).
+
+The exam compiles once. Each page of the student PDF becomes one form XObject that every
+copy's page shows; a copy's page adds only its QR code (a few filled rectangles) and its
+code label. The labels, and with a roster the names on the covers, are typeset in one
+LaTeX run for all copies (``overlays.tex``), each on a page of its own that becomes a
+form XObject too. Where to stamp is what TeX measured (writers/layout.py).
+
+Codes: ``E1119-0423-K`` is the exam code, the copy number and a check character (Luhn
+mod 36 over the exam code's and the number's characters): any single mistyped character
+and any swap of two neighbours but 0 and Z is detected. A page's QR code holds
+``E1119-0423-K/07/R``: the copy code, the page and a check character over both.
+
+Every byte is a function of the inputs (writers/pdf.py): ``--only`` writes a copy
+byte-identical to the one ``--split`` wrote, years later.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import re
+import string
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import Collector, SourceError
+from ..model.rendered import source_marker
+from ..model.source import Exam
+from ..roster import Student
+from ..stages.compile import Job, compile_document
+from .layout import Box, Layout
+from .pdf import Importer, PdfFile, Written, stream
+
+ALPHABET = string.digits + string.ascii_uppercase  # what a check character is computed over
+EXAM_CODE = re.compile(r"[A-Z0-9]{1,12}")  # QR's alphanumeric mode: capitals and digits
+CODE = re.compile(r"([A-Z0-9]+)-(\d+)-([A-Z0-9])")
+COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-[A-Z0-9]\.pdf")  # what a run writes
+NUMBER_DIGITS = 4
+STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
+STICKER = re.compile(rb"/ExamgenSticker BMC\n.*?EMC\n", re.S)  # \egsticker's drawing (examgen.sty)
+CJK = re.compile("([\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+)")
+QUAD = r"\quad "
+LABEL_DEPTH_MM = 1.5  # the code slot's baseline above its bottom (examgen.sty: \egslot{code})
+
+
+def check_character(text: str) -> str:
+    """Luhn mod 36 over the letters and digits of text: the character that makes it valid."""
+    factor, total = 2, 0
+    for char in reversed([c for c in text if c in ALPHABET]):
+        addend = factor * ALPHABET.index(char)
+        total += addend // 36 + addend % 36
+        factor = 3 - factor
+    return ALPHABET[-total % 36]
+
+
+def qr_payload(code: str, page: int) -> str:
+    return f"{code}/{page:02d}/{check_character(code + str(page))}"
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One student's copy: its number (from 1), code and, with a roster, student."""
+
+    number: int
+    code: str
+    student: Student | None = None
+
+    def json(self) -> dict:
+        student = self.student
+        return {"copy": self.number, "code": self.code,
+                "student": student and {"registration": student.registration, "name": student.name,
+                                        "seat": student.seat, "room": student.room}}
+
+
+def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None) -> tuple[Copy, ...]:
+    """The copies to make, numbered from 1 in roster order."""
+    code = exam.meta.code
+    if not EXAM_CODE.fullmatch(code):
+        raise SourceError(f"copies need an exam code of at most 12 capital letters and digits (a QR code's "
+                          f"alphanumeric mode), not '{code}'", exam.loc, "code")
+    who: list[Student | None] = list(students) if students else [None] * (count or 0)
+    digits = max(NUMBER_DIGITS, len(str(len(who))))
+
+    def copy_code(number: int) -> str:
+        body = f"{code}-{number:0{digits}d}"
+        return f"{body}-{check_character(body)}"
+
+    return tuple(Copy(number, copy_code(number), student) for number, student in enumerate(who, 1))
+
+
+def find(copies: tuple[Copy, ...], code: str) -> Copy:
+    """The copy a code names; a typo (the check character disagrees) is told apart from a code of another run."""
+    wanted = code.strip().upper()
+    match = CODE.fullmatch(wanted)
+    if match and check_character(f"{match[1]}{match[2]}") != match[3]:
+        raise SourceError(f"'{code}' is not a valid copy code: its check character is wrong (a typo?)")
+    found = next((copy for copy in copies if copy.code == wanted), None)
+    if found is None:
+        raise SourceError(f"no copy '{code}' among the {len(copies)} copies asked for (codes {copies[0].code} to "
+                          f"{copies[-1].code}); give the same --count or --roster as when it was made")
+    return found
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Where and what to stamp on the pages of every copy."""
+
+    base_pages: int  # pages of the student PDF
+    pages: int  # of each copy: the base pages padded to an even count
+    page_size: tuple[float, float]
+    qr: Box
+    code: Box
+    sticker: Box | None  # where a name goes, on the cover
+    qr_version: int
+
+    @staticmethod
+    def measure(layout: Layout, page_size: tuple[float, float], copies: tuple[Copy, ...]) -> Stamp:
+        import segno
+
+        pages = layout.pages + layout.pages % 2
+        longest = max((qr_payload(copy.code, pages) for copy in copies), key=len)
+        version = segno.make_qr(longest, error="m", boost_error=False).version
+        sticker = layout.one("sticker") if layout.has("sticker") else None
+        return Stamp(layout.pages, pages, page_size, layout.one("qr"), layout.one("code"), sticker, int(version))
+
+
+def qr_operators(payload: str, version: int, box: Box) -> bytes:
+    """The QR code as filled rectangles, one per run of dark modules in a row; a fixed version and
+    mask (any mask decodes) make it ~5 times faster than segno's search for the best mask."""
+    import segno
+
+    matrix = segno.make_qr(payload, error="m", version=version, mask=0, boost_error=False).matrix
+    size = len(matrix)
+    module = box.width / size
+    rects = []
+    for row, cells in enumerate(matrix):
+        y = size - 1 - row
+        column = 0
+        while column < size:
+            if cells[column]:
+                start = column
+                while column < size and cells[column]:
+                    column += 1
+                rects.append(b"%d %d %d 1 re" % (start, y, column - start))
+            column += 1
+    return b"q 0 g %.4f 0 0 %.4f %.3f %.3f cm\n%s\nf Q" % (module, module, box.x, box.y, b"\n".join(rects))
+
+
+def page_contents(copy: Copy, stamp: Stamp) -> list[bytes]:
+    """Each page's content stream (compressed): the base page, the QR code, the code label and,
+    on a named cover, the name. Names refer to the page's resources: /P, /C, /N."""
+    contents = []
+    for page in range(1, stamp.pages + 1):
+        parts = [b"q /P Do Q"] if page <= stamp.base_pages else []
+        parts.append(qr_operators(qr_payload(copy.code, page), stamp.qr_version, stamp.qr))
+        parts.append(b"q 1 0 0 1 %.3f %.3f cm /C Do Q" % (stamp.code.x, stamp.code.y))
+        if page == 1 and copy.student and stamp.sticker:
+            sticker = stamp.sticker
+            parts.append(b"q 1 0 0 1 %.3f %.3f cm /N Do Q" % (sticker.x - STICKER_BLEED, sticker.y - STICKER_BLEED))
+        contents.append(zlib.compress(b"\n".join(parts), 6))
+    return contents
+
+
+def contents_of(copies: tuple[Copy, ...], stamp: Stamp) -> list[list[bytes]]:
+    """page_contents of several copies: one task for a worker process."""
+    return [page_contents(copy, stamp) for copy in copies]
+
+
+# --- the overlays: code labels and names, one LaTeX run ------------------------------------------
+
+OVERLAY_PREAMBLE = r"""\documentclass{article}
+\usepackage[T1]{fontenc}
+\usepackage[utf8]{inputenc}
+\usepackage{lmodern}
+\usepackage[scaled=0.92]{helvet}
+\renewcommand{\familydefault}{\sfdefault}
+\usepackage{CJKutf8}
+\nofiles
+\tracinglostchars=3 % a character the fonts lack is an error, never a blank
+\hoffset=-1in \voffset=-1in \parindent=0pt
+\newcommand\egoverlay[3]{% one overlay per page: #1 width, #2 height (in bp), #3 its vertical list
+  \pdfpagewidth=#1bp\relax\pdfpageheight=#2bp\relax\shipout\vbox to #2bp{\hsize=#1bp\relax#3}}
+\newcommand\eglabel[3]{% a copy's code, right-aligned on the slot's baseline
+  \setbox0\hbox to #1bp{\hfil\small\bfseries #3}\dp0=0pt
+  \egoverlay{#1}{#2}{\vfil\box0\kern \egdepth}}
+\newcommand\egname[3]{% a named cover: #3 the name's lines on a white ground that hides the sticker box
+  \egoverlay{#1}{#2}{\pdfliteral page{q 1 g 0 0 #1 #2 re f Q}\vfil
+    \hbox to\hsize{\hskip\egbleed\vbox{\hsize=\dimexpr#1bp-5mm\relax\raggedright#3}\hss}\vfil}}
+\begin{document}
+"""
+
+
+def tex_text(text: str) -> str:
+    """Plain text (a name) as LaTeX: pylatex's escaping, CJK runs in a CJK font (Arphic GB Song). pylatex
+    writes ^ as an accent on nothing (``\\^{}``), which prints and reads back as a circumflex: the
+    ASCII character is \\textasciicircum."""
+    from pylatex.utils import escape_latex  # only the copies writer needs pylatex
+
+    return "".join(rf"\begin{{CJK}}{{UTF8}}{{gbsn}}{run}\end{{CJK}}" if CJK.fullmatch(run)
+                   else str(escape_latex(run)).replace(r"\^{}", r"\textasciicircum{}")
+                   for run in CJK.split(text) if run)
+
+
+def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]) -> str:
+    """overlays.tex: per copy its code label, then (with a roster) its name; each name line is
+    marked with its roster row, so a LaTeX error names the row (stages/compile.py)."""
+    lines = [OVERLAY_PREAMBLE.replace(r"\egdepth", f"{LABEL_DEPTH_MM}mm").replace(r"\egbleed", f"{STICKER_BLEED}bp")]
+    for copy in copies:
+        lines.append(rf"\eglabel{{{stamp.code.width:.3f}}}{{{stamp.code.height:.3f}}}{{{copy.code}}}")
+        student = copy.student
+        if student and stamp.sticker:
+            width, height = stamp.sticker.width + 2 * STICKER_BLEED, stamp.sticker.height + 2 * STICKER_BLEED
+            facts = [rf"\mbox{{{label[key]} {tex_text(value)}}}" for key, value in (
+                ("registration_label", student.registration), ("seat_label", student.seat),
+                ("room_label", student.room)) if value]  # a fact breaks between lines, never inside
+            name = rf"{{\small {label['name_label']}}}\par{{\LARGE\bfseries {tex_text(student.name)}\par}}"
+            lines.append(source_marker(f"roster {student.loc.line}", "roster row", student.loc))
+            lines.append(rf"\egname{{{width:.3f}}}{{{height:.3f}}}{{{name}\medskip"
+                         rf"{{\normalsize {QUAD.join(facts)}}}}}")
+    lines.append(r"\end{document}")
+    return "\n".join(lines) + "\n"
+
+
+def typeset_overlays(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str], folder: Path,
+                     out: Collector) -> Path:
+    """One LaTeX run for every copy's overlays; returns the PDF."""
+    job = Job("overlays", folder, "document")
+    folder.mkdir(parents=True, exist_ok=True)
+    job.tex.write_text(overlay_source(copies, stamp, label), encoding="utf-8")
+    compile_document(job, out)
+    return job.pdf
+
+
+# --- the PDFs -------------------------------------------------------------------------------------
+
+
+def _numbers(values) -> bytes:
+    return b" ".join(b"%g" % float(value) for value in values)
+
+
+def page_form(page, importer: Importer, without_sticker: bool = False) -> bytes:
+    """A page of a compiled PDF as a form XObject: its content (copied as compressed, or without the
+    marked sticker box for a named cover) and resources."""
+    from pypdf.generic import StreamObject
+
+    contents = page.raw_get("/Contents").get_object()
+    if isinstance(contents, StreamObject) and contents.get("/Filter") == "/FlateDecode" \
+            and "/DecodeParms" not in contents and not without_sticker:
+        data = contents._data
+    else:
+        data = zlib.compress(STICKER.sub(b"", page.get_contents().get_data()) if without_sticker
+                             else page.get_contents().get_data(), 6)
+    group = b"/Group %s\n" % importer.direct(page["/Group"]) if "/Group" in page else b""
+    return stream(b"/Type /XObject\n/Subtype /Form\n/BBox [%s]\n/Resources %s\n%s/Filter /FlateDecode\n"
+                  % (_numbers(page.mediabox), importer.direct(page["/Resources"]), group), data)
+
+
+def pdf_date(exam: Exam, epoch: str | None) -> bytes:
+    """The copies' date: SOURCE_DATE_EPOCH if set, else the exam's date (never the clock)."""
+    when = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch
+            else datetime.datetime.combine(exam.meta.date, datetime.time(), datetime.UTC))
+    return when.strftime("D:%Y%m%d%H%M%SZ").encode()
+
+
+class CopiesPdf:
+    """The objects every copy shares (the student PDF's pages as forms, the fonts of the overlays,
+    the document information), and each copy's own (its pages, its QR codes, its overlays)."""
+
+    def __init__(self, student_pdf: Path, overlays_pdf: Path, copies: tuple[Copy, ...], stamp: Stamp,
+                 info: bytes):
+        from pypdf import PdfReader
+
+        self.copies, self.stamp = copies, stamp
+        importer = Importer(1)
+        pages = PdfReader(student_pdf).pages
+        base = [page_form(page, importer) for page in pages]
+        if any(copy.student for copy in copies):  # the cover without its sticker box, for named copies
+            base.append(page_form(pages[0], importer, without_sticker=True))
+        pypdf_log = logging.getLogger("pypdf")
+        level = pypdf_log.level
+        pypdf_log.setLevel(logging.ERROR)  # CJKutf8 gives its fonts a /ToUnicode pdfTeX gives them too: harmless
+        try:
+            overlays = [page_form(page, importer) for page in PdfReader(overlays_pdf).pages]
+        finally:
+            pypdf_log.setLevel(level)
+        per_copy = len(overlays) // len(copies)
+        self.overlays = [overlays[i * per_copy:(i + 1) * per_copy] for i in range(len(copies))]
+        self.base = range(len(importer.bodies) + 1, len(importer.bodies) + len(base) + 1)
+        self.info = len(importer.bodies) + len(base) + 1
+        self.file = PdfFile([*importer.bodies, *base, info])
+        self.box = b"[0 0 %s]" % _numbers(stamp.page_size)
+
+    @property
+    def objects_per_copy(self) -> int:
+        return 1 + len(self.overlays[0]) + 2 * self.stamp.pages
+
+    def copy_objects(self, index: int, contents: list[bytes], first: int, parent: int | None) -> list[bytes]:
+        """Copy ``index``'s objects numbered from ``first``: its page tree node, its overlay forms,
+        then each page and its content stream."""
+        overlays = self.overlays[index]
+        pages_at = first + 1 + len(overlays)
+        kids = b" ".join(b"%d 0 R" % (pages_at + 2 * i) for i in range(self.stamp.pages))
+        node = b"<< /Type /Pages /Kids [%s] /Count %d%s >>" % (
+            kids, self.stamp.pages, b" /Parent %d 0 R" % parent if parent else b"")
+        objects = [node, *overlays]
+        names = [b"/C %d 0 R" % (first + 1)] + ([b"/N %d 0 R" % (first + 2)] if len(overlays) > 1 else [])
+        named = self.copies[index].student is not None
+        for page, content in enumerate(contents, 1):
+            base = self.base[-1] if page == 1 and named else self.base[page - 1] if page <= self.stamp.base_pages \
+                else None
+            shown = [b"/P %d 0 R" % base] if base else []
+            shown += names if page == 1 else names[:1]
+            at = pages_at + 2 * (page - 1)
+            objects.append(b"<< /Type /Page /Parent %d 0 R /MediaBox %s /Resources << /XObject << %s >> >> "
+                           b"/Contents %d 0 R >>" % (first, self.box, b" ".join(shown), at + 1))
+            objects.append(stream(b"/Filter /FlateDecode\n", content))
+        return objects
+
+    def single(self, index: int, contents: list[bytes]) -> Written:
+        """One copy as a PDF of its own (``--split``, ``--only``)."""
+        first = self.file.shared + 1
+        objects = self.copy_objects(index, contents, first, None)
+        catalog = first + len(objects)
+        return self.file.file([*objects, b"<< /Type /Catalog /Pages %d 0 R >>" % first], catalog, self.info)
+
+    def print_file(self, contents: Iterator[list[bytes]]) -> Written:
+        """All copies in order (print.pdf); ``contents`` yields each copy's page contents."""
+        first, n = self.file.shared + 1, self.objects_per_copy
+        root = first + n * len(self.copies)
+        objects: list[bytes] = []
+        for index, content in enumerate(contents):
+            objects += self.copy_objects(index, content, first + index * n, root)
+        kids = b" ".join(b"%d 0 R" % (first + i * n) for i in range(len(self.copies)))
+        objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(self.copies) * self.stamp.pages))
+        objects.append(b"<< /Type /Catalog /Pages %d 0 R >>" % root)
+        return self.file.file(objects, root + 1, self.info)
+
+
+def manifest_json(exam: Exam, copies: tuple[Copy, ...], pages: int, hashes: list[str]) -> str:
+    entries = [{**copy.json(), "first_page": index * pages + 1, "last_page": (index + 1) * pages,
+                "sha256": digest} for index, (copy, digest) in enumerate(zip(copies, hashes))]
+    data = {"exam": exam.id, "code": exam.meta.code, "copies": len(copies), "pages_per_copy": pages,
+            "print_file": "print.pdf", "entries": entries}
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def info_object(exam: Exam, epoch: str | None) -> bytes:
+    date = pdf_date(exam, epoch)
+    return (b"<< /Producer (examgen) /Title (%s copies) /CreationDate (%s) /ModDate (%s) >>"
+            % (exam.meta.code.encode(), date, date))
+

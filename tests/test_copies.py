@@ -1,0 +1,275 @@
+"""Per-student copies (`examgen copies`): codes, rosters, and the real thing read back: every page's
+QR code decoded by zbar from a rendered page, positions in layout.json found in the pixels,
+reproducible bytes, and --only against --split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import REPO
+
+from examgen.errors import Collector, ExamgenError, OutputProblem, SourceError
+from examgen.orchestrate import CopiesRequest, make_copies, read_exam
+from examgen.project import Project
+from examgen.roster import read_roster
+from examgen.writers.copies import check_character, find, plan, qr_payload
+
+DATA = Path(__file__).parent / "data"
+HOSTILE = ["O'Brien", "Müller & Söhne", "Dž", "#1 Student", "王小明", "山田 さくら",
+           r"100% $x_1$ {~\^} \textbf{not bold}"]
+DPI = 150
+
+
+# --- codes and rosters, no LaTeX ------------------------------------------------------------------
+
+
+def test_a_check_character_catches_every_single_typo_and_neighbour_swap_but_zero_and_z():
+    body = "E1119-0423"
+    code = f"{body}-{check_character(body)}"
+    alphabet = string.digits + string.ascii_uppercase
+    positions = [i for i, c in enumerate(body) if c != "-"]
+    for i in positions:
+        for other in alphabet.replace(body[i], ""):
+            typo = body[:i] + other + body[i + 1:]
+            assert check_character(typo) != code[-1], typo
+    for i, j in zip(positions, positions[1:]):
+        swapped = list(body)
+        swapped[i], swapped[j] = swapped[j], swapped[i]
+        if swapped != list(body) and {body[i], body[j]} != {"0", "Z"}:
+            assert check_character("".join(swapped)) != code[-1], "".join(swapped)
+
+
+def test_codes_are_numbered_checked_and_found_again(project):
+    exam = Project(project).resolve("minimal")
+    copies = plan(read_exam(exam, exam.project.theme(), Collector()), 12, None)
+    assert [c.code[:10] for c in copies[:2]] == ["Q0001-0001", "Q0001-0002"]
+    assert len({c.code for c in copies}) == 12
+    assert find(copies, copies[4].code.lower()) == copies[4]
+    typo = copies[4].code[:-1] + ("A" if copies[4].code[-1] != "A" else "B")
+    with pytest.raises(SourceError, match="check character is wrong"):
+        find(copies, typo)
+    with pytest.raises(SourceError, match="no copy"):
+        find(copies, "Q0001-0099-" + check_character("Q00010099"))
+    assert qr_payload(copies[0].code, 7) == f"{copies[0].code}/07/{check_character(copies[0].code + '7')}"
+
+
+def test_a_roster_keeps_hostile_names_as_plain_text():
+    students = read_roster(DATA / "hostile-roster.csv")
+    assert [s.name for s in students] == HOSTILE
+    assert (students[0].registration, students[0].seat, students[0].room) == ("03712345", "A12", "MW 0001")
+
+
+@pytest.mark.parametrize("roster, expected", [
+    ("broken-roster.csv", ["broken-roster.csv:3: roster: empty name",
+                           "broken-roster.csv:4: roster: registration number 03711111 is also on line 2",
+                           "broken-roster.csv:5: roster: empty registration"]),
+    ("latin1-roster.csv", ["latin1-roster.csv:2: roster: not UTF-8 (byte 0xfc)"]),
+])
+def test_every_bad_row_is_reported_with_its_line(roster, expected):
+    with pytest.raises(ExamgenError) as caught:
+        read_roster(DATA / roster)
+    messages = [str(problem) for problem in caught.value.problems]
+    assert len(messages) == len(expected)
+    for message, start in zip(messages, expected):
+        assert start in message
+
+
+@pytest.mark.parametrize("args", [["--count", "2", "--roster", "r.csv"], []])
+def test_the_command_wants_a_count_or_a_roster(project, args):
+    run = subprocess.run([sys.executable, "-m", "examgen.cli", "copies", "minimal", *args], cwd=project,
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "give either --count N or --roster FILE" in run.stderr
+    assert not (project / "build").exists()
+
+
+def test_a_bad_roster_on_the_command_line_is_exit_2_with_every_row(project):
+    run = subprocess.run([sys.executable, "-m", "examgen.cli", "copies", "minimal", "--roster",
+                          str(DATA / "broken-roster.csv")], cwd=project, capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.count("broken-roster.csv:") == 3 and "Traceback" not in run.stderr
+    assert not (project / "build").exists()
+
+
+# --- real copies ---------------------------------------------------------------------------------
+
+
+def decode(pdf: Path, page: int, folder: Path, crop_bottom: float | None = None) -> list[str]:
+    """The QR codes zbar finds on a page rendered at 150 dpi (or in its bottom strip, a fraction of it)."""
+    image = folder / f"page-{page}"
+    command = ["pdftoppm", "-r", str(DPI), "-gray", "-singlefile", "-f", str(page), "-l", str(page)]
+    if crop_bottom:
+        height = round(297 / 25.4 * DPI)
+        command += ["-y", str(round(height * (1 - crop_bottom))), "-H", str(round(height * crop_bottom)),
+                    "-W", str(round(210 / 25.4 * DPI))]
+    subprocess.run([*command, str(pdf), str(image)], check=True)
+    found = subprocess.run(["zbarimg", "-q", "--raw", f"{image}.pgm"], capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def pixels(pdf: Path, page: int, folder: Path) -> tuple[int, int, bytes]:
+    """A page rendered at 150 dpi in grey: width, height, one byte per pixel."""
+    image = folder / f"pixels-{page}"
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-gray", "-singlefile", "-f", str(page), "-l", str(page),
+                    str(pdf), str(image)], check=True)
+    data = (image.with_suffix(".pgm")).read_bytes()
+    _, size, _, raster = data.split(b"\n", 3)
+    width, height = map(int, size.split())
+    return width, height, raster
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def pdf_pages(path: Path) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(path).pages)
+
+
+@pytest.mark.latex
+def test_every_page_carries_its_copy_and_page_and_runs_repeat_byte_for_byte(project, tmp_path):
+    target = Project(project).resolve("minimal")
+    out = tmp_path / "copies"
+    result = make_copies(target, CopiesRequest(count=3, out=out, split=True))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    pages = result.pages
+    assert pages % 2 == 0 and pdf_pages(out / "print.pdf") == 3 * pages
+    for entry in manifest["entries"]:
+        single = out / f"{entry['code']}.pdf"
+        assert entry["last_page"] - entry["first_page"] + 1 == pages
+        assert hashlib.sha256(single.read_bytes()).hexdigest() == entry["sha256"]
+        for page in range(1, pages + 1):
+            printed = entry["first_page"] + page - 1
+            assert decode(out / "print.pdf", printed, tmp_path) == [qr_payload(entry["code"], page)], printed
+    first = files(out)
+    make_copies(target, CopiesRequest(count=3, out=out, split=True))
+    assert files(out) == first
+    code = manifest["entries"][1]["code"]
+    alone = tmp_path / "alone"
+    make_copies(target, CopiesRequest(count=3, out=alone, only=code))
+    assert files(alone) == {f"{code}.pdf": first[f"{code}.pdf"]}
+
+
+def dark(raster: bytes, width: int, x: float, y: float, page_height: float) -> bool:
+    """Whether the pixel at (x, y) PDF points from the lower left corner, or one beside it, is dark."""
+    column, row = round(x / 72 * DPI), round((page_height - y) / 72 * DPI)
+    return any(raster[(row + dy) * width + column + dx] < 140 for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+
+
+@pytest.mark.latex
+def test_layout_positions_are_where_the_boxes_are_drawn(project, tmp_path):
+    target = Project(project).resolve("minimal")
+    out = tmp_path / "copies"
+    make_copies(target, CopiesRequest(count=1, out=out))
+    layout = json.loads((out / "layout.json").read_text(encoding="utf-8"))
+    height = layout["page_size"]["height"]
+    seen = {"checkboxes": 0, "grading_boxes": 0, "answer_spaces": 0}
+    for entry in layout["pages"]:
+        width, _, raster = pixels(out / "print.pdf", entry["page"], tmp_path)
+        boxes = [item["box"] for kind in seen for item in entry.get(kind, [])]
+        for kind in seen:
+            seen[kind] += len(entry.get(kind, []))
+        for box in boxes:  # each edge drawn where the box says, its inside blank a little way in
+            x0, y0, x1, y1 = box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"]
+            for x, y in ((x0, (y0 + y1) / 2), (x1, (y0 + y1) / 2), ((x0 + x1) / 2, y0), ((x0 + x1) / 2, y1)):
+                assert dark(raster, width, x, y, height), (entry["page"], box, x, y)
+            assert not dark(raster, width, x0 + 2.5, y0 + 2.5, height), (entry["page"], box)
+        qr = entry["qr"]
+        assert dark(raster, width, qr["x"] + 1, qr["y"] + qr["height"] - 1, height)  # a finder pattern's corner
+        assert not dark(raster, width, qr["x"] - 4, qr["y"] + qr["height"] / 2, height)  # the quiet zone
+    assert seen == {"checkboxes": 2, "grading_boxes": 3 + 2, "answer_spaces": 2}
+    first = layout["pages"][1]
+    assert {(c["problem"], c["part"], c["option"]) for c in first["checkboxes"]} == {(1, "1.1", 1), (1, "1.1", 2)}
+    assert [g["value"] for g in first["grading_boxes"] if g["part"] == "1.2"] == [0, 1, 2]
+
+
+@pytest.mark.latex
+def test_a_roster_names_each_cover_and_hostile_names_print_as_written(project, tmp_path):
+    target = Project(project).resolve("minimal")
+    out = tmp_path / "copies"
+    result = make_copies(target, CopiesRequest(roster=DATA / "hostile-roster.csv", out=out))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [entry["student"]["name"] for entry in manifest["entries"]] == HOSTILE
+    for index, name in enumerate(HOSTILE):
+        cover = subprocess.run(["pdftotext", "-f", str(index * result.pages + 1), "-l", str(index * result.pages + 1),
+                                str(out / "print.pdf"), "-"], capture_output=True, text=True).stdout
+        assert "".join(name.replace("'", "’").split()) in "".join(cover.split()), (name, cover)
+        assert f"Registration number: {3712345 + index:08d}" in cover
+
+
+@pytest.mark.latex
+def test_a_bad_roster_writes_nothing(project, tmp_path):
+    target = Project(project).resolve("minimal")
+    with pytest.raises(ExamgenError) as caught:
+        make_copies(target, CopiesRequest(roster=DATA / "broken-roster.csv", out=tmp_path / "copies"))
+    assert len(caught.value.problems) == 3
+    assert not (tmp_path / "copies").exists() and not (project / "build").exists()
+
+
+@pytest.mark.latex
+def test_a_name_the_fonts_cannot_print_is_an_error_at_its_row(project, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("registration,name\n1,Ada\n2,김민준\n", encoding="utf-8")
+    with pytest.raises(ExamgenError) as caught:  # the font TeX lacks, and what follows from it
+        make_copies(Project(project).resolve("minimal"), CopiesRequest(roster=roster, out=tmp_path / "copies"))
+    assert all(str(problem).startswith(f"{roster}:3: roster row: LaTeX error") for problem in caught.value.problems)
+    assert not (tmp_path / "copies").exists()
+
+
+@pytest.mark.latex
+def test_endterm_copies_carry_qr_and_code_on_every_page(tmp_path):
+    """The 2022 endterm in a project of its own: five copies, every page's QR code read back from
+    its footer strip, and from the whole page for one of each kind (cover, multiple choice,
+    free answers, additional page, the blank that pads the copy); a second run gives the same
+    bytes, and --only the bytes --split wrote."""
+    for folder in ("2022-endterm", "lib"):
+        shutil.copytree(REPO / "exams" / folder, tmp_path / "exams" / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "test_*.py"))
+    target = Project(tmp_path).resolve("2022-endterm")
+    result = make_copies(target, CopiesRequest(count=5, split=True))
+    out = result.out_dir
+    assert out == tmp_path / "build" / "2022-endterm" / "copies"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert result.pages == 24 and pdf_pages(out / "print.pdf") == 5 * 24
+    for entry in manifest["entries"]:
+        for page in range(1, 25):
+            printed = entry["first_page"] + page - 1
+            whole = entry["copy"] == 5 and page in (1, 2, 12, 22, 24)
+            assert decode(out / "print.pdf", printed, tmp_path, None if whole else 0.12) == \
+                [qr_payload(entry["code"], page)], printed
+    footer = subprocess.run(["pdftotext", "-f", "30", "-l", "30", str(out / "print.pdf"), "-"],
+                            capture_output=True, text=True).stdout
+    assert manifest["entries"][1]["code"] in footer
+    first = files(out)
+    make_copies(target, CopiesRequest(count=5, split=True))
+    assert files(out) == first
+    code = manifest["entries"][2]["code"]
+    make_copies(target, CopiesRequest(count=5, only=code, out=tmp_path / "appeal"))
+    assert files(tmp_path / "appeal") == {f"{code}.pdf": first[f"{code}.pdf"]}
+
+
+@pytest.mark.latex
+def test_copies_replace_only_a_folder_of_copies(project, tmp_path):
+    target = Project(project).resolve("minimal")
+    out = tmp_path / "copies"
+    single = make_copies(target, CopiesRequest(count=2, out=out, only=plan_codes(target)[1])).files[0]
+    assert sorted(files(out)) == [single]
+    make_copies(target, CopiesRequest(count=2, out=out))  # a folder --only wrote is a folder of copies
+    assert sorted(files(out)) == ["layout.json", "manifest.json", "print.pdf"]
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputProblem, match="files examgen copies did not write"):
+        make_copies(target, CopiesRequest(count=2, out=foreign))
+    assert files(foreign) == {"notes.txt": b"mine"}
+
+
+def plan_codes(target) -> list[str]:
+    return [copy.code for copy in plan(read_exam(target, target.project.theme(), Collector()), 2, None)]
