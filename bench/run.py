@@ -164,20 +164,37 @@ def first_build(exam: str, root: Path) -> str | None:
 # --- the measurements -------------------------------------------------------------------------
 
 
-def floor_folder(source: Path, root: Path, view: str) -> Path:
-    """A fresh folder with the inputs latexmk needs: the generated .tex, examgen.sty and images,
-    but none of the files an earlier LaTeX run left (aux, log, fls, fdb, pdf) or examgen's cache."""
+def inline_pictures(exam: str, root: Path) -> dict[str, str]:
+    r"""Each TikZ picture's ``\egpicture{key}`` and the code it stands for: the floor typesets the
+    pictures inline, as LaTeX without examgen's figure cache would."""
+    from examgen.errors import Collector
+    from examgen.figures import pictures
+    from examgen.orchestrate import prepare
+    from examgen.project import Project
+
+    rendered = prepare(Project(root).resolve(exam), Collector())
+    return {f"\\egpicture{{{key}}}": code.marked() for key, code in pictures(rendered).items()}
+
+
+def floor_folder(source: Path, root: Path, view: str, inline: dict[str, str]) -> Path:
+    """A fresh folder with the inputs latexmk needs: the generated .tex with its pictures inline,
+    examgen.sty and images, but none of the files an earlier LaTeX run left (aux, log, fls, fdb,
+    pdf), examgen's cache or the compiled pictures."""
     folder = Path(tempfile.mkdtemp(prefix=f"floor-{view}-", dir=root))
     for file in source.iterdir():
         generated_by_tex = file.stem == view and file.suffix != ".tex"
-        if file.is_file() and not generated_by_tex and file.name != "examgen-cache.json":
+        if file.is_file() and not generated_by_tex and file.name not in ("examgen-cache.json", "examgen-figures.tex"):
             shutil.copy2(file, folder / file.name)
+    tex = (folder / f"{view}.tex").read_text(encoding="utf-8")
+    for placed, code in inline.items():
+        tex = tex.replace(placed, code)
+    (folder / f"{view}.tex").write_text(tex, encoding="utf-8")
     return folder
 
 
 FLOOR = "floor: latexmk student.tex"
 CLEAN = "clean build"
-OUTSIDE = "{}: outside LaTeX"  # a build's wall time minus the time its LaTeX ran: examgen's own share
+OUTSIDE = "{}: outside the views' LaTeX"  # a build's wall time minus its views' LaTeX time (figures' is in)
 HAND_LABELS = {("student",): FLOOR, ("solution",): "latexmk solution.tex (by hand)",
                VIEWS: "latexmk both views at once (by hand)"}
 
@@ -190,9 +207,10 @@ def by_hand(exam: str, root: Path, views: tuple[str, ...]) -> Measurement:
 
     env = tex_environment()
     work = root / "build" / ".work" / exam
+    inline = inline_pictures(exam, root)
 
     def fresh_folders(_) -> dict[str, Path]:
-        return {view: floor_folder(work / view, root, view) for view in views}
+        return {view: floor_folder(work / view, root, view, inline) for view in views}
 
     def latexmk(folders: dict[str, Path]) -> None:
         with ThreadPoolExecutor(max_workers=len(folders)) as pool:
@@ -202,13 +220,15 @@ def by_hand(exam: str, root: Path, views: tuple[str, ...]) -> Measurement:
     return Measurement(HAND_LABELS[views], latexmk, setup=fresh_folders)
 
 
-class SolutionEdit:
-    """Adds a word to one part's sample solution in the temporary copy, a different word each
-    time. The word goes before the solution's first line, where the text is sure to be in LaTeX
-    text mode (the end of a line may be inside math or a picture), and the edit is checked by
-    loading the exam again, so the rebuild measured really has a changed solution."""
+class SourceEdit:
+    """Changes one text in the temporary copy, differently each time: a sample solution (a word
+    before its first line, where the text is sure to be in LaTeX text mode: the end of a line may
+    be inside math or a picture) or a figure's TikZ code (a comment at the end of its first line:
+    the picture changes, no line moves). The edit is checked by loading the exam again, so the
+    rebuild measured really has a changed text."""
 
-    def __init__(self, exam: str, root: Path):
+    def __init__(self, exam: str, root: Path, figure: bool = False):
+        self.figure = figure
         self.target = self._resolve(exam, root)
         self.site = self._find_site()
         self.original = self.site[0].read_text(encoding="utf-8") if self.site else None
@@ -219,49 +239,57 @@ class SolutionEdit:
 
         return Project(root).resolve(exam)
 
-    def _solutions(self):
+    def _texts(self):
+        """The texts of the kind edited, by what the measurement's name calls them."""
         from examgen.errors import Collector
         from examgen.stages.load import load
         from examgen.stages.validate import validate
 
         exam = validate(load(self.target.exam_file), self.target.id, Collector())
-        return {part.number: part.answer.solution for _, part in exam.parts() if getattr(part.answer, "solution", None)}
+        if self.figure:
+            return {f"figure {problem.number}.{figure.id}": figure.tikz
+                    for problem in exam.problems for figure in problem.figures if figure.tikz}
+        return {f"part {part.number}": part.answer.solution for _, part in exam.parts()
+                if getattr(part.answer, "solution", None)}
 
     def _find_site(self) -> tuple[Path, int, int, str] | None:
-        """(file, line index, column, part) of the first solution whose first line is found verbatim."""
-        for number, text in self._solutions().items():
+        """(file, line index, column, what) of the first text whose first line is found verbatim."""
+        for what, text in self._texts().items():
             first = text.source.strip().splitlines()[0].strip() if text.source.strip() else ""
             if not first or text.loc.line is None:
                 continue
             lines = text.loc.file.read_text(encoding="utf-8").splitlines(keepends=True)
             column = lines[text.loc.line - 1].rfind(first) if text.loc.line <= len(lines) else -1
             if column >= 0:
-                site = (text.loc.file, text.loc.line - 1, column, number)
+                site = (text.loc.file, text.loc.line - 1, column + (len(first) if self.figure else 0), what)
                 if self._verified(site):
                     return site
         return None
 
+    def _mark(self, word: int) -> str:
+        return f" %{EDIT_WORD}{word}" if self.figure else f"{EDIT_WORD}{word} "
+
     def _verified(self, site) -> bool:
-        """Whether the word lands in the part's solution (a quoted or odd scalar may defeat it)."""
-        file, _, _, number = site
+        """Whether the edit lands in the text (a quoted or odd scalar may defeat it)."""
+        file, _, _, what = site
         original = file.read_text(encoding="utf-8")
         try:
             file.write_text(self._edited(site, original, 0), encoding="utf-8")
-            return self._solutions()[number].source.lstrip().startswith(f"{EDIT_WORD}0 ")
+            source = self._texts()[what].source.strip()
+            return source.splitlines()[0].endswith(self._mark(0)) if self.figure else source.startswith(self._mark(0))
         except Exception:  # noqa: BLE001 - an edit that breaks the source is simply not used
             return False
         finally:
             file.write_text(original, encoding="utf-8")
 
-    @staticmethod
-    def _edited(site, original: str, word: int) -> str:
+    def _edited(self, site, original: str, word: int) -> str:
         _, index, column, _ = site
         lines = original.splitlines(keepends=True)
-        lines[index] = f"{lines[index][:column]}{EDIT_WORD}{word} {lines[index][column:]}"
+        lines[index] = f"{lines[index][:column]}{self._mark(word)}{lines[index][column:]}"
         return "".join(lines)
 
     @property
-    def part(self) -> str | None:
+    def what(self) -> str | None:
         return self.site[3] if self.site else None
 
     def apply(self, i: int) -> None:
@@ -289,16 +317,17 @@ def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
         Measurement("examgen check", lambda _: run([EXAMGEN, "check", exam], root)),
         *(by_hand(exam, root, views) for views in HAND_LABELS),
     ]
-    edit = SolutionEdit(exam, root)
-    if edit.part is None:
-        print(f"  {exam}: no sample solution found to edit; edit rebuild skipped", file=sys.stderr)
-    else:
-        measurements.append(Measurement(f"one-part edit rebuild (part {edit.part})", build,
-                                        setup=edit.apply, work=work))
+    edits = [SourceEdit(exam, root), SourceEdit(exam, root, figure=True)]
+    for edit, label in zip(edits, ("one-part edit rebuild", "one-figure edit rebuild")):
+        if edit.what is None:
+            print(f"  {exam}: nothing found for the {label}; skipped", file=sys.stderr)
+        else:
+            measurements.append(Measurement(f"{label} ({edit.what})", build, setup=edit.apply, work=work))
     try:
         return measure(exam, measurements, runs)
     finally:
-        edit.restore()
+        for edit in edits:
+            edit.restore()
 
 
 def bench_cli(root: Path, runs: int) -> list[Result]:
@@ -376,8 +405,9 @@ def floor_of(results: list[Result], exam: str) -> float | None:
 
 
 def own_share(results: list[Result], exam: str) -> dict | None:
-    """examgen's own time in a clean build: its wall time outside LaTeX (start-up, load, validate,
-    compute, render, and after LaTeX the PDF checks and installing the outputs)."""
+    """examgen's own time in a clean build: its wall time outside the views' LaTeX (start-up, load,
+    validate, compute, render, the figure cache's batches, and after LaTeX the PDF checks and
+    installing the outputs)."""
     clean = next((r for r in results if r.exam == exam and r.name == CLEAN and r.outside_latex), None)
     if clean is None:
         return None
@@ -422,7 +452,8 @@ def print_table(table: list[dict], shares: dict, runs: int, copies: dict) -> Non
     for exam, share in shares.items():
         if share:
             print(f"{exam}: examgen's own time {share['outside_latex_s']:.2f} s of a {share['clean_build_s']:.2f} s "
-                  f"clean build ({share['share']:.0%}: start-up, load, validate, compute, render, checks, install)")
+                  f"clean build ({share['share']:.0%}: start-up, load, validate, compute, render, the figures' "
+                  "LaTeX, checks, install)")
     for label, fact in copies.items():
         print(f"{COPIES_EXAM} {label}: print.pdf {fact.get('print_pdf_mb', 0):.2f} MB, "
               f"peak memory {fact['peak_memory_mb']:.0f} MB")

@@ -330,3 +330,47 @@ def test_extra_pages_fill_the_page_count_up_to_a_multiple(project, multiple):
     student, solution = PdfReader(folder / "student.pdf"), PdfReader(folder / "solution.pdf")
     assert len(student.pages) % multiple == 0 and len(solution.pages) == len(student.pages)
     assert "Additional space for solutions" in student.pages[-1].extract_text()
+
+
+FIGURES = """    figures:
+      - id: left
+        caption: A line to the left
+        tikz: \\begin{tikzpicture}\\draw (0,0) -- (-1,0) node[left] {west};\\end{tikzpicture}
+      - id: right
+        caption: A line to the right
+        tikz: \\begin{tikzpicture}\\draw (0,0) -- (<< a >>,0) node[right] {east};\\end{tikzpicture}
+    parts:
+"""
+
+
+@pytest.mark.latex
+def test_each_figure_is_compiled_once_and_again_only_when_it_changes(project, monkeypatch):
+    """A figure edit compiles that figure alone (and the views, which include it); a text edit
+    compiles no figure; a figure's text stays in the PDFs."""
+    from examgen import figures
+
+    compiled: list[list[str]] = []
+    real_compile = figures.FigureCache.compile
+
+    def counting(cache, batch, out):
+        compiled.append(sorted(code.split("node")[1] for code in batch.values()))
+        return real_compile(cache, batch, out)
+
+    monkeypatch.setattr(figures.FigureCache, "compile", counting)
+    edit(project, "    parts:\n", FIGURES)
+    target = Project(project).resolve("minimal")
+    assert sorted(build(target).compiled) == ["solution", "student"]
+    assert sorted(name for batch in compiled for name in batch) == ["[left] {west};\\end{tikzpicture}",
+                                                                   "[right] {east};\\end{tikzpicture}"]
+    from examgen.stages.check import page_texts
+
+    assert "west" in "".join(page_texts(project / "build" / "minimal" / "student.pdf"))
+
+    compiled.clear()
+    edit(project, "{east}", "{east, edited}")
+    assert sorted(build(target).compiled) == ["solution", "student"]
+    assert compiled == [["[right] {east, edited};\\end{tikzpicture}"]]
+
+    compiled.clear()
+    edit(project, "six sevens make forty-two", "six sevens make forty-two, still")
+    assert build(target).compiled == ["solution"] and compiled == []
