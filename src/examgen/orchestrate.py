@@ -168,8 +168,6 @@ def _strict(warnings: list[str]) -> None:
 def build(target: Target, out_dir: Path | None = None, force: bool = False, strict: bool = False) -> BuildResult:
     """Build one exam's outputs; LaTeX runs only for documents whose inputs changed. Under
     ``strict``, a warning fails the build before anything is installed."""
-    from .stages.check import check
-
     stopping.current().check()
     out = Collector()
     theme = target.project.theme()
@@ -195,6 +193,8 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
         student, solution = products["student"].pdf, products["solution"].pdf
         assert student is not None and solution is not None
         stopping.current().check()
+        from .stages.check import check  # here: a build that finds nothing changed needs none of it
+
         check(rendered, student, solution, overflows, out)
         if strict:
             _strict(out.warnings)

@@ -1,19 +1,20 @@
 """The two views of one computed exam: the student copy and the sample solution, rendered
 through the same template and compiled by LaTeX; a view whose inputs did not change keeps
-its last PDF."""
+its last PDF. The stages it runs are imported when it writes: a build that finds nothing
+changed asks the writers only for their outputs' names."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cache import Record, document_digest, images
-from ..figures import mapping
-from ..model.rendered import RenderedExam
-from ..stages.check import read_view
-from ..stages.compile import Job, compile_document
-from ..stages.render import render_document
 from . import Context, Product
+
+if TYPE_CHECKING:
+    from ..model.rendered import RenderedExam
+    from ..stages.compile import Job
 
 
 class ViewWriter:
@@ -26,6 +27,11 @@ class ViewWriter:
         return self.name == "solution"
 
     def write(self, rendered: RenderedExam, context: Context) -> Product:
+        from ..figures import mapping
+        from ..stages.check import read_view
+        from ..stages.compile import Job, compile_document
+        from ..stages.render import render_document
+
         tex = render_document(rendered, context.theme, self.solution)
         pictures, batches = mapping(context.figures)
         job = Job(self.name, context.work / self.name)
