@@ -18,7 +18,6 @@ from examgen.errors import CompileError, ComputeError, OutputProblem
 from examgen.orchestrate import build
 from examgen.project import Project
 from examgen.stages import compile as compile_stage
-from examgen.writers import views
 
 pytestmark = pytest.mark.latex  # every test here builds with LaTeX
 
@@ -52,7 +51,7 @@ def test_no_op_rebuild_runs_no_latex_and_edits_recompile_only_what_they_affect(p
         raise AssertionError(f"LaTeX ran for {job.name}")
 
     with monkeypatch.context() as patch:
-        patch.setattr(views, "compile_document", no_latex)
+        patch.setattr(compile_stage, "compile_document", no_latex)
         assert build(target).compiled == []
     assert outputs(project) == first
 
