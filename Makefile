@@ -10,17 +10,17 @@ TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
 # One file per package the templates load: if kpsewhich finds them all, TeX is complete.
 TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty
 
-.PHONY: build test bench tex venv clean
+.PHONY: build test bench tex browser venv clean
 
 build: venv tex
 	$(BIN)/examgen build $(if $(EXAM),$(EXAM),--all) $(ARGS)
 
-test: venv tex
+test: venv tex browser
 	$(BIN)/ruff check src tests bench exams
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: venv tex
+bench: venv tex browser
 	$(BIN)/python bench/run.py
 
 venv: $(VENV)/.installed
@@ -38,6 +38,14 @@ tex:
 	  echo "Installing TeX Live from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $(TEX_DEBS) >/dev/null; \
+	fi
+
+# Debian's chromium: the preview's test and the benchmark load `examgen serve`'s page headless.
+browser:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "Installing Chromium from Debian packages..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi
 
 clean:
