@@ -21,7 +21,7 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import EnvironmentProblem
+from ..errors import EnvironmentProblem, ExamgenError
 from ..project import Target
 from .loop import Outcome, rebuild_on_change
 from .pages import PageImages
@@ -42,7 +42,8 @@ class Preview:
         self.generation = 0
         self.closed = False
         self.state: dict[str, object] = {"exam": exam_id, "status": "building", "errors": [], "warnings": [],
-                                         "pages": {}, "built_at": None, "build_seconds": None, "shown": {}}
+                                         "pages": {}, "built_at": None, "build_seconds": None,
+                                         "shown": {"generation": 0, "at": None}}
 
     def publish(self, **changes: object) -> None:
         with self.changed:
@@ -59,11 +60,13 @@ class Preview:
             return self.images.images.get(digest)
 
     def shown(self, generation: int) -> None:
-        """The page reports that it shows this generation's pages (the benchmark and the tests read when)."""
+        """A page reports that it shows this generation's pages: the first report of the newest
+        generation is kept, with its time.monotonic() (the benchmark reads it)."""
         with self.changed:
             shown = self.state["shown"]
             assert isinstance(shown, dict)
-            shown.setdefault(str(generation), time.monotonic())
+            if generation > shown["generation"]:
+                self.state["shown"] = {"generation": generation, "at": time.monotonic()}
 
     def wait(self, generation: int) -> int | None:
         """The generation after ``generation`` once there is one (None on timeout or when closed)."""
@@ -82,9 +85,14 @@ class Preview:
         if outcome.result is None:
             self.publish(status="failed", errors=list(outcome.errors), **timing)
             return
-        with self.changed:
-            pages = self.images.update(outcome.pdfs)  # under the lock: no request sees an image half made
-            self.images.keep_only(pages)
+        pdfs = {view: pdf for view, pdf in outcome.pdfs.items()  # a view LaTeX did not run for stands
+                if view in outcome.result.compiled or view not in self.images.pages}
+        try:
+            with self.changed:
+                pages = self.images.update(pdfs)  # under the lock: no request sees an image half made
+        except ExamgenError as exc:  # pdftoppm failed: the page says so over the last pages it has
+            self.publish(status="failed", errors=[str(exc)], **timing)
+            return
         self.publish(status="ok", errors=[], warnings=outcome.result.warnings, pages=pages, **timing)
 
 
