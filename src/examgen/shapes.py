@@ -13,6 +13,9 @@ from collections.abc import Mapping
 
 Shape = dict[str, object]  # a JSON Schema fragment
 Keys = Mapping[str, Shape]  # a mapping's keys and what each holds
+NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"  # ids, data tables' names, languages
+LENGTH = r"^\s*([0-9]*\.?[0-9]+)\s*(cm|mm|in|pt)\s*$"  # 4cm, 35mm, 2in, 100pt
+MAX_POINTS = 100  # a part's grading boxes, one per point, already run off the page at 45
 
 
 def _described(shape: Shape, description: str) -> Shape:
@@ -25,8 +28,8 @@ def text(description: str) -> Shape:
 
 
 def plain(description: str) -> Shape:
-    """Plain text, escaped for TeX."""
-    return _described({"type": ["string", "number"]}, description)
+    """Plain text, escaped for TeX: a text's shape (which characters it may hold, the validator says)."""
+    return text(description)
 
 
 def code(description: str) -> Shape:
@@ -36,7 +39,7 @@ def code(description: str) -> Shape:
 
 def name(description: str) -> Shape:
     """A stable name of letters, digits, ``_``, ``-`` or ``.``."""
-    return _described({"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.-]*$"}, description)
+    return _described({"type": "string", "pattern": NAME}, description)
 
 
 def flag(description: str) -> Shape:
@@ -90,7 +93,10 @@ def includable(kind: str, description: str) -> Shape:
                        "else": record(kind)}, description)
 
 
-LENGTH = r"^\s*([0-9]*\.?[0-9]+)\s*(cm|mm|in|pt)\s*$"
+def suffix(description: str, suffixes: tuple[str, ...]) -> Shape:
+    """A file name ending in one of ``suffixes`` (``.png``), in any case."""
+    either_case = ["".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in end.lstrip(".")) for end in suffixes]
+    return pattern(description, rf"\.({'|'.join(either_case)})$")
 
 
 def length(description: str) -> Shape:
@@ -99,9 +105,9 @@ def length(description: str) -> Shape:
 
 
 def points(description: str, deduction: bool = False) -> Shape:
-    """Points: a multiple of 0.5, at most 100 (a deduction may be negative)."""
-    bounds: dict[str, float] = {"minimum": -100} if deduction else {"exclusiveMinimum": 0}
-    shape = number(description, maximum=100, **bounds)
+    """Points: a multiple of 0.5, at most MAX_POINTS (a deduction may be negative)."""
+    bounds: dict[str, float] = {"minimum": -MAX_POINTS} if deduction else {"exclusiveMinimum": 0}
+    shape = number(description, maximum=MAX_POINTS, **bounds)
     shape["multipleOf"] = 0.5
     if deduction:
         shape["not"] = {"const": 0}

@@ -26,7 +26,6 @@ class Outcome:
 
     result: BuildResult | None
     errors: tuple[str, ...]
-    started: float  # time.monotonic() when the build started
     seconds: float
 
     @property
@@ -48,7 +47,7 @@ def _build(target: Target) -> Outcome:
         errors: tuple[str, ...] = ()
     except ExamgenError as exc:
         result, errors = None, tuple(str(problem) for problem in exc.problems)
-    return Outcome(result, errors, started, time.monotonic() - started)
+    return Outcome(result, errors, time.monotonic() - started)
 
 
 def rebuild_on_change(target: Target, building: Callable[[list[Path]], None],

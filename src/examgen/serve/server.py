@@ -42,13 +42,12 @@ class Preview:
         self.generation = 0
         self.closed = False
         self.state: dict[str, object] = {"exam": exam_id, "status": "building", "errors": [], "warnings": [],
-                                         "pages": {}, "built_at": None, "build_seconds": None,
-                                         "shown": {"generation": 0, "at": None}}
+                                         "pages": {}, "build_seconds": None, "shown": {"generation": 0, "at": None}}
 
     def publish(self, **changes: object) -> None:
         with self.changed:
             self.generation += 1
-            self.state.update(changes, generation=self.generation)
+            self.state.update(changes)
             self.changed.notify_all()
 
     def snapshot(self) -> bytes:
@@ -81,9 +80,8 @@ class Preview:
 
     def built(self, outcome: Outcome) -> None:
         """A build's outcome: new pages (only changed ones rendered) or errors over the last good pages."""
-        timing = {"built_at": outcome.started + outcome.seconds, "build_seconds": outcome.seconds}
         if outcome.result is None:
-            self.publish(status="failed", errors=list(outcome.errors), **timing)
+            self.publish(status="failed", errors=list(outcome.errors), warnings=[], build_seconds=outcome.seconds)
             return
         pdfs = {view: pdf for view, pdf in outcome.pdfs.items()  # a view LaTeX did not run for stands
                 if view in outcome.result.compiled or view not in self.images.pages}
@@ -91,9 +89,10 @@ class Preview:
             with self.changed:
                 pages = self.images.update(pdfs)  # under the lock: no request sees an image half made
         except ExamgenError as exc:  # pdftoppm failed: the page says so over the last pages it has
-            self.publish(status="failed", errors=[str(exc)], **timing)
+            self.publish(status="failed", errors=[str(exc)], warnings=[], build_seconds=outcome.seconds)
             return
-        self.publish(status="ok", errors=[], warnings=outcome.result.warnings, pages=pages, **timing)
+        self.publish(status="ok", errors=[], warnings=outcome.result.warnings, pages=pages,
+                     build_seconds=outcome.seconds)
 
 
 def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:

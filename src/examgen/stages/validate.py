@@ -24,8 +24,9 @@ DATE = r"^\d{4}-\d{2}-\d{2}$"
 CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$"
 PAGE_MULTIPLES = (1, 2, 4)  # single sheets, duplex (a copy never shares a sheet), booklets of folded sheets
 DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*(?:min)?)?\s*$")  # 90, "90 min", "1h30", "2h"
-MAX_POINTS = 100  # a part's grading boxes, one per point, already run off the page at 45
+MAX_POINTS = shapes.MAX_POINTS
 MAX_EXTRA_PAGES = 20
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf")  # what pdflatex includes, told by the file name
 LIMIT_KEYS: Keys = {
     "seconds": shapes.number("Time limit of each compute block, in seconds (default 10).", exclusiveMinimum=0,
                              maximum=600),
@@ -64,8 +65,7 @@ FIGURE_KEYS: Keys = {
     "id": shapes.name("The figure's name: figure('id') places it, ref('id') refers to it."),
     "caption": shapes.text("Its caption (numbered: Figure 2.1)."),
     "tikz": shapes.text("A TikZ picture: \\begin{tikzpicture} ... \\end{tikzpicture}."),
-    "image": shapes.pattern("An image file in the exam folder: .png, .jpg, .jpeg or .pdf.",
-                            r"\.([Pp][Nn][Gg]|[Jj][Pp][Ee]?[Gg]|[Pp][Dd][Ff])$"),
+    "image": shapes.suffix("An image file in the exam folder: .png, .jpg, .jpeg or .pdf.", IMAGE_SUFFIXES),
     "width": shapes.plain("Its width in LaTeX (default 0.6\\linewidth)."),
 }
 FIGURE_REQUIRED = ("id",)
@@ -109,7 +109,6 @@ PART_KEYS: Keys = {
 }
 PART_REQUIRED = ("points", "prompt")
 UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf")  # what pdflatex includes, told by the file name
 MAX_IMAGE_MB = 50
 
 
@@ -131,7 +130,7 @@ PRINTABLE = frozenset("\t\n") | _characters("""
     2020-2022 2026 2030-2031 2039-203B 203D 2044 204E 2052 20A1 20A4 20A6 20A9 20AB-20AC 20B1 2103 2116-2117
     211E 2120 2122 2126-2127 212E 2190-2193 2329-232A 2422-2423 25E6 25EF 266A 27E8-27E9 3008-3009 FB00-FB06 FEFF
 """)
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+NAME = re.compile(shapes.NAME)
 TIME = re.compile(CLOCK)
 
 
@@ -265,7 +264,7 @@ class Fields:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             cm = float(value)
         else:
-            match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(cm|mm|in|pt)\s*", str(value))
+            match = re.fullmatch(shapes.LENGTH, str(value))
             if not match:
                 self.fail(f"'{key}' must be a length such as 4cm or 35mm, not {value!r}", key)
                 return None
