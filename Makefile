@@ -11,21 +11,22 @@ TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
             latex-cjk-common latex-cjk-chinese-arphic-gbsn00lp
 # One file per package the templates load: if kpsewhich finds them all, TeX is complete.
 TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty \
-             CJKutf8.sty c70gbsn.fd
-# zbarimg (a QR decoder): the tests read every copy's QR codes back from rendered pages.
-TEST_DEBS := zbar-tools
+             CJKutf8.sty c70gbsn.fd preview.sty
+# What the tests use to look at what examgen makes: zbarimg (a QR decoder) reads every copy's QR codes
+# back from rendered pages; Debian's chromium loads `examgen serve`'s page (and HTML reports) headless.
+TEST_DEBS := zbar-tools chromium
 
-.PHONY: build test bench tex zbar venv clean
+.PHONY: build test bench tex tools venv clean
 
 build: venv tex
 	$(BIN)/examgen build $(if $(EXAM),$(EXAM),--all) $(ARGS)
 
-test: venv tex zbar
+test: venv tex tools
 	$(BIN)/ruff check src tests bench exams
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: venv tex
+bench: venv tex tools
 	$(BIN)/python bench/run.py
 
 venv: $(VENV)/.installed
@@ -45,9 +46,9 @@ tex:
 	    apt-get install -y -qq --no-install-recommends $(TEX_DEBS) >/dev/null; \
 	fi
 
-zbar:
-	@if ! command -v zbarimg >/dev/null; then \
-	  echo "Installing zbar-tools from Debian packages..."; \
+tools:
+	@if ! command -v zbarimg >/dev/null || ! command -v chromium >/dev/null; then \
+	  echo "Installing zbar-tools and Chromium from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $(TEST_DEBS) >/dev/null; \
 	fi

@@ -3,10 +3,13 @@
 For each exam, side by side in one run, the median wall time over N repetitions of:
 the floor (latexmk of the generated student.tex in a fresh folder; also the solution view,
 and both views at once as a build compiles them), a clean build, a no-op rebuild, a rebuild
-after editing one sample solution, `examgen check`; once for all exams, CLI start-up
-(`examgen --help`, `examgen list`); for the 2022 endterm, `examgen copies --count 100` and
-`--count 1000` after an up-to-date build, with print.pdf's size and the peak memory of
-examgen and its worker processes together. Each build row also says which views LaTeX ran for, so
+after editing one sample solution, after editing one figure, `examgen check`, and with
+`examgen serve` running, the same edit's way to the browser: from the save to its page on
+screen (headless Chromium), and that less the rebuild's own time, which is what the preview
+adds; once for all exams, CLI start-up (`examgen --help`, `examgen list`); for the 2022
+endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date build, with
+print.pdf's size and the peak memory of examgen and its worker processes together. Each
+build row also says which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
 
@@ -23,11 +26,13 @@ import datetime
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -194,6 +199,8 @@ def floor_folder(source: Path, root: Path, view: str, inline: dict[str, str]) ->
 
 FLOOR = "floor: latexmk student.tex"
 CLEAN = "clean build"
+PREVIEW = "serve: edit -> page on screen"
+PREVIEW_ADDS = "serve: on screen minus the rebuild"  # the preview's own latency (watcher, pages, browser)
 OUTSIDE = "{}: outside the views' LaTeX"  # a build's wall time minus its views' LaTeX time (figures' is in)
 HAND_LABELS = {("student",): FLOOR, ("solution",): "latexmk solution.tex (by hand)",
                VIEWS: "latexmk both views at once (by hand)"}
@@ -301,6 +308,52 @@ class SourceEdit:
             self.site[0].write_text(self.original, encoding="utf-8")
 
 
+def shown_state(url: str, generation: int) -> dict:
+    """The preview's state once the page has reported showing ``generation`` (its report follows
+    the page's own update by a request)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = json.loads(urllib.request.urlopen(f"{url}state").read())
+        if state["shown"]["generation"] >= generation:
+            return state
+        time.sleep(0.01)
+    raise CommandFailed(f"the preview's page never reported showing build {generation}")
+
+
+def bench_preview(exam: str, root: Path, edit: SourceEdit, runs: int) -> list[Result]:
+    """``examgen serve`` in the temporary copy and its page in headless Chromium: each repetition
+    edits the solution (a word not used before) and waits for the page to show the new build. The
+    server notes when the build ran and when the page reported its images on screen."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from browser import Browser
+
+    served = subprocess.Popen([EXAMGEN, "serve", exam, "--port", "0"], cwd=root, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    on_screen, added = Result(exam, PREVIEW), Result(exam, PREVIEW_ADDS)
+    try:
+        assert served.stdout is not None
+        url = served.stdout.readline().split("preview at ")[-1].split()[0]
+        with Browser(url) as browser:
+            browser.wait_for("document.body.dataset.status === 'ok'", timeout=TIMEOUT_SECONDS)
+            for i in range(runs):
+                shown = browser.evaluate("Number(document.body.dataset.generation)")
+                edit.apply(runs + i)  # words the rebuild measurements did not use
+                saved = time.monotonic()
+                generation = browser.wait_for(f"document.body.dataset.status === 'ok' && Number(document.body."
+                                              f"dataset.generation) > {shown} && document.body.dataset.generation",
+                                              timeout=TIMEOUT_SECONDS)
+                state = shown_state(url, int(generation))
+                seconds = state["shown"]["at"] - saved
+                on_screen.seconds.append(seconds)
+                added.seconds.append(seconds - state["build_seconds"])
+    finally:
+        served.send_signal(signal.SIGINT)
+        served.wait(timeout=60)
+    for result in (on_screen, added):
+        print(f"  {exam:<14} {result.name:<40} {result.median:8.3f} s", file=sys.stderr, flush=True)
+    return [on_screen, added]
+
+
 def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
     """Every measurement of one exam. Within a round each finds the state it needs: the clean
     build leaves the work folder the no-op rebuild and the floors use, and the edit comes last
@@ -324,7 +377,13 @@ def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
         else:
             measurements.append(Measurement(f"{label} ({edit.what})", build, setup=edit.apply, work=work))
     try:
-        return measure(exam, measurements, runs)
+        results = measure(exam, measurements, runs)
+        solution = edits[0]
+        if solution.what is not None and shutil.which("chromium"):
+            results += bench_preview(exam, root, solution, runs)
+        elif solution.what is not None:
+            print(f"  {exam}: chromium not found (`make bench` installs it); preview rows skipped", file=sys.stderr)
+        return results
     finally:
         for edit in edits:
             edit.restore()

@@ -42,3 +42,11 @@ def test_a_wheel_install_builds_an_exam_from_a_folder_with_only_exams(tmp_path):
     for name in ("student.pdf", "solution.pdf", "key.json"):
         assert (project / "build" / "sample" / name).stat().st_size > 1000
     assert sorted(p.name for p in project.iterdir()) == ["build", "exams"]
+
+    started = subprocess.run(f"{venv}/bin/examgen new demo && {venv}/bin/examgen build demo", shell=True,
+                             cwd=project, capture_output=True, text=True)  # the new exam ships in the package
+    assert started.returncode == 0, started.stderr
+    page = subprocess.run([str(venv / "bin" / "python"), "-c", "from importlib.resources import files; "
+                           "print(files('examgen.serve').joinpath('page.html').read_text()[:15])"],
+                          capture_output=True, text=True)
+    assert page.stdout == "<!DOCTYPE html>\n", page.stderr  # the preview's page too

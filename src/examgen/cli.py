@@ -48,14 +48,6 @@ def _output_folder(ctx: click.Context, param: click.Parameter, value: str | None
     return None if value is None else Path(value)
 
 
-def _state(compiled: list[str], kept: list[str]) -> str:
-    """What a build did: which documents LaTeX compiled, which stand as they were."""
-    if not compiled:
-        return "up to date"
-    unchanged = f"; {' and '.join(kept)} unchanged" if kept else ""
-    return f"built (compiled {' and '.join(compiled)}{unchanged})"
-
-
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
         click.echo(warning, err=True)
@@ -101,9 +93,8 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
                 continue
             _warn(result.warnings)
             exam = result.exam
-            state = _state(result.compiled, result.kept)
             files = ", ".join(output_names())
-            click.echo(f"{result.target.id}: {state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
+            click.echo(f"{result.target.id}: {result.state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{len(exam.problems)} problems, {exam.total_points:g} credits)")
         if failures:
             raise ErrorGroup(failures) if len(failures) > 1 else failures[0]
@@ -208,6 +199,106 @@ def list_exams(ctx: click.Context) -> None:
             for problem in exam.problems:
                 click.echo(f"  {problem.number}. {problem.title.source} ({problem.credits:g} credits, "
                            f"{len(problem.parts)} parts)")
+
+    _run(ctx, action)
+
+
+def _reporters(exam_id: str):
+    """What the watch loop tells the terminal: which files changed, how each build went."""
+    from .serve.loop import Outcome
+
+    def building(changed: list[Path]) -> None:
+        if changed:
+            names = ", ".join(os.path.relpath(path) for path in changed[:3]) + (", ..." if len(changed) > 3 else "")
+            click.echo(f"{exam_id}: {names} changed, building")
+
+    def built(outcome: Outcome) -> None:
+        if outcome.result is None:
+            for error in outcome.errors:
+                click.echo(f"error: {error}", err=True)
+            click.echo(f"{exam_id}: failed after {outcome.seconds:.1f} s; the outputs are the last good ones")
+            return
+        _warn(outcome.result.warnings)
+        click.echo(f"{exam_id}: {outcome.result.state} in {outcome.seconds:.1f} s -> "
+                   f"{os.path.relpath(outcome.result.out_dir)}/")
+
+    return building, built
+
+
+def _until_stopped(loop) -> None:
+    """Run a loop that ends only by Ctrl-C (or SIGTERM): that is its normal end, exit 0."""
+    from .errors import Interrupted
+
+    try:
+        loop()
+    except (KeyboardInterrupt, Interrupted):
+        click.echo("stopped")
+
+
+@main.command()
+@click.argument("exam")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="The port on 127.0.0.1 (0: any free one).")
+@click.pass_context
+def serve(ctx: click.Context, exam: str, port: int) -> None:
+    """Show EXAM's pages in a browser, student and solution side by side, rebuilt on every save."""
+
+    def action() -> None:
+        from .project import Project
+        from .serve.server import serve as run
+
+        target = Project(Path.cwd()).resolve(exam)
+        announce = lambda url: click.echo(f"{target.id}: preview at {url} (Ctrl-C stops)")
+        _until_stopped(lambda: run(target, port, announce, *_reporters(target.id)))
+
+    _run(ctx, action)
+
+
+@main.command()
+@click.argument("exam")
+@click.pass_context
+def watch(ctx: click.Context, exam: str) -> None:
+    """Rebuild EXAM on every save (the PDFs are replaced at once: a PDF viewer may keep them open)."""
+
+    def action() -> None:
+        from .project import Project
+        from .serve.loop import rebuild_on_change
+
+        target = Project(Path.cwd()).resolve(exam)
+        click.echo(f"{target.id}: watching its sources, helper modules and templates (Ctrl-C stops)")
+        _until_stopped(lambda: rebuild_on_change(target, *_reporters(target.id)))
+
+    _run(ctx, action)
+
+
+@main.command()
+@click.option("--included", is_flag=True, help="The schema of an included file (a problem, a part, a list).")
+@click.pass_context
+def schema(ctx: click.Context, included: bool) -> None:
+    """Print the JSON Schema of exam.yaml (or of an included file), for editors."""
+
+    def action() -> None:
+        from .schema import schema_text
+
+        click.echo(schema_text(included), nl=False)
+
+    _run(ctx, action)
+
+
+@main.command()
+@click.argument("exam_id")
+@click.option("--language", default="en", show_default=True, help="The theme's language for the exam.")
+@click.pass_context
+def new(ctx: click.Context, exam_id: str, language: str) -> None:
+    """Start exams/EXAM_ID/exam.yaml: a commented minimal exam that builds at once."""
+
+    def action() -> None:
+        from .new import new_exam
+        from .project import Project
+
+        exam_file = new_exam(Project(Path.cwd()), exam_id, language)
+        click.echo(f"{exam_id}: created {os.path.relpath(exam_file)}; `examgen serve {exam_id}` shows its pages "
+                   f"as you edit, `examgen build {exam_id}` writes the PDFs")
 
     _run(ctx, action)
 

@@ -54,6 +54,14 @@ class BuildResult:
     kept: list[str]  # the documents whose inputs did not change: their last PDF stands
     warnings: list[str]
 
+    @property
+    def state(self) -> str:
+        """What the build did: which documents LaTeX compiled, which stand as they were."""
+        if not self.compiled:
+            return "up to date"
+        unchanged = f"; {' and '.join(self.kept)} unchanged" if self.kept else ""
+        return f"built (compiled {' and '.join(self.compiled)}{unchanged})"
+
 
 def read_exam(target: Target, theme: Theme, out: Collector) -> Exam[Text]:
     """Load and validate: the exam's records, no Python run yet."""

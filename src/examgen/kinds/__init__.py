@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
+from .. import shapes
 from . import choice, free, numeric
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class Kind(Protocol):
     name: str
     title: str  # as messages name it: "a multiple-choice part"
     hint: str  # why a key of another kind does not fit this one
-    keys: frozenset[str]  # the part keys this kind reads
+    keys: shapes.Keys  # the part keys this kind reads, with what each holds
+    marker: str | None  # the key that makes a part of this kind; None: any part no other kind claims
 
     def claims(self, data: SourceMap) -> bool:
         """Whether a part with these keys is of this kind."""
@@ -62,7 +64,7 @@ class Kind(Protocol):
 
 
 KINDS: tuple[Kind, ...] = (choice.KIND, numeric.KIND, free.KIND)  # the first that claims a part; free claims any
-KIND_KEYS = frozenset().union(*(kind.keys for kind in KINDS))
+KIND_KEYS: shapes.Keys = {key: shape for kind in KINDS for key, shape in kind.keys.items()}
 
 
 def kind_of(data: SourceMap) -> Kind:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
+from .. import shapes
 from ..errors import ComputeError, SourceError
 from ..model.source import Expression, Option, Text
 from ..stages.load import SourceList, SourceMap
@@ -20,7 +21,12 @@ if TYPE_CHECKING:
     from . import Evaluate
 
 T = TypeVar("T")
-OPTION_KEYS = {"text", "correct"}
+OPTION_KEYS: shapes.Keys = {
+    "text": shapes.text("The option (LaTeX)."),
+    "correct": shapes.either("true, false, or an expression computing which: << a == b >>.",
+                             {"type": "boolean"}, {"type": "string"}),
+}
+OPTION_REQUIRED = ("text",)
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def _options(fields: Fields) -> list[Option[Text]]:
     for item, loc in fields.items("options"):
         if isinstance(item, SourceMap):
             f = fields.nested(item, OPTION_KEYS)
-            f.require("text")
+            f.require(*OPTION_REQUIRED)
             if by_index is not None and "correct" in item:
                 f.fail("mark correct options either with the part's 'correct' list or on each option, not both",
                        "correct")
@@ -118,10 +124,19 @@ class ChoiceKind:
     name = "choice"
     title = "multiple-choice"
     hint = "its correct options are its solution"
-    keys = frozenset({"options", "correct"})
+    keys: shapes.Keys = {
+        "options": shapes.items("The options: text, or {text, correct}.", shapes.either(
+            "An option.", shapes.text("An option (LaTeX)."), shapes.mapping(OPTION_KEYS, OPTION_REQUIRED)),
+            at_least=1),
+        "correct": shapes.either("The correct options' numbers (1, 2, ...), or expressions giving them.",
+                                 {"type": "integer", "minimum": 1}, {"type": "string"},
+                                 {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1},
+                                                                       {"type": "string"}]}}),
+    }
+    marker: str | None = "options"
 
     def claims(self, data: SourceMap) -> bool:
-        return "options" in data
+        return self.marker in data
 
     def validate(self, fields: Fields) -> Choice[Text]:
         options = _options(fields)

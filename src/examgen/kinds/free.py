@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
+from .. import shapes
 from ..errors import SourceError
 from ..model.source import Note, Text
 from ..stages.load import SourceList, SourceMap
@@ -14,7 +15,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 DEFAULT_SPACE_CM = 4.0
-NOTE_KEYS = {"text", "points"}
+NOTE_KEYS: shapes.Keys = {
+    "text": shapes.text("The note (LaTeX), in the sample solution only."),
+    "points": shapes.points("What it earns (or deducts, negative).", deduction=True),
+}
+NOTE_REQUIRED = ("text",)
+WORKED_KEYS: shapes.Keys = {  # a worked answer's: free and numeric parts
+    "space": shapes.length("Answer space height: 6cm, 35mm, 2in, 100pt (default 4cm)."),
+    "solution": shapes.text("The sample solution (LaTeX), typeset in the answer space."),
+    "notes": shapes.items("Correction notes: text, or {text, points}.", shapes.either(
+        "A note.", shapes.text("A note (LaTeX)."), shapes.mapping(NOTE_KEYS, NOTE_REQUIRED))),
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ def notes(fields: Fields) -> tuple[Note[Text], ...]:
     for item, loc in fields.items("notes"):
         if isinstance(item, SourceMap):
             f = fields.nested(item, NOTE_KEYS)
-            f.require("text")
+            f.require(*NOTE_REQUIRED)
             result.append(Note(f.text("text") or Text("", loc), f.points("points", deduction=True), loc))
         elif isinstance(item, SourceList):
             fields.out.error(SourceError("a note must be text or a mapping with 'text' and 'points'", loc,
@@ -59,7 +70,8 @@ class FreeKind:
     name = "free"
     title = "free-answer"
     hint = ""
-    keys = frozenset({"space", "solution", "notes"})
+    keys: shapes.Keys = WORKED_KEYS
+    marker: str | None = None  # any part no other kind claims
 
     def claims(self, data: SourceMap) -> bool:
         return True

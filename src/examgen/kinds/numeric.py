@@ -8,11 +8,12 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
+from .. import shapes
 from ..errors import ComputeError
 from ..model.source import Expression, Note, Text
 from ..numbers import format_number
 from ..stages.load import SourceMap
-from .free import notes, worked_secrets
+from .free import WORKED_KEYS, notes, worked_secrets
 
 if TYPE_CHECKING:
     from ..stages.validate import Fields
@@ -63,10 +64,19 @@ class NumericKind:
     name = "numeric"
     title = "numeric"
     hint = "its answer is a number"
-    keys = frozenset({"answer", "tolerance", "unit", "space", "solution", "notes"})
+    keys: shapes.Keys = {
+        "answer": shapes.either("The answer: a number or an expression over computed values ('a * b').",
+                                {"type": "number"}, {"type": "string"}),
+        "tolerance": shapes.either("Accepted deviation: a number >= 0 or a percentage ('1%').",
+                                   {"type": "number", "minimum": 0},
+                                   {"type": "string", "pattern": RELATIVE.pattern}),
+        "unit": shapes.plain("The answer's unit (plain text)."),
+        **WORKED_KEYS,
+    }
+    marker: str | None = "answer"
 
     def claims(self, data: SourceMap) -> bool:
-        return "answer" in data
+        return self.marker in data
 
     def validate(self, fields: Fields) -> Numeric[Text]:
         value = fields.data.get("answer")

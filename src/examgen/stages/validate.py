@@ -14,30 +14,101 @@ import unicodedata
 from pathlib import Path
 from typing import overload
 
-from .. import kinds
+from .. import kinds, shapes
 from ..errors import Collector, Loc, SourceError
 from ..model.source import Code, Exam, Figure, Limits, Meta, Part, Problem, Table, Text
+from ..shapes import Keys
 from .load import Source, SourceList, SourceMap, named_file
 
-EXAM_KEYS = {
-    "course", "course_number", "kind", "code", "date", "start", "end", "examiner",
-    "language", "resources", "instructions", "extra_pages", "pages_multiple_of", "duration", "star_note", "compute",
-    "limits", "problems",
-}
-EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "examiner", "problems")
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$"
 PAGE_MULTIPLES = (1, 2, 4)  # single sheets, duplex (a copy never shares a sheet), booklets of folded sheets
 DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*(?:min)?)?\s*$")  # 90, "90 min", "1h30", "2h"
-PROBLEM_KEYS = {"id", "title", "intro", "compute", "figures", "tables", "parts", "credits", "new_page"}
-PART_KEYS = {"id", "points", "lead", "prompt", "independent"} | kinds.KIND_KEYS
-FIGURE_KEYS = {"id", "caption", "tikz", "image", "width"}
-TABLE_KEYS = {"id", "caption", "header", "rows", "data", "align", "num"}
-NUM_KEYS = {"places", "sep"}
-LIMIT_KEYS = {"seconds", "memory_mb"}
-
-UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
-MAX_POINTS = 100  # a part's grading boxes, one per point, already run off the page at 45
+MAX_POINTS = shapes.MAX_POINTS
 MAX_EXTRA_PAGES = 20
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf")  # what pdflatex includes, told by the file name
+LIMIT_KEYS: Keys = {
+    "seconds": shapes.number("Time limit of each compute block, in seconds (default 10).", exclusiveMinimum=0,
+                             maximum=600),
+    "memory_mb": shapes.number("Memory limit of the compute blocks, in MB (default 2048).", minimum=64,
+                               maximum=65536),
+}
+EXAM_KEYS: Keys = {
+    "course": shapes.plain("The course's name (plain text)."),
+    "course_number": shapes.plain("The course's number, e.g. IN2346 (plain text)."),
+    "kind": shapes.plain("The kind of exam, e.g. endterm (plain text)."),
+    "code": shapes.plain("The exam's code, large on the cover and in every header (plain text)."),
+    "date": {**shapes.pattern("The exam's date, ISO: 2022-08-01.", DATE), "format": "date"},
+    "start": shapes.pattern('Start time, HH:MM (quote it: "08:15").', CLOCK),
+    "end": shapes.pattern('End time, HH:MM; or give a duration instead.', CLOCK),
+    "examiner": shapes.plain("The examiner's name (plain text)."),
+    "language": shapes.name("The language of the theme's fixed sentences: en (default) or de."),
+    "resources": shapes.items("Allowed resources, one LaTeX line each (none: 'None').",
+                              shapes.text("An allowed resource.")),
+    "instructions": shapes.items("More working instructions, one LaTeX line each.", shapes.text("An instruction.")),
+    "extra_pages": shapes.whole("Pages of extra answer space (default 2).", minimum=0, maximum=MAX_EXTRA_PAGES),
+    "pages_multiple_of": shapes.choice("Extra pages fill the count up to a multiple of this: 2 (duplex, default), "
+                                       "4 (booklets), 1 (off).", *PAGE_MULTIPLES),
+    "duration": shapes.either("Working time: minutes (90) or text such as '90 min' or '1h30'.",
+                              {"type": "integer", "minimum": 1, "maximum": 24 * 60},
+                              {"type": "string", "pattern": DURATION.pattern}),
+    "star_note": shapes.flag("Show the note on parts marked with * (default: if any part is independent)."),
+    "compute": shapes.code("Python: names every problem's texts can use."),
+    "limits": shapes.mapping(LIMIT_KEYS, description="Limits of each compute block."),
+    "problems": shapes.items("The problems, in order; an item may be {include: file.yaml}.",
+                             shapes.includable("problem", "A problem, or an included file of problems."),
+                             at_least=1),
+}
+EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "examiner", "problems")
+EXAM_ONE_OF = ("end", "duration")  # the end follows from the start and a duration
+FIGURE_KEYS: Keys = {
+    "id": shapes.name("The figure's name: figure('id') places it, ref('id') refers to it."),
+    "caption": shapes.text("Its caption (numbered: Figure 2.1)."),
+    "tikz": shapes.text("A TikZ picture: \\begin{tikzpicture} ... \\end{tikzpicture}."),
+    "image": shapes.suffix("An image file in the exam folder: .png, .jpg, .jpeg or .pdf.", IMAGE_SUFFIXES),
+    "width": shapes.plain("Its width in LaTeX (default 0.6\\linewidth)."),
+}
+FIGURE_REQUIRED = ("id",)
+FIGURE_ONE_OF = ("tikz", "image")
+NUM_KEYS: Keys = {
+    "places": shapes.whole("Decimal places.", minimum=0, maximum=10),
+    "sep": shapes.plain("The decimal separator, e.g. '{,}'."),
+}
+TABLE_KEYS: Keys = {
+    "id": shapes.name("The table's name: table('id') places it, ref('id') refers to it."),
+    "caption": shapes.text("Its caption (numbered: Table 3.1)."),
+    "header": shapes.items("The header cells (LaTeX).", shapes.text("A header cell.")),
+    "rows": shapes.items("The rows, each a list of cells (LaTeX).",
+                         shapes.items("A row.", shapes.text("A cell."))),
+    "data": shapes.name("The name of a computed list of rows (instead of 'rows')."),
+    "align": shapes.text("A LaTeX column spec, e.g. 'lrr'."),
+    "num": shapes.mapping(NUM_KEYS, description="How a data table prints its numbers, as the num filter does."),
+}
+TABLE_REQUIRED = ("id",)
+TABLE_ONE_OF = ("rows", "data")
+PROBLEM_KEYS: Keys = {
+    "id": shapes.name("An optional stable name, unique in the exam."),
+    "title": shapes.text("The problem's title (LaTeX)."),
+    "intro": shapes.text("LaTeX shown under the heading."),
+    "compute": shapes.code("Python: names this problem's texts can use."),
+    "figures": shapes.items("TikZ pictures or image files.", shapes.record("figure")),
+    "tables": shapes.items("Tables, given cell by cell or computed.", shapes.record("table")),
+    "parts": shapes.items("The parts, in order; an item may be {include: file.yaml}.",
+                          shapes.includable("part", "A part, or an included file of parts."), at_least=1),
+    "credits": shapes.number("Optional: must equal the sum of the parts' points.", exclusiveMinimum=0),
+    "new_page": shapes.flag("Start the problem on a new page (default false)."),
+}
+PROBLEM_REQUIRED = ("title", "parts")
+PART_KEYS: Keys = {
+    "id": shapes.name("An optional stable name, unique in the exam."),
+    "points": shapes.points("The part's points: a positive multiple of 0.5, at most 100."),
+    "lead": shapes.text("LaTeX shown before the part, full width."),
+    "prompt": shapes.text("The question (LaTeX)."),
+    "independent": shapes.flag("Solvable without the earlier parts: shown as 6.1*."),
+    **kinds.KIND_KEYS,
+}
+PART_REQUIRED = ("points", "prompt")
+UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
 MAX_IMAGE_MB = 50
 
 
@@ -59,14 +130,14 @@ PRINTABLE = frozenset("\t\n") | _characters("""
     2020-2022 2026 2030-2031 2039-203B 203D 2044 204E 2052 20A1 20A4 20A6 20A9 20AB-20AC 20B1 2103 2116-2117
     211E 2120 2122 2126-2127 212E 2190-2193 2329-232A 2422-2423 25E6 25EF 266A 27E8-27E9 3008-3009 FB00-FB06 FEFF
 """)
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-TIME = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+NAME = re.compile(shapes.NAME)
+TIME = re.compile(CLOCK)
 
 
 class Fields:
     """Typed access to one mapping's keys; problems go to the collector."""
 
-    def __init__(self, data: SourceMap, allowed: set[str], context: str | None, out: Collector):
+    def __init__(self, data: SourceMap, allowed: Keys, context: str | None, out: Collector):
         self.data, self.context, self.out = data, context, out
         for key in data:
             if key not in allowed:
@@ -77,7 +148,7 @@ class Fields:
     def loc(self, key: str) -> Loc:
         return self.data.loc_of(key)
 
-    def nested(self, data: SourceMap, allowed: set[str]) -> Fields:
+    def nested(self, data: SourceMap, allowed: Keys) -> Fields:
         """The fields of a mapping inside this one, reported under the same context."""
         return Fields(data, allowed, self.context, self.out)
 
@@ -193,7 +264,7 @@ class Fields:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             cm = float(value)
         else:
-            match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(cm|mm|in|pt)\s*", str(value))
+            match = re.fullmatch(shapes.LENGTH, str(value))
             if not match:
                 self.fail(f"'{key}' must be a length such as 4cm or 35mm, not {value!r}", key)
                 return None
@@ -221,7 +292,7 @@ def _texts(fields: Fields, key: str) -> tuple[Text, ...]:
 def _part(data: SourceMap, number: str, out: Collector) -> Part[Text]:
     context = f"part {number}"
     f = Fields(data, PART_KEYS, context, out)
-    f.require("points", "prompt")
+    f.require(*PART_REQUIRED)
     kind = kinds.kind_of(data)
     for key in data:
         if key in kinds.KIND_KEYS and key not in kind.keys:
@@ -268,7 +339,7 @@ def _image(f: Fields, folders: tuple[Path, ...]) -> Path | None:
 
 def _figure(data: SourceMap, problem: int, folders: tuple[Path, ...], out: Collector) -> Figure:
     f = Fields(data, FIGURE_KEYS, f"problem {problem}", out)
-    f.require("id")
+    f.require(*FIGURE_REQUIRED)
     if f.has("tikz") == f.has("image"):
         f.fail("a figure needs exactly one of 'tikz' and 'image'")
     image = _image(f, folders) if f.has("image") else None
@@ -278,7 +349,7 @@ def _figure(data: SourceMap, problem: int, folders: tuple[Path, ...], out: Colle
 
 def _table(data: SourceMap, problem: int, out: Collector) -> Table:
     f = Fields(data, TABLE_KEYS, f"problem {problem}", out)
-    f.require("id")
+    f.require(*TABLE_REQUIRED)
     if f.has("data") == f.has("rows"):
         f.fail("a table needs exactly one of 'rows' (cells) and 'data' (the name of a computed list of rows)")
     rows = []
@@ -325,7 +396,7 @@ def _unique_ids(kind: str, records, describe, context: str | None, out: Collecto
 def _problem(data: SourceMap, number: int, folders: tuple[Path, ...], out: Collector) -> Problem:
     context = f"problem {number}"
     f = Fields(data, PROBLEM_KEYS, context, out)
-    f.require("title", "parts")
+    f.require(*PROBLEM_REQUIRED)
     parts: list[Part[Text]] = []
     for item, loc in f.items("parts"):
         part = f.mapping(item, loc, "a part")

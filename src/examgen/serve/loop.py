@@ -1,0 +1,63 @@
+"""The watch loop: build, then rebuild after every save of a file the exam's outputs depend on
+(its sources and included files, images, helper modules, the theme's templates), until a stop.
+
+It runs in the main thread, where SIGINT and SIGTERM reach it (stopping.py): a stop ends the
+build in progress and its processes, and then the loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ExamgenError
+from ..orchestrate import BuildResult, build
+from ..project import Target
+
+VIEWS = ("student", "solution")
+QUIET_MS = 50  # a save is built once no file changed for this long (an editor writes in steps)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One build of the loop: its result, or the errors it met (each ``file:line: message``)."""
+
+    result: BuildResult | None
+    errors: tuple[str, ...]
+    seconds: float
+
+    @property
+    def pdfs(self) -> dict[str, Path]:
+        """The views' PDFs after a good build (none after a failed one)."""
+        return {view: self.result.out_dir / f"{view}.pdf" for view in VIEWS} if self.result else {}
+
+
+def watched(target: Target) -> list[Path]:
+    """The folders whose files the outputs depend on: the exam's, the helper modules', the theme's."""
+    folders = [target.exam_file.parent, target.project.lib, *target.project.theme().layers]
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def _build(target: Target) -> Outcome:
+    started = time.monotonic()
+    try:
+        result: BuildResult | None = build(target)
+        errors: tuple[str, ...] = ()
+    except ExamgenError as exc:
+        result, errors = None, tuple(str(problem) for problem in exc.problems)
+    return Outcome(result, errors, time.monotonic() - started)
+
+
+def rebuild_on_change(target: Target, building: Callable[[list[Path]], None],
+                      built: Callable[[Outcome], None]) -> None:
+    """Build now and after every change of a watched file, telling ``building`` which files changed
+    (none for the first build) and ``built`` the outcome; returns only by an exception (a stop)."""
+    import watchfiles  # imported on first use: keeps start-up fast
+
+    building([])
+    built(_build(target))
+    for changes in watchfiles.watch(*watched(target), step=QUIET_MS, raise_interrupt=True):
+        building(sorted({Path(path) for _, path in changes}))
+        built(_build(target))

@@ -1,0 +1,194 @@
+"""The preview: a page on 127.0.0.1 that shows the student and the solution view side by side,
+page by page, and refreshes itself (server-sent events) after every build.
+
+The server answers a fixed set of paths and serves nothing from the file system by name: a
+page image is looked up by its digest among the images of the current pages, so no URL (``/../exam.yaml``,
+``/%2e%2e/``) can reach a file.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..errors import EnvironmentProblem, ExamgenError
+from ..project import Target
+from .loop import Outcome, rebuild_on_change
+from .pages import PageImages
+
+HOST = "127.0.0.1"  # the preview is for the examiner at this machine, never the network
+KEEPALIVE_SECONDS = 15  # an idle event stream sends a comment this often: a closed page is noticed
+IMAGE = re.compile(r"/pages/([0-9a-f]{64})\.png")
+SHOWN = re.compile(r"/shown/([0-9]+)")
+
+
+class Preview:
+    """What the page shows, shared by the loop (which changes it) and the requests (which read it):
+    the last good pages, the last build's errors and warnings, a generation counted up on every change."""
+
+    def __init__(self, images: PageImages, exam_id: str):
+        self.images = images
+        self.changed = threading.Condition()
+        self.generation = 0
+        self.closed = False
+        self.state: dict[str, object] = {"exam": exam_id, "status": "building", "errors": [], "warnings": [],
+                                         "pages": {}, "build_seconds": None, "shown": {"generation": 0, "at": None}}
+
+    def publish(self, **changes: object) -> None:
+        with self.changed:
+            self.generation += 1
+            self.state.update(changes)
+            self.changed.notify_all()
+
+    def snapshot(self) -> bytes:
+        with self.changed:
+            return json.dumps({**self.state, "generation": self.generation}).encode()
+
+    def image(self, digest: str) -> Path | None:
+        with self.changed:
+            return self.images.images.get(digest)
+
+    def shown(self, generation: int) -> None:
+        """A page reports that it shows this generation's pages: the first report of the newest
+        generation is kept, with its time.monotonic() (the benchmark reads it)."""
+        with self.changed:
+            shown = self.state["shown"]
+            assert isinstance(shown, dict)
+            if generation > shown["generation"]:
+                self.state["shown"] = {"generation": generation, "at": time.monotonic()}
+
+    def wait(self, generation: int) -> int | None:
+        """The generation after ``generation`` once there is one (None on timeout or when closed)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.closed or self.generation != generation, KEEPALIVE_SECONDS)
+            return None if self.closed or self.generation == generation else self.generation
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+
+    def built(self, outcome: Outcome) -> None:
+        """A build's outcome: new pages (only changed ones rendered) or errors over the last good pages."""
+        if outcome.result is None:
+            self.publish(status="failed", errors=list(outcome.errors), warnings=[], build_seconds=outcome.seconds)
+            return
+        pdfs = {view: pdf for view, pdf in outcome.pdfs.items()  # a view LaTeX did not run for stands
+                if view in outcome.result.compiled or view not in self.images.pages}
+        try:
+            with self.changed:
+                pages = self.images.update(pdfs)  # under the lock: no request sees an image half made
+        except ExamgenError as exc:  # pdftoppm failed: the page says so over the last pages it has
+            self.publish(status="failed", errors=[str(exc)], warnings=[], build_seconds=outcome.seconds)
+            return
+        self.publish(status="ok", errors=[], warnings=outcome.result.warnings, pages=pages,
+                     build_seconds=outcome.seconds)
+
+
+def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
+    page = files(__package__).joinpath("page.html").read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+            """Quiet: the terminal shows the builds, not every image request."""
+
+        def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-cache" if content_type != "image/png" else "max-age=86400")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path  # as sent: never unquoted, never joined to a folder
+            if path == "/":
+                self._send(page, "text/html; charset=utf-8")
+            elif path == "/state":
+                self._send(preview.snapshot(), "application/json")
+            elif path == "/events":
+                self._events()
+            elif (match := IMAGE.fullmatch(path)) and (image := preview.image(match.group(1))):
+                self._send(image.read_bytes(), "image/png")
+            else:
+                self._send(b"not found\n", "text/plain", HTTPStatus.NOT_FOUND)
+
+        def do_POST(self) -> None:
+            match = SHOWN.fullmatch(urlsplit(self.path).path)
+            if match:
+                preview.shown(int(match.group(1)))
+                self._send(b"", "text/plain", HTTPStatus.NO_CONTENT)
+            else:
+                self._send(b"not found\n", "text/plain", HTTPStatus.NOT_FOUND)
+
+        def _events(self) -> None:
+            """An event per new generation, until the page or the server goes away."""
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            generation = -1  # a new page gets the current state at once
+            try:
+                while not preview.closed:
+                    newer = preview.wait(generation)
+                    self.wfile.write(b": still here\n\n" if newer is None else f"data: {newer}\n\n".encode())
+                    self.wfile.flush()
+                    generation = newer if newer is not None else generation
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    return Handler
+
+
+def _server(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """The HTTP server on 127.0.0.1:port; a port in use or not ours to take is a clear error."""
+    try:
+        server = ThreadingHTTPServer((HOST, port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise EnvironmentProblem(f"port {port} on {HOST} is in use (another examgen serve?): "
+                                     f"choose another with --port") from None
+        if exc.errno == errno.EACCES:
+            raise EnvironmentProblem(f"port {port} on {HOST} may not be used by this user: choose one "
+                                     f"above 1023 with --port") from None
+        raise
+    server.daemon_threads = True  # a page's event stream does not hold up the end
+    return server
+
+
+def serve(target: Target, port: int, announce: Callable[[str], None], building: Callable[[list[Path]], None],
+          built: Callable[[Outcome], None]) -> None:
+    """Serve the preview of ``target`` until a stop: ``announce`` gets its address, ``building`` and
+    ``built`` what the loop tells (for the terminal)."""
+    with tempfile.TemporaryDirectory(prefix="examgen-serve-") as folder:
+        preview = Preview(PageImages(Path(folder)), target.id)
+        server = _server(port, _handler(preview))
+        thread = threading.Thread(target=server.serve_forever, name="examgen-serve", daemon=True)
+        thread.start()
+        announce(f"http://{HOST}:{server.server_address[1]}/")
+
+        def started(changed: list[Path]) -> None:
+            building(changed)
+            if changed:
+                preview.publish(status="building")
+
+        def finished(outcome: Outcome) -> None:
+            preview.built(outcome)
+            built(outcome)
+
+        try:
+            rebuild_on_change(target, started, finished)
+        finally:
+            preview.close()
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,157 @@
+"""``examgen serve`` and ``examgen watch``: a new exam previewed in headless Chromium, edited,
+broken and stopped; the server's paths; a port in use."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from http.client import HTTPConnection
+from pathlib import Path
+
+import pytest
+from browser import Browser
+
+from examgen.stages.check import part_pages, read_view
+
+EXAMGEN = [sys.executable, "-m", "examgen.cli"]
+URL = re.compile(rb"preview at (http://127\.0\.0\.1:(\d+)/)")
+PAGE_DIGESTS = "[...document.querySelectorAll('img[data-view=\"{view}\"]')].map(i => i.dataset.digest)"
+
+
+def _session_processes(session: int) -> list[int]:
+    """The processes of a session (the serve process and all it started), from /proc."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                fields = Path(entry.path, "stat").read_bytes().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session and fields[0] != b"Z":
+                found.append(int(entry.name))
+    return found
+
+
+class Served:
+    """``examgen serve`` running in a project folder, as an examiner starts it."""
+
+    def __init__(self, root: Path, exam: str):
+        self.process = subprocess.Popen([*EXAMGEN, "serve", exam, "--port", "0"], cwd=root, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        match = URL.search(first)
+        assert match, first
+        self.url, self.port = match.group(1).decode(), int(match.group(2))
+
+    def status(self, path: str) -> int:
+        """The HTTP status of a GET of ``path`` exactly as written (no client normalises it)."""
+        connection = HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection.request("GET", path)
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    def stop(self) -> tuple[int, str]:
+        """SIGINT, as Ctrl-C sends it; the exit code and what it printed."""
+        self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate(timeout=30)
+        return self.process.returncode, output.decode()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh project with one exam, as ``examgen new`` starts it."""
+    subprocess.run([*EXAMGEN, "new", "demo"], cwd=tmp_path, check=True, capture_output=True)
+    return tmp_path
+
+
+def _edit(exam_file: Path, old: str, new: str) -> None:
+    text = exam_file.read_text()
+    assert old in text
+    exam_file.write_text(text.replace(old, new))
+
+
+@pytest.mark.latex
+def test_preview_follows_edits_shows_errors_and_stops(project: Path, tmp_path: Path) -> None:
+    exam_file = project / "exams" / "demo" / "exam.yaml"
+    served = Served(project, "demo")
+    try:
+        with Browser(served.url) as browser:
+            browser.wait_for("document.body.dataset.status === 'ok'")
+            before = {view: browser.evaluate(PAGE_DIGESTS.format(view=view)) for view in ("student", "solution")}
+            assert all(before.values()) and all(all(pages) for pages in before.values())
+            browser.screenshot(tmp_path / "1-built.png")
+            solution_pdf = project / "build" / "demo" / "solution.pdf"
+            page = part_pages(read_view(solution_pdf, solution=True))["1.2"]
+            generation = browser.evaluate("Number(document.body.dataset.generation)")
+            browser.evaluate(f"document.querySelectorAll('.row')[{page - 1}].scrollIntoView()")
+            scrolled = browser.evaluate("window.scrollY")
+            assert scrolled > 0
+
+            _edit(exam_file, r"$s = \sqrt{2", r"The side is $s = \sqrt{2")  # the sample solution of part 1.2
+            browser.wait_for(f"Number(document.body.dataset.generation) > {generation} "
+                             "&& document.body.dataset.status === 'ok'")
+            assert browser.evaluate("window.scrollY") == scrolled  # the page stays where the examiner was
+            browser.screenshot(tmp_path / "2-edited.png")
+            after = {view: browser.evaluate(PAGE_DIGESTS.format(view=view)) for view in ("student", "solution")}
+            assert after["student"] == before["student"]  # a solution's edit leaves the student view as it was
+            changed = [number for number, (old, new) in enumerate(zip(before["solution"], after["solution"]), 1)
+                       if old != new]
+            assert changed == [page]
+            image = f"/pages/{after['solution'][page - 1]}.png"
+            assert urllib.request.urlopen(served.url.rstrip("/") + image).read().startswith(b"\x89PNG")
+
+            _edit(exam_file, "The side is", r"The side is \notamacro")
+            errors = browser.wait_for("document.body.dataset.status === 'failed' "
+                                      "&& document.getElementById('errors').textContent")
+            assert re.search(r"exams/demo/exam\.yaml:\d+: part 1\.2: LaTeX error: Undefined control sequence", errors)
+            assert browser.evaluate(PAGE_DIGESTS.format(view="solution")) == after["solution"]  # the last good pages
+            browser.screenshot(tmp_path / "3-broken.png")
+            assert browser.evaluate("document.querySelector('.row img').naturalWidth") > 500
+
+        for path in ("/../exam.yaml", "/%2e%2e/exam.yaml", "/%2e%2e/%2e%2e/etc/passwd", "/pages/../exam.yaml",
+                     f"/pages/{'0' * 64}.png", "/exams/demo/exam.yaml", "/build/demo/solution.pdf"):
+            assert served.status(path) == 404, path
+    finally:
+        code, output = served.stop()
+    assert code == 0, output
+    assert "stopped" in output and "Traceback" not in output
+    assert _session_processes(served.process.pid) == []
+
+
+def test_a_port_in_use_is_a_clear_error(project: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([*EXAMGEN, "serve", "demo", "--port", str(port)], cwd=project, capture_output=True,
+                             text=True, timeout=60)
+    assert run.returncode == 6
+    assert f"error: port {port} on 127.0.0.1 is in use" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.latex
+def test_watch_rebuilds_on_save_and_stops_on_sigint(project: Path) -> None:
+    watching = subprocess.Popen([*EXAMGEN, "watch", "demo"], cwd=project, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    assert watching.stdout is not None
+    lines = [watching.stdout.readline() for _ in range(2)]
+    assert "built (compiled student and solution)" in lines[1], lines
+    student = (project / "build" / "demo" / "student.pdf").resolve()
+    time.sleep(0.3)  # the watcher is set up once the first build is done; give it a moment
+    _edit(project / "exams" / "demo" / "exam.yaml", "doubled the area", "the area doubled")
+    lines = [watching.stdout.readline() for _ in range(2)]
+    assert "exam.yaml changed, building" in lines[0]
+    assert "built (compiled solution; student unchanged)" in lines[1], lines
+    assert student.exists() and (project / "build" / "demo" / "solution.pdf").resolve() != student.parent
+    watching.send_signal(signal.SIGINT)
+    output, _ = watching.communicate(timeout=30)
+    assert watching.returncode == 0 and "stopped" in output
+    assert _session_processes(watching.pid) == []
