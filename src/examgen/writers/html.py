@@ -41,6 +41,7 @@ LISTS = {"itemize": "ul", "enumerate": "ol"}
 CONTAINERS = {"center", "flushleft", "flushright", "egblock", "minipage", "adjustbox"}
 PROSE = [("---", "&#8212;"), ("--", "&#8211;"), ("``", "&#8220;"), ("''", "&#8221;"), ("`", "&#8216;"),
          ("~", "&#160;"), ("<", "&lt;"), (">", "&gt;"), ("&", "&amp;"), ('"', "&quot;")]
+LINES_PER_CM = 1.2  # typed lines per cm of handwriting space
 COMMAND = re.compile(r"\\([a-zA-Z@]+\*?|.)", re.S)
 PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 BLOCK_TAG = re.compile(r"<(?:div|ul|ol|table|p)\b")  # XHTML a paragraph (<p>) must not hold
@@ -389,6 +390,11 @@ class Question:
     options: tuple[Html, ...]
     solution: Html | None
     notes: tuple[Note, ...]
+
+    @property
+    def lines(self) -> int:
+        """How many lines a typed answer box offers: about as much as the paper's answer space."""
+        return max(5, round((getattr(self.part.answer, "space", None) or 4.0) * LINES_PER_CM))
 
     @property
     def images(self) -> tuple[str, ...]:

@@ -26,7 +26,6 @@ from .html import Html, Image, Question, worked
 
 PLUGINFILE = "@@PLUGINFILE@@/"  # how Moodle's XML addresses a file embedded in the same text
 NONE_OF_THESE = {"en": "None of these options is correct.", "de": "Keine dieser Antworten ist richtig."}
-LINES_PER_CM = 1.2  # an essay's editor height from the paper's answer space
 
 
 def source(name: str) -> str:
@@ -128,8 +127,7 @@ def _essay(quiz: ET.Element, exam_id: str, question: Question, images: dict[str,
     element = _common(quiz, "essay", exam_id, question, images, Html(""))
     _value(element, "responseformat", "editor")
     _value(element, "responserequired", "1")
-    space = getattr(question.part.answer, "space", None) or 4.0
-    _value(element, "responsefieldlines", str(max(5, round(space * LINES_PER_CM))))
+    _value(element, "responsefieldlines", str(question.lines))
     _value(element, "attachments", "0")
     _value(element, "attachmentsrequired", "0")
     _text(element, "graderinfo", worked(question), images)

@@ -124,9 +124,7 @@ def assessment_item(question: Question) -> ET.Element:
         _set_score(condition, part.points)
     else:
         response.attrib.update(cardinality="single", baseType="string")
-        space = getattr(answer, "space", None) or 4.0
-        _sub(body, "extendedTextInteraction", {"responseIdentifier": "RESPONSE",
-                                               "expectedLines": str(max(5, round(space * 1.2)))})
+        _sub(body, "extendedTextInteraction", {"responseIdentifier": "RESPONSE", "expectedLines": str(question.lines)})
     grading = worked(question)
     if grading.text:
         rubric = _sub(body, "rubricBlock", {"view": "scorer"})
