@@ -155,6 +155,33 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
 
 @main.command()
 @click.argument("exam")
+@click.option("--format", "format_", required=True, type=click.Choice(["moodle", "qti", "plom", "marks"]),
+              help="moodle: Moodle XML; qti: a QTI 2.1 package; plom: a Plom spec; marks: a marks sheet (CSV).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (default build/<id>/moodle.xml, qti.zip, plom.toml or marks.csv).")
+@click.option("--copies", "copies_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="marks: the folder of an `examgen copies` run (default build/<id>/copies/).")
+@click.pass_context
+def export(ctx: click.Context, exam: str, format_: str, out: Path | None, copies_dir: Path | None) -> None:
+    """Export EXAM, built first if needed, for another platform (docs/exports.md)."""
+    if copies_dir is not None and format_ != "marks":
+        raise click.UsageError("--copies is for --format marks")
+
+    def action() -> None:
+        from .orchestrate import ExportRequest, export
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        result = export(target, ExportRequest(format_, out, copies_dir))
+        _warn(result.warnings)
+        what = "copies" if format_ == "marks" else "questions" if format_ in ("moodle", "qti") else "Plom questions"
+        click.echo(f"{target.id}: {format_} ({result.items} {what}) -> {os.path.relpath(result.path)}")
+
+    _run(ctx, action)
+
+
+@main.command()
+@click.argument("exam")
 @click.option("--strict", is_flag=True, help="Fail on warnings (for CI).")
 @click.pass_context
 def check(ctx: click.Context, exam: str, strict: bool) -> None:

@@ -105,6 +105,13 @@ class EnvironmentProblem(ExamgenError):
     exit_code = 6
 
 
+class ExportError(ExamgenError):
+    """The exam cannot be exported to a format as it is: a text the HTML converter cannot read, a
+    part the platform cannot grade, a build whose copies are missing."""
+
+    exit_code = 8
+
+
 class StrictWarning(ExamgenError):
     """A warning, which ``--strict`` (for CI) makes an error: nothing is installed."""
 

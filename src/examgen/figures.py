@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -90,6 +91,23 @@ class FigureCache:
             pointer = self.folder / f"{key}{PAGE_SUFFIX}"
             pointer.with_suffix(".tmp").write_text(f"{name}.pdf {page}\n")
             os.replace(pointer.with_suffix(".tmp"), pointer)
+
+
+def png(pdf: Path, page: int, dpi: int = 150) -> bytes:
+    """A page of a PDF (a compiled picture, an image figure) as PNG, by poppler's pdftoppm: for the
+    platforms that show images, not PDFs (exports)."""
+    from .errors import EnvironmentProblem, ExportError, Loc
+
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
+                            str(pdf), f"{scratch}/page"], capture_output=True, check=True)
+        except FileNotFoundError:
+            raise EnvironmentProblem("pdftoppm not found: install poppler-utils (`make build` installs it)") from None
+        except subprocess.CalledProcessError as exc:
+            raise ExportError(f"pdftoppm cannot render page {page}: {exc.stderr.decode(errors='replace').strip()}",
+                              Loc(pdf)) from None
+        return Path(scratch, "page.png").read_bytes()
 
 
 def _marked(code: str) -> str:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .roster import Student
     from .stages.check import Overflow
     from .writers.copies import Copy, Stamp
+    from .writers.html import Image
 
 CORES = 2  # CI's: figure batches, exams built at once, processes that make copies' QR codes
 EXAMS_AT_ONCE = CORES
@@ -369,3 +370,120 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
                       for copy, single in zip(copies, singles)})
     _install_copies(folder, files)
     return CopiesResult(folder, list(files), len(copies), stamp.pages, built.warnings + out.warnings)
+
+
+EXPORTS = {"moodle": "moodle.xml", "qti": "qti.zip", "plom": "plom.toml", "marks": "marks.csv"}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What `examgen export` asks for: a format, where to write it, and for marks the copies' folder."""
+
+    format: str  # a key of EXPORTS
+    out: Path | None = None  # default build/<id>/<EXPORTS[format]>
+    copies: Path | None = None  # default build/<id>/copies
+    build: Path | None = None  # the build's output folder (default build/<id>/), as `build --out` named it
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    items: int  # questions, or copies for the marks sheet
+    warnings: list[str]
+
+
+def export(target: Target, request: ExportRequest) -> ExportResult:
+    """One export of an exam (docs/exports.md), from its build brought up to date first (a no-op when
+    it is): the key and the texts as the PDFs have them, where the parts landed, its copies."""
+    built = build(target, request.build)
+    out = Collector()
+    content, items = _EXPORTERS[request.format](target, built, request, out)
+    path = request.out or built.out_dir / EXPORTS[request.format]
+    with writing("the export", path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.examgen-new")
+        staged.write_bytes(content)
+        os.replace(staged, path)
+    return ExportResult(path, items, built.warnings + out.warnings)
+
+
+def _export_marks(target: Target, built: BuildResult, request: ExportRequest, out: Collector) -> tuple[bytes, int]:
+    from .writers.marks import marks_csv, read_manifest
+
+    entries = read_manifest(request.copies or built.out_dir / "copies", built.exam)
+    return marks_csv(built.exam, entries).encode("utf-8"), len(entries)
+
+
+def _export_plom(target: Target, built: BuildResult, request: ExportRequest, out: Collector) -> tuple[bytes, int]:
+    from .stages.check import part_pages, read_pdf
+    from .writers.plom import plan, plom_toml
+
+    student = read_pdf(built.out_dir / "student.pdf", texts=None)
+    spec = plan(built.exam, part_pages(student), len(student.streams))
+    if spec.scale != 1:
+        out.warn("Plom marks are whole numbers and the exam has half credits: the spec marks in half credits "
+                 "(every mark doubled)", built.exam.loc)
+    return plom_toml(built.exam, spec).encode("utf-8"), len(spec.questions)
+
+
+def _export_questions(target: Target, built: BuildResult, request: ExportRequest,
+                      out: Collector) -> tuple[bytes, int]:
+    """Moodle XML or a QTI package: the rendered texts as HTML, the figures as PNG images."""
+    from .stages.render import strings
+    from .writers import moodle, qti
+    from .writers.html import Converter, questions
+
+    theme = target.project.theme()
+    rendered = prepare(target, Collector())  # its warnings are the build's, already in built.warnings
+    placed, failed = compile_figures(rendered, target.project.build, theme, False, out)
+    if failed:
+        raise failed[0] if len(failed) == 1 else ErrorGroup(failed)
+    images = _figure_images(rendered, placed)
+    words = strings(theme, rendered.exam.meta.language)
+    platform = moodle if request.format == "moodle" else qti
+    converter = Converter(images, _labels(target.work / "student" / "student.aux"),
+                          {"figure": words("figure"), "table": words("table")}, platform.source)
+    found = questions(rendered, converter)
+    meta = rendered.exam.meta
+    title = f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}"
+    by_name = {image.name: image for image in images.values()}
+    if request.format == "moodle":
+        return moodle.moodle_xml(rendered.id, title, meta.language, found, by_name), len(found)
+    return qti.qti_zip(rendered.id, title, found, by_name), len(found)
+
+
+_EXPORTERS = {"marks": _export_marks, "plom": _export_plom, "moodle": _export_questions, "qti": _export_questions}
+
+
+def _labels(aux: Path) -> dict[str, str]:
+    r"""Every ``\label`` of the student PDF with the number it printed (its ``.aux``)."""
+    text = aux.read_text(encoding="utf-8", errors="replace") if aux.is_file() else ""
+    return dict(re.findall(r"\\newlabel\{([^}]*)\}\{\{([^}]*)\}", text))
+
+
+def _figure_images(rendered: RenderedExam, placed: dict[str, Placed]) -> dict[str, Image]:
+    """Every figure of both views as an image, by its key (writers/html.figure_key): a compiled
+    picture's page and a PDF image as PNG (pdftoppm, a process per core), a PNG or JPEG as it is."""
+    from .figures import png
+    from .writers.html import Image, figure_key
+
+    wanted: dict[str, tuple[str, Path, int]] = {}  # key -> image name, PDF or image file, page
+    for view in (rendered.student, rendered.solution):
+        for problem in view.exam.problems:
+            for figure in problem.figures:
+                key = figure_key(figure)
+                if key is None or key in wanted:
+                    continue
+                if figure.picture:
+                    where = placed[figure.picture]
+                    wanted[key] = (f"p{problem.number}-{figure.id}-{key[:8]}.png", where.pdf, where.page)
+                elif figure.image:
+                    name = key if figure.image.suffix.lower() != ".pdf" else f"{Path(key).stem}.png"  # its asset
+                    wanted[key] = (name, figure.image, 1)
+
+    def image(name: str, file: Path, page: int) -> Image:
+        return Image(name, png(file, page) if file.suffix.lower() == ".pdf" else file.read_bytes())
+
+    with ThreadPoolExecutor(max_workers=CORES) as pool:
+        made = {key: pool.submit(image, *how) for key, how in wanted.items()}
+        return {key: future.result() for key, future in made.items()}

@@ -1,0 +1,478 @@
+r"""Exam texts as HTML for the platforms that show HTML (Moodle, QTI), and the parts as questions.
+
+A small converter for the LaTeX that exam texts use, rather than a library: pylatexenc's
+``latex2text`` makes plain text (math flattened to Unicode, lists and tables lost) and its
+walker would still need every rule below; pandoc is a 100 MB tool for a few dozen commands.
+Math stays TeX, between ``\( … \)`` and ``\[ … \]``, for MathJax to typeset (``align*``
+becomes ``aligned``, which MathJax knows in any configuration); prose commands become XHTML
+elements (well-formed XML, as QTI needs); the theme's figure and table blocks become images
+and tables. Whatever else a text holds is an ExportError naming its part and line: a text is
+never silently mangled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import NoReturn
+
+from ..errors import Collector, ExportError, Loc
+from ..model.rendered import Latex, RenderedExam
+from ..model.source import Figure, Part, Problem
+from ..numbers import format_number
+
+MATH_ENVIRONMENTS = {"equation": "", "equation*": "", "displaymath": "", "align": "aligned",
+                     "align*": "aligned", "gather": "gathered", "gather*": "gathered"}
+WRAPPING = {"textbf": "strong", "emph": "em", "textit": "em", "texttt": "code", "textsl": "em"}
+TRANSPARENT = {"mbox", "text", "textrm", "textsf", "textnormal", "textup", "makebox"}
+IGNORED = {"small", "footnotesize", "scriptsize", "tiny", "normalsize", "large", "Large", "LARGE", "huge",
+           "raggedright", "raggedleft", "centering", "noindent", "medskip", "smallskip", "bigskip", "relax",
+           "toprule", "midrule", "bottomrule", "hline", "nobreak", "linebreak", "allowbreak", "bfseries",
+           "itshape", "ttfamily", "sffamily", "rmfamily", "normalfont", "unskip", "ignorespaces"}
+DROPPED_WITH_ARGUMENT = {"hspace", "vspace", "label", "message", "phantom", "vphantom", "hphantom"}
+SYMBOLS = {"%": "%", "&": "&amp;", "\n": " ", "_": "_", "#": "#", "$": "$", "{": "{", "}": "}", ",": "&#8201;",
+           " ": " ", ";": "&#8197;", "quad": "&#8195;", "qquad": "&#8195;&#8195;", "ldots": "&#8230;",
+           "dots": "&#8230;", "textbackslash": "\\", "textasciitilde": "~", "textasciicircum": "^",
+           "LaTeX": "LaTeX", "TeX": "TeX", "ss": "ß", "euro": "€", "textdegree": "°", "-": "",
+           "newline": "<br/>", "par": "\n\n", "slash": "/", "textendash": "&#8211;", "textemdash": "&#8212;"}
+LISTS = {"itemize": "ul", "enumerate": "ol"}
+CONTAINERS = {"center", "flushleft", "flushright", "egblock", "minipage", "adjustbox"}
+PROSE = [("---", "&#8212;"), ("--", "&#8211;"), ("``", "&#8220;"), ("''", "&#8221;"), ("`", "&#8216;"),
+         ("~", "&#160;"), ("<", "&lt;"), (">", "&gt;"), ("&", "&amp;"), ('"', "&quot;")]
+LINES_PER_CM = 1.2  # typed lines per cm of handwriting space
+COMMAND = re.compile(r"\\([a-zA-Z@]+\*?|.)", re.S)
+PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+BLOCK_TAG = re.compile(r"<(?:div|ul|ol|table|p)\b")  # XHTML a paragraph (<p>) must not hold
+
+
+@dataclass(frozen=True)
+class Image:
+    """A figure as a platform shows it: a PNG (or the exam's own image file) with a name unique in the exam."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Html:
+    """A text as XHTML, and the names of the images it shows."""
+
+    text: str
+    images: tuple[str, ...] = ()
+
+    def __add__(self, other: Html) -> Html:
+        return Html(self.text + other.text, self.images + tuple(i for i in other.images if i not in self.images))
+
+
+class Unconvertible(Exception):
+    """Something in a text the converter has no rule for, at an offset of the text."""
+
+    def __init__(self, message: str, at: int):
+        super().__init__(message)
+        self.message, self.at = message, at
+
+
+class Converter:
+    """LaTeX texts to XHTML. ``images`` maps a TikZ picture's key (``\\egpicture``) and an image
+    figure's file name (``\\includegraphics``) to the image shown; ``labels`` a ``\\label`` to its
+    number as the student PDF printed it; ``words`` the theme's "Figure" and "Table" (by ``figure``,
+    ``table``); ``source`` an image's name to its address on the platform."""
+
+    def __init__(self, images: Mapping[str, Image], labels: Mapping[str, str], words: Mapping[str, str],
+                 source: Callable[[str], str]):
+        self.images, self.labels, self.words, self.source = images, labels, words, source
+
+    def convert(self, latex: str, block: bool = True) -> Html:
+        """A text as XHTML: in paragraphs (``block``), or inline (an option, a title)."""
+        used: list[str] = []
+        body = _Reading(self, latex, used).run()
+        if block:
+            body = "".join(f"<div>{piece}</div>" if BLOCK_TAG.search(piece) else f"<p>{piece}</p>"
+                           for piece in PARAGRAPH.split(body.strip()) if piece.strip())
+        return Html(body.strip(), tuple(dict.fromkeys(used)))
+
+    def text(self, latex: Latex | str, out: Collector, block: bool = True) -> Html:
+        """``convert``, an unconvertible text noted in ``out`` with its part and line (an empty result)."""
+        try:
+            return self.convert(latex, block)
+        except Unconvertible as problem:
+            loc = getattr(latex, "loc", None)
+            line = loc.shifted(latex[:problem.at].count("\n")) if isinstance(loc, Loc) else None
+            out.error(ExportError(f"cannot convert to HTML: {problem.message}", line, getattr(latex, "context", None)))
+            return Html("")
+
+
+class _Reading:
+    """One pass over a text."""
+
+    def __init__(self, converter: Converter, text: str, used: list[str], offset: int = 0):
+        self.converter, self.text, self.used, self.offset = converter, text, used, offset
+        self.at = 0
+
+    def fail(self, message: str, at: int | None = None) -> NoReturn:
+        raise Unconvertible(message, self.offset + (self.at if at is None else at))
+
+    def inner(self, start: int, end: int) -> str:
+        """The XHTML of a stretch of this text."""
+        return _Reading(self.converter, self.text[start:end], self.used, self.offset + start).run()
+
+    def run(self) -> str:
+        out: list[str] = []
+        text = self.text
+        while self.at < len(text):
+            char = text[self.at]
+            if char == "\\":
+                out.append(self.command())
+            elif char == "$":
+                out.append(self.dollar_math())
+            elif char == "{":
+                end = self.group_end(self.at)
+                out.append(self.inner(self.at + 1, end))
+                self.at = end + 1
+            elif char == "}":
+                self.fail("a '}' without its '{'")
+            elif char == "%":
+                newline = text.find("\n", self.at)
+                self.at = len(text) if newline < 0 else newline + 1
+            elif char in "&^_":
+                self.fail(f"a '{char}' outside math and tables")
+            else:
+                out.append(self.prose())
+        return "".join(out)
+
+    def prose(self) -> str:
+        start = self.at
+        while self.at < len(self.text) and self.text[self.at] not in "\\${}%&^_":
+            self.at += 1
+        return _prose(self.text[start:self.at])
+
+    def group_end(self, start: int) -> int:
+        """The offset of the '}' closing the '{' at start."""
+        depth, at = 0, start
+        while at < len(self.text):
+            char = self.text[at]
+            if char == "\\":
+                at += 2
+                continue
+            if char == "%":
+                newline = self.text.find("\n", at)
+                at = len(self.text) if newline < 0 else newline
+                continue
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth == 0:
+                return at
+            at += 1
+        self.fail("a '{' without its '}'", start)
+
+    def argument(self) -> tuple[int, int]:
+        """The next braced argument (after spaces): its inner start and end; the reading moves past it."""
+        while self.at < len(self.text) and self.text[self.at] in " \t\n":
+            self.at += 1
+        if self.at >= len(self.text) or self.text[self.at] != "{":
+            self.fail("a command without its {argument}")
+        end = self.group_end(self.at)
+        start, self.at = self.at + 1, end + 1
+        return start, end
+
+    def raw_argument(self) -> str:
+        start, end = self.argument()
+        return self.text[start:end]
+
+    def optional(self) -> str | None:
+        """An optional [argument], if one follows."""
+        if self.at < len(self.text) and self.text[self.at] == "[":
+            end = self.text.find("]", self.at)
+            if end < 0:
+                self.fail("a '[' without its ']'")
+            value, self.at = self.text[self.at + 1:end], end + 1
+            return value
+        return None
+
+    def math(self, body: str, display: bool) -> str:
+        body = PARAGRAPH.sub("\n", body.strip())  # a blank line would end the paragraph around it
+        return (r"\[" if display else r"\(") + escape(body, quote=False) + (r"\]" if display else r"\)")
+
+    def dollar_math(self) -> str:
+        display = self.text.startswith("$$", self.at)
+        delimiter = "$$" if display else "$"
+        start = self.at + len(delimiter)
+        end = start
+        while True:
+            end = self.text.find(delimiter, end)
+            if end < 0:
+                self.fail(f"a '{delimiter}' without its closing '{delimiter}'")
+            if self.text[end - 1] != "\\":
+                break
+            end += 1
+        self.at = end + len(delimiter)
+        return self.math(self.text[start:end], display)
+
+    def until(self, closing: str, start: int) -> int:
+        end = self.text.find(closing, start)
+        if end < 0:
+            self.fail(f"no '{closing}' closes it")
+        return end
+
+    def command(self) -> str:
+        match = COMMAND.match(self.text, self.at)
+        if match is None:
+            self.fail("a '\\' at the end of the text")
+        name, start = match.group(1), self.at
+        self.at = match.end()
+        if name in "([":
+            closing = r"\)" if name == "(" else r"\]"
+            end = self.until(closing, self.at)
+            body, self.at = self.text[self.at:end], end + 2
+            return self.math(body, name == "[")
+        if name == "\\":
+            self.optional()
+            return "<br/>"
+        if name.isalpha():
+            while self.at < len(self.text) and self.text[self.at] in " \t":
+                self.at += 1
+        if name in SYMBOLS:
+            return SYMBOLS[name]
+        if name in IGNORED:
+            return ""
+        if name in DROPPED_WITH_ARGUMENT or name.rstrip("*") in DROPPED_WITH_ARGUMENT:
+            self.argument()
+            return ""
+        if name in WRAPPING:
+            start_, end = self.argument()
+            tag = WRAPPING[name]
+            return f"<{tag}>{self.inner(start_, end)}</{tag}>"
+        if name in TRANSPARENT:
+            self.optional()
+            start_, end = self.argument()
+            return self.inner(start_, end)
+        if name == "ref":
+            label = self.raw_argument()
+            if label not in self.converter.labels:
+                self.fail(f"\\ref{{{label}}}: the student PDF has no such label")
+            return self.converter.labels[label]
+        if name == "egpicture":
+            return self.image(self.raw_argument(), start)
+        if name == "includegraphics":
+            self.optional()
+            return self.image(self.raw_argument(), start)
+        if name == "egcaption":
+            word, _, (caption_start, caption_end) = self.raw_argument(), self.raw_argument(), self.argument()
+            return f"<br/>{_prose(word)} {self.caption_number()}: {self.inner(caption_start, caption_end)}"
+        if name == "begin":
+            return self.environment(self.raw_argument(), start)
+        self.fail(f"\\{name} (examgen's HTML converter has no rule for it)", start)
+
+    def caption_number(self) -> str:
+        r"""The number of the caption the ``\label`` after it names, as the student PDF printed it."""
+        label = re.match(r"\s*\\label\{([^}]*)\}", self.text[self.at:])
+        if not label or label.group(1) not in self.converter.labels:
+            self.fail("a caption without a label the student PDF numbered")
+        return self.converter.labels[label.group(1)]
+
+    def image(self, key: str, at: int) -> str:
+        image = self.converter.images.get(key)
+        if image is None:
+            self.fail(f"no rendered image for the figure '{key}'", at)
+        self.used.append(image.name)
+        return f'<img src="{escape(self.converter.source(image.name))}" alt="{escape(image.name)}"/>'
+
+    def environment(self, name: str, start: int) -> str:
+        end = self.environment_end(name)
+        body_start, body_end = self.at, end
+        self.at = end + len(f"\\end{{{name}}}")
+        if name in MATH_ENVIRONMENTS:
+            inner = MATH_ENVIRONMENTS[name]
+            body = self.text[body_start:body_end]
+            return self.math(rf"\begin{{{inner}}}{body}\end{{{inner}}}" if inner else body, True)
+        if name in LISTS:
+            return self.list(LISTS[name], body_start, body_end)
+        if name == "tabular":
+            return self.table(body_start, body_end)
+        if name in CONTAINERS:
+            reading = _Reading(self.converter, self.text[:body_end], self.used, self.offset)
+            reading.at = body_start
+            reading.optional()
+            if name in ("minipage", "adjustbox"):
+                reading.argument()
+            return f"<div>{PARAGRAPH.sub('<br/>', reading.inner(reading.at, body_end).strip())}</div>"
+        self.fail(f"the environment '{name}' (examgen's HTML converter has no rule for it)", start)
+
+    def environment_end(self, name: str) -> int:
+        r"""The offset of the ``\end{name}`` that closes the environment begun just before."""
+        opening, closing = f"\\begin{{{name}}}", f"\\end{{{name}}}"
+        depth, at = 1, self.at
+        while True:
+            end = self.text.find(closing, at)
+            if end < 0:
+                self.fail(f"\\begin{{{name}}} without its \\end{{{name}}}")
+            depth += self.text.count(opening, at, end) - 1
+            if depth == 0:
+                return end
+            at = end + len(closing)
+
+    def list(self, tag: str, start: int, end: int) -> str:
+        items = list(re.finditer(r"\\item(?![a-zA-Z])\s*", self.text[start:end]))
+        bounds = [(item.end(), after.start()) for item, after in zip(items, items[1:])]
+        bounds += [(items[-1].end(), end - start)] if items else []
+        entries = [PARAGRAPH.sub("<br/>", self.inner(start + a, start + b).strip()) for a, b in bounds]
+        return f"<{tag}>" + "".join(f"<li>{entry}</li>" for entry in entries) + f"</{tag}>" if entries else ""
+
+    def table(self, start: int, end: int) -> str:
+        reading = _Reading(self.converter, self.text[:end], self.used, self.offset)
+        reading.at = start
+        reading.argument()  # the column spec
+        rows = _split(self.text, reading.at, end, r"\\")
+        html_rows = []
+        for row_start, row_end in rows:
+            cells = _split(self.text, row_start, row_end, "&")
+            converted = [PARAGRAPH.sub("<br/>", self.inner(a, b).strip()) for a, b in cells]
+            if any(converted):
+                html_rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in converted) + "</tr>")
+        return "<table><tbody>" + "".join(html_rows) + "</tbody></table>"
+
+
+def _prose(text: str) -> str:
+    text = escape(text, quote=False)
+    for latex, html in PROSE[:6]:
+        text = text.replace(latex, html)
+    return text
+
+
+def _split(text: str, start: int, end: int, separator: str) -> list[tuple[int, int]]:
+    """The stretches of text[start:end] between separators outside braces and math."""
+    pieces, depth, math, at, begin = [], 0, False, start, start
+    while at < end:
+        char = text[at]
+        if text.startswith(separator, at) and depth == 0 and not math:
+            pieces.append((begin, at))
+            at += len(separator)
+            begin = at
+            continue
+        if char == "\\":
+            at += 2
+            continue
+        if char == "$":
+            math = not math
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        at += 1
+    pieces.append((begin, end))
+    return pieces
+
+
+def plain(html: Html) -> str:
+    """An inline text's XHTML as plain text (a question's or a category's name)."""
+    from html import unescape
+
+    return " ".join(unescape(re.sub(r"<[^>]+>", "", html.text)).split())
+
+
+# --- the parts as questions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Note:
+    points: float | None
+    text: Html
+
+
+@dataclass(frozen=True)
+class Question:
+    """A part as an online platform asks it: the problem's intro and its figures and tables come
+    first (each question stands alone), then the part's lead and prompt; texts the student sees
+    are the student view's, the solution and notes the solution view's."""
+
+    problem: Problem[str]  # the solution view's records (the key)
+    part: Part[str]
+    title: str  # the problem's title as plain text
+    text: Html
+    options: tuple[Html, ...]
+    solution: Html | None
+    notes: tuple[Note, ...]
+
+    @property
+    def lines(self) -> int:
+        """How many lines a typed answer box offers: about as much as the paper's answer space."""
+        return max(5, round((getattr(self.part.answer, "space", None) or 4.0) * LINES_PER_CM))
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        found = self.text.images + tuple(name for option in self.options for name in option.images)
+        if self.solution:
+            found += self.solution.images
+        return tuple(dict.fromkeys(found + tuple(name for note in self.notes for name in note.text.images)))
+
+
+def worked(question: Question) -> Html:
+    """The sample solution and the correction notes, for graders."""
+    html = Html("")
+    if question.solution:
+        html += question.solution
+    if question.notes:
+        items = Html("")
+        for note in question.notes:
+            points = f"({format_number(note.points)}p) " if note.points is not None else ""
+            items += Html(f"<li>{points}") + note.text + Html("</li>")
+        html += Html("<ul>") + items + Html("</ul>")
+    return html
+
+
+def figure_key(figure: Figure[str]) -> str | None:
+    """How a figure's image is known: a TikZ picture by its key in the figure cache, an image by its file name."""
+    return figure.picture or figure.asset
+
+
+def questions(rendered: RenderedExam, converter: Converter) -> list[Question]:
+    """Every part of the exam as a question; all texts the converter cannot read are raised together."""
+    out = Collector()
+    found = []
+    for problem, seen_problem in zip(rendered.exam.problems, rendered.student.exam.problems):
+        title = plain(converter.text(problem.title, out, block=False))
+        intro = converter.text(seen_problem.intro, out) if seen_problem.intro else Html("")
+        intro += _unplaced(rendered, converter, seen_problem, out)
+        for part, seen_part in zip(problem.parts, seen_problem.parts):
+            text = intro + (converter.text(seen_part.lead, out) if seen_part.lead else Html(""))
+            text += converter.text(seen_part.prompt, out)
+            options = tuple(converter.text(option.text, out, block=False)
+                            for option in getattr(seen_part.answer, "options", ()))
+            solution_text = getattr(part.answer, "solution", None)
+            solution = converter.text(solution_text, out) if solution_text else None
+            notes = tuple(Note(note.points, converter.text(note.text, out, block=False))
+                          for note in getattr(part.answer, "notes", ()))
+            found.append(Question(problem, part, title, text, options, solution, notes))
+    out.raise_if_any()
+    return found
+
+
+def _caption(converter: Converter, kind: str, label: str, caption: str | None, out: Collector) -> Html:
+    if caption is None:
+        return Html("")
+    number = converter.labels.get(label, "")
+    return Html(f"<p>{_prose(converter.words[kind])} {number}: ") + converter.text(caption, out, block=False) + \
+        Html("</p>")
+
+
+def _unplaced(rendered: RenderedExam, converter: Converter, problem: Problem[str], out: Collector) -> Html:
+    """The problem's figures and tables that no text placed, as the student PDF shows them after the intro."""
+    placed = rendered.student.placed[problem.number]
+    html = Html("")
+    for figure in problem.figures:
+        if figure.id not in placed:
+            key = figure_key(figure)
+            image = converter.images.get(key) if key else None
+            if image is None:
+                out.error(ExportError(f"figure '{figure.id}' has no rendered image", figure.loc, problem.context))
+                continue
+            img = f'<img src="{escape(converter.source(image.name))}" alt="{escape(image.name)}"/>'
+            html += Html(f"<div>{img}</div>", (image.name,))
+            html += _caption(converter, "figure", figure.label, figure.caption, out)
+    for table in problem.tables:
+        if table.id not in placed:
+            rows = ((table.header,) if table.header else ()) + table.rows
+            cells = [[converter.text(cell, out, block=False) for cell in row] for row in rows]
+            body = "".join("<tr>" + "".join(f"<td>{cell.text}</td>" for cell in row) + "</tr>" for row in cells)
+            html += Html(f"<table><tbody>{body}</tbody></table>",
+                         tuple(name for row in cells for cell in row for name in cell.images))
+            html += _caption(converter, "table", table.label, table.caption, out)
+    return html

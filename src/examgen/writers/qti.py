@@ -1,0 +1,191 @@
+"""An IMS QTI 2.1 content package (docs/exports.md): a zip of ``imsmanifest.xml``, one
+``assessmentItem`` per part, an ``assessmentTest`` with a section per problem, and the images.
+
+The mapping is Moodle's: a choice part is a ``choiceInteraction`` (any number of boxes, in
+the exam's order) scored all-or-nothing by its own response processing (the points for
+exactly the correct set; for a part without a correct option, for crossing none); a numeric
+part a ``textEntryInteraction`` of a float, right within the absolute tolerance; a free-answer
+part an ``extendedTextInteraction`` scored by hand, with the sample solution and the
+correction notes in a ``rubricBlock`` for scorers. Math stays TeX in ``\\( … \\)``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from xml.etree import ElementTree as ET
+
+from ..kinds.choice import Choice
+from ..kinds.numeric import Numeric
+from ..numbers import format_number
+from .html import Html, Image, Question, worked
+
+QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"
+CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
+CP_XSD = "http://www.imsglobal.org/xsd/imscp_v1p1.xsd"
+IMAGES = "images/"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same exam gives the same bytes
+
+
+def source(name: str) -> str:
+    return IMAGES + name
+
+
+def identifier(text: str) -> str:
+    """An XML NCName: letters, digits, '-', '.', '_' and a letter first."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def item_id(question: Question) -> str:
+    return f"item-{question.part.number}"
+
+
+def _root(tag: str, namespace: str, schema: str, attributes: dict[str, str]) -> ET.Element:
+    """A document's root: its namespace is the default one, declared as a plain attribute, so its
+    elements (and the converter's XHTML) need no prefix."""
+    return ET.Element(tag, {"xmlns": namespace, **attributes, f"{{{XSI}}}schemaLocation": f"{namespace} {schema}"})
+
+
+def _sub(parent: ET.Element, tag: str, attributes: dict[str, str] | None = None, text: str | None = None) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes or {})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def xhtml(html: Html, tag: str = "div") -> ET.Element:
+    """XHTML of the converter as elements, inside one ``tag``."""
+    return ET.fromstring(f"<{tag}>{html.text}</{tag}>")
+
+
+def _score(parent: ET.Element, points: float) -> None:
+    for name, value in (("SCORE", "0"), ("MAXSCORE", format_number(points))):
+        outcome = _sub(parent, "outcomeDeclaration", {"identifier": name, "cardinality": "single",
+                                                      "baseType": "float"})
+        _sub(_sub(outcome, "defaultValue"), "value", text=value)
+
+
+def _condition(processing: ET.Element) -> ET.Element:
+    """A ``responseIf`` for the condition, then the points (``_set_score``)."""
+    return _sub(_sub(processing, "responseCondition"), "responseIf")
+
+
+def _set_score(condition: ET.Element, points: float) -> None:
+    outcome = _sub(condition, "setOutcomeValue", {"identifier": "SCORE"})
+    _sub(outcome, "baseValue", {"baseType": "float"}, format_number(points))
+
+
+def assessment_item(question: Question) -> ET.Element:
+    part, answer = question.part, question.part.answer
+    item = _root("assessmentItem", QTI, QTI_XSD, {"identifier": item_id(question), "title": f"{part.number} "
+                  f"{question.title}", "adaptive": "false", "timeDependent": "false"})
+    response = _sub(item, "responseDeclaration", {"identifier": "RESPONSE"})
+    _score(item, part.points)
+    body = _sub(item, "itemBody")
+    body.append(xhtml(question.text))
+    processing = ET.Element("responseProcessing")
+    if isinstance(answer, Choice):
+        response.attrib.update(cardinality="multiple", baseType="identifier")
+        if answer.correct:
+            correct = _sub(response, "correctResponse")
+            for number in answer.correct:
+                _sub(correct, "value", text=f"option-{number}")
+        interaction = _sub(body, "choiceInteraction", {"responseIdentifier": "RESPONSE", "shuffle": "false",
+                                                       "maxChoices": "0"})
+        for number, option in enumerate(question.options, 1):
+            choice = xhtml(option, "simpleChoice")
+            choice.set("identifier", f"option-{number}")
+            interaction.append(choice)
+        condition = _condition(processing)
+        if answer.correct:
+            match = _sub(condition, "match")
+            _sub(match, "variable", {"identifier": "RESPONSE"})
+            _sub(match, "correct", {"identifier": "RESPONSE"})
+        else:
+            _sub(_sub(condition, "isNull"), "variable", {"identifier": "RESPONSE"})
+        _set_score(condition, part.points)
+    elif isinstance(answer, Numeric):
+        response.attrib.update(cardinality="single", baseType="float")
+        _sub(_sub(response, "correctResponse"), "value", text=format_number(answer.number))
+        line = _sub(body, "p")
+        _sub(line, "textEntryInteraction", {"responseIdentifier": "RESPONSE", "expectedLength": "15"})
+        if answer.unit:
+            line[-1].tail = f" {answer.unit}"
+        condition = _condition(processing)
+        tolerance = format_number(answer.absolute_tolerance)
+        mode = {"toleranceMode": "absolute", "tolerance": f"{tolerance} {tolerance}"} \
+            if answer.absolute_tolerance else {"toleranceMode": "exact"}
+        equal = _sub(condition, "equal", mode)
+        _sub(equal, "variable", {"identifier": "RESPONSE"})
+        _sub(equal, "correct", {"identifier": "RESPONSE"})
+        _set_score(condition, part.points)
+    else:
+        response.attrib.update(cardinality="single", baseType="string")
+        _sub(body, "extendedTextInteraction", {"responseIdentifier": "RESPONSE", "expectedLines": str(question.lines)})
+    grading = worked(question)
+    if grading.text:
+        rubric = _sub(body, "rubricBlock", {"view": "scorer"})
+        rubric.append(xhtml(grading))
+    if len(processing):
+        item.append(processing)
+    return item
+
+
+def assessment_test(exam_id: str, title: str, questions: list[Question]) -> ET.Element:
+    test = _root("assessmentTest", QTI, QTI_XSD, {"identifier": identifier(f"test-{exam_id}"), "title": title})
+    _sub(test, "outcomeDeclaration", {"identifier": "SCORE", "cardinality": "single", "baseType": "float"})
+    test_part = _sub(test, "testPart", {"identifier": "exam", "navigationMode": "nonlinear",
+                                        "submissionMode": "simultaneous"})
+    sections: dict[int, ET.Element] = {}
+    for question in questions:
+        number = question.problem.number
+        if number not in sections:
+            sections[number] = _sub(test_part, "assessmentSection", {
+                "identifier": f"problem-{number}", "title": f"{number} {question.title}", "visible": "true"})
+        _sub(sections[number], "assessmentItemRef", {"identifier": item_id(question),
+                                                     "href": f"{item_id(question)}.xml"})
+    total = _sub(_sub(test, "outcomeProcessing"), "setOutcomeValue", {"identifier": "SCORE"})
+    _sub(_sub(total, "sum"), "testVariables", {"variableIdentifier": "SCORE"})
+    return test
+
+
+def manifest(exam_id: str, questions: list[Question]) -> ET.Element:
+    root = _root("manifest", CP, CP_XSD, {"identifier": identifier(f"manifest-{exam_id}")})
+    metadata = _sub(root, "metadata")
+    _sub(metadata, "schema", text="QTIv2.1 Package")
+    _sub(metadata, "schemaversion", text="1.0.0")
+    _sub(root, "organizations")
+    resources = _sub(root, "resources")
+    test = _sub(resources, "resource", {"identifier": "test", "type": "imsqti_test_xmlv2p1", "href": "test.xml"})
+    _sub(test, "file", {"href": "test.xml"})
+    for question in questions:
+        _sub(test, "dependency", {"identifierref": item_id(question)})
+    for question in questions:
+        href = f"{item_id(question)}.xml"
+        resource = _sub(resources, "resource", {"identifier": item_id(question), "type": "imsqti_item_xmlv2p1",
+                                                "href": href})
+        _sub(resource, "file", {"href": href})
+        for name in question.images:
+            _sub(resource, "file", {"href": source(name)})
+    return root
+
+
+def _xml(element: ET.Element) -> bytes:
+    ET.indent(element, space=" ")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8") + b"\n"
+
+
+def qti_zip(exam_id: str, title: str, questions: list[Question], images: dict[str, Image]) -> bytes:
+    """The package's bytes."""
+    files = {"imsmanifest.xml": _xml(manifest(exam_id, questions)),
+             "test.xml": _xml(assessment_test(exam_id, title, questions))}
+    files.update({f"{item_id(q)}.xml": _xml(assessment_item(q)) for q in questions})
+    files.update({source(name): images[name].data for q in questions for name in q.images})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in files.items():
+            package.writestr(zipfile.ZipInfo(name, ZIP_DATE), data, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()

@@ -1,0 +1,291 @@
+"""`examgen export`: Moodle XML, a QTI 2.1 package, a Plom spec and the marks sheet, from real
+builds of the sample and both endterms, each output parsed back and checked part by part
+against the key; and the LaTeX-to-HTML converter on its own."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import tomllib
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from support import REPO
+
+from examgen.errors import Collector, ExportError, Loc
+from examgen.model.rendered import Latex
+from examgen.orchestrate import ExportRequest, export, read_exam
+from examgen.project import Project
+from examgen.roster import Student
+from examgen.stages.check import part_pages, read_pdf
+from examgen.writers.copies import manifest_json, plan
+from examgen.writers.html import Converter, Image, Unconvertible
+
+EXAMS = ["sample", "2021-endterm", "2022-endterm"]
+QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
+CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
+# the XHTML elements QTI 2.1's content model has (of those the converter makes)
+XHTML = {"div", "p", "br", "strong", "em", "code", "ul", "ol", "li", "table", "tbody", "tr", "td", "img"}
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8")
+
+
+def parts(key: dict) -> list[dict]:
+    return [part for problem in key["problems"] for part in problem["parts"]]
+
+
+@pytest.fixture(scope="module")
+def exported(built, tmp_path_factory):
+    """``exported(exam, format)``: the export's file of an exam built once per session."""
+    cache: dict[tuple[str, str], Path] = {}
+
+    def get(exam: str, form: str) -> Path:
+        if (exam, form) not in cache:
+            folder = tmp_path_factory.mktemp(f"{exam}-{form}")
+            out = folder / {"moodle": "moodle.xml", "qti": "qti.zip", "plom": "plom.toml"}[form]
+            result = export(Project(REPO).resolve(exam), ExportRequest(form, out, build=built(exam).out))
+            assert result.path == out
+            cache[(exam, form)] = out
+        return cache[(exam, form)]
+
+    return get
+
+
+def xhtml(text: str) -> ET.Element:
+    """A text of the export as XHTML: it must parse, and hold only elements QTI's XHTML has."""
+    element = ET.fromstring(f"<div>{text}</div>")
+    assert {e.tag.removeprefix(QTI) for e in element.iter()} <= XHTML, text
+    return element
+
+
+# --- Moodle -----------------------------------------------------------------------------------------
+
+
+def _html(element: ET.Element) -> str:
+    """A Moodle text element's HTML, its images checked against the files embedded beside it."""
+    text = element.findtext("text") or ""
+    files = {file.get("name"): base64.b64decode(file.text or "") for file in element.findall("file")}
+    shown = {img.get("src", "").removeprefix("@@PLUGINFILE@@/") for img in xhtml(text).iter("img")}
+    assert shown == set(files)
+    assert all(data.startswith(IMAGE_MAGIC) for data in files.values())
+    return text
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("exam", EXAMS)
+def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported):
+    key = built(exam).key
+    quiz = ET.parse(exported(exam, "moodle")).getroot()
+    assert quiz.tag == "quiz"
+    categories = [q.findtext("category/text") for q in quiz if q.get("type") == "category"]
+    assert categories[0] == f"$course$/top/{exam}"
+    assert [c.removeprefix(f"$course$/top/{exam}/").split()[0] for c in categories[1:]] == \
+        [str(p["number"]) for p in key["problems"]]
+    questions = [q for q in quiz if q.get("type") != "category"]
+    names = [q.findtext("name/text") for q in questions]
+    assert len(set(names)) == len(names) == len(parts(key))
+    for name, question, part in zip(names, questions, parts(key)):
+        assert name.startswith(f"{exam} {part['number']}")
+        assert float(question.findtext("defaultgrade")) == part["points"]
+        assert question.findtext("penalty") == "0"
+        _html(question.find("questiontext"))
+        kind = question.get("type")
+        if part["kind"] == "choice":
+            answers = question.findall("answer")
+            fractions = [float(a.get("fraction")) for a in answers]
+            correct = [n for n, f in enumerate(fractions, 1) if f > 0]
+            options = len(answers) - 1  # the last is "none of these"
+            assert correct == (part["correct"] or [options + 1])
+            for answer in answers:
+                _html(answer)
+            if len(part["correct"]) > 1:  # the plugin: correct is any fraction but 0; its own export writes 100
+                assert kind == "multichoiceset" and set(fractions) == {0, 100}
+            else:  # Moodle's rule: the positive fractions add up to 100 %
+                assert kind == "multichoice" and question.findtext("single") == "false"
+                assert sum(f for f in fractions if f > 0) == pytest.approx(100)
+                assert sorted(fractions) == [-100] * options + [100]
+        elif part["kind"] == "numeric":
+            assert kind == "numerical"
+            answer = question.find("answer")
+            assert float(answer.findtext("text")) == pytest.approx(part["answer"], rel=1e-9)
+            assert float(answer.findtext("tolerance")) == pytest.approx(part["tolerance"])
+            assert question.findtext("units/unit/unit_name") == part.get("unit")
+        else:
+            assert kind == "essay"
+            grader = _html(question.find("graderinfo"))
+            assert grader.strip()
+
+
+# --- QTI --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("exam", EXAMS)
+def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exported):
+    key = built(exam).key
+    with zipfile.ZipFile(exported(exam, "qti")) as package:
+        names = set(package.namelist())
+        manifest = ET.fromstring(package.read("imsmanifest.xml"))
+        assert manifest.tag == f"{CP}manifest"
+        resources = manifest.findall(f"{CP}resources/{CP}resource")
+        for resource in resources:
+            assert {f.get("href") for f in resource.findall(f"{CP}file")} <= names
+        items = [r for r in resources if r.get("type") == "imsqti_item_xmlv2p1"]
+        assert [r.get("identifier") for r in items] == [f"item-{p['number']}" for p in parts(key)]
+        test = ET.fromstring(package.read("test.xml"))
+        refs = [ref.get("href") for ref in test.iter(f"{QTI}assessmentItemRef")]
+        assert refs == [r.get("href") for r in items]
+        assert len(list(test.iter(f"{QTI}assessmentSection"))) == len(key["problems"])
+        for resource, part in zip(items, parts(key)):
+            item = ET.fromstring(package.read(resource.get("href")))
+            assert item.tag == f"{QTI}assessmentItem"
+            maximum = item.find(f"{QTI}outcomeDeclaration[@identifier='MAXSCORE']")
+            assert float(maximum.findtext(f"{QTI}defaultValue/{QTI}value")) == part["points"]
+            body = item.find(f"{QTI}itemBody")
+            for image in body.iter(f"{QTI}img"):
+                assert image.get("src") in names and package.read(image.get("src")).startswith(IMAGE_MAGIC)
+            response = item.find(f"{QTI}responseDeclaration")
+            values = [v.text for v in response.iter(f"{QTI}value")]
+            score = [float(v.text) for v in item.iter(f"{QTI}baseValue")]
+            if part["kind"] == "choice":
+                assert values == [f"option-{n}" for n in part["correct"]]
+                assert score == [part["points"]]
+                assert (item.find(f".//{QTI}isNull") is not None) == (not part["correct"])
+            elif part["kind"] == "numeric":
+                assert float(values[0]) == pytest.approx(part["answer"], rel=1e-9)
+                equal = item.find(f".//{QTI}equal")
+                assert float(equal.get("tolerance", "0 0").split()[0]) == pytest.approx(part["tolerance"])
+            else:
+                assert body.find(f"{QTI}extendedTextInteraction") is not None
+                assert body.find(f"{QTI}rubricBlock[@view='scorer']") is not None
+            for block in body:
+                if block.tag in (f"{QTI}div", f"{QTI}rubricBlock"):
+                    assert {e.tag.removeprefix(QTI) for e in block.iter()} - {"rubricBlock"} <= XHTML
+
+
+# --- Plom -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("exam", EXAMS)
+def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
+    result = built(exam)
+    spec = tomllib.loads(exported(exam, "plom").read_text(encoding="utf-8"))
+    key = result.key
+    halves = any(not float(p["points"]).is_integer() for p in key["problems"])
+    scale = 2 if halves else 1
+    assert spec["numberOfQuestions"] == len(spec["question"]) == len(key["problems"])
+    assert [q["mark"] for q in spec["question"]] == [p["points"] * scale for p in key["problems"]]
+    assert spec["totalMarks"] == key["total_points"] * scale == sum(q["mark"] for q in spec["question"])
+    pages = len(result.student.streams)
+    assert spec["numberOfPages"] == pages and spec["idPage"] == 1
+    landed = part_pages(read_pdf(result.out / "student.pdf", texts=None))
+    covered = {1, *spec["doNotMarkPages"]}
+    for question, problem in zip(spec["question"], key["problems"]):
+        spread = question["pages"]
+        assert spread == list(range(spread[0], spread[-1] + 1))  # contiguous
+        assert {landed[part["number"]] for part in problem["parts"]} <= set(spread)
+        assert max(landed[part["number"]] for part in problem["parts"]) == spread[-1]
+        covered |= set(spread)
+    assert covered == set(range(1, pages + 1))
+    assert not set(spec["doNotMarkPages"]) & {p for q in spec["question"] for p in q["pages"]}
+    shared = any(a["pages"][-1] == b["pages"][0] for a, b in zip(spec["question"], spec["question"][1:]))
+    assert spec.get("allowSharedPages", False) == shared
+    assert ("half credits" in spec["longName"]) == halves
+
+
+# --- the marks sheet --------------------------------------------------------------------------------
+
+
+@pytest.mark.latex
+def test_marks_sheet_lists_every_copy_and_part_with_its_maximum(built, tmp_path):
+    target = Project(REPO).resolve("sample")
+    exam = read_exam(target, target.project.theme(), Collector())
+    students = (Student("03001", "Doe, Jane", None, None, Loc(tmp_path, 2)),
+                Student("03002", "Ünal Öz", None, None, Loc(tmp_path, 3)))
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    made = plan(exam, None, students)
+    (copies / "manifest.json").write_text(manifest_json(exam, made, 12, ["0" * 64] * 2), encoding="utf-8")
+    out = tmp_path / "marks.csv"
+    export(target, ExportRequest("marks", out, copies, built("sample").out))
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    key_parts = parts(built("sample").key)
+    assert rows[0] == ["code", "registration", "name", *(p["number"] for p in key_parts)]
+    assert rows[1] == ["max", "", "", *(f"{p['points']:g}" for p in key_parts)]
+    assert rows[2:] == [[copy.code, s.registration, s.name, *[""] * len(key_parts)] for copy, s in zip(made, students)]
+    assert "1.5" in rows[1] and "2" in rows[1]
+
+    with pytest.raises(ExportError, match="run `examgen copies` first"):
+        export(target, ExportRequest("marks", out, tmp_path / "none", built("sample").out))
+
+
+# --- the converter ----------------------------------------------------------------------------------
+
+
+def convert(text: str, **labels: str) -> str:
+    images = {"abc": Image("p1-net.png", b"\x89PNG")}
+    return Converter(images, labels, {"figure": "Figure", "table": "Table"}, lambda name: f"img/{name}").convert(
+        text).text
+
+
+def test_converter_keeps_math_as_tex_and_prose_as_xhtml():
+    html = convert(r"Let $a < b$ and \textbf{bold} \emph{x} -- ``quoted'' 50\% \& more~here\\"
+                   "next\n\n\\[ \\frac{1}{2} \\]\n\\begin{align*} a &= b \\\\ c &= d \\end{align*}")
+    assert r"\(a &lt; b\)" in html and "<strong>bold</strong>" in html and "<em>x</em>" in html
+    assert "&#8211; &#8220;quoted&#8221; 50% &amp; more&#160;here<br/>" in html
+    assert r"\[\frac{1}{2}\]" in html
+    assert r"\[\begin{aligned} a &amp;= b \\ c &amp;= d \end{aligned}\]" in html
+    assert html.count("<p>") == 2
+    xhtml(html)
+
+
+def test_converter_makes_lists_tables_figures_and_numbers_references():
+    html = convert("See \\ref{eg-1-net}:\n\\begin{itemize}[leftmargin=2mm]\n\\item one\n\\item two $x$\n"
+                   "\\end{itemize}\n\\begin{egblock}\\egpicture{abc}\\egcaption{Figure}{egfigure}{The net}"
+                   "\\label{eg-1-net}\\end{egblock}\n\\begin{tabular}{l|c}\\toprule a & $b$ \\\\ \\midrule 1 & 2 \\\\"
+                   "\\bottomrule\\end{tabular}", **{"eg-1-net": "1.1"})
+    assert "See 1.1:" in html
+    assert "<ul><li>one</li><li>two \\(x\\)</li></ul>" in html
+    assert '<img src="img/p1-net.png" alt="p1-net.png"/>' in html and "Figure 1.1: The net" in html
+    assert "<table><tbody><tr><td>a</td><td>\\(b\\)</td></tr><tr><td>1</td><td>2</td></tr></tbody></table>" in html
+    xhtml(html)
+
+
+def test_converter_reports_what_it_cannot_convert_at_its_part_and_line(tmp_path):
+    with pytest.raises(Unconvertible, match=r"\\unknowncommand"):
+        convert(r"text \unknowncommand{x}")
+    with pytest.raises(Unconvertible, match="environment 'verbatim'"):
+        convert(r"\begin{verbatim}x\end{verbatim}")
+    with pytest.raises(Unconvertible, match="no such label"):
+        convert(r"\ref{eg-9-missing}")
+    out = Collector()
+    latex = Latex("first line\nsecond \\weird here", Loc(tmp_path / "exam.yaml", 10), "part 2.3")
+    converter = Converter({}, {}, {}, str)
+    assert converter.text(latex, out).text == ""
+    assert [str(e) for e in out.errors] == [f"{Loc(tmp_path / 'exam.yaml', 11)}: part 2.3: cannot convert to HTML: "
+                                            "\\weird (examgen's HTML converter has no rule for it)"]
+
+
+# --- the command line -------------------------------------------------------------------------------
+
+
+@pytest.mark.latex
+def test_export_command_builds_first_and_says_what_it_cannot_export(project):
+    from test_cli import cli
+
+    plom = cli(project, "export", "minimal", "--format", "plom")
+    assert plom.returncode == 0, plom.stderr
+    assert plom.stdout.strip() == "minimal: plom (1 Plom questions) -> build/minimal/plom.toml"
+    assert tomllib.loads((project / "build" / "minimal" / "plom.toml").read_text())["totalMarks"] == 4
+    marks = cli(project, "export", "minimal", "--format", "marks")
+    assert marks.returncode == 8
+    assert "run `examgen copies` first" in marks.stderr and "Traceback" not in marks.stderr
+    (project / "exams" / "minimal" / "exam.yaml").write_text(
+        (project / "exams" / "minimal" / "exam.yaml").read_text().replace("Name a square number.",
+                                                                          r"Name a \textsc{square} number."))
+    moodle = cli(project, "export", "minimal", "--format", "moodle", "--out", "bank.xml")
+    assert moodle.returncode == 8 and not (project / "bank.xml").exists()
+    assert "exams/minimal/exam.yaml:31: part 1.3: cannot convert to HTML: \\textsc" in moodle.stderr
