@@ -8,8 +8,9 @@ after editing one sample solution, after editing one figure, `examgen check`, an
 screen (headless Chromium), and that less the rebuild's own time, which is what the preview
 adds; once for all exams, CLI start-up (`examgen --help`, `examgen list`); for the 2022
 endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date build, with
-print.pdf's size and the peak memory of examgen and its worker processes together. Each
-build row also says which views LaTeX ran for, so
+print.pdf's size and the peak memory of examgen and its worker processes together, and
+`examgen grade` on simulated marks of 100 and 1,000 students. Each build row also says
+which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
 
@@ -456,6 +457,30 @@ def bench_copies(root: Path, runs: int, facts: dict) -> list[Result]:
     return measure(COPIES_EXAM, measurements, runs)
 
 
+GRADE_COUNTS = (100, 1000)
+GRADING = [f"grade {count} students" for count in GRADE_COUNTS]  # no ratio to the floor either: no LaTeX
+
+
+def bench_grading(root: Path, runs: int) -> list[Result]:
+    """`examgen grade` of the 2022 endterm (no build needed) on simulated marks and scanner crosses
+    (tests/simulate.py: a seeded model of students) for 100 and 1,000 students; the target is 2 s."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from simulate import parts_of, simulate
+
+    from examgen.errors import Collector
+    from examgen.orchestrate import prepare
+    from examgen.project import Project
+
+    exam = prepare(Project(root).resolve(COPIES_EXAM), Collector()).exam
+    measurements = []
+    for count, label in zip(GRADE_COUNTS, GRADING):
+        marks, crosses = simulate(parts_of(exam), count, exam.meta.code, root / "grading" / str(count))
+        command = [EXAMGEN, "grade", COPIES_EXAM, str(marks), "--crosses", str(crosses), "--out",
+                   str(root / "grading" / str(count) / "out")]
+        measurements.append(Measurement(label, lambda _, command=command: run(command, root)))
+    return measure(COPIES_EXAM, measurements, runs)
+
+
 # --- reporting --------------------------------------------------------------------------------
 
 
@@ -485,8 +510,8 @@ def rows(results: list[Result]) -> list[dict]:
             if seconds:
                 median = statistics.median(seconds)
                 table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
-                              "ratio_to_floor": round(median / reference, 3) if reference and r.name not in COPIES
-                              else None,
+                              "ratio_to_floor": round(median / reference, 3)
+                              if reference and r.name not in COPIES + GRADING else None,
                               "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 
@@ -583,6 +608,10 @@ def main(argv: list[str] | None = None) -> int:
                 results += bench_copies(root, args.runs, copies)
             except CommandFailed as exc:
                 failed["(copies)"] = str(exc)
+            try:
+                results += bench_grading(root, args.runs)
+            except CommandFailed as exc:
+                failed["(grading)"] = str(exc)
         try:
             results += bench_cli(root, args.runs)
         except CommandFailed as exc:

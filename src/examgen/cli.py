@@ -153,6 +153,47 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
     _run(ctx, action)
 
 
+def _thresholds(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple:
+    """--thresholds 1.0=95%,1.3=90%,...,4.0=50%: read here, so a typo is a usage error."""
+    from .grading.scale import parse_thresholds
+
+    try:
+        return parse_thresholds(value) if value else ()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+@main.command()
+@click.argument("exam")
+@click.argument("marks", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--crosses", type=click.Path(dir_okay=False, path_type=Path),
+              help="A scanner's crosses (code,part,crossed) for the multiple-choice parts.")
+@click.option("--thresholds", callback=_thresholds, metavar="GRADE=LEAST,...",
+              help="Grade thresholds instead of the exam's, best grade first; LEAST in points or as N%.")
+@click.option("--copies", type=click.Path(file_okay=False, path_type=Path),
+              help="The copies' folder with manifest.json (default build/<id>/copies/).")
+@click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
+              help="Folder for results.csv, grades.csv, report.html (default build/<id>-grading/).")
+@click.pass_context
+def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thresholds: tuple, copies: Path | None,
+          out: Path | None) -> None:
+    """Grade EXAM from a filled-in MARKS sheet: results, grades and an item analysis (docs/grading.md)."""
+
+    def action() -> None:
+        from .orchestrate import GradeRequest
+        from .orchestrate import grade as grade_exam
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        result = grade_exam(target, GradeRequest(marks, crosses, thresholds, copies, out))
+        _warn(result.warnings)
+        click.echo(f"{target.id}: {result.graded} copies graded ({result.absent} absent), mean "
+                   f"{result.mean:.1f} of {result.total:g} points, {result.failed} failed "
+                   f"-> {os.path.relpath(result.out_dir)}/ ({', '.join(result.files)})")
+
+    _run(ctx, action)
+
+
 @main.command()
 @click.argument("exam")
 @click.option("--format", "format_", required=True, type=click.Choice(["moodle", "qti", "plom", "marks"]),

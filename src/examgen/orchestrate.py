@@ -27,7 +27,7 @@ from . import stopping
 from .cache import Record, source_digest
 from .errors import Collector, CompileError, ErrorGroup, ExamgenError, Loc, OutputProblem, StrictWarning
 from .model.rendered import RenderedExam
-from .model.source import Exam, Text
+from .model.source import Exam, Grading, Text, Threshold
 from .outputs import OutputFolder, writing
 from .project import Target
 from .theme import Theme
@@ -487,3 +487,66 @@ def _figure_images(rendered: RenderedExam, placed: dict[str, Placed]) -> dict[st
     with ThreadPoolExecutor(max_workers=CORES) as pool:
         made = {key: pool.submit(image, *how) for key, how in wanted.items()}
         return {key: future.result() for key, future in made.items()}
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """What `examgen grade` reads, and where its outputs go."""
+
+    marks: Path  # the marks sheet
+    crosses: Path | None = None  # a scanner's crosses for the multiple-choice parts
+    thresholds: tuple[Threshold, ...] = ()  # --thresholds: instead of the source's scale
+    copies: Path | None = None  # the copies' folder (its manifest.json); default build/<id>/copies/
+    out: Path | None = None  # default build/<id>-grading/
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    out_dir: Path
+    files: list[str]
+    graded: int
+    absent: int
+    mean: float
+    total: float
+    failed: int
+    warnings: list[str]
+
+
+def grade(target: Target, request: GradeRequest) -> GradeResult:
+    """Marks (and crosses) in, results.csv, grades.csv and report.html out (grading/). Every problem
+    of the inputs is reported at once, and then nothing is written."""
+    from .grading.analysis import analyse
+    from .grading.report import grades_csv, report_html, results_csv
+    from .grading.scale import GERMAN, resolve
+    from .grading.score import Keys, score
+    from .grading.sheets import Codes, read_crosses, read_marks
+
+    out = Collector()
+    rendered = prepare(target, out)
+    exam = rendered.exam
+    grading = Grading(request.thresholds, (exam.grading or GERMAN).fail) if request.thresholds else exam.grading
+    problems = Collector()
+    scale = resolve(grading, exam.total_points, problems)
+    codes = Codes(exam.meta.code, (request.copies or target.out / "copies") / "manifest.json")
+    if codes.known is None:
+        out.warn(f"no manifest of copies at {Loc(codes.manifest)}: the copy codes were checked for their form, "
+                 "exam code and check character only (give --copies DIR)")
+    rows = read_marks(request.marks, exam, codes, problems)
+    crossed = read_crosses(request.crosses, exam, {row.code for row in rows}, problems) if request.crosses else ()
+    results = score(tuple(part for _, part in exam.parts()), rows, crossed, Keys(rendered), scale, problems)
+    problems.raise_if_any()
+    unregistered = sum(not graded.row.registration for graded in results.graded)
+    if unregistered:
+        out.warn(f"{unregistered} graded copies have no registration number: grades.csv leaves them out")
+    analysis = analyse(results)
+    texts = {"results.csv": results_csv(results), "grades.csv": grades_csv(results),
+             "report.html": report_html(exam, results, analysis)}
+    folder = request.out or target.project.build / f"{target.id}-grading"
+    with writing("the grading outputs", folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            (folder / f".{name}.new").write_text(text, encoding="utf-8")
+            os.replace(folder / f".{name}.new", folder / name)
+    failed = dict(analysis.grades)[scale.fail]
+    return GradeResult(folder, list(texts), analysis.count, len(results.absent), analysis.mean, scale.total, failed,
+                       out.warnings)

@@ -29,15 +29,19 @@ class Student:
     loc: Loc
 
 
-def _text(path: Path) -> str:
-    """The file as text; a byte that is not UTF-8 is an error naming its line."""
-    data = path.read_bytes()
+def csv_text(path: Path, what: str) -> str:
+    """A CSV file (a roster, a marks sheet) as text; a byte that is not UTF-8 is an error naming its
+    line, a file that cannot be read one naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read the {what}: {exc.strerror or exc}", Loc(path), what) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise SourceError(f"not UTF-8 (byte 0x{data[exc.start]:02x}): save the roster as UTF-8 CSV",
-                          Loc(path, line), "roster") from None
+        raise SourceError(f"not UTF-8 (byte 0x{data[exc.start]:02x}): save the {what} as UTF-8 CSV",
+                          Loc(path, line), what) from None
 
 
 def _unfit(value: str) -> str | None:
@@ -47,10 +51,7 @@ def _unfit(value: str) -> str | None:
 
 def read_roster(path: Path) -> tuple[Student, ...]:
     """The students of a roster in its order, or every problem of its rows at once."""
-    try:
-        text = _text(path)
-    except OSError as exc:
-        raise SourceError(f"cannot read the roster: {exc.strerror or exc}", Loc(path), "roster") from None
+    text = csv_text(path, "roster")
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [column.strip().lower() for column in next(reader, [])]
     missing = [column for column in REQUIRED if column not in header]

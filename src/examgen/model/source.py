@@ -208,6 +208,25 @@ class Meta(Generic[T]):
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """A grade and the least total that earns it: points, or a percentage of the exam's total."""
+
+    grade: str
+    least: float
+    percent: bool
+    loc: Loc | None = None  # None: the default scale, or the command line's
+
+
+@dataclass(frozen=True)
+class Grading:
+    """The source's ``grading:``: thresholds best grade first; below the last, the failing grade."""
+
+    thresholds: tuple[Threshold, ...]
+    fail: str
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
 class Exam(Generic[T]):
     id: str
     dir: Path
@@ -217,6 +236,7 @@ class Exam(Generic[T]):
     limits: Limits
     files: tuple[Path, ...]
     loc: Loc
+    grading: Grading | None = None  # None: the source says nothing, examgen grade uses its default scale
 
     @property
     def total_points(self) -> float:

@@ -16,6 +16,7 @@ from typing import overload
 
 from .. import kinds, shapes
 from ..errors import Collector, Loc, SourceError
+from ..grading.scale import GRADING_KEYS, read_grading
 from ..model.source import Code, Exam, Figure, Limits, Meta, Part, Problem, Table, Text
 from ..shapes import Keys
 from .load import Source, SourceList, SourceMap, named_file
@@ -58,6 +59,8 @@ EXAM_KEYS: Keys = {
     "problems": shapes.items("The problems, in order; an item may be {include: file.yaml}.",
                              shapes.includable("problem", "A problem, or an included file of problems."),
                              at_least=1),
+    "grading": shapes.mapping(GRADING_KEYS, description="The grade scale `examgen grade` applies (default: the "
+                                                        "German 1.0-5.0 scale, 4.0 at 50 %)."),
 }
 EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "examiner", "problems")
 EXAM_ONE_OF = ("end", "duration")  # the end follows from the start and a duration
@@ -539,6 +542,7 @@ def validate(source: Source, exam_id: str, out: Collector, languages: frozenset[
     exam = Exam(
         id=exam_id, dir=source.root.loc.file.parent, meta=meta, compute=f.code("exam compute block"),
         problems=tuple(problems), limits=_limits(f, out), files=source.files, loc=root.loc,
+        grading=read_grading(f, sum(problem.credits for problem in problems)),
     )
     out.raise_if_any()
     return exam

@@ -93,11 +93,16 @@ def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None) ->
     return tuple(Copy(number, copy_code(number), student) for number, student in enumerate(who, 1))
 
 
+def mistyped(code: str) -> bool:
+    """Whether a code of the copies' form has a check character that disagrees with it: a typo."""
+    match = CODE.fullmatch(code)
+    return match is not None and check_character(f"{match[1]}{match[2]}") != match[3]
+
+
 def find(copies: tuple[Copy, ...], code: str) -> Copy:
     """The copy a code names; a typo (the check character disagrees) is told apart from a code of another run."""
     wanted = code.strip().upper()
-    match = CODE.fullmatch(wanted)
-    if match and check_character(f"{match[1]}{match[2]}") != match[3]:
+    if mistyped(wanted):
         raise SourceError(f"'{code}' is not a valid copy code: its check character is wrong (a typo?)")
     found = next((copy for copy in copies if copy.code == wanted), None)
     if found is None:

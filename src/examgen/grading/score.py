@@ -1,0 +1,87 @@
+"""Points per copy and part, totals and grades: a multiple-choice part a scanner read is scored
+against the copy's own key (all boxes right: the part's points, else 0); every other part
+has the points a grader entered."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import Collector, SourceError
+from ..model.rendered import RenderedExam
+from ..model.source import Part
+from .scale import Scale
+from .sheets import Crossed, Row
+
+Key = Mapping[str, frozenset[int]]  # multiple-choice part number -> its correct options
+
+
+class Keys:
+    """Each copy's multiple-choice key. Every copy has the exam's key (key.json's ``correct``);
+    variants will give a copy its variant's, here and nowhere else."""
+
+    def __init__(self, rendered: RenderedExam):
+        from ..writers.key import answer_key
+
+        self.exam_key: Key = {part["number"]: frozenset(part["correct"])
+                              for problem in answer_key(rendered)["problems"] for part in problem["parts"]
+                              if part["kind"] == "choice"}
+
+    def of(self, code: str) -> Key:
+        return self.exam_key
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A copy with every part graded: its points per part (in exam order), total and grade."""
+
+    row: Row
+    points: tuple[float, ...]
+    total: float
+    grade: str
+
+
+@dataclass(frozen=True)
+class Results:
+    parts: tuple[Part, ...]
+    graded: tuple[Graded, ...]
+    absent: tuple[Row, ...]  # rows without a single mark: copies of students who did not sit the exam
+    crossed: tuple[Crossed, ...]
+    keys: Keys
+    scale: Scale
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        """Every copy of the marks sheet, in its order."""
+        return tuple(sorted((*(g.row for g in self.graded), *self.absent), key=lambda row: row.loc.line or 0))
+
+
+def score(parts: tuple[Part, ...], rows: tuple[Row, ...], crossed: tuple[Crossed, ...], keys: Keys, scale: Scale,
+          out: Collector) -> Results:
+    """Every copy's points; a copy graded in part only is an error at its row (its empty cells named)."""
+    scanned = {(cross.code, cross.part): cross.options for cross in crossed}
+    reported = {error.loc for error in out.errors}  # a row with a bad cell is not also "not graded"
+    graded, absent = [], []
+    for row in rows:
+        key = keys.of(row.code)
+        points: list[float | None] = []
+        for part in parts:
+            options = scanned.get((row.code, part.number))
+            points.append(row.marks.get(part.number) if options is None
+                          else part.points if options == key[part.number] else 0.0)
+        if all(given is None for given in points):
+            absent.append(row)
+            continue
+        empty = [part.number for part, given in zip(parts, points) if given is None and part.number in row.marks]
+        if empty and row.loc not in reported:
+            out.error(SourceError(f"not graded: part{'s' if len(empty) > 1 else ''} {', '.join(empty)} (an empty "
+                                  "cell; enter 0 for no points, or leave the whole row empty for an absent student)",
+                                  row.loc, f"copy {row.code}"))
+        given = [p for p in points if p is not None]
+        if len(given) == len(parts):
+            total = sum(given)
+            graded.append(Graded(row, tuple(given), total, scale.grade(total)))
+    if not graded and not out.errors:
+        out.error(SourceError("no copy is graded: every row of the marks sheet is empty", rows[0].loc if rows
+                              else None, "marks sheet"))
+    return Results(parts, tuple(graded), tuple(absent), crossed, keys, scale)

@@ -1,0 +1,260 @@
+"""`examgen grade`: marks and crosses in, results, grades and an item analysis out. The analysis
+recovers a seeded model's part difficulties and flags its negatively discriminating part; bad
+input is reported at its file:line, all at once, writing nothing; the report is looked at in
+headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from simulate import code, parts_of, simulate, write_csv
+from support import HEADER, REPO, write_exam
+
+from examgen.errors import Collector, ErrorGroup, SourceError
+from examgen.grading.analysis import EVERYBODY, NEGATIVE, NOBODY, analyse
+from examgen.grading.scale import GERMAN, parse_thresholds, points_of, resolve
+from examgen.model.source import Grading, Threshold
+from examgen.orchestrate import GradeRequest, grade, prepare
+from examgen.project import Project
+
+MODEL_EXAM = HEADER + """\
+problems:
+  - title: Model
+    parts:
+      - points: 2
+        prompt: Which are right?
+        options: [a, b, c, d]
+        correct: [1, 3]
+      - {points: 4, prompt: Easy., space: 2cm, solution: An answer.}
+      - {points: 4, prompt: Middle., space: 2cm, solution: An answer.}
+      - {points: 4, prompt: Hard., space: 2cm, solution: An answer.}
+      - {points: 4, prompt: Hardest., space: 2cm, solution: An answer.}
+      - {points: 3, prompt: Misleading., space: 2cm, solution: An answer.}
+"""
+# (difficulty, discrimination) per part: 1.6 is answered better by weaker students
+MODEL = {"1.1": (-1.0, 1.0), "1.2": (-2.0, 1.0), "1.3": (0.0, 1.0), "1.4": (1.0, 1.0), "1.5": (2.0, 1.0),
+         "1.6": (-0.5, -1.0)}
+EASIEST_FIRST = ["1.2", "1.1", "1.3", "1.6", "1.4", "1.5"]  # the model's expected share of points, largest first
+
+
+def rows_of(path: Path) -> list[list[str]]:
+    return list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A project with the model exam, its rendered exam and 600 simulated students (10 absent)."""
+    root = tmp_path_factory.mktemp("model")
+    write_exam(root / "exams" / "model", MODEL_EXAM)
+    target = Project(root).resolve("model")
+    rendered = prepare(target, Collector())
+    marks, crosses = simulate(parts_of(rendered.exam, MODEL), 600, "E1", root / "sheets", seed=7, absent=10)
+    return target, rendered, marks, crosses
+
+
+def analysed(rendered, marks: Path, crosses: Path | None = None):
+    """The analysis of a marks sheet, by the pieces `examgen grade` runs."""
+    from examgen.grading.score import Keys, score
+    from examgen.grading.sheets import Codes, read_crosses, read_marks
+
+    out, exam = Collector(), rendered.exam
+    rows = read_marks(marks, exam, Codes(exam.meta.code, marks.parent / "no-manifest.json"), out)
+    crossed = read_crosses(crosses, exam, {row.code for row in rows}, out) if crosses else ()
+    results = score(tuple(p for _, p in exam.parts()), rows, crossed, Keys(rendered),
+                    resolve(None, exam.total_points, out), out)
+    assert not out.errors
+    return analyse(results)
+
+
+def test_the_analysis_recovers_the_models_difficulty_order_and_flags_the_misleading_part(model, tmp_path):
+    target, rendered, marks, crosses = model
+    analysis = analysed(rendered, marks, crosses)
+    parts = {part.number: part for part in analysis.parts}
+    assert sorted(parts, key=lambda number: parts[number].difficulty, reverse=True) == EASIEST_FIRST
+    assert {number: part.flags for number, part in parts.items() if part.flags} == {"1.6": (NEGATIVE,)}
+    assert parts["1.6"].discrimination < -0.1 and min(p.discrimination for p in parts.values() if not p.flags) > 0.2
+    result = grade(target, GradeRequest(marks, crosses, out=tmp_path))
+    assert (result.graded, result.absent, analysis.count) == (590, 10, 590)
+    import numpy
+
+    rows = rows_of(tmp_path / "results.csv")
+    scores = numpy.array([[float(cell) for cell in row[3:-2]] for row in rows[1:] if row[-1]])  # graded copies
+    k = scores.shape[1]
+    alpha = k / (k - 1) * (1 - scores.var(axis=0).sum() / scores.sum(axis=1).var())  # Cronbach (1951)
+    assert analysis.alpha == pytest.approx(alpha) and 0.2 < alpha < 0.8
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert f"<li>part 1.6: {NEGATIVE}</li>" in report and report.count(NEGATIVE) == 2  # the list and 1.6's row
+
+
+def test_the_analysis_object_agrees_with_the_files_and_flags_parts_nobody_or_everybody_solved(model, tmp_path):
+    target, rendered, _, _ = model
+    parts = parts_of(rendered.exam)
+    marks = tmp_path / "marks.csv"
+    sheet = [["code", "registration", "name", *(p.number for p in parts)],
+             ["max", "", "", "2", "4", "4", "4", "4", "3"]]
+    sheet += [[code("E1", n), f"r{n}", f"S {n}", "2", "0", "4", str(n % 5), "1,5", "3"] for n in range(1, 6)]
+    write_csv(marks, sheet)
+    flags = {part.number: part.flags for part in analysed(rendered, marks).parts}
+    assert flags["1.2"] == (NOBODY,) and flags["1.1"] == flags["1.3"] == flags["1.6"] == (EVERYBODY,)
+    assert flags["1.4"] == flags["1.5"] == ()  # 1.5 varies nowhere but is neither 0 nor full: no flag
+
+
+def test_mc_parts_are_scored_from_the_crosses_against_the_key_overriding_the_sheet(model, tmp_path):
+    target, _, _, _ = model
+    marks = tmp_path / "marks.csv"
+    header = ["code", "registration", "name", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6"]
+    write_csv(marks, [header, ["max", "", "", "2", "4", "4", "4", "4", "3"],
+                      *([code("E1", n), f"r{n}", "", "0", "1", "1", "1", "1", "1"] for n in (1, 2, 3))])
+    crosses = tmp_path / "crosses.csv"
+    write_csv(crosses, [["code", "part", "crossed"], [code("E1", 1), "1.1", "3 1"], [code("E1", 2), "1.1", "1"]])
+    grade(target, GradeRequest(marks, crosses, out=tmp_path / "out"))
+    results = rows_of(tmp_path / "out" / "results.csv")
+    assert [row[3] for row in results[1:]] == ["2", "0", "0"]  # all boxes right; one missing; no scan: the sheet's
+    assert rows_of(tmp_path / "out" / "grades.csv") == [["registration", "grade"], ["r1", "5.0"], ["r2", "5.0"],
+                                                        ["r3", "5.0"]]
+
+
+MISTYPED = code("E1", 2)[:-1] + ("Y" if code("E1", 2)[-1] != "Y" else "Z")
+BAD_MARKS = [
+    ["code", "registration", "name", "1.1", "1.2", "1.3", "1.4", "1.5", "extra"],  # 1: no 1.6, an unknown column
+    ["max", "", "", "2", "4", "4", "4", "4", ""],
+    [code("E1", 1), "r1", "A", "2", "4", "4", "4", "4"],
+    [code("E1", 1), "r2", "B", "2", "4", "4", "4", "4"],  # 4: a duplicated copy
+    [MISTYPED, "r3", "C", "2", "4", "4", "4", "4"],  # 5: a mistyped code
+    [code("E2", 3), "r4", "D", "2", "4", "4", "4", "4"],  # 6: another exam's copy
+    [code("E1", 4), "r5", "E", "2", "4.5", "1.3", "x", "-1"],  # 7: above the maximum, not a half, not a number, < 0
+    [code("E1", 5), "r6", "F", "2", "4", "", "4", "4"],  # 8: graded in part
+    [code("E1", 9), "r7", "G", "2", "4", "4", "4", "4"],  # 9: not in the manifest
+]
+BAD_CROSSES = [
+    ["code", "part", "crossed"],
+    [code("E1", 1), "1.2", "1"],  # 2: not multiple choice
+    [code("E1", 1), "7.1", "1"],  # 3: no such part
+    [code("E1", 8), "1.1", "1"],  # 4: not on the marks sheet
+    [code("E1", 1), "1.1", "1 5"],  # 5: no option 5
+]
+EXPECTED = [
+    "marks.csv:1: marks sheet: column 'extra' is not one of the marks sheet's",
+    "marks.csv:1: marks sheet: the header row has no column '1.6'",
+    f"marks.csv:4: marks sheet: copy {code('E1', 1)} is also on line 3 (a duplicated copy)",
+    "marks.csv:5: marks sheet: copy code '", "has a wrong check character: a typo?",
+    f"marks.csv:6: marks sheet: copy code '{code('E2', 3)}' is of exam E2, not of this exam (E1)",
+    "marks.csv:7: part 1.2: 4.5 points is above the part's maximum, 4",
+    "marks.csv:7: part 1.3: 1.3 points is not a multiple of 0.5",
+    "marks.csv:7: part 1.4: 'x' is not a number of points",
+    "marks.csv:7: part 1.5: -1 points: marks are never negative",
+    f"marks.csv:8: copy {code('E1', 5)}: not graded: part 1.3 (an empty cell",
+    f"marks.csv:9: marks sheet: no copy '{code('E1', 9)}' in ", "manifest.json (an unknown copy code)",
+    "crosses.csv:2: crosses file: part 1.2 is not a multiple-choice part",
+    "crosses.csv:3: crosses file: the exam has no part '7.1'",
+    f"crosses.csv:4: crosses file: copy '{code('E1', 8)}' is not on the marks sheet",
+    "crosses.csv:5: crosses file: '1 5' is not a list of distinct option numbers of part 1.1 (1 to 4",
+]
+
+
+def test_bad_input_is_every_problem_at_its_line_at_once_and_nothing_is_written(model, tmp_path):
+    target, _, _, _ = model
+    write_csv(tmp_path / "marks.csv", BAD_MARKS)
+    write_csv(tmp_path / "crosses.csv", BAD_CROSSES)
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "manifest.json").write_text(json.dumps({"entries": [{"code": code("E1", n)} for n in range(1, 9)]}))
+    run = subprocess.run([sys.executable, "-m", "examgen.cli", "grade", str(target.exam_file), "marks.csv",
+                          "--crosses", "crosses.csv", "--copies", "copies", "--out", "out"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    for expected in EXPECTED:
+        assert expected in run.stderr, expected
+    # each problem once, one line each: "error: file:line: ..."
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == len(BAD_CROSSES) - 1 + 11 and all(line.startswith("error: ") for line in lines), run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_grading_scale_from_the_source_the_default_and_the_command_line(tmp_path):
+    assert [points_of(t, 87) for t in GERMAN.thresholds][-2:] == [48.0, 43.5]  # 55 % of 87 is 47.85 -> 48
+    default = resolve(None, 90, Collector())
+    assert [cut.points for cut in default.cuts] == [85.5, 81, 76.5, 72, 67.5, 63, 58.5, 54, 49.5, 45]
+    grades = (default.grade(45), default.grade(44.5), default.grade(90), default.grade(85))
+    assert grades == ("4.0", "5.0", "1.0", "1.3")
+    scale = resolve(Grading(parse_thresholds("A=50%, B = 30.5, C=10"), "F"), 90, Collector())
+    assert [(cut.grade, cut.points) for cut in scale.cuts] == [("A", 45), ("B", 30.5), ("C", 10)] and scale.fail == "F"
+    with pytest.raises(ValueError, match="a threshold is GRADE=POINTS"):
+        parse_thresholds("1.0:95%")
+    write_exam(tmp_path / "exams" / "scale", MODEL_EXAM + """\
+grading:
+  thresholds: [good=20, fine=20, bad=50%, worse=30, worst=120%, odd=x]
+  fail: bad
+""")
+    with pytest.raises(ErrorGroup) as raised:
+        prepare(Project(tmp_path).resolve("scale"), Collector())
+    found = [str(problem) for problem in raised.value.problems]
+    assert all(isinstance(p, SourceError) and p.loc and p.loc.line == 22 for p in raised.value.problems)
+    assert [message.split(": ", 2)[2] for message in found] == [
+        "a threshold is GRADE=POINTS or GRADE=PERCENT% (such as 4.0=45 or 4.0=50%), not 'odd=x'",
+        "grade fine needs 20 points, not fewer than grade good (20 points): list the best grade first, each "
+        "needing fewer points than the one before",
+        "grade bad is given twice (the failing grade is bad)",
+        "grade worse needs 30 points, more than the exam's 21 points",
+        "grade worst needs 120% (25.5 points), more than the exam's 21 points"]
+    assert Threshold("1.0", 95, True) == GERMAN.thresholds[0]
+
+
+def test_thresholds_on_the_command_line_replace_the_sources_and_the_outputs_repeat_byte_for_byte(model, tmp_path):
+    target, _, marks, crosses = model
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for folder in (first, second):
+        grade(target, GradeRequest(marks, crosses, out=folder))
+    for name in ("results.csv", "grades.csv", "report.html"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    grade(target, GradeRequest(marks, crosses, parse_thresholds("pass=1"), out=other))
+    assert {row[1] for row in rows_of(other / "grades.csv")[1:]} == {"pass"}
+    assert {row[1] for row in rows_of(first / "grades.csv")[1:]} > {"1.7", "4.0", "5.0"}
+
+
+@pytest.mark.parametrize("exam_id", ["2021-endterm", "2022-endterm"])
+def test_the_endterms_grade_a_hundred_simulated_students(exam_id, tmp_path):
+    target = Project(REPO).resolve(exam_id)
+    rendered = prepare(target, Collector())
+    parts = parts_of(rendered.exam)
+    exam_code = rendered.exam.meta.code
+    marks, crosses = simulate(parts, 100, exam_code, tmp_path, seed=3)
+    (tmp_path / "manifest.json").write_text(json.dumps({"entries": [{"code": code(exam_code, n)}
+                                                                    for n in range(1, 101)]}))
+    result = grade(target, GradeRequest(marks, crosses, copies=tmp_path, out=tmp_path / "out"))
+    assert (result.graded, result.warnings) == (100, [])
+    rows = rows_of(tmp_path / "out" / "results.csv")
+    assert rows[0] == ["code", "registration", "name", *(p.number for p in parts), "total", "grade"]
+    read = {(row[0], row[1]): set(map(int, row[2].split())) for row in rows_of(crosses)[1:]}
+    for row in rows[1:]:
+        for index, part in enumerate(parts, 3):
+            if part.options:
+                assert float(row[index]) == (part.points if read[row[0], part.number] == part.correct else 0)
+        assert float(row[-2]) == sum(float(cell) for cell in row[3:-2])
+    assert len(rows_of(tmp_path / "out" / "grades.csv")) == 101
+
+
+def test_the_report_renders_in_headless_chromium(model, tmp_path):
+    target, _, marks, crosses = model
+    grade(target, GradeRequest(marks, crosses, out=tmp_path))
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: `make chromium` installs Debian's"
+    screenshot = tmp_path / "report.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={screenshot}",
+                    "--window-size=1200,2000", (tmp_path / "report.html").as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    import numpy
+    from PIL import Image
+
+    pixels = numpy.asarray(Image.open(screenshot).convert("RGB"), dtype=float) / 255
+    assert pixels.shape[:2] == (2000, 1200)
+    ink = (pixels.min(axis=2) < 0.9).mean()  # anything but white and the lightest greys
+    blue = ((pixels[..., 2] > 0.5) & (pixels[..., 0] < 0.4)).mean()  # the plots' bars
+    red = ((pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.4)).mean()  # the failing grade's bar, the flags
+    assert ink > 0.05 and blue > 0.01 and red > 0.0005, (ink, blue, red)
