@@ -22,7 +22,7 @@ from examgen.roster import read_roster
 from examgen.writers.copies import check_character, find, plan, qr_payload
 
 DATA = Path(__file__).parent / "data"
-HOSTILE = ["O'Brien", "Müller & Söhne", "Dž", "#1 Student", "王小明", "山田 さくら",
+HOSTILE = ["O'Brien", "Müller & Söhne", "Dž", "#1 Student", "王小明", "山田 さくら", "김민준",
            r"100% $x_1$ {~\^} \textbf{not bold}"]
 DPI = 150
 
@@ -216,7 +216,7 @@ def test_a_bad_roster_writes_nothing(project, tmp_path):
 @pytest.mark.latex
 def test_a_name_the_fonts_cannot_print_is_an_error_at_its_row(project, tmp_path):
     roster = tmp_path / "roster.csv"
-    roster.write_text("registration,name\n1,Ada\n2,김민준\n", encoding="utf-8")
+    roster.write_text("registration,name\n1,Ada\n2,สมชาย\n", encoding="utf-8")
     with pytest.raises(ExamgenError) as caught:  # the font TeX lacks, and what follows from it
         make_copies(Project(project).resolve("minimal"), CopiesRequest(roster=roster, out=tmp_path / "copies"))
     assert all(str(problem).startswith(f"{roster}:3: roster row: LaTeX error") for problem in caught.value.problems)

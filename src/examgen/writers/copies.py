@@ -43,7 +43,9 @@ COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-
 NUMBER_DIGITS = 4
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
 STICKER = re.compile(rb"/ExamgenSticker BMC\n.*?EMC\n", re.S)  # \egsticker's drawing (examgen.sty)
-CJK = re.compile("([\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+)")
+HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+CJK = re.compile(f"([{HANGUL}\u2e80-\u312f\u3190-\u9fff\uf900-\ufaff\uff00-\uffef]+)")
+HANGUL_RUN = re.compile(f"([{HANGUL}]+)")
 QUAD = r"\quad "
 LABEL_DEPTH_MM = 1.5  # the code slot's baseline above its bottom (examgen.sty: \egslot{code})
 
@@ -201,14 +203,21 @@ OVERLAY_PREAMBLE = r"""\documentclass{article}
 
 
 def tex_text(text: str) -> str:
-    """Plain text (a name) as LaTeX: pylatex's escaping, CJK runs in a CJK font (Arphic GB Song). pylatex
-    writes ^ as an accent on nothing (``\\^{}``), which prints and reads back as a circumflex: the
-    ASCII character is \\textasciicircum."""
+    """Plain text (a name) as LaTeX: pylatex's escaping, CJK runs in a CJK font: Hangul in Nanum Gothic,
+    Han and kana in Arphic GB Song (its GB 2312 has no Hangul). pylatex writes ^ as an accent on
+    nothing (``\\^{}``), which prints and reads back as a circumflex: the ASCII character is
+    \\textasciicircum."""
     from pylatex.utils import escape_latex  # only the copies writer needs pylatex
 
-    return "".join(rf"\begin{{CJK}}{{UTF8}}{{gbsn}}{run}\end{{CJK}}" if CJK.fullmatch(run)
+    return "".join(_cjk(run) if CJK.fullmatch(run)
                    else str(escape_latex(run)).replace(r"\^{}", r"\textasciicircum{}")
                    for run in CJK.split(text) if run)
+
+
+def _cjk(run: str) -> str:
+    """A run of CJK characters as CJK environments, one per font."""
+    return "".join(rf"\begin{{CJK}}{{UTF8}}{{{'nanumgt' if HANGUL_RUN.fullmatch(part) else 'gbsn'}}}"
+                   rf"{part}\end{{CJK}}" for part in HANGUL_RUN.split(run) if part)
 
 
 def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]) -> str:
