@@ -302,11 +302,19 @@ class SourceEdit:
 
     def apply(self, i: int) -> None:
         """Repetition i's edit: a word never used before, so every rebuild sees a change."""
-        self.site[0].write_text(self._edited(self.site, self.original, i + 1), encoding="utf-8")
+        self._write_line(self._edited(self.site, self.original, i + 1))
 
     def restore(self) -> None:
         if self.site:
-            self.site[0].write_text(self.original, encoding="utf-8")
+            self._write_line(self.original)
+
+    def _write_line(self, source: str) -> None:
+        """The site's line as ``source`` has it, the rest of the file as it is now: another edit
+        in the same file (a figure beside the part) stays as that edit left it."""
+        file, index, _, _ = self.site
+        lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+        lines[index] = source.splitlines(keepends=True)[index]
+        file.write_text("".join(lines), encoding="utf-8")
 
 
 def shown_state(url: str, generation: int) -> dict:

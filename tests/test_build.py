@@ -373,3 +373,28 @@ def test_each_figure_is_compiled_once_and_again_only_when_it_changes(project, mo
     compiled.clear()
     edit(project, "six sevens make forty-two", "six sevens make forty-two, still")
     assert build(target).compiled == ["solution"] and compiled == []
+
+
+def test_a_text_edit_runs_no_python_and_a_block_edit_does(project, monkeypatch):
+    """The compute blocks' results are kept in the work folder: an edit of a text, or one that
+    moves a block to another line, runs no block; an edit of a block runs them again."""
+    from examgen.stages import compute
+
+    runs: list[int] = []
+    real_run = compute._run
+
+    def counting(blocks, exam, out):
+        runs.append(len(blocks))
+        return real_run(blocks, exam, out)
+
+    monkeypatch.setattr(compute, "_run", counting)
+    target = Project(project).resolve("minimal")
+    build(target)
+    assert runs == [1]
+    edit(project, "six sevens make forty-two", "six sevens make forty-two, again")
+    edit(project, "problems:\n", "problems:\n# the block moves a line down\n")
+    assert build(target).compiled and runs == [1]
+    edit(project, "a, b = 6, 7", "a, b = 6, 8")
+    build(target)
+    assert runs == [1, 1]
+    assert json.loads(outputs(project)["key.json"])["problems"][0]["parts"][1]["values"]["product"] == 48

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import sysconfig
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -66,6 +67,20 @@ def source_digest(exam: Exam[Text], lib: Path, theme: Theme, out_dir: Path) -> s
     # out_dir as named, not resolved: it is a link that every install points at a new folder
     digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{engine()}\n{os.path.abspath(out_dir)}\n".encode())
     for path in sorted(files):
+        digest.update(f"{path}\n{sha(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def compute_digest(exam: Exam[Text], lib: Path, job: object) -> str:
+    """Everything the compute blocks' results depend on: the blocks as sent to the child (``job``,
+    without their lines: an edit above a block moves it and changes nothing it computes), what
+    they can import or read (the exam folder except the sources examgen reads itself, the shared
+    helpers, the installed packages), examgen's and Python's versions. An edit of a text leaves
+    it unchanged: no Python runs."""
+    packages = sorted(p.name for p in Path(sysconfig.get_paths()["purelib"]).glob("*.dist-info"))
+    digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{packages}\n".encode())
+    digest.update(json.dumps(job, sort_keys=True).encode())
+    for path in sorted({*_files_under(exam.dir), *_files_under(lib)} - set(exam.files)):
         digest.update(f"{path}\n{sha(path)}\n".encode())
     return digest.hexdigest()
 

@@ -73,13 +73,14 @@ def read_exam(target: Target, theme: Theme, out: Collector) -> Exam[Text]:
     return validate(load(target.exam_file), target.id, out, theme.languages())
 
 
-def render(exam: Exam[Text], theme: Theme, out: Collector) -> RenderedExam:
-    """Compute (the texts' templates compile meanwhile: that needs no values), then render."""
+def render(exam: Exam[Text], theme: Theme, out: Collector, work: Path | None = None) -> RenderedExam:
+    """Compute (the texts' templates compile meanwhile: that needs no values), then render. A
+    build passes its work folder: blocks whose inputs did not change don't run again."""
     from .stages.compute import compute
     from .stages.render import precompile, render_texts
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
-        computing = pool.submit(compute, exam, out)
+        computing = pool.submit(compute, exam, out, work / "compute.json" if work else None)
         precompile(exam, theme)
         computed = computing.result()
     return render_texts(computed, theme, out)
@@ -193,7 +194,7 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
                 _strict(warnings)
             return BuildResult(target, exam, output.path, [], [], warnings)
         stopping.current().check()
-        rendered = render(exam, theme, out)
+        rendered = render(exam, theme, out, target.work)
         stopping.current().check()
         figures, failed = compile_figures(rendered, target.project.build, theme, force, out)
         stopping.current().check()

@@ -254,12 +254,39 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector) -> li
     return results
 
 
-def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
-    """Run the exam's and every problem's compute block: the scopes every text is rendered in."""
+def _results(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector, cache: Path | None) -> list[dict | None]:
+    """``_run``'s results, or the last run's from ``cache`` when nothing a block sees has changed
+    (its warnings are told again). Only a run in which every block succeeded is kept."""
+    if cache is None:
+        return _run(blocks, exam, out)
+    from ..cache import compute_digest
+
+    job = {"limits": [exam.limits.seconds, exam.limits.memory_mb],
+           "blocks": [[scope, code.label, code.source, str(code.loc.file)] for scope, code in blocks]}
+    key = compute_digest(exam, exam.dir.parent / "lib", job)
+    with contextlib.suppress(OSError, ValueError):
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and kept.get("key") == key:
+            out.warnings.extend(warning for warning in kept["warnings"] if warning not in out.warnings)
+            return kept["results"]
+    before = len(out.warnings)
+    results = _run(blocks, exam, out)
+    if all(result is not None and result["ok"] for result in results):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        written = cache.with_suffix(".tmp")
+        written.write_text(json.dumps({"key": key, "results": results, "warnings": out.warnings[before:]}),
+                           encoding="utf-8")
+        written.replace(cache)
+    return results
+
+
+def compute(exam: Exam[Text], out: Collector, cache: Path | None = None) -> ComputedExam:
+    """Run the exam's and every problem's compute block: the scopes every text is rendered in.
+    With ``cache`` (a file of the build's work folder) blocks whose inputs did not change don't run."""
     owners = ([(EXAM_SCOPE, exam.compute)] if exam.compute else []) + [
         (p.number, p.compute) for p in exam.problems if p.compute]
     blocks = [("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners]
-    results = _run(blocks, exam, out) if blocks else []
+    results = _results(blocks, exam, out, cache) if blocks else []
     scopes: dict[int, Scope] = {}
     for (number, code), result in zip(owners, results):
         if result is None:
