@@ -398,3 +398,20 @@ def test_a_text_edit_runs_no_python_and_a_block_edit_does(project, monkeypatch):
     build(target)
     assert runs == [1, 1]
     assert json.loads(outputs(project)["key.json"])["problems"][0]["parts"][1]["values"]["product"] == 48
+
+
+def test_a_build_in_a_new_process_compiles_only_the_texts_that_changed(project, monkeypatch):
+    """The texts' compiled templates are kept in the work folder beside the compute results."""
+    from examgen.stages import render
+
+    target = Project(project).resolve("minimal")
+    monkeypatch.setattr(render, "_KNOWN", {})
+    build(target)
+    parsed: list[str] = []
+    real_parse = render.TemplateSandbox.parse
+    monkeypatch.setattr(render.TemplateSandbox, "parse",
+                        lambda env, source, *args: parsed.append(source.strip()) or real_parse(env, source, *args))
+    monkeypatch.setattr(render, "_KNOWN", {})  # as in a new process: nothing compiled in memory
+    edit(project, "six sevens make forty-two", "six sevens make forty-two, again")
+    assert build(target).compiled == ["solution"]
+    assert parsed == ["The product is << product >> because six sevens make forty-two, again."]

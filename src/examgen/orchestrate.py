@@ -75,13 +75,14 @@ def read_exam(target: Target, theme: Theme, out: Collector) -> Exam[Text]:
 
 def render(exam: Exam[Text], theme: Theme, out: Collector, work: Path | None = None) -> RenderedExam:
     """Compute (the texts' templates compile meanwhile: that needs no values), then render. A
-    build passes its work folder: blocks whose inputs did not change don't run again."""
+    build passes its work folder: blocks whose inputs did not change don't run again, texts
+    that did not change are not compiled again."""
     from .stages.compute import compute
     from .stages.render import precompile, render_texts
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
         computing = pool.submit(compute, exam, out, work / "compute.json" if work else None)
-        precompile(exam, theme)
+        precompile(exam, theme, work / "texts.marshal" if work else None)
         computed = computing.result()
     return render_texts(computed, theme, out)
 

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import contextvars
 import dataclasses
 import datetime
 import difflib
 import functools
+import marshal
 import re
+import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
+from types import CodeType, MappingProxyType
 from typing import Any
 
 import jinja2
 import jinja2.nodes
 from jinja2.sandbox import SecurityError
 
+from .. import __version__
 from ..errors import Collector, ComputeError, ExamgenError, Loc, SourceError
 from ..kinds import by_name
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
@@ -237,30 +241,73 @@ def _message(exc: BaseException, available: Mapping[str, object] = EMPTY,
     return f"{type(exc).__name__}: {exc}"
 
 
-@functools.cache
-def _parsed(env: jinja2.Environment, source: str) -> jinja2.nodes.Template:
-    """A text's syntax tree, parsed once for both its names and its compiled form."""
-    return env.parse(source)
+@dataclasses.dataclass(frozen=True)
+class _Known:
+    """A text's template compiled, and the names it reads but does not set itself."""
+
+    code: CodeType
+    names: frozenset[str]
+
+
+# By source: compiled in this process, or read from a build's store (texts.marshal). Compiled
+# code does not depend on the theme or the exam (the environment's options are fixed), so
+# exams built at once share it.
+_KNOWN: dict[str, _Known] = {}
+STORE_VERSION = f"examgen {__version__} jinja2 {jinja2.__version__} {sys.version}"
+
+
+def _known(env: jinja2.Environment, source: str) -> _Known:
+    """A text parsed and compiled once, for both its names and its template."""
+    known = _KNOWN.get(source)
+    if known is None:
+        tree = env.parse(source)
+        # Names the text reads but does not set itself (a walk of the tree; jinja2.meta's
+        # find_undeclared_variables would run the whole code generator a second time).
+        loaded: set[str] = set()
+        stored: set[str] = set()
+        for node in tree.find_all(jinja2.nodes.Name):
+            (loaded if node.ctx == "load" else stored).add(node.name)
+        known = _KNOWN.setdefault(source, _Known(env.compile(tree), frozenset(loaded - stored)))
+    return known
 
 
 @functools.cache
 def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
-    return env.from_string(_parsed(env, source))
+    return env.template_class.from_code(env, _known(env, source).code, env.make_globals(None))
 
 
-def precompile(exam: Exam[Text], theme: Theme) -> None:
+def _template_sources(exam: Exam[Text]) -> list[str]:
+    """The sources of the exam's texts that are templates, as they are compiled."""
+    code = _code_texts(exam)
+    sources = (text.source if text in code else percent_signs(text.source) for text in _found_in(exam, Text))
+    return [source for source in sources if any(m in source for m in MARKERS)]
+
+
+def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> None:
     """Compile every text's template and the document template ahead, for instance while the
-    compute blocks run: compiling needs no values. Errors are left for render_texts to report."""
+    compute blocks run: compiling needs no values. Errors are left for render_texts to report.
+    With ``store`` (a file of the build's work folder), the texts compiled by the last build
+    are read back and only the changed ones compiled (Jinja's code generation is most of this
+    stage's time); the store then holds this exam's texts."""
     env = environment(theme)
     env.get_template("exam.tex.j2")
-    code = _code_texts(exam)
-    for text in _found_in(exam, Text):
-        source = text.source if text in code else percent_signs(text.source)
-        if any(m in source for m in MARKERS):
-            try:
-                _compiled(env, source)
-            except jinja2.TemplateSyntaxError:
-                pass
+    with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+        if store is not None:
+            version, texts = marshal.loads(store.read_bytes())
+            if version == STORE_VERSION:
+                for source, (code, names) in texts.items():
+                    _KNOWN.setdefault(source, _Known(code, frozenset(names)))
+    sources = _template_sources(exam)
+    new = [source for source in sources if source not in _KNOWN]
+    for source in sources:
+        with contextlib.suppress(jinja2.TemplateSyntaxError):
+            _known(env, source)
+    if store is not None and new:
+        texts = {source: (_KNOWN[source].code, tuple(sorted(_KNOWN[source].names)))
+                 for source in sources if source in _KNOWN}
+        written = store.with_suffix(".tmp")
+        written.write_bytes(marshal.dumps((STORE_VERSION, texts)))
+        written.replace(store)
 
 
 def _code_texts(exam: Exam[Text]) -> frozenset[Text]:
@@ -286,16 +333,9 @@ class TextRenderer:
         if not any(m in source for m in MARKERS):
             return frozenset()
         try:
-            tree = _parsed(self.env, source)
+            return _known(self.env, source).names
         except jinja2.TemplateSyntaxError:
             return frozenset()  # reported by expand
-        # Names the text reads but does not set itself (a walk of the tree; jinja2.meta's
-        # find_undeclared_variables would run the whole code generator a second time).
-        loaded: set[str] = set()
-        stored: set[str] = set()
-        for node in tree.find_all(jinja2.nodes.Name):
-            (loaded if node.ctx == "load" else stored).add(node.name)
-        return frozenset(loaded - stored)
 
     def expand(self, text: Text, context: str, values: Mapping[str, object],
                unusable: Mapping[str, tuple[str, str]] = EMPTY) -> str:
