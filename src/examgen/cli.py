@@ -76,7 +76,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
     def action() -> None:
         from .errors import ErrorGroup, ExamgenError
-        from .orchestrate import build_many
+        from .orchestrate import build_many, built_variants
         from .project import Project
         from .writers import output_names
 
@@ -93,7 +93,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
                 continue
             _warn(result.warnings)
             exam = result.exam
-            files = ", ".join(output_names())
+            files = ", ".join(output_names(built_variants(exam)))
             click.echo(f"{result.target.id}: {result.state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{len(exam.problems)} problems, {exam.total_points:g} credits)")
         if failures:

@@ -14,14 +14,14 @@ import multiprocessing
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from . import stopping
 from .cache import Record, source_digest
@@ -31,7 +31,7 @@ from .model.source import Exam, Grading, Text, Threshold
 from .outputs import OutputFolder, writing
 from .project import Target
 from .theme import Theme
-from .writers import Context, Product, output_names, writers
+from .writers import VIEWS, Context, Product, Rendered, output_names, writers
 
 if TYPE_CHECKING:
     from .figures import Placed
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 CORES = 2  # CI's: figure batches, exams built at once, processes that make copies' QR codes
 EXAMS_AT_ONCE = CORES
+WRITERS_AT_ONCE = 2 * CORES + 1  # the views' LaTeX runs, two per core (one waits on the disk), and the key
+T = TypeVar("T")
 VIEW_NAMES = re.compile(r"the (?:student|solution) view")
 COPIES_PER_CHUNK = 20  # copies per task of a process: progress and order, little overhead
 
@@ -85,6 +87,52 @@ def render(exam: Exam[Text], theme: Theme, out: Collector) -> RenderedExam:
     return render_texts(computed, theme, out)
 
 
+def _each_variant(labels: Iterable[str | None], work: Callable[[str | None, Collector], T], out: Collector) -> dict:
+    """``work`` for each variant (or once, for None), its errors named with the variant and raised
+    together after all ran; its warnings, once each, into ``out``."""
+    from .variants import in_variant
+
+    done, errors = {}, []
+    for label in labels:
+        own = Collector()
+        try:
+            done[label] = work(label, own)
+        except ExamgenError as exc:
+            for problem in exc.problems:
+                problem.context = in_variant(problem.context, label)
+            errors += exc.problems
+        for warning in own.warnings:
+            if warning not in out.warnings:
+                out.warnings.append(warning)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    return done
+
+
+def render_all(exam: Exam[Text], theme: Theme, out: Collector) -> Rendered:
+    """The exam rendered (by None), or every variant it is built in (by label; docs/variants.md):
+    their compute blocks run in one child, then each variant's texts are rendered."""
+    from .stages.compute import compute_variants
+    from .stages.render import precompile, render_texts
+
+    if exam.variants is None:
+        return {None: render(exam, theme, out)}
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
+        computing = pool.submit(compute_variants, exam, built_variants(exam), out)
+        precompile(exam, theme)
+        computed = {variant.variant: variant for variant in computing.result() if variant is not None}
+    out.raise_if_any()
+    return _each_variant(computed, lambda label, own: render_texts(computed[label], theme, own), out)
+
+
+def built_variants(exam: Exam[Text]) -> tuple[str, ...]:
+    """The variants a build makes: the source's labels; for ``per-copy``, the first copy's (its copies
+    get theirs from `examgen copies`)."""
+    if exam.variants is None:
+        return ()
+    return ("1",) if exam.variants.per_copy else exam.variants.labels
+
+
 def prepare(target: Target, out: Collector) -> RenderedExam:
     """Everything that needs no LaTeX: load, validate, compute, render the texts."""
     theme = target.project.theme()
@@ -99,16 +147,17 @@ def check_source(target: Target, out: Collector, strict: bool = False) -> Exam[s
     return rendered
 
 
-def compile_figures(rendered: RenderedExam, build_folder: Path, theme: Theme, force: bool,
+def compile_figures(rendered: Rendered, build_folder: Path, theme: Theme, force: bool,
                     out: Collector) -> tuple[dict[str, Placed], list[ExamgenError]]:
-    """Every TikZ picture of the exam compiled (the missing ones in one batch per core, at
-    once), by key: the views include them. A batch that fails gives its errors back, so the
-    views still run and report theirs in the same run (a failed picture is a gap in them)."""
+    """Every TikZ picture of the exam (of all its variants: a picture they share is one) compiled
+    (the missing ones in one batch per core, at once), by key: the views include them. A batch that
+    fails gives its errors back, so the views still run and report theirs in the same run (a failed
+    picture is a gap in them)."""
     from .figures import FigureCache, batches, pictures
     from .stages.render import preamble
 
-    cache = FigureCache(build_folder, theme, preamble(rendered, theme))
-    wanted = pictures(rendered)
+    cache = FigureCache(build_folder, theme, preamble(next(iter(rendered.values())), theme))
+    wanted = {key: code for variant in rendered.values() for key, code in pictures(variant).items()}
     missing = batches(cache.missing(wanted, force), CORES)
     failed: list[ExamgenError] = []
     if missing:
@@ -145,11 +194,12 @@ def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> l
     return overflows
 
 
-def _run_writers(rendered: RenderedExam, context: Context, failed: list[ExamgenError]) -> dict[str, Product]:
-    """Every writer at once; their failures are raised together with those before them
-    (``failed``: the figures'), an error both views meet once."""
-    chosen = writers()
-    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+def _run_writers(rendered: Rendered, context: Context, failed: list[ExamgenError],
+                 variants: tuple[str, ...]) -> dict[str, Product]:
+    """Every writer at once (with variants, a LaTeX run per core and one more); their failures are
+    raised together with those before them (``failed``: the figures'), an error both views meet once."""
+    chosen = writers(variants)
+    with ThreadPoolExecutor(max_workers=min(len(chosen), WRITERS_AT_ONCE)) as pool:
         futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen}
     products: dict[str, Product] = {}
     errors: dict[tuple, ExamgenError] = {}
@@ -167,6 +217,17 @@ def _run_writers(rendered: RenderedExam, context: Context, failed: list[ExamgenE
     return products
 
 
+def _check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:
+    """The checks of one exam's (or variant's) two views (stages/check.py)."""
+    from .stages.check import check  # here: a build that finds nothing changed needs none of it
+
+    views = {view: products[f"{rendered.variant}/{view}" if rendered.variant else view] for view in VIEWS}
+    overflows = _layout_warnings(rendered.exam, {view: product.log for view, product in views.items()}, out)
+    student, solution = views["student"].pdf, views["solution"].pdf
+    assert student is not None and solution is not None
+    check(rendered, student, solution, overflows, out)
+
+
 def _strict(warnings: list[str]) -> None:
     """Under --strict, the warnings as errors."""
     if warnings:
@@ -181,8 +242,9 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
     out = Collector()
     theme = target.project.theme()
     exam = read_exam(target, theme, out)
+    variants = built_variants(exam)
     output = OutputFolder(out_dir or target.out)
-    outputs = {name: output.path / name for name in output_names()}
+    outputs = {name: output.path / name for name in output_names(variants)}
     with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
         output.clean()
         record = Record(target.work / "examgen-inputs.json")
@@ -193,18 +255,13 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
                 _strict(warnings)
             return BuildResult(target, exam, output.path, [], [], warnings)
         stopping.current().check()
-        rendered = render(exam, theme, out)
+        rendered = render_all(exam, theme, out)
         stopping.current().check()
         figures, failed = compile_figures(rendered, target.project.build, theme, force, out)
         stopping.current().check()
-        products = _run_writers(rendered, Context(theme, target.work, force, out, figures), failed)
-        overflows = _layout_warnings(rendered.exam, {name: p.log for name, p in products.items() if p.log}, out)
-        student, solution = products["student"].pdf, products["solution"].pdf
-        assert student is not None and solution is not None
+        products = _run_writers(rendered, Context(theme, target.work, force, out, figures), failed, variants)
         stopping.current().check()
-        from .stages.check import check  # here: a build that finds nothing changed needs none of it
-
-        check(rendered, student, solution, overflows, out)
+        _each_variant(rendered, lambda label, own: _check_views(rendered[label], products, own), out)
         if strict:
             _strict(out.warnings)
         output.install({name: path for product in products.values() for name, path in product.files.items()})
@@ -435,7 +492,7 @@ def _export_questions(target: Target, built: BuildResult, request: ExportRequest
 
     theme = target.project.theme()
     rendered = prepare(target, Collector())  # its warnings are the build's, already in built.warnings
-    placed, failed = compile_figures(rendered, target.project.build, theme, False, out)
+    placed, failed = compile_figures({None: rendered}, target.project.build, theme, False, out)
     if failed:
         raise failed[0] if len(failed) == 1 else ErrorGroup(failed)
     images = _figure_images(rendered, placed)

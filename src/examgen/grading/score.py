@@ -24,7 +24,7 @@ class Keys:
         from ..writers.key import answer_key
 
         self.exam_key: Key = {part["number"]: frozenset(part["correct"])
-                              for problem in answer_key(rendered)["problems"] for part in problem["parts"]
+                              for problem in answer_key({None: rendered})["problems"] for part in problem["parts"]
                               if part["kind"] == "choice"}
 
     def of(self, code: str) -> Key:

@@ -469,6 +469,7 @@ class _ProblemRenderer:
         self.printed[part.number] = {name: next((text for value, text in printed if value == number), None)
                                      or format_number(number) for name, number in self.used(part).items()
                                      if isinstance(number, (int, float)) and not isinstance(number, bool)}
+        self.expected(part.expect, part.context)
         try:
             answer = by_name(part.kind).finish(
                 rendered.answer, lambda e: self.texts.evaluate(e, part.context, self.values))
@@ -479,11 +480,27 @@ class _ProblemRenderer:
             return rendered
         return dataclasses.replace(rendered, answer=answer)
 
+    def expected(self, conditions: tuple[Expression, ...], context: str) -> None:
+        """Report each ``expect`` condition the computed values do not meet, with the values it reads."""
+        for condition in conditions:
+            try:
+                holds = self.texts.evaluate(condition, context, self.values)
+            except ExamgenError as exc:
+                self.out.error(exc)
+                continue
+            if holds is not True:
+                names = sorted(self.texts.names(f"<< {condition.source} >>") & set(self.scope.values))
+                shown = ", ".join(f"{name} = {self.scope.values[name]!r}" for name in names)
+                self.out.error(ComputeError(f"expect '{condition.source}' does not hold" + (f" ({shown})" if shown
+                                                                                            else ""),
+                                            condition.loc, context))
+
     def used(self, part: Part[Text]) -> dict[str, object]:
         """The computed values the part's texts use, for the key."""
         return {n: self.scope.values[n] for n in sorted(self.texts.used(part)) if n in self.scope.values}
 
     def render(self) -> Problem[str]:
+        self.expected(self.problem.expect, self.problem.context)
         parts = tuple(self.part(part) for part in self.problem.parts)
         expand = self.expander(self.problem.context)
         return _retyped(self.problem, title=expand(self.problem.title),
@@ -549,7 +566,8 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
     out.raise_if_any()
     student, _, _ = _view(computed, theme, texts, False, out, solution.placed)
     out.raise_if_any()
-    return RenderedExam(computed.exam, solution, student, MappingProxyType(values), MappingProxyType(printed))
+    return RenderedExam(computed.exam, solution, student, MappingProxyType(values), MappingProxyType(printed),
+                        computed.variant)
 
 
 def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str:
@@ -558,6 +576,7 @@ def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str
     view = rendered.view(solution)
     try:
         return run_limited(lambda: template.render(exam=view.exam, placed=view.placed, solution=solution,
+                                                   variant=rendered.variant,
                                                    _=strings(theme, rendered.exam.meta.language)))
     except (TemplateLimit, SecurityError) as exc:  # the theme's mistake: named like an exam's
         frame = _template_frame(exc, ".j2")
@@ -566,6 +585,7 @@ def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str
 
 def preamble(rendered: RenderedExam, theme: Theme) -> str:
     """What the student view sets up before ``\\begin{document}``, as the theme has it (a theme
-    may change the preamble block): the figure cache's documents start with it."""
-    document = render_document(rendered, theme, False)
+    may change the preamble block): the figure cache's documents start with it, the same for every
+    variant (whose label the header shows), so that variants share their pictures."""
+    document = render_document(dataclasses.replace(rendered, variant=None), theme, False)
     return document[:document.find("\\begin{document}")]
