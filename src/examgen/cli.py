@@ -103,11 +103,13 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
 
 class _Progress:
-    """Copies done, rate and time left, redrawn on one terminal line; silent without a terminal (CI logs)."""
+    """Things done (copies, variants), rate and time left, redrawn on one terminal line; made only
+    for a terminal (CI logs get none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, things: str) -> None:
         import time
 
+        self.things = things
         self.clock = time.monotonic
         self.start = self.clock()
         self.shown = 0.0
@@ -118,7 +120,7 @@ class _Progress:
             return
         self.shown = now
         rate = done / max(now - self.start, 1e-9)
-        click.echo(f"\r  copies {done}/{total}, {rate:.0f}/s, {(total - done) / rate:.0f} s left ",
+        click.echo(f"\r  {self.things} {done}/{total}, {rate:.0f}/s, {(total - done) / rate:.0f} s left ",
                    err=True, nl=done == total)
 
 
@@ -143,12 +145,34 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
-        progress = _Progress() if sys.stderr.isatty() else None
+        progress = _Progress("copies") if sys.stderr.isatty() else None
         result = make_copies(target, CopiesRequest(count, roster, out, only, split), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
         click.echo(f"{target.id}: {result.copies} cop{'y' if result.copies == 1 else 'ies'} of {result.pages} pages "
                    f"-> {os.path.relpath(result.out_dir)}/ ({shown})")
+
+    _run(ctx, action)
+
+
+@main.command()
+@click.argument("exam")
+@click.option("--seeds", type=click.IntRange(1, 100000), default=1000, show_default=True,
+              help="Check this many seeds besides the exam's own variants.")
+@click.pass_context
+def verify(ctx: click.Context, exam: str, seeds: int) -> None:
+    """Check EXAM's variants across many seeds, then build its own (docs/variants.md); exit 9 on a failure."""
+
+    def action() -> None:
+        from .orchestrate import verify as verify_exam
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        result = verify_exam(target, seeds, _Progress("variants") if sys.stderr.isatty() else None)
+        _warn(result.warnings)
+        distinct = ", ".join(f"problem {number}: {count}" for number, count in result.distinct.items())
+        click.echo(f"{target.id}: {result.seeds} variants verified (distinct per problem: {distinct}); built and "
+                   f"checked {', '.join(result.built)}")
 
     _run(ctx, action)
 

@@ -334,7 +334,7 @@ def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) ->
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _result(future: Future[list[list[bytes]]]) -> list[list[bytes]]:
+def _result(future: Future[T]) -> T:
     """A worker's result; a worker a stop ended is the stop (Interrupted), not a broken pool."""
     try:
         return future.result()
@@ -607,3 +607,90 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     failed = dict(analysis.grades)[scale.fail]
     return GradeResult(folder, list(texts), analysis.count, len(results.absent), analysis.mean, scale.total, failed,
                        out.warnings)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    seeds: int  # variants checked: the exam's own and the seeds
+    distinct: dict[int, int]  # problem number -> its distinct variants among them
+    built: tuple[str, ...]  # the exam's variants built in full, whose solution PDFs state their keys
+    warnings: list[str]
+
+
+VARIANTS_PER_TASK = 50  # variants a worker checks per task: progress, little overhead
+
+
+def verify(target: Target, seeds: int, progress: Progress | None = None) -> VerifyResult:
+    """`examgen verify` (docs/variants.md): the exam's variants and seeds 1 to ``seeds`` computed (a
+    child per core, each running its share of the variants) and checked (a process per core, forked
+    with the computed variants); then the exam's own variants built, each solution PDF read for its
+    key's numbers. Every failure is reported once with the seeds it happened for (exit 9)."""
+    from .errors import SourceError
+    from .stages.compute import compute_variants
+    from .variants import variant_of
+    from .verify import Finding, Verdict, adopt, see_some
+
+    out = Collector()
+    theme = target.project.theme()
+    exam = read_exam(target, theme, out)
+    if exam.variants is None:
+        raise SourceError("the exam has no 'variants': every build is the same exam, which `examgen check` "
+                          "checks (docs/variants.md)", exam.loc)
+    labels = tuple(dict.fromkeys((*exam.variants.labels, *map(str, range(1, seeds + 1)))))
+    size = -(-len(labels) // CORES)
+    shares = [labels[at:at + size] for at in range(0, len(labels), size)]
+    collectors = [Collector() for _ in shares]
+    with ThreadPoolExecutor(max_workers=CORES) as threads:
+        computed = [variant for share in threads.map(compute_variants, [exam] * len(shares), shares, collectors)
+                    for variant in share if variant is not None]
+    verdict = Verdict()
+    for error in (error for collector in collectors for error in collector.errors):
+        context, label = variant_of(error.context)
+        verdict.fail(Finding(error.message, error.loc, context), label or "")
+    stopping.current().check()
+    with ProcessPoolExecutor(CORES, mp_context=multiprocessing.get_context("fork"), initializer=adopt,
+                             initargs=(computed, theme)) as pool:
+        tasks = [pool.submit(see_some, at, at + VARIANTS_PER_TASK)
+                 for at in range(0, len(computed), VARIANTS_PER_TASK)]
+        seen: dict = {}
+        for task in tasks:
+            variants, problems = _result(task)
+            seen.update(problems)
+            for variant in variants:
+                verdict.add(variant, seen)
+            stopping.current().check()
+            if progress:
+                progress(len(verdict.labels), len(computed))
+    verdict.labels = list(labels)
+    errors = verdict.errors()
+    for _, part in exam.parts():
+        skewed = verdict.skewed(part)
+        if isinstance(skewed, ExamgenError):
+            errors.append(skewed)
+        elif skewed:
+            out.warn(skewed, part.loc, part.context)
+        if constant := verdict.constant(part):
+            out.warn(constant, part.loc, part.context)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    built = build(target)
+    missing = _unstated(exam, built, theme, out)
+    if missing:
+        raise missing[0] if len(missing) == 1 else ErrorGroup(missing)
+    distinct = {number: len(digests) for number, digests in sorted(verdict.distinct.items())}
+    return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)))
+
+
+def _unstated(exam: Exam[Text], built: BuildResult, theme: Theme, out: Collector) -> list[ExamgenError]:
+    """Each built variant's solution PDF against its key: every number the key states must show."""
+    from .errors import VerifyError
+    from .stages.check import read_pdf, unstated
+    from .variants import in_variant
+
+    missing: list[ExamgenError] = []
+    for label, rendered in render_all(exam, theme, out).items():
+        assert label is not None
+        pdf = read_pdf(built.out_dir / label / "solution.pdf")
+        missing += [VerifyError(message, part.loc, in_variant(part.context, label))
+                    for part, message in unstated(rendered.exam, pdf)]
+    return missing

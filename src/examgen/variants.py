@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 
 from .kinds.choice import Choice
 from .model.source import Exam, Part, Problem, Text
@@ -22,6 +23,15 @@ def in_variant(context: str | None, label: str | None) -> str | None:
     if label is None:
         return context
     return f"{context} ({named(label)})" if context else named(label)
+
+
+NAMED = re.compile(r"^(.*?) ?\(?(?:seed|variant) ([^()]+)\)?$")
+
+
+def variant_of(context: str | None) -> tuple[str | None, str | None]:
+    """A context that ``in_variant`` made, taken apart again: the context and the label."""
+    found = NAMED.match(context or "")
+    return (found.group(1) or None, found.group(2)) if found else (context, None)
 
 
 def order(part: Part[Text], code: str, label: str, problem: Problem[Text]) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ import hashlib
 import random
 from collections.abc import Sequence
 
+VARIANT_NAMES = ("variant", "rng", "draw", "pick", "distinct", "shuffled")  # what a variant's block is given
 SEPARATOR = "\x1f"  # the unit separator: no name holds it, so ("ab", "c") and ("a", "bc") differ
 
 
@@ -81,5 +82,5 @@ def variant_names(code: str, label: str, scope: str) -> dict[str, object]:
     (seeded from the exam's code, the label and the problem's id; ``scope`` is empty for the exam's
     block) and the helpers."""
     draws = Draws(random.Random(seed(code, label, scope)))
-    return {"variant": label, "rng": draws.rng, "draw": draws.draw, "pick": draws.pick,
-            "distinct": draws.distinct, "shuffled": draws.shuffled}
+    given = (label, draws.rng, draws.draw, draws.pick, draws.distinct, draws.shuffled)
+    return dict(zip(VARIANT_NAMES, given))

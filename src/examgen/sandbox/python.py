@@ -236,18 +236,26 @@ def main() -> None:
     labels = job.get("variants")
     names = _variant_names(job["draws"]) if labels else None
     blocks = job["blocks"]
+    base: dict = {"__name__": "__examgen__"}
+    exam_failed = False
     for number, label in enumerate(labels or [None]):
-        base: dict = {"__name__": "__examgen__"}
         for index, block in enumerate(blocks):
-            namespace = dict(base)
-            if names:  # a variant's block sees its label, its own rng and the helpers
-                namespace.update(names(job["code"], label, block["seed"]))
+            if number and not block["varies"]:
+                continue  # it draws nothing: examgen gives every variant the first one's result
+            namespace = {"__name__": "__examgen__"} if block["scope"] == "exam" else dict(base)
+            given = names(job["code"], label, block["seed"]) if names else {}
+            namespace.update(given)  # a variant's block sees its label, its own rng and the helpers
             result = run_block(block, namespace, job["seconds"], job["paths"])
+            for name in given:  # the texts get the label from examgen: a block's result may serve every variant
+                result.get("values", {}).pop(name, None)
             send({**result, "index": number * len(blocks) + index})
             if block["scope"] == "exam":
-                if not result["ok"]:
-                    break  # the variant's problems need its exam block: on to the next variant
+                exam_failed = not result["ok"]
+                if exam_failed:
+                    break  # the variant's problems need its exam block
                 base = namespace
+        if exam_failed and not blocks[0]["varies"]:
+            break  # an exam block that draws nothing fails for every variant alike
     sys.stdout.flush()
     os._exit(0)  # at once: a thread or an exit handler a block left behind must not hold the process
 

@@ -214,6 +214,22 @@ def leaks(exam: Exam[str], student: PdfText, shown: Exam[str] | None = None) -> 
     return found
 
 
+def unstated(exam: Exam[str], solution: PdfText) -> list[tuple[Part[str], str]]:
+    """What the solution PDF (read with its text) leaves out of the key, by part: a value a sample
+    solution or note states in math (``= 608``, as the leak check reads them), a numeric answer."""
+    text = "\n".join(solution.pages)
+    shown, numbers = set(stated(text)), set(re.findall(r"\d+(?:[.,]\d+)*", text))
+    missing = []
+    for part, secret in secret_texts(exam):
+        missing += [(part, f"the solution PDF does not state '{value}', which its solution does")
+                    for value in stated(math_reading(secret)) if value not in shown]
+    for _, part in exam.parts():
+        printed = part.answer.key().get("answer_printed")
+        if printed is not None and not {printed.lstrip("-"), printed.lstrip("-").replace(".", ",")} & numbers:
+            missing.append((part, f"the solution PDF does not show its answer {printed}"))
+    return missing
+
+
 def cover_claims(cover: bytes) -> dict[str, float]:
     """What the cover states, as marked by the theme's ``\\egclaim{name}{value}``."""
     claims = {}

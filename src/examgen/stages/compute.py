@@ -13,6 +13,7 @@ rest still holds.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
@@ -29,6 +30,7 @@ from ..errors import Collector, ComputeError, EnvironmentProblem, Loc
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.source import Code, Exam, Text
 from ..sandbox.bubblewrap import sandbox_works, sandboxed
+from ..sandbox.draws import VARIANT_NAMES
 from ..variants import in_variant, shuffled
 
 STARTUP_SECONDS = 30  # bubblewrap and the interpreter starting, on a loaded machine
@@ -96,10 +98,10 @@ class _Conversation:
     output, which nothing else reads, only the tail is kept. It ends when every block reported,
     the child closed its channel, or a deadline passed."""
 
-    def __init__(self, process: subprocess.Popen, results: int, seconds: float, blocks: int):
+    def __init__(self, process: subprocess.Popen, results: int, seconds: float, blocks: int, sent: int):
         assert process.stdin is not None and process.stdout is not None
         self.stdin, self.stdout, self.results = process.stdin, process.stdout, results
-        self.seconds, self.blocks = seconds, blocks
+        self.seconds, self.blocks, self.sent = seconds, blocks, sent
         self.reply, self.pending, self.closed = _Reply(), bytearray(), False
         self.deadline = time.monotonic() + STARTUP_SECONDS
 
@@ -120,7 +122,7 @@ class _Conversation:
         return self.reply
 
     def listening(self) -> bool:
-        if self.closed or self.reply.stopped or len(self.reply.results) == self.blocks:
+        if self.closed or self.reply.stopped or len(self.reply.results) == self.sent:
             return False
         if time.monotonic() >= self.deadline:
             self.reply.stopped = "was stopped after its time limit"
@@ -213,10 +215,21 @@ def _last_words(reply: _Reply, status: int) -> str:
     return f"killed by signal {-status}" if status < 0 else f"exit status {status}"
 
 
-def _run(blocks: list[tuple[str, str, Code]], exam: Exam[Text], labels: tuple[str, ...],
+def draws(code: Code) -> bool:
+    """Whether a block may draw: it names ``rng``, ``variant`` or a helper. One that does not gives
+    every variant the same values, and runs once for all of them."""
+    try:
+        tree = ast.parse(code.source)
+    except SyntaxError:
+        return True  # it fails alike for every variant; reported once per variant
+    return any(isinstance(node, ast.Name) and node.id in VARIANT_NAMES for node in ast.walk(tree))
+
+
+def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Text], labels: tuple[str, ...],
          out: Collector) -> list[dict | None]:
     """Each block's result for each variant in turn (one variant without ``labels``); None: not run,
-    because the variant's exam block failed."""
+    because the variant's exam block failed, or because it draws nothing (not ``varies``) and ran
+    for the first variant."""
     read_end, write_end = os.pipe()
     command, contained = _command(exam, write_end)
     if not contained:
@@ -227,12 +240,14 @@ def _run(blocks: list[tuple[str, str, Code]], exam: Exam[Text], labels: tuple[st
         "seconds": exam.limits.seconds,
         "memory_mb": exam.limits.memory_mb,
         "parent": 1 if contained else os.getpid(),  # bubblewrap's reaper, or examgen
-        "blocks": [{"scope": scope, "seed": seed, "label": code.label, "source": code.source,
-                    "file": str(code.loc.file), "line": code.loc.line or 1} for scope, seed, code in blocks],
+        "blocks": [{"scope": scope, "seed": seed, "varies": varying, "label": code.label, "source": code.source,
+                    "file": str(code.loc.file), "line": code.loc.line or 1}
+                   for (scope, seed, code), varying in zip(blocks, varies)],
     }
     if labels:
         job.update(variants=list(labels), code=exam.meta.code, draws=str(DRAWS))
     total = len(blocks) * max(1, len(labels))
+    sent = len(blocks) + sum(varies) * (max(1, len(labels)) - 1)
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    cwd=exam.dir, env={}, pass_fds=(write_end,), start_new_session=True)
@@ -240,7 +255,7 @@ def _run(blocks: list[tuple[str, str, Code]], exam: Exam[Text], labels: tuple[st
         os.close(write_end)
     with process:
         try:
-            reply = _Conversation(process, read_end, exam.limits.seconds, total).run(json.dumps(job).encode())
+            reply = _Conversation(process, read_end, exam.limits.seconds, total, sent).run(json.dumps(job).encode())
             status = _end(process, contained, patient=reply.stopped is None)
         finally:
             if process.returncode is None:  # interrupted (Ctrl-C) while talking to the child
@@ -258,7 +273,8 @@ def _run(blocks: list[tuple[str, str, Code]], exam: Exam[Text], labels: tuple[st
         first = results[index - index % len(blocks)]
         return blocks[0][0] == "exam" and first is not None and not first["ok"]
 
-    pending = next((i for i, r in enumerate(results) if r is None and not exam_failed(i)), None)
+    pending = next((i for i, r in enumerate(results)
+                    if r is None and not exam_failed(i) and (i < len(blocks) or varies[i % len(blocks)])), None)
     if pending is not None:  # the block running when the process ended gets the blame
         reason = reply.stopped or f"ended the compute process before it finished ({_last_words(reply, status)})"
         results[pending] = {"ok": False, "line": None, "error": reason}
@@ -302,7 +318,13 @@ def compute_variants(exam: Exam[Text], labels: tuple[str, ...], out: Collector) 
         (p.number, p.compute) for p in exam.problems if p.compute]
     seeds = {p.number: p.seed_name for p in exam.problems}
     blocks = [("exam" if n == EXAM_SCOPE else "problem", seeds.get(n, ""), code) for n, code in owners]
-    results = _run(blocks, exam, labels, out) if blocks else []
+    varies = [draws(code) for _, code in owners]
+    if exam.compute and varies[0]:  # every problem block starts from the exam block's names
+        varies = [True] * len(owners)
+    results = _run(blocks, varies, exam, labels, out) if blocks else []
+    for index, result in enumerate(results):  # a block that draws nothing ran for the first variant only
+        if result is None and not varies[index % len(blocks)]:
+            results[index] = results[index % len(blocks)]
     computed: list[ComputedExam | None] = []
     for index, label in enumerate(labels or (None,)):
         scopes = _scopes(exam, owners, results[index * len(blocks):(index + 1) * len(blocks)], label, out)

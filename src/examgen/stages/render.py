@@ -434,12 +434,12 @@ class _ProblemRenderer:
     after the intro."""
 
     def __init__(self, problem: Problem[Text], scope: Scope, texts: TextRenderer, blocks, numbered: Numbered,
-                 solution: bool, out: Collector):
+                 given: Mapping[str, object], out: Collector):
         self.problem, self.scope, self.texts, self.out = problem, scope, texts, out
         self.values = dict(scope.values)
         self.values.update(figure=lambda ident: self.place("figure", ident),
                            table=lambda ident: self.place("table", ident),
-                           ref=lambda ident: numbered.ref(ident, problem), solution=solution)
+                           ref=lambda ident: numbered.ref(ident, problem), **given)
         context = problem.context
         self.figures = tuple(_expand_all(f, self.expander(context)) for f in problem.figures)
         self.tables = tuple(_table_rows(_expand_all(t, self.expander(context)), scope.values, context, out)
@@ -530,6 +530,37 @@ def _unused(problem: Problem[Text], scope: Scope, texts: TextRenderer, out: Coll
                  scope.code.loc, scope.code.label)
 
 
+def _blocks(theme: Theme, words: Strings, solution: bool):
+    """The theme's blocks (blocks.tex.j2) for one view: what ``figure('id')`` places."""
+    return environment(theme).get_template("blocks.tex.j2").make_module({"_": words, "solution": solution})
+
+
+def solution_problems(computed: ComputedExam, theme: Theme, numbers: frozenset[int],
+                      ) -> dict[int, tuple[Problem[str], dict[str, dict[str, object]], list[ExamgenError]]]:
+    """Some problems alone, as the solution view renders them, each with the values its parts use
+    and the errors met: what `examgen verify` checks of each of thousands of variants, without the
+    rest of the exam."""
+    exam = computed.exam
+    words = strings(theme, exam.meta.language)
+    blocks, numbered = _blocks(theme, words, True), Numbered(exam, words)
+    given = given_names(computed, True)
+    found = {}
+    for problem in exam.problems:
+        if problem.number in numbers:
+            out = Collector()
+            texts = TextRenderer(environment(theme), exam, out)
+            renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, given, out)
+            rendered = renderer.render()
+            found[problem.number] = (rendered, {part.number: renderer.used(part) for part in problem.parts},
+                                     out.errors)
+    return found
+
+
+def given_names(computed: ComputedExam, solution: bool) -> dict[str, object]:
+    """What every text sees besides the computed values: the view, and a variant's label."""
+    return {"solution": solution, **({"variant": computed.variant} if computed.variant is not None else {})}
+
+
 def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: bool, out: Collector,
           placed_before: Mapping[int, frozenset[str]] = EMPTY,
           ) -> tuple[View, dict[str, Mapping[str, object]], dict[str, Mapping[str, str]]]:
@@ -538,16 +569,16 @@ def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: b
     run again, so the figures and tables it placed come from there (``placed_before``)."""
     exam = computed.exam
     words = strings(theme, exam.meta.language)
-    blocks = environment(theme).get_template("blocks.tex.j2").make_module({"_": words, "solution": solution})
-    numbered = Numbered(exam, words)
-    base = {**computed.scope(EXAM_SCOPE).values, "solution": solution}
+    blocks, numbered = _blocks(theme, words, solution), Numbered(exam, words)
+    given = given_names(computed, solution)
+    base = {**computed.scope(EXAM_SCOPE).values, **given}
     unusable = computed.scope(EXAM_SCOPE).unusable
     meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base, unusable))
     problems, placed = [], {}
     values: dict[str, Mapping[str, object]] = {}
     printed: dict[str, Mapping[str, str]] = {}
     for problem in exam.problems:
-        renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, solution, out)
+        renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, given, out)
         problems.append(renderer.render())
         placed[problem.number] = frozenset(renderer.placed) | placed_before.get(problem.number, frozenset())
         values.update({part.number: MappingProxyType(renderer.used(part)) for part in problem.parts})
