@@ -692,5 +692,5 @@ def _unstated(exam: Exam[Text], built: BuildResult, theme: Theme, out: Collector
         assert label is not None
         pdf = read_pdf(built.out_dir / label / "solution.pdf")
         missing += [VerifyError(message, part.loc, in_variant(part.context, label))
-                    for part, message in unstated(rendered.exam, pdf)]
+                    for part, message in unstated(rendered, pdf)]
     return missing

@@ -31,6 +31,7 @@ WINDOW = 5  # words in a row that make a leak
 MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
 RELATIONS = {"approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠"}
 STATEMENT = re.compile(r"([=≈≤≥≠<>])[\s{}()\[\]\-−]*(\d+(?:[.,]\d+)*)")  # a relation sign, then a number
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")  # a number as a PDF's text shows it
 TIKZ_TEXT = re.compile(r"\b(?:node|label|pin|matrix)\b")  # what typesets text in a TikZ picture
 
 
@@ -214,19 +215,20 @@ def leaks(exam: Exam[str], student: PdfText, shown: Exam[str] | None = None) -> 
     return found
 
 
-def unstated(exam: Exam[str], solution: PdfText) -> list[tuple[Part[str], str]]:
-    """What the solution PDF (read with its text) leaves out of the key, by part: a value a sample
-    solution or note states in math (``= 608``, as the leak check reads them), a numeric answer."""
-    text = "\n".join(solution.pages)
-    shown, numbers = set(stated(text)), set(re.findall(r"\d+(?:[.,]\d+)*", text))
+def unstated(rendered: RenderedExam, solution: PdfText) -> list[tuple[Part[str], str]]:
+    """The key's numbers that the solution PDF (read with its text) does not show, by part: each
+    value of ``values_printed`` that the part's texts print, and a numeric part's answer."""
+    shown = set(NUMBER.findall("\n".join(solution.pages)))
     missing = []
-    for part, secret in secret_texts(exam):
-        missing += [(part, f"the solution PDF does not state '{value}', which its solution does")
-                    for value in stated(math_reading(secret)) if value not in shown]
-    for _, part in exam.parts():
-        printed = part.answer.key().get("answer_printed")
-        if printed is not None and not {printed.lstrip("-"), printed.lstrip("-").replace(".", ",")} & numbers:
-            missing.append((part, f"the solution PDF does not show its answer {printed}"))
+    for _, part in rendered.exam.parts():
+        texts = [part.prompt, part.lead, *part.answer.public(), *part.answer.secrets()]
+        printed = set(NUMBER.findall(" ".join(str(text) for text in texts if text).replace("{,}", ",")))
+        numbers = {name: text.replace("{,}", ",").lstrip("-") for name, text in rendered.printed[part.number].items()}
+        wanted = {name: number for name, number in numbers.items() if number in printed}
+        if (answer := part.answer.key().get("answer_printed")) is not None:
+            wanted["the answer"] = answer.lstrip("-")
+        missing += [(part, f"the solution PDF does not show {name} = {number}") for name, number in wanted.items()
+                    if not {number, number.replace(".", ",")} & shown]
     return missing
 
 
