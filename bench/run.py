@@ -9,7 +9,8 @@ screen (headless Chromium), and that less the rebuild's own time, which is what 
 adds; once for all exams, CLI start-up (`examgen --help`, `examgen list`); for the 2022
 endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date build, with
 print.pdf's size and the peak memory of examgen and its worker processes together, and
-`examgen grade` on simulated marks of 100 and 1,000 students. Each build row also says
+`examgen grade` on simulated marks of 100 and 1,000 students, and a copy of it with four
+variants: their clean build and `examgen verify --seeds 1000`. Each build row also says
 which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
@@ -457,6 +458,31 @@ def bench_copies(root: Path, runs: int, facts: dict) -> list[Result]:
     return measure(COPIES_EXAM, measurements, runs)
 
 
+VARIANTS_EXAM = "2022-variants"  # the 2022 endterm with `variants: 4` and its problem 7 drawing (tests/roots)
+VARIANT_BUILD = "4 variants, clean build of both views"
+VERIFY = "verify --seeds 1000 (built)"
+
+
+def bench_variants(root: Path, runs: int) -> list[Result]:
+    """Variants of the 2022 endterm (docs/variants.md), in a copy made variable: `variants: 4` and its
+    batch normalization problem as tests/roots/variants draws it. A clean build of the four variants'
+    views (the target: 2.5 times one clean build of the endterm), and `examgen verify` over 1,000
+    seeds once those are built (the target: 10 s)."""
+    exam = root / "exams" / VARIANTS_EXAM
+    shutil.copytree(root / "exams" / COPIES_EXAM, exam, ignore=shutil.ignore_patterns("test_*.py"))
+    source = exam / "exam.yaml"
+    source.write_text(source.read_text(encoding="utf-8").replace("\nproblems:", "\nvariants: 4\nproblems:", 1),
+                      encoding="utf-8")
+    shutil.copyfile(REPO / "tests" / "roots" / "variants" / "problems" / "batch-normalization.yaml",
+                    exam / "problems" / "7-batch-normalization.yaml")
+    measurements = [
+        Measurement(VARIANT_BUILD, lambda _: run([EXAMGEN, "build", VARIANTS_EXAM], root),
+                    setup=lambda i: shutil.rmtree(root / "build", ignore_errors=True)),
+        Measurement(VERIFY, lambda _: run([EXAMGEN, "verify", VARIANTS_EXAM, "--seeds", "1000"], root)),
+    ]
+    return measure(COPIES_EXAM, measurements, runs)
+
+
 GRADE_COUNTS = (100, 1000)
 GRADING = [f"grade {count} students" for count in GRADE_COUNTS]  # no ratio to the floor either: no LaTeX
 
@@ -511,7 +537,7 @@ def rows(results: list[Result]) -> list[dict]:
                 median = statistics.median(seconds)
                 table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
                               "ratio_to_floor": round(median / reference, 3)
-                              if reference and r.name not in COPIES + GRADING else None,
+                              if reference and r.name not in [*COPIES, *GRADING, VERIFY] else None,
                               "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 
@@ -612,6 +638,10 @@ def main(argv: list[str] | None = None) -> int:
                 results += bench_grading(root, args.runs)
             except CommandFailed as exc:
                 failed["(grading)"] = str(exc)
+            try:
+                results += bench_variants(root, args.runs)
+            except CommandFailed as exc:
+                failed["(variants)"] = str(exc)
         try:
             results += bench_cli(root, args.runs)
         except CommandFailed as exc:
