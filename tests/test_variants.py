@@ -4,6 +4,7 @@ outputs, and `examgen verify` passing on a variable copy of a problem of each en
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import shutil
@@ -234,3 +235,37 @@ def test_verify_needs_variants(tmp_path):
         """))
     run = cli(tmp_path, "verify", "plain")
     assert run.returncode == SourceError.exit_code and "has no 'variants'" in run.stderr
+
+
+@pytest.mark.latex
+def test_copies_get_variants_round_robin_and_are_graded_against_their_own_key(tmp_path):
+    project = project_with(tmp_path)
+    made = cli(project, "copies", "variants", "--count", "6")
+    assert made.returncode == 0, made.stderr
+    copies = project / "build" / "variants" / "copies"
+    entries = json.loads((copies / "manifest.json").read_text())["entries"]
+    assert [entry["variant"] for entry in entries] == ["A", "B", "C", "D", "A", "B"]
+    pages = pypdf_texts(copies / "print.pdf")
+    per_copy = len(pages) // 6
+    assert all(f"Variant {entry['variant']}" in pages[index * per_copy] for index, entry in enumerate(entries))
+    layout = json.loads((copies / "layout.json").read_text())
+    assert list(layout["variants"]) == ["A", "B", "C", "D"]
+
+    key = json.loads((project / "build" / "variants" / "key.json").read_text())["variants"]
+    correct = {label: key[label]["problems"][0]["parts"][0]["correct"] for label in key}
+    assert correct["A"] != correct["D"]  # a cross right for one variant is wrong for the other
+    exported = cli(project, "export", "variants", "--format", "marks", "--out", str(tmp_path / "marks.csv"))
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.reader((tmp_path / "marks.csv").read_text().splitlines()))
+    parts = len(rows[0]) - 3
+    rows = rows[:2] + [row[:3] + ["0"] * parts for row in rows[2:]]  # the graders' zeros; the crosses score 1.1
+    (tmp_path / "marks.csv").write_text("\n".join(",".join(row) for row in rows) + "\n")
+    crosses = ["code,part,crossed"] + [  # every copy crosses variant A's key
+        f"{entry['code']},1.1,{' '.join(map(str, correct['A']))}" for entry in entries]
+    (tmp_path / "crosses.csv").write_text("\n".join(crosses) + "\n")
+    graded = cli(project, "grade", "variants", str(tmp_path / "marks.csv"), "--crosses", str(tmp_path / "crosses.csv"),
+                 "--out", str(tmp_path / "grading"))
+    assert graded.returncode == 0, graded.stderr
+    results = {row["code"]: row for row in csv.DictReader((tmp_path / "grading" / "results.csv").open())}
+    assert [float(results[entry["code"]]["1.1"]) for entry in entries] == [
+        2.0 if correct[entry["variant"]] == correct["A"] else 0.0 for entry in entries]

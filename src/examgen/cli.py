@@ -133,9 +133,11 @@ class _Progress:
               help="Folder for the copies (default build/<id>/copies/).")
 @click.option("--only", metavar="CODE", help="Write only the copy with this code (byte-identical to --split's).")
 @click.option("--split", is_flag=True, help="Also write one PDF per copy.")
+@click.option("--variant-by", type=click.Choice(["copy", "seat"]), default="copy", show_default=True,
+              help="Variants round-robin in copy order, or in the roster's seat order (neighbours differ).")
 @click.pass_context
 def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None, out: Path | None,
-           only: str | None, split: bool) -> None:
+           only: str | None, split: bool, variant_by: str) -> None:
     """Per-student copies of EXAM: print.pdf, manifest.json, layout.json (docs/copies.md)."""
     if (count is None) == (roster is None):
         raise click.UsageError("give either --count N or --roster FILE")
@@ -146,7 +148,7 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
 
         target = Project(Path.cwd()).resolve(exam)
         progress = _Progress("copies") if sys.stderr.isatty() else None
-        result = make_copies(target, CopiesRequest(count, roster, out, only, split), progress)
+        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat"), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
         click.echo(f"{target.id}: {result.copies} cop{'y' if result.copies == 1 else 'ies'} of {result.pages} pages "

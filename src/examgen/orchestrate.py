@@ -25,7 +25,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 from . import stopping
 from .cache import Record, source_digest
-from .errors import Collector, CompileError, ErrorGroup, ExamgenError, Loc, OutputProblem, StrictWarning
+from .errors import (
+    CheckError,
+    Collector,
+    CompileError,
+    ErrorGroup,
+    ExamgenError,
+    Loc,
+    OutputProblem,
+    SourceError,
+    StrictWarning,
+)
 from .model.rendered import RenderedExam
 from .model.source import Exam, Grading, Text, Threshold
 from .outputs import OutputFolder, writing
@@ -134,14 +144,20 @@ def built_variants(exam: Exam[Text]) -> tuple[str, ...]:
 
 
 def prepare(target: Target, out: Collector) -> RenderedExam:
-    """Everything that needs no LaTeX: load, validate, compute, render the texts."""
+    """Everything that needs no LaTeX: load, validate, compute, render the texts (with variants,
+    of the first variant a build makes; prepare_all gives them all)."""
+    return next(iter(prepare_all(target, out).values()))
+
+
+def prepare_all(target: Target, out: Collector) -> Rendered:
+    """prepare for every variant a build makes (by None without variants)."""
     theme = target.project.theme()
-    return render(read_exam(target, theme, out), theme, out)
+    return render_all(read_exam(target, theme, out), theme, out)
 
 
 def check_source(target: Target, out: Collector, strict: bool = False) -> Exam[str]:
     """``examgen check``: everything up to LaTeX; under ``strict`` a warning is an error."""
-    rendered = prepare(target, out).exam
+    rendered = prepare(target, out).exam  # every variant is rendered, and checked so
     if strict:
         _strict(out.warnings)
     return rendered
@@ -294,6 +310,7 @@ class CopiesRequest:
     out: Path | None = None
     only: str | None = None  # a copy's code: write that copy alone
     split: bool = False  # also one PDF per copy
+    by_seat: bool = False  # variants round-robin in the roster's seat order, not the copies' order
 
 
 @dataclass(frozen=True)
@@ -391,19 +408,29 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     from .writers.layout import layout_json, read_layout
 
     exam, out = built.exam, Collector()
-    copies = writer.plan(exam, request.count, students)
+    copies = writer.plan(exam, request.count, students, request.by_seat)
     chosen = (writer.find(copies, request.only),) if request.only else copies
-    reader = PdfReader(built.out_dir / "student.pdf")
-    page_size = (float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height))
-    layout = read_layout(target.work / "student" / "student.pos", len(reader.pages))
-    stamp = writer.Stamp.measure(layout, page_size, copies)
+    used = {copy.variant for copy in copies}
+    variants: list[str | None] = [label for label in built_variants(exam) if label in used] or [None]
+    student_pdfs = {label: built.out_dir / (label or "") / "student.pdf" for label in variants}
+    readers = {label: PdfReader(path) for label, path in student_pdfs.items()}
+    first = readers[variants[0]]
+    page_size = (float(first.pages[0].mediabox.width), float(first.pages[0].mediabox.height))
+    counts = {label: len(reader.pages) for label, reader in readers.items()}
+    if len(set(counts.values())) > 1:  # a copy's pages must be where every scanner and grader expects them
+        raise CheckError("the variants' student PDFs have different page counts (" + ", ".join(
+            f"{label}: {count}" for label, count in counts.items()) + "): give the exam more 'extra_pages' or "
+                         "'pages_multiple_of', so that they paginate alike", None, "copies")
+    layouts = {label: read_layout(target.work / (label or "") / "student" / "student.pos", counts[label])
+               for label in variants}
+    stamp = writer.Stamp.measure(layouts[variants[0]], page_size, copies)
     text = strings(target.project.theme(), exam.meta.language)
     labels = {key: text(key) for key in ("name_label", "registration_label", "seat_label", "room_label")}
     stopping.current().check()
     contents, overlays_pdf = _stamp_and_typeset(
         chosen, stamp, partial(writer.typeset_overlays, copies, stamp, labels, target.work / "copies", out), progress)
     stopping.current().check()
-    pdf = writer.CopiesPdf(built.out_dir / "student.pdf", overlays_pdf, copies, stamp,
+    pdf = writer.CopiesPdf(student_pdfs, overlays_pdf, copies, stamp,
                            writer.info_object(exam, os.environ.get("SOURCE_DATE_EPOCH")))
     folder = request.out or built.out_dir / "copies"
     if request.only:
@@ -419,7 +446,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
         "print.pdf": lambda path: pdf.file.write(path, pdf.print_file(iter(contents))),
         "manifest.json": lambda path: path.write_text(
             writer.manifest_json(exam, copies, stamp.pages, [s.sha256 for s in singles]), encoding="utf-8"),
-        "layout.json": lambda path: path.write_text(layout_json(layout, exam, page_size, stamp.pages),
+        "layout.json": lambda path: path.write_text(layout_json(layouts, exam, page_size, stamp.pages),
                                                     encoding="utf-8"),
     }
     if request.split:
@@ -472,9 +499,13 @@ def _export_marks(target: Target, built: BuildResult, request: ExportRequest, ou
 
 
 def _export_plom(target: Target, built: BuildResult, request: ExportRequest, out: Collector) -> tuple[bytes, int]:
+    from .errors import ExportError
     from .stages.check import part_pages, read_pdf
     from .writers.plom import plan, plom_toml
 
+    if built_variants(built.exam):
+        raise ExportError("a Plom spec for an exam with variants (a version per variant) cannot be made yet",
+                          built.exam.variants.loc if built.exam.variants else None)
     student = read_pdf(built.out_dir / "student.pdf", texts=None)
     spec = plan(built.exam, part_pages(student), len(student.streams))
     if spec.scale != 1:
@@ -491,16 +522,20 @@ def _export_questions(target: Target, built: BuildResult, request: ExportRequest
     from .writers.html import Converter, questions
 
     theme = target.project.theme()
-    rendered = prepare(target, Collector())  # its warnings are the build's, already in built.warnings
-    placed, failed = compile_figures({None: rendered}, target.project.build, theme, False, out)
+    variants = prepare_all(target, Collector())  # its warnings are the build's, already in built.warnings
+    placed, failed = compile_figures(variants, target.project.build, theme, False, out)
     if failed:
         raise failed[0] if len(failed) == 1 else ErrorGroup(failed)
-    images = _figure_images(rendered, placed)
+    images = _figure_images(variants, placed)
+    rendered = next(iter(variants.values()))
     words = strings(theme, rendered.exam.meta.language)
     platform = moodle if request.format == "moodle" else qti
-    converter = Converter(images, _labels(target.work / "student" / "student.aux"),
-                          {"figure": words("figure"), "table": words("table")}, platform.source)
-    found = questions(rendered, converter)
+    found = []
+    for label, variant in variants.items():  # with variants, each part once per variant
+        converter = Converter(images, _labels(target.work / (label or "") / "student" / "student.aux"),
+                              {"figure": words("figure"), "table": words("table")}, platform.source)
+        found += questions(variant, converter)
+    found.sort(key=lambda question: question.problem.number)  # a problem's questions together, in its category
     meta = rendered.exam.meta
     title = f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}"
     by_name = {image.name: image for image in images.values()}
@@ -518,14 +553,14 @@ def _labels(aux: Path) -> dict[str, str]:
     return dict(re.findall(r"\\newlabel\{([^}]*)\}\{\{([^}]*)\}", text))
 
 
-def _figure_images(rendered: RenderedExam, placed: dict[str, Placed]) -> dict[str, Image]:
+def _figure_images(rendered: Rendered, placed: dict[str, Placed]) -> dict[str, Image]:
     """Every figure of both views as an image, by its key (writers/html.figure_key): a compiled
     picture's page and a PDF image as PNG (pdftoppm, a process per core), a PNG or JPEG as it is."""
     from .figures import png
     from .writers.html import Image, figure_key
 
     wanted: dict[str, tuple[str, Path, int]] = {}  # key -> image name, PDF or image file, page
-    for view in (rendered.student, rendered.solution):
+    for view in (view for variant in rendered.values() for view in (variant.student, variant.solution)):
         for problem in view.exam.problems:
             for figure in problem.figures:
                 key = figure_key(figure)
@@ -579,7 +614,8 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     from .grading.sheets import Codes, read_crosses, read_marks
 
     out = Collector()
-    rendered = prepare(target, out)
+    variants = prepare_all(target, out)
+    rendered = next(iter(variants.values()))
     exam = rendered.exam
     grading = Grading(request.thresholds, (exam.grading or GERMAN).fail) if request.thresholds else exam.grading
     problems = Collector()
@@ -588,9 +624,14 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     if codes.known is None:
         out.warn(f"no manifest of copies at {Loc(codes.manifest)}: the copy codes were checked for their form, "
                  "exam code and check character only (give --copies DIR)")
+    if rendered.variant is not None and codes.variants is None:
+        raise SourceError("an exam with variants is graded against each copy's variant, which its copies' manifest "
+                          f"names: there is none at {Loc(codes.manifest)} (give --copies DIR)", exam.loc)
     rows = read_marks(request.marks, exam, codes, problems)
     crossed = read_crosses(request.crosses, exam, {row.code for row in rows}, problems) if request.crosses else ()
-    results = score(tuple(part for _, part in exam.parts()), rows, crossed, Keys(rendered), scale, problems)
+    keys = Keys(rendered, {label: variant for label, variant in variants.items() if label is not None},
+                codes.variants)
+    results = score(tuple(part for _, part in exam.parts()), rows, crossed, keys, scale, problems)
     problems.raise_if_any()
     unregistered = sum(not graded.row.registration for graded in results.graded)
     if unregistered:
@@ -625,7 +666,7 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     child per core, each running its share of the variants) and checked (a process per core, forked
     with the computed variants); then the exam's own variants built, each solution PDF read for its
     key's numbers. Every failure is reported once with the seeds it happened for (exit 9)."""
-    from .errors import SourceError
+
     from .stages.compute import compute_variants
     from .variants import variant_of
     from .verify import Finding, Verdict, adopt, see_some

@@ -16,19 +16,27 @@ from .sheets import Crossed, Row
 Key = Mapping[str, frozenset[int]]  # multiple-choice part number -> its correct options
 
 
+def _key(rendered: RenderedExam) -> Key:
+    from ..writers.key import problem_keys
+
+    return {part["number"]: frozenset(part["correct"])
+            for problem in problem_keys(rendered) for part in problem["parts"] if part["kind"] == "choice"}
+
+
 class Keys:
-    """Each copy's multiple-choice key. Every copy has the exam's key (key.json's ``correct``);
-    variants will give a copy its variant's, here and nowhere else."""
+    """Each copy's multiple-choice key (key.json's ``correct``): the exam's, or in an exam with
+    variants its variant's (``variants`` by label; ``assigned``: copy code -> label, from the
+    copies' manifest), here and nowhere else."""
 
-    def __init__(self, rendered: RenderedExam):
-        from ..writers.key import answer_key
-
-        self.exam_key: Key = {part["number"]: frozenset(part["correct"])
-                              for problem in answer_key({None: rendered})["problems"] for part in problem["parts"]
-                              if part["kind"] == "choice"}
+    def __init__(self, rendered: RenderedExam, variants: Mapping[str, RenderedExam] | None = None,
+                 assigned: Mapping[str, str | None] | None = None):
+        self.exam_key: Key = _key(rendered)
+        self.variant_keys = {label: _key(variant) for label, variant in (variants or {}).items()}
+        self.assigned = assigned or {}
 
     def of(self, code: str) -> Key:
-        return self.exam_key
+        variant = self.assigned.get(code)
+        return self.variant_keys[variant] if variant is not None else self.exam_key
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from ..numbers import key_number
 from . import Context, Product, Rendered
 
 
-def _problems(rendered: RenderedExam) -> list[dict]:
+def problem_keys(rendered: RenderedExam) -> list[dict]:
     """Every problem's and part's key entries, as this (variant of the) exam has them."""
     exam = rendered.exam
     problems = []
@@ -38,8 +38,8 @@ def answer_key(rendered: Rendered) -> dict:
     head = {"exam": exam.id, "code": meta.code, "language": meta.language, **schedule,
             "total_points": key_number(exam.total_points)}
     if first.variant is None:
-        return {**head, "problems": _problems(first)}
-    return {**head, "variants": {label: {"problems": _problems(variant)} for label, variant in rendered.items()}}
+        return {**head, "problems": problem_keys(first)}
+    return {**head, "variants": {label: {"problems": problem_keys(variant)} for label, variant in rendered.items()}}
 
 
 def key_json(rendered: Rendered) -> str:
