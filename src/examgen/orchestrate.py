@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -216,7 +216,9 @@ def _run_writers(rendered: Rendered, context: Context, failed: list[ExamgenError
     raised together with those before them (``failed``: the figures'), an error both views meet once."""
     chosen = writers(variants)
     with ThreadPoolExecutor(max_workers=min(len(chosen), WRITERS_AT_ONCE)) as pool:
-        futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen}
+        futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen if not writer.after}
+        wait([futures[writer.after] for writer in chosen if writer.after])  # the writers they start from
+        futures.update({writer.name: pool.submit(writer.write, rendered, context) for writer in chosen if writer.after})
     products: dict[str, Product] = {}
     errors: dict[tuple, ExamgenError] = {}
     for name, future in futures.items():

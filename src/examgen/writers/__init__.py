@@ -48,6 +48,7 @@ VIEWS = ("student", "solution")
 class Writer(Protocol):
     name: str
     outputs: tuple[str, ...]  # the file names it makes
+    after: str | None  # a writer whose work this one starts from: it runs once that one is done
 
     def write(self, rendered: Rendered, context: Context) -> Product: ...
 
@@ -58,7 +59,9 @@ def writers(variants: tuple[str, ...] = ()) -> tuple[Writer, ...]:
     from .key import KeyWriter
     from .views import ViewWriter
 
-    views = [ViewWriter(view, label) for label in variants or (None,) for view in VIEWS]
+    first = variants[0] if variants else None
+    views = [ViewWriter(view, label, first if label != first else None) for label in variants or (None,)
+             for view in VIEWS]
     return (*views, KeyWriter())
 
 

@@ -49,6 +49,7 @@ def key_json(rendered: Rendered) -> str:
 class KeyWriter:
     name = "key"
     outputs: tuple[str, ...] = ("key.json",)
+    after: str | None = None
 
     def write(self, rendered: Rendered, context: Context) -> Product:
         folder = context.work / self.name

@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
 
 class ViewWriter:
-    """One view of the exam, or of one of its variants (into ``<variant>/``, of the work folder too)."""
+    """One view of the exam, or of one of its variants (into ``<variant>/``, of the work folder too).
+    A variant's view compiled for the first time starts from the page references of the same view
+    of the first variant (``like``), which it shares where the variants paginate alike: LaTeX then
+    settles in one pass instead of two (and reruns where they differ, as ever)."""
 
-    def __init__(self, view: str, variant: str | None = None):
+    def __init__(self, view: str, variant: str | None = None, like: str | None = None):
         self.view, self.variant = view, variant
         self.name = f"{variant}/{view}" if variant else view
+        self.after = f"{like}/{view}" if like else None
         self.outputs: tuple[str, ...] = (f"{self.name}.pdf",)
 
     @property
@@ -45,6 +49,9 @@ class ViewWriter:
         log = ""
         if compiled:
             self._prepare(job, tex, pictures, batches, rendered, context)
+            references = Job(self.view, context.work / self.after).aux if self.after else None
+            if references and references.is_file() and not job.aux.exists():
+                shutil.copyfile(references, job.aux)
             log = compile_document(job, context.out)
             record.record(digest, {"pdf": job.pdf})
         return Product({self.outputs[0]: job.pdf}, compiled, read_view(job.pdf, self.solution), log)
