@@ -171,6 +171,17 @@ def first_build(exam: str, root: Path) -> str | None:
 # --- the measurements -------------------------------------------------------------------------
 
 
+def views_work(exam: str, root: Path) -> Path:
+    """Where a build works on the exam's views: its work folder, with variants the first variant's."""
+    from examgen.errors import Collector
+    from examgen.orchestrate import built_variants, read_exam
+    from examgen.project import Project
+
+    target = Project(root).resolve(exam)
+    first = next(iter(built_variants(read_exam(target, target.project.theme(), Collector()))), "")
+    return root / "build" / ".work" / exam / first
+
+
 def inline_pictures(exam: str, root: Path) -> dict[str, str]:
     r"""Each TikZ picture's ``\egpicture{key}`` and the code it stands for: the floor typesets the
     pictures inline, as LaTeX without examgen's figure cache would."""
@@ -215,7 +226,7 @@ def by_hand(exam: str, root: Path, views: tuple[str, ...]) -> Measurement:
     from examgen.sandbox.tex import tex_environment
 
     env = tex_environment()
-    work = root / "build" / ".work" / exam
+    work = views_work(exam, root)
     inline = inline_pictures(exam, root)
 
     def fresh_folders(_) -> dict[str, Path]:
@@ -359,8 +370,9 @@ def bench_preview(exam: str, root: Path, edit: SourceEdit, runs: int) -> list[Re
 def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
     """Every measurement of one exam. Within a round each finds the state it needs: the clean
     build leaves the work folder the no-op rebuild and the floors use, and the edit comes last
-    (its word stays in the copy; the next round's edit changes it again)."""
-    work = root / "build" / ".work" / exam
+    (its word stays in the copy; the next round's edit changes it again). With variants, the first
+    variant's views tell which views LaTeX ran for."""
+    work = views_work(exam, root)
 
     def build(_) -> None:
         run([EXAMGEN, "build", exam], root)

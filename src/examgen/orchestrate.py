@@ -98,22 +98,30 @@ def render(exam: Exam[Text], theme: Theme, out: Collector) -> RenderedExam:
 
 
 def _each_variant(labels: Iterable[str | None], work: Callable[[str | None, Collector], T], out: Collector) -> dict:
-    """``work`` for each variant (or once, for None), its errors named with the variant and raised
-    together after all ran; its warnings, once each, into ``out``."""
-    from .variants import in_variant
+    """``work`` for each variant (or once, for None); its errors raised together after all ran, each
+    once, naming the variants it happened in unless it happened in all (the theme's, say); its
+    warnings, once each, into ``out``."""
+    from .variants import all_named
 
-    done, errors = {}, []
+    done: dict = {}
+    failed: dict[tuple, tuple[ExamgenError, dict]] = {}  # each error once, with the variants it happened in
+    labels = list(labels)
     for label in labels:
         own = Collector()
         try:
             done[label] = work(label, own)
         except ExamgenError as exc:
             for problem in exc.problems:
-                problem.context = in_variant(problem.context, label)
-            errors += exc.problems
+                failed.setdefault((problem.loc, problem.context, problem.message), (problem, {}))[1][label] = True
         for warning in own.warnings:
             if warning not in out.warnings:
                 out.warnings.append(warning)
+    errors = []
+    for problem, where in failed.values():
+        if None not in where and len(where) < len(labels):  # not every variant: name them
+            shown = all_named(list(where))
+            problem.context = f"{problem.context} ({shown})" if problem.context else shown
+        errors.append(problem)
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
     return done

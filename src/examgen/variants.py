@@ -25,6 +25,14 @@ def in_variant(context: str | None, label: str | None) -> str | None:
     return f"{context} ({named(label)})" if context else named(label)
 
 
+def all_named(labels: list[str]) -> str:
+    """Some variants as a message names them: "variant A, seeds 4, 17"."""
+    seeds = [label for label in labels if label.isdigit()]
+    names = [label for label in labels if not label.isdigit()]
+    kinds = [(f"variant{'s' * (len(names) > 1)} ", names), (f"seed{'s' * (len(seeds) > 1)} ", seeds)]
+    return ", ".join(kind + ", ".join(some) for kind, some in kinds if some)
+
+
 NAMED = re.compile(r"^(.*?) ?\(?(?:seed|variant) ([^()]+)\)?$")
 
 

@@ -23,6 +23,7 @@ from .model.computed import ComputedExam
 from .model.source import Expression, Part, Text
 from .stages.render import solution_problems
 from .theme import Theme
+from .variants import all_named
 
 P_VALUE = 1e-6  # a fair shuffle fails a part this rarely: once in a million exams
 LEAST_EXPECTED = 5  # the chi-square test's rule of thumb: at least this many expected per position
@@ -144,14 +145,6 @@ def see(computed: ComputedExam, theme: Theme, seen: dict[str, ProblemSeen]) -> V
     return VariantSeen(computed.variant, digests)
 
 
-def _named(labels: list[str]) -> str:
-    """Some variants as a message names them: "variant A, seeds 4, 17"."""
-    seeds = [label for label in labels if label.isdigit()]
-    named = [label for label in labels if not label.isdigit()]
-    kinds = [(f"variant{'s' * (len(named) > 1)} ", named), (f"seed{'s' * (len(seeds) > 1)} ", seeds)]
-    return ", ".join(kind + ", ".join(some) for kind, some in kinds if some)
-
-
 def p_value(counts: list[int]) -> float:
     """Chi-square goodness of fit of counts against equal chances: the probability that a fair
     draw spreads at least this unevenly. Its survival function for k - 1 degrees of freedom in
@@ -194,7 +187,7 @@ class Verdict:
         errors: list[ExamgenError] = []
         for finding, labels in sorted(self.failed.items(), key=lambda item: item[0].order):
             more = f" and {len(labels) - SEEDS_SHOWN} more" if len(labels) > SEEDS_SHOWN else ""
-            shown = f"{_named(labels[:SEEDS_SHOWN])}{more} of {len(self.labels)}"
+            shown = f"{all_named(labels[:SEEDS_SHOWN])}{more} of {len(self.labels)}"
             errors.append(VerifyError(finding.message, finding.loc,
                                       f"{finding.context} ({shown})" if finding.context else shown))
         return errors
@@ -205,8 +198,8 @@ class Verdict:
         summaries = self.parts.get(part.number, [])
         places = Counter(place for summary in summaries for place in summary.correct)
         movable = summaries[0].movable if summaries else 0
-        if not places or movable < 2:
-            return None
+        if not places or movable < 2 or len({(s.inputs, s.correct) for s in summaries}) == 1:
+            return None  # nothing to test; or the part is the same in every variant
         counts = [places.get(place, 0) for place in range(movable)]
         if sum(counts) / movable < LEAST_EXPECTED:
             return f"too few variants to test where its correct options land ({sum(counts)} over {movable} places)"
