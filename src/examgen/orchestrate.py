@@ -97,13 +97,14 @@ def render(exam: Exam[Text], theme: Theme, out: Collector) -> RenderedExam:
     return render_texts(computed, theme, out)
 
 
-def _each_variant(labels: Iterable[str | None], work: Callable[[str | None, Collector], T], out: Collector) -> dict:
+def _each_variant(labels: Iterable[str | None], work: Callable[[str | None, Collector], T],
+                  out: Collector) -> dict[str | None, T]:
     """``work`` for each variant (or once, for None); its errors raised together after all ran, each
     once, naming the variants it happened in unless it happened in all (the theme's, say); its
     warnings, once each, into ``out``."""
     from .variants import all_named
 
-    done: dict = {}
+    done: dict[str | None, T] = {}
     failed: dict[tuple, tuple[ExamgenError, dict]] = {}  # each error once, with the variants it happened in
     labels = list(labels)
     for label in labels:
