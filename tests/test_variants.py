@@ -269,3 +269,6 @@ def test_copies_get_variants_round_robin_and_are_graded_against_their_own_key(tm
     results = {row["code"]: row for row in csv.DictReader((tmp_path / "grading" / "results.csv").open())}
     assert [float(results[entry["code"]]["1.1"]) for entry in entries] == [
         2.0 if correct[entry["variant"]] == correct["A"] else 0.0 for entry in entries]
+    report = (tmp_path / "grading" / "report.html").read_text()
+    assert "<h2>Difficulty per variant</h2>" in report
+    assert all(f"<th>variant {label}</th>" in report for label in "ABCD")
