@@ -10,7 +10,8 @@ adds; once for all exams, CLI start-up (`examgen --help`, `examgen list`); for t
 endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date build, with
 print.pdf's size and the peak memory of examgen and its worker processes together, and
 `examgen grade` on simulated marks of 100 and 1,000 students, and a copy of it with four
-variants: their clean build and `examgen verify --seeds 1000`. Each build row also says
+variants: their clean build and `examgen verify --seeds 1000`; 100 copies of a per-copy copy of
+the 2021 endterm. Each build row also says
 which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
@@ -471,26 +472,35 @@ def bench_copies(root: Path, runs: int, facts: dict) -> list[Result]:
 
 
 VARIANTS_EXAM = "2022-variants"  # the 2022 endterm with `variants: 4` and its problem 7 drawing (tests/roots)
+PER_COPY_EXAM = "2021-per-copy"  # the 2021 endterm with `variants: per-copy` and its problem 5 drawing
 VARIANT_BUILD = "4 variants, clean build of both views"
 VERIFY = "verify --seeds 1000 (built)"
+PER_COPY = "per-copy copies --count 100 (clean, 2021 endterm)"
+
+
+def variable_copy(root: Path, exam: str, name: str, variants: str, problem: str, replaced: str) -> None:
+    """A copy of an endterm with ``variants`` whose problem file ``replaced`` is tests/roots/variants' variable
+    copy of it (``problem``)."""
+    folder = root / "exams" / name
+    shutil.copytree(root / "exams" / exam, folder, ignore=shutil.ignore_patterns("test_*.py"))
+    source = folder / "exam.yaml"
+    source.write_text(source.read_text(encoding="utf-8").replace("\nproblems:", f"\nvariants: {variants}\nproblems:",
+                                                                 1), encoding="utf-8")
+    shutil.copyfile(REPO / "tests" / "roots" / "variants" / "problems" / problem, folder / "problems" / replaced)
 
 
 def bench_variants(root: Path, runs: int) -> list[Result]:
-    """Variants of the 2022 endterm (docs/variants.md), in a copy made variable: `variants: 4` and its
-    batch normalization problem as tests/roots/variants draws it. A clean build of the four variants'
-    views (the target: 2.5 times one clean build of the endterm), and `examgen verify` over 1,000
-    seeds once those are built (the target: 10 s)."""
-    exam = root / "exams" / VARIANTS_EXAM
-    shutil.copytree(root / "exams" / COPIES_EXAM, exam, ignore=shutil.ignore_patterns("test_*.py"))
-    source = exam / "exam.yaml"
-    source.write_text(source.read_text(encoding="utf-8").replace("\nproblems:", "\nvariants: 4\nproblems:", 1),
-                      encoding="utf-8")
-    shutil.copyfile(REPO / "tests" / "roots" / "variants" / "problems" / "batch-normalization.yaml",
-                    exam / "problems" / "7-batch-normalization.yaml")
+    """Variants (docs/variants.md), in copies of the endterms made variable as tests/roots/variants makes
+    one problem of each: a clean build of four variants of the 2022 endterm, both views (the target: 2.5
+    times one clean build of it); `examgen verify` over 1,000 seeds once those are built (10 s); and 100
+    copies of the 2021 endterm with `variants: per-copy`, from a clean build folder (60 s)."""
+    variable_copy(root, COPIES_EXAM, VARIANTS_EXAM, "4", "batch-normalization.yaml", "7-batch-normalization.yaml")
+    variable_copy(root, "2021-endterm", PER_COPY_EXAM, "per-copy", "multi-class.yaml", "multi-class.yaml")
+    clean = lambda i: shutil.rmtree(root / "build", ignore_errors=True)  # noqa: E731
     measurements = [
-        Measurement(VARIANT_BUILD, lambda _: run([EXAMGEN, "build", VARIANTS_EXAM], root),
-                    setup=lambda i: shutil.rmtree(root / "build", ignore_errors=True)),
+        Measurement(VARIANT_BUILD, lambda _: run([EXAMGEN, "build", VARIANTS_EXAM], root), setup=clean),
         Measurement(VERIFY, lambda _: run([EXAMGEN, "verify", VARIANTS_EXAM, "--seeds", "1000"], root)),
+        Measurement(PER_COPY, lambda _: run([EXAMGEN, "copies", PER_COPY_EXAM, "--count", "100"], root), setup=clean),
     ]
     return measure(COPIES_EXAM, measurements, runs)
 
@@ -549,7 +559,7 @@ def rows(results: list[Result]) -> list[dict]:
                 median = statistics.median(seconds)
                 table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
                               "ratio_to_floor": round(median / reference, 3)
-                              if reference and r.name not in [*COPIES, *GRADING, VERIFY] else None,
+                              if reference and r.name not in [*COPIES, *GRADING, VERIFY, PER_COPY] else None,
                               "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 

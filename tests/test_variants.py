@@ -272,3 +272,27 @@ def test_copies_get_variants_round_robin_and_are_graded_against_their_own_key(tm
     report = (tmp_path / "grading" / "report.html").read_text()
     assert "<h2>Difficulty per variant</h2>" in report
     assert all(f"<th>variant {label}</th>" in report for label in "ABCD")
+
+
+@pytest.mark.latex
+def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
+    write_exam(tmp_path / "exams" / "fresh", HEADER + dedent("""
+        variants: per-copy
+        extra_pages: 0
+        problems:
+          - title: Fresh
+            id: fresh
+            compute: k = draw(100, 999)
+            parts:
+              - {points: 1, prompt: "What is << k >> + 1?", answer: k + 1}
+        """))
+    made = cli(tmp_path, "copies", "fresh", "--count", "4")
+    assert made.returncode == 0, made.stderr
+    copies = tmp_path / "build" / "fresh" / "copies"
+    entries = json.loads((copies / "manifest.json").read_text())["entries"]
+    assert [entry["variant"] for entry in entries] == ["1", "2", "3", "4"]
+    pages = pypdf_texts(copies / "print.pdf")
+    per_copy = len(pages) // 4
+    for index, entry in enumerate(entries):
+        k = variant_names("E1", entry["variant"], "fresh")["draw"](100, 999)  # copy n is seed n
+        assert f"What is {k} + 1?" in "\n".join(pages[index * per_copy:(index + 1) * per_copy])

@@ -41,7 +41,7 @@ from .model.source import Exam, Grading, Text, Threshold
 from .outputs import OutputFolder, writing
 from .project import Target
 from .theme import Theme
-from .writers import VIEWS, Context, Product, Rendered, output_names, writers
+from .writers import VIEWS, Context, Product, Rendered, Writer, output_names, writers
 
 if TYPE_CHECKING:
     from .figures import Placed
@@ -128,16 +128,16 @@ def _each_variant(labels: Iterable[str | None], work: Callable[[str | None, Coll
     return done
 
 
-def render_all(exam: Exam[Text], theme: Theme, out: Collector) -> Rendered:
-    """The exam rendered (by None), or every variant it is built in (by label; docs/variants.md):
-    their compute blocks run in one child, then each variant's texts are rendered."""
+def render_all(exam: Exam[Text], theme: Theme, out: Collector, labels: tuple[str, ...] = ()) -> Rendered:
+    """The exam rendered (by None), or every variant it is built in, or those ``labels`` name (by label;
+    docs/variants.md): their compute blocks run in one child, then each variant's texts are rendered."""
     from .stages.compute import compute_variants
     from .stages.render import precompile, render_texts
 
     if exam.variants is None:
         return {None: render(exam, theme, out)}
     with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
-        computing = pool.submit(compute_variants, exam, built_variants(exam), out)
+        computing = pool.submit(compute_variants, exam, labels or built_variants(exam), out)
         precompile(exam, theme)
         computed = {variant.variant: variant for variant in computing.result() if variant is not None}
     out.raise_if_any()
@@ -220,10 +220,10 @@ def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> l
 
 
 def _run_writers(rendered: Rendered, context: Context, failed: list[ExamgenError],
-                 variants: tuple[str, ...]) -> dict[str, Product]:
-    """Every writer at once (with variants, a LaTeX run per core and one more); their failures are
-    raised together with those before them (``failed``: the figures'), an error both views meet once."""
-    chosen = writers(variants)
+                 chosen: tuple[Writer, ...]) -> dict[str, Product]:
+    """The writers at once (with variants, two LaTeX runs per core and the key; a writer that starts
+    from another's work once that one is done); their failures are raised together with those before
+    them (``failed``: the figures'), an error both views meet once."""
     with ThreadPoolExecutor(max_workers=min(len(chosen), WRITERS_AT_ONCE)) as pool:
         futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen if not writer.after}
         wait([futures[writer.after] for writer in chosen if writer.after])  # the writers they start from
@@ -286,7 +286,8 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
         stopping.current().check()
         figures, failed = compile_figures(rendered, target.project.build, theme, force, out)
         stopping.current().check()
-        products = _run_writers(rendered, Context(theme, target.work, force, out, figures), failed, variants)
+        products = _run_writers(rendered, Context(theme, target.work, force, out, figures), failed,
+                                writers(variants))
         stopping.current().check()
         _each_variant(rendered, lambda label, own: _check_views(rendered[label], products, own), out)
         if strict:
@@ -410,6 +411,31 @@ def make_copies(target: Target, request: CopiesRequest, progress: Progress | Non
         return _write_copies(target, request, students, built, progress)
 
 
+def _copies_views(target: Target, exam: Exam[Text], labels: tuple[str, ...], out: Collector) -> dict[str | None, Path]:
+    """For ``variants: per-copy``: each copy's student view, compiled as a build compiles it (each
+    starting from copy 1's page references; a view whose inputs did not change keeps its PDF) and
+    checked as a student view alone (its solution view is not made: the key comes from its texts)."""
+    from .stages.check import check_student
+    from .writers.views import ViewWriter
+
+    theme = target.project.theme()
+    with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
+        rendered = render_all(exam, theme, out, labels)
+        stopping.current().check()
+        figures, failed = compile_figures(rendered, target.project.build, theme, False, out)
+        views = tuple(ViewWriter("student", label, labels[0] if label != labels[0] else None) for label in labels)
+        products = _run_writers(rendered, Context(theme, target.work, False, out, figures), failed, views)
+    stopping.current().check()
+
+    def checked(label: str | None, own: Collector) -> Path:
+        product = products[f"{label}/student"]
+        assert product.pdf is not None
+        check_student(rendered[label], product.pdf, own)
+        return product.files[f"{label}/student.pdf"]
+
+    return _each_variant(labels, checked, out)
+
+
 def _write_copies(target: Target, request: CopiesRequest, students: tuple[Student, ...] | None, built: BuildResult,
                   progress: Progress | None) -> CopiesResult:
     from pypdf import PdfReader
@@ -421,16 +447,21 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     exam, out = built.exam, Collector()
     copies = writer.plan(exam, request.count, students, request.by_seat)
     chosen = (writer.find(copies, request.only),) if request.only else copies
-    used = {copy.variant for copy in copies}
-    variants: list[str | None] = [label for label in built_variants(exam) if label in used] or [None]
-    student_pdfs = {label: built.out_dir / (label or "") / "student.pdf" for label in variants}
+    if exam.variants and exam.variants.per_copy:
+        student_pdfs = _copies_views(target, exam, tuple(str(copy.number) for copy in copies), out)
+    else:
+        used = {copy.variant for copy in copies}
+        shown: list[str | None] = [label for label in built_variants(exam) if label in used] or [None]
+        student_pdfs = {label: built.out_dir / (label or "") / "student.pdf" for label in shown}
+    variants = list(student_pdfs)
     readers = {label: PdfReader(path) for label, path in student_pdfs.items()}
     first = readers[variants[0]]
     page_size = (float(first.pages[0].mediabox.width), float(first.pages[0].mediabox.height))
     counts = {label: len(reader.pages) for label, reader in readers.items()}
     if len(set(counts.values())) > 1:  # a copy's pages must be where every scanner and grader expects them
-        raise CheckError("the variants' student PDFs have different page counts (" + ", ".join(
-            f"{label}: {count}" for label, count in counts.items()) + "): give the exam more 'extra_pages' or "
+        shown_counts = ", ".join(f"{label}: {count}" for label, count in list(counts.items())[:6])
+        raise CheckError(f"the variants' student PDFs have different page counts ({shown_counts}"
+                         f"{', ...' if len(counts) > 6 else ''}): give the exam more 'extra_pages' or "
                          "'pages_multiple_of', so that they paginate alike", None, "copies")
     layouts = {label: read_layout(target.work / (label or "") / "student" / "student.pos", counts[label])
                for label in variants}
@@ -444,6 +475,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     pdf = writer.CopiesPdf(student_pdfs, overlays_pdf, copies, stamp,
                            writer.info_object(exam, os.environ.get("SOURCE_DATE_EPOCH")))
     folder = request.out or built.out_dir / "copies"
+    warnings = list(dict.fromkeys(built.warnings + out.warnings))  # a copy's variant may warn as the build did
     if request.only:
         copy = chosen[0]
         single = pdf.single(copy.number - 1, contents[0])
@@ -451,7 +483,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
             folder.mkdir(parents=True, exist_ok=True)
             pdf.file.write(folder / f".{copy.code}.pdf.new", single)
             os.replace(folder / f".{copy.code}.pdf.new", folder / f"{copy.code}.pdf")
-        return CopiesResult(folder, [f"{copy.code}.pdf"], 1, stamp.pages, built.warnings + out.warnings)
+        return CopiesResult(folder, [f"{copy.code}.pdf"], 1, stamp.pages, warnings)
     singles = [pdf.single(index, content) for index, content in enumerate(contents)]
     files: dict[str, Callable[[Path], object]] = {
         "print.pdf": lambda path: pdf.file.write(path, pdf.print_file(iter(contents))),
@@ -464,7 +496,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
         files.update({f"{copy.code}.pdf": partial(pdf.file.write, written=single)
                       for copy, single in zip(copies, singles)})
     _install_copies(folder, files)
-    return CopiesResult(folder, list(files), len(copies), stamp.pages, built.warnings + out.warnings)
+    return CopiesResult(folder, list(files), len(copies), stamp.pages, warnings)
 
 
 EXPORTS = {"moodle": "moodle.xml", "qti": "qti.zip", "plom": "plom.toml", "marks": "marks.csv"}
@@ -625,19 +657,23 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     from .grading.sheets import Codes, read_crosses, read_marks
 
     out = Collector()
-    variants = prepare_all(target, out)
+    theme = target.project.theme()
+    source = read_exam(target, theme, out)
+    codes = Codes(source.meta.code, (request.copies or target.out / "copies") / "manifest.json")
+    if codes.known is None:
+        out.warn(f"no manifest of copies at {Loc(codes.manifest)}: the copy codes were checked for their form, "
+                 "exam code and check character only (give --copies DIR)")
+    if source.variants is not None and codes.variants is None:
+        raise SourceError("an exam with variants is graded against each copy's variant, which its copies' manifest "
+                          f"names: there is none at {Loc(codes.manifest)} (give --copies DIR)", source.loc)
+    per_copy = source.variants is not None and source.variants.per_copy  # the copies' variants, not a build's
+    labels = tuple(dict.fromkeys(label for label in (codes.variants or {}).values() if label)) if per_copy else ()
+    variants = render_all(source, theme, out, labels)
     rendered = next(iter(variants.values()))
     exam = rendered.exam
     grading = Grading(request.thresholds, (exam.grading or GERMAN).fail) if request.thresholds else exam.grading
     problems = Collector()
     scale = resolve(grading, exam.total_points, problems)
-    codes = Codes(exam.meta.code, (request.copies or target.out / "copies") / "manifest.json")
-    if codes.known is None:
-        out.warn(f"no manifest of copies at {Loc(codes.manifest)}: the copy codes were checked for their form, "
-                 "exam code and check character only (give --copies DIR)")
-    if rendered.variant is not None and codes.variants is None:
-        raise SourceError("an exam with variants is graded against each copy's variant, which its copies' manifest "
-                          f"names: there is none at {Loc(codes.manifest)} (give --copies DIR)", exam.loc)
     rows = read_marks(request.marks, exam, codes, problems)
     crossed = read_crosses(request.crosses, exam, {row.code for row in rows}, problems) if request.crosses else ()
     keys = Keys(rendered, {label: variant for label, variant in variants.items() if label is not None},

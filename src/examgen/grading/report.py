@@ -111,9 +111,10 @@ def _parts(analysis: Analysis) -> str:
                   left=(0, 1, 7))
 
 
-def _variants(results: Results, analysis: Analysis) -> str:
-    """With variants, each part's difficulty per variant: a variant that drew a harder question shows."""
-    if not analysis.variants:
+def _variants(exam: Exam, results: Results, analysis: Analysis) -> str:
+    """With variants, each part's difficulty per variant: a variant that drew a harder question shows
+    (not for ``per-copy``, where each variant is one copy)."""
+    if not analysis.variants or (exam.variants and exam.variants.per_copy):
         return ""
     rows = [[part.number, *(f"{_number(stats.difficulty[index])} {_bar(stats.difficulty[index])}"
                             for stats in analysis.variants)] for index, part in enumerate(results.parts)]
@@ -171,7 +172,7 @@ def report_html(exam: Exam, results: Results, analysis: Analysis) -> str:
 <p>Difficulty: the mean over the maximum (1: everybody got full points). Discrimination: the correlation of
 the part's points with the total of the other parts (below 0: students who did well elsewhere did worse here).</p>
 {_parts(analysis)}{images["items"]}
-{_variants(results, analysis)}<h2>Multiple choice: how often each option was crossed</h2>
+{_variants(exam, results, analysis)}<h2>Multiple choice: how often each option was crossed</h2>
 <p>Among the copies a scanner read; ✓ marks the correct options, "all right" the copies whose crosses are
 exactly the key.</p>
 {_options(analysis)}

@@ -282,10 +282,8 @@ def _pagination(student: PdfText, solution: PdfText, overflows: list[Overflow], 
         out.error(CheckError(f"{pages}: a solution must not change the pagination", None, "solution PDF"))
 
 
-def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows: list[Overflow],
-          out: Collector) -> None:
-    """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
-    exam = rendered.exam
+def _claims(exam: Exam[str], student: PdfText, out: Collector) -> None:
+    """The cover's claims against the student PDF and the exam."""
     claims = cover_claims(student.streams[0] if student.streams else b"")
     real = {"pages": len(student.streams), "problems": len(exam.problems), "credits": exam.total_points}
     for key, value in real.items():
@@ -294,6 +292,26 @@ def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows
                                  f"\\egclaim{{{key}}}{{...}})", None, "student PDF"))
         elif claims[key] != value:
             out.error(CheckError(f"the cover says {claims[key]:g} {key}, the exam has {value:g}", None, "student PDF"))
+
+
+def _no_leaks(rendered: RenderedExam, student: PdfText, out: Collector) -> None:
+    for leak in leaks(rendered.exam, student, rendered.student.exam):
+        out.error(CheckError(leak, None, "student PDF"))
+
+
+def check_student(rendered: RenderedExam, student: PdfText, out: Collector) -> None:
+    """The checks of a student PDF made without its solution view (a copy's own variant): the cover's
+    claims, and nothing of the solution in it."""
+    _claims(rendered.exam, student, out)
+    _no_leaks(rendered, student, out)
+    out.raise_if_any()
+
+
+def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows: list[Overflow],
+          out: Collector) -> None:
+    """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
+    exam = rendered.exam
+    _claims(exam, student, out)
     _pagination(student, solution, overflows, out)
     unmarked = [str(i) for i, stream in enumerate(solution.streams, 1) if WATERMARK_MARK not in stream]
     if unmarked:
@@ -306,6 +324,5 @@ def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows
         out.error(CheckError(f"the solution PDF crosses {crosses} options, the exam has {correct} correct "
                              f"ones (the theme crosses an option's box with \\egchoicebox, which marks it)",
                              None, "solution PDF"))
-    for leak in leaks(exam, student, rendered.student.exam):
-        out.error(CheckError(leak, None, "student PDF"))
+    _no_leaks(rendered, student, out)
     out.raise_if_any()

@@ -108,9 +108,6 @@ def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None,
     if not EXAM_CODE.fullmatch(code):
         raise SourceError(f"copies need an exam code of at most 12 capital letters and digits (a QR code's "
                           f"alphanumeric mode), not '{code}'", exam.loc, "code")
-    if exam.variants and exam.variants.per_copy:
-        raise SourceError("copies of an exam with 'variants: per-copy' cannot be made yet: give a count of "
-                          "variants or their labels (docs/variants.md)", exam.variants.loc, "variants")
     who: list[Student | None] = list(students) if students else [None] * (count or 0)
     digits = max(NUMBER_DIGITS, len(str(len(who))))
 
@@ -118,7 +115,10 @@ def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None,
         body = f"{code}-{number:0{digits}d}"
         return f"{body}-{check_character(body)}"
 
-    variants = _variants(exam.variants.labels if exam.variants else (), who, by_seat)
+    if exam.variants and exam.variants.per_copy:  # a fresh variant per copy, labelled with its number
+        variants: list[str | None] = [str(number) for number in range(1, len(who) + 1)]
+    else:
+        variants = _variants(exam.variants.labels if exam.variants else (), who, by_seat)
     return tuple(Copy(number, copy_code(number), student, variant)
                  for number, (student, variant) in enumerate(zip(who, variants), 1))
 
