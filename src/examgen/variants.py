@@ -13,24 +13,20 @@ from .model.source import Exam, Part, Problem, Text
 from .sandbox.draws import Draws, seed
 
 
-def named(label: str) -> str:
-    """How messages name a variant: a number is a seed (`examgen verify`, a copy of ``per-copy``)."""
-    return f"seed {label}" if label.isdigit() else f"variant {label}"
+def all_named(labels: list[str]) -> str:
+    """Variants as messages name them: "variant A, seeds 4, 17" (a number is a seed: of `examgen verify`,
+    or a copy's under ``per-copy``)."""
+    seeds = [label for label in labels if label.isdigit()]
+    names = [label for label in labels if not label.isdigit()]
+    kinds = [(f"variant{'s' * (len(names) > 1)} ", names), (f"seed{'s' * (len(seeds) > 1)} ", seeds)]
+    return ", ".join(kind + ", ".join(some) for kind, some in kinds if some)
 
 
 def in_variant(context: str | None, label: str | None) -> str | None:
     """A message's context, with the variant it happened in."""
     if label is None:
         return context
-    return f"{context} ({named(label)})" if context else named(label)
-
-
-def all_named(labels: list[str]) -> str:
-    """Some variants as a message names them: "variant A, seeds 4, 17"."""
-    seeds = [label for label in labels if label.isdigit()]
-    names = [label for label in labels if not label.isdigit()]
-    kinds = [(f"variant{'s' * (len(names) > 1)} ", names), (f"seed{'s' * (len(seeds) > 1)} ", seeds)]
-    return ", ".join(kind + ", ".join(some) for kind, some in kinds if some)
+    return f"{context} ({all_named([label])})" if context else all_named([label])
 
 
 NAMED = re.compile(r"^(.*?) ?\(?(?:seed|variant) ([^()]+)\)?$")
