@@ -180,18 +180,12 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
 
 
 @pytest.mark.latex
-def test_no_plom_spec_for_an_exam_with_variants_yet(built, tmp_path):
-    with pytest.raises(ExportError, match="a Plom spec for an exam with variants"):
-        export(Project(REPO).resolve("sample"), ExportRequest("plom", tmp_path / "plom.toml",
-                                                              build=built("sample").out))
-
-
-@pytest.mark.latex
-@pytest.mark.parametrize("exam", [exam for exam in EXAMS if exam != "sample"])
+@pytest.mark.parametrize("exam", EXAMS)
 def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
     result = built(exam)
     spec = tomllib.loads(exported(exam, "plom").read_text(encoding="utf-8"))
-    key = result.key
+    key = result.exam_key  # with variants (the sample's A and B), a version each on the same pages
+    assert spec["numberOfVersions"] == len(result.key.get("variants", [None]))
     halves = any(not float(p["points"]).is_integer() for p in key["problems"])
     scale = 2 if halves else 1
     assert spec["numberOfQuestions"] == len(spec["question"]) == len(key["problems"])
@@ -199,7 +193,7 @@ def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
     assert spec["totalMarks"] == key["total_points"] * scale == sum(q["mark"] for q in spec["question"])
     pages = len(result.student.streams)
     assert spec["numberOfPages"] == pages and spec["idPage"] == 1
-    landed = part_pages(read_pdf(result.out / "student.pdf", texts=None))
+    landed = part_pages(read_pdf(result.views / "student.pdf", texts=None))
     covered = {1, *spec["doNotMarkPages"]}
     for question, problem in zip(spec["question"], key["problems"]):
         spread = question["pages"]
@@ -238,6 +232,11 @@ def test_marks_sheet_lists_every_copy_and_part_with_its_maximum(built, tmp_path)
 
     with pytest.raises(ExportError, match="run `examgen copies` first"):
         export(target, ExportRequest("marks", out, tmp_path / "none", built("sample").out))
+
+    versions = tmp_path / "plom-versions.csv"  # Plom's question-version map: each copy's variant, A as 1
+    export(target, ExportRequest("plom-versions", versions, copies, built("sample").out))
+    assert versions.read_text().splitlines() == ["paper_number,q1.version,q2.version,q3.version,q4.version",
+                                                 "1,1,1,1,1", "2,2,2,2,2"]
 
 
 # --- the converter ----------------------------------------------------------------------------------

@@ -222,17 +222,20 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
 
 @main.command()
 @click.argument("exam")
-@click.option("--format", "format_", required=True, type=click.Choice(["moodle", "qti", "plom", "marks"]),
-              help="moodle: Moodle XML; qti: a QTI 2.1 package; plom: a Plom spec; marks: a marks sheet (CSV).")
+@click.option("--format", "format_", required=True,
+              type=click.Choice(["moodle", "qti", "plom", "plom-versions", "marks"]),
+              help="moodle: Moodle XML; qti: a QTI 2.1 package; plom: a Plom spec; plom-versions: Plom's "
+                   "question-version map of the copies (CSV); marks: a marks sheet (CSV).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write (default build/<id>/moodle.xml, qti.zip, plom.toml or marks.csv).")
+              help="The file to write (default build/<id>/moodle.xml, qti.zip, plom.toml, plom-versions.csv or "
+                   "marks.csv).")
 @click.option("--copies", "copies_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="marks: the folder of an `examgen copies` run (default build/<id>/copies/).")
+              help="marks, plom-versions: the folder of an `examgen copies` run (default build/<id>/copies/).")
 @click.pass_context
 def export(ctx: click.Context, exam: str, format_: str, out: Path | None, copies_dir: Path | None) -> None:
     """Export EXAM, built first if needed, for another platform (docs/exports.md)."""
-    if copies_dir is not None and format_ != "marks":
-        raise click.UsageError("--copies is for --format marks")
+    if copies_dir is not None and format_ not in ("marks", "plom-versions"):
+        raise click.UsageError("--copies is for --format marks and plom-versions")
 
     def action() -> None:
         from .orchestrate import ExportRequest, export
@@ -241,7 +244,8 @@ def export(ctx: click.Context, exam: str, format_: str, out: Path | None, copies
         target = Project(Path.cwd()).resolve(exam)
         result = export(target, ExportRequest(format_, out, copies_dir))
         _warn(result.warnings)
-        what = "copies" if format_ == "marks" else "questions" if format_ in ("moodle", "qti") else "Plom questions"
+        what = "copies" if format_ in ("marks", "plom-versions") else "questions" if format_ in ("moodle", "qti") \
+            else "Plom questions"
         click.echo(f"{target.id}: {format_} ({result.items} {what}) -> {os.path.relpath(result.path)}")
 
     _run(ctx, action)

@@ -499,7 +499,8 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     return CopiesResult(folder, list(files), len(copies), stamp.pages, warnings)
 
 
-EXPORTS = {"moodle": "moodle.xml", "qti": "qti.zip", "plom": "plom.toml", "marks": "marks.csv"}
+EXPORTS = {"moodle": "moodle.xml", "qti": "qti.zip", "plom": "plom.toml", "plom-versions": "plom-versions.csv",
+           "marks": "marks.csv"}
 
 
 @dataclass(frozen=True)
@@ -546,15 +547,40 @@ def _export_plom(target: Target, built: BuildResult, request: ExportRequest, out
     from .stages.check import part_pages, read_pdf
     from .writers.plom import plan, plom_toml
 
-    if built_variants(built.exam):
-        raise ExportError("a Plom spec for an exam with variants (a version per variant) cannot be made yet",
-                          built.exam.variants.loc if built.exam.variants else None)
-    student = read_pdf(built.out_dir / "student.pdf", texts=None)
-    spec = plan(built.exam, part_pages(student), len(student.streams))
+    exam, variants = built.exam, _plom_versions(built.exam)
+    specs = {}
+    for label in variants or (None,):  # a version per variant: Plom needs their questions on the same pages
+        student = read_pdf(built.out_dir / (label or "") / "student.pdf", texts=None)
+        specs[label] = plan(exam, part_pages(student), len(student.streams))
+    spec = specs[next(iter(specs))]
+    if any(other != spec for other in specs.values()):
+        raise ExportError("the variants' problems land on different pages, and Plom needs every version of a "
+                          "question on the same pages: give the parts room ('space', 'new_page') so that they "
+                          "paginate alike", exam.loc)
     if spec.scale != 1:
         out.warn("Plom marks are whole numbers and the exam has half credits: the spec marks in half credits "
-                 "(every mark doubled)", built.exam.loc)
-    return plom_toml(built.exam, spec).encode("utf-8"), len(spec.questions)
+                 "(every mark doubled)", exam.loc)
+    return plom_toml(exam, spec, variants).encode("utf-8"), len(spec.questions)
+
+
+def _plom_versions(exam: Exam[Text]) -> tuple[str, ...]:
+    """The variants Plom has as versions (none without variants); a fresh one per copy it cannot have."""
+    from .errors import ExportError
+
+    if exam.variants is not None and exam.variants.per_copy:
+        raise ExportError("Plom has a version per variant, and 'variants: per-copy' makes one per copy: export "
+                          "an exam with named variants", exam.variants.loc)
+    return built_variants(exam)
+
+
+def _export_plom_versions(target: Target, built: BuildResult, request: ExportRequest,
+                          out: Collector) -> tuple[bytes, int]:
+    """Plom's question-version map for the copies: every copy's questions in its variant's version."""
+    from .writers.marks import read_manifest
+    from .writers.plom import version_map
+
+    entries = read_manifest(request.copies or built.out_dir / "copies", built.exam)
+    return version_map(built.exam, _plom_versions(built.exam), entries).encode("utf-8"), len(entries)
 
 
 def _export_questions(target: Target, built: BuildResult, request: ExportRequest,
@@ -587,7 +613,8 @@ def _export_questions(target: Target, built: BuildResult, request: ExportRequest
     return qti.qti_zip(rendered.id, title, found, by_name), len(found)
 
 
-_EXPORTERS = {"marks": _export_marks, "plom": _export_plom, "moodle": _export_questions, "qti": _export_questions}
+_EXPORTERS = {"marks": _export_marks, "plom": _export_plom, "plom-versions": _export_plom_versions,
+              "moodle": _export_questions, "qti": _export_questions}
 
 
 def _labels(aux: Path) -> dict[str, str]:
