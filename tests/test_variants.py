@@ -296,3 +296,12 @@ def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
     for index, entry in enumerate(entries):
         k = variant_names("E1", entry["variant"], "fresh")["draw"](100, 999)  # copy n is seed n
         assert f"What is {k} + 1?" in "\n".join(pages[index * per_copy:(index + 1) * per_copy])
+
+
+def test_a_picture_that_draws_nothing_is_one_for_all_variants():
+    from examgen.figures import pictures
+    from examgen.orchestrate import prepare_all
+
+    variants = prepare_all(Project(REPO).resolve("sample"), Collector())
+    keys = [set(pictures(variant)) for variant in variants.values()]
+    assert len(variants) == 2 and keys[0] and keys[0] == keys[1]  # the figure cache compiles each once
