@@ -215,7 +215,7 @@ def _last_words(reply: _Reply, status: int) -> str:
     return f"killed by signal {-status}" if status < 0 else f"exit status {status}"
 
 
-def draws(code: Code) -> bool:
+def may_draw(code: Code) -> bool:
     """Whether a block may draw: it names ``rng``, ``variant`` or a helper. One that does not gives
     every variant the same values, and runs once for all of them."""
     try:
@@ -318,7 +318,7 @@ def compute_variants(exam: Exam[Text], labels: tuple[str, ...], out: Collector) 
         (p.number, p.compute) for p in exam.problems if p.compute]
     seeds = {p.number: p.seed_name for p in exam.problems}
     blocks = [("exam" if n == EXAM_SCOPE else "problem", seeds.get(n, ""), code) for n, code in owners]
-    varies = [draws(code) for _, code in owners]
+    varies = [may_draw(code) for _, code in owners]
     if exam.compute and varies[0]:  # every problem block starts from the exam block's names
         varies = [True] * len(owners)
     results = _run(blocks, varies, exam, labels, out) if blocks else []
