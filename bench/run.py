@@ -9,7 +9,9 @@ screen (headless Chromium), and that less the rebuild's own time, which is what 
 adds; once for all exams, CLI start-up (`examgen --help`, `examgen list`); for the 2022
 endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date build, with
 print.pdf's size and the peak memory of examgen and its worker processes together, and
-`examgen grade` on simulated marks of 100 and 1,000 students. Each build row also says
+`examgen grade` on simulated marks of 100 and 1,000 students, and a copy of it with four
+variants: their clean build and `examgen verify --seeds 1000`; 100 copies of a per-copy copy of
+the 2021 endterm. Each build row also says
 which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
@@ -170,6 +172,17 @@ def first_build(exam: str, root: Path) -> str | None:
 # --- the measurements -------------------------------------------------------------------------
 
 
+def views_work(exam: str, root: Path) -> Path:
+    """Where a build works on the exam's views: its work folder, with variants the first variant's."""
+    from examgen.errors import Collector
+    from examgen.orchestrate import built_variants, read_exam
+    from examgen.project import Project
+
+    target = Project(root).resolve(exam)
+    first = next(iter(built_variants(read_exam(target, target.project.theme(), Collector()))), "")
+    return root / "build" / ".work" / exam / first
+
+
 def inline_pictures(exam: str, root: Path) -> dict[str, str]:
     r"""Each TikZ picture's ``\egpicture{key}`` and the code it stands for: the floor typesets the
     pictures inline, as LaTeX without examgen's figure cache would."""
@@ -214,7 +227,7 @@ def by_hand(exam: str, root: Path, views: tuple[str, ...]) -> Measurement:
     from examgen.sandbox.tex import tex_environment
 
     env = tex_environment()
-    work = root / "build" / ".work" / exam
+    work = views_work(exam, root)
     inline = inline_pictures(exam, root)
 
     def fresh_folders(_) -> dict[str, Path]:
@@ -366,8 +379,9 @@ def bench_preview(exam: str, root: Path, edit: SourceEdit, runs: int) -> list[Re
 def bench_exam(exam: str, root: Path, runs: int) -> list[Result]:
     """Every measurement of one exam. Within a round each finds the state it needs: the clean
     build leaves the work folder the no-op rebuild and the floors use, and the edit comes last
-    (its word stays in the copy; the next round's edit changes it again)."""
-    work = root / "build" / ".work" / exam
+    (its word stays in the copy; the next round's edit changes it again). With variants, the first
+    variant's views tell which views LaTeX ran for."""
+    work = views_work(exam, root)
 
     def build(_) -> None:
         run([EXAMGEN, "build", exam], root)
@@ -465,6 +479,40 @@ def bench_copies(root: Path, runs: int, facts: dict) -> list[Result]:
     return measure(COPIES_EXAM, measurements, runs)
 
 
+VARIANTS_EXAM = "2022-variants"  # the 2022 endterm with `variants: 4` and its problem 7 drawing (tests/roots)
+PER_COPY_EXAM = "2021-per-copy"  # the 2021 endterm with `variants: per-copy` and its problem 5 drawing
+VARIANT_BUILD = "4 variants, clean build of both views"
+VERIFY = "verify --seeds 1000 (built)"
+PER_COPY = "per-copy copies --count 100 (clean, 2021 endterm)"
+
+
+def variable_copy(root: Path, exam: str, name: str, variants: str, problem: str, replaced: str) -> None:
+    """A copy of an endterm with ``variants`` whose problem file ``replaced`` is tests/roots/variants' variable
+    copy of it (``problem``)."""
+    folder = root / "exams" / name
+    shutil.copytree(root / "exams" / exam, folder, ignore=shutil.ignore_patterns("test_*.py"))
+    source = folder / "exam.yaml"
+    source.write_text(source.read_text(encoding="utf-8").replace("\nproblems:", f"\nvariants: {variants}\nproblems:",
+                                                                 1), encoding="utf-8")
+    shutil.copyfile(REPO / "tests" / "roots" / "variants" / "problems" / problem, folder / "problems" / replaced)
+
+
+def bench_variants(root: Path, runs: int) -> list[Result]:
+    """Variants (docs/variants.md), in copies of the endterms made variable as tests/roots/variants makes
+    one problem of each: a clean build of four variants of the 2022 endterm, both views (the target: 2.5
+    times one clean build of it); `examgen verify` over 1,000 seeds once those are built (10 s); and 100
+    copies of the 2021 endterm with `variants: per-copy`, from a clean build folder (60 s)."""
+    variable_copy(root, COPIES_EXAM, VARIANTS_EXAM, "4", "batch-normalization.yaml", "7-batch-normalization.yaml")
+    variable_copy(root, "2021-endterm", PER_COPY_EXAM, "per-copy", "multi-class.yaml", "multi-class.yaml")
+    clean = lambda i: shutil.rmtree(root / "build", ignore_errors=True)  # noqa: E731
+    measurements = [
+        Measurement(VARIANT_BUILD, lambda _: run([EXAMGEN, "build", VARIANTS_EXAM], root), setup=clean),
+        Measurement(VERIFY, lambda _: run([EXAMGEN, "verify", VARIANTS_EXAM, "--seeds", "1000"], root)),
+        Measurement(PER_COPY, lambda _: run([EXAMGEN, "copies", PER_COPY_EXAM, "--count", "100"], root), setup=clean),
+    ]
+    return measure(COPIES_EXAM, measurements, runs)
+
+
 GRADE_COUNTS = (100, 1000)
 GRADING = [f"grade {count} students" for count in GRADE_COUNTS]  # no ratio to the floor either: no LaTeX
 
@@ -519,7 +567,7 @@ def rows(results: list[Result]) -> list[dict]:
                 median = statistics.median(seconds)
                 table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
                               "ratio_to_floor": round(median / reference, 3)
-                              if reference and r.name not in COPIES + GRADING else None,
+                              if reference and r.name not in [*COPIES, *GRADING, VERIFY, PER_COPY] else None,
                               "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 
@@ -620,6 +668,10 @@ def main(argv: list[str] | None = None) -> int:
                 results += bench_grading(root, args.runs)
             except CommandFailed as exc:
                 failed["(grading)"] = str(exc)
+            try:
+                results += bench_variants(root, args.runs)
+            except CommandFailed as exc:
+                failed["(variants)"] = str(exc)
         try:
             results += bench_cli(root, args.runs)
         except CommandFailed as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from examgen.orchestrate import BuildResult, build
+from examgen.orchestrate import BuildResult, build, built_variants
 from examgen.project import Project
 from examgen.stages.check import PdfText, read_pdf, words
 
@@ -20,13 +20,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass
 class Built:
-    """One exam built into a temporary folder, with its outputs read back."""
+    """One exam built into a temporary folder, with its outputs read back: with variants, the first
+    variant's views (``views``: their folder)."""
 
     result: BuildResult
     out: Path
     student: PdfText
     solution: PdfText
     key: dict
+    views: Path
+
+    @property
+    def exam_key(self) -> dict:
+        """key.json as an exam without variants has it; with variants, with the first variant's problems."""
+        variants = self.key.get("variants")
+        if variants is None:
+            return self.key
+        first = next(iter(variants.values()))
+        return {**{k: v for k, v in self.key.items() if k != "variants"}, "problems": first["problems"]}
 
     @property
     def student_text(self) -> str:
@@ -68,9 +79,10 @@ def pypdf_texts(path: Path) -> list[str]:
 
 def build_into(name: str | Path, out: Path, **options) -> Built:
     result = build(Project(REPO).resolve(str(name)), out_dir=out, **options)
-    read = lambda view: read_pdf(out / f"{view}.pdf", texts=pypdf_texts)  # noqa: E731
+    views = out / next(iter(built_variants(result.exam)), "")
+    read = lambda view: read_pdf(views / f"{view}.pdf", texts=pypdf_texts)  # noqa: E731
     return Built(result, out, read("student"), read("solution"),
-                 json.loads((out / "key.json").read_text(encoding="utf-8")))
+                 json.loads((out / "key.json").read_text(encoding="utf-8")), views)
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,7 @@ def test_solution_marks_and_crosses_in_content_streams_are_a_leak():
 def test_check_passes_the_real_views_and_rejects_swapped_ones(built):
     """The real views pass; the solution PDF given as the student copy leaks (words, math, crosses)
     and the student copy, as solution, has no watermark and crosses nothing."""
-    out = built("sample").out
+    out = built("sample").views  # variant A's
     rendered = sample_rendered()
     student, solution = read_view(out / "student.pdf", False), read_view(out / "solution.pdf", True)
     check(rendered, student, solution, [], Collector())
@@ -148,10 +148,10 @@ def test_check_passes_the_real_views_and_rejects_swapped_ones(built):
     assert f"solution PDF: pages without the 'Sample Solution' watermark: {', '.join(map(str, range(1, pages + 1)))}" \
         in messages
     assert "solution PDF: no solution content is marked in the solution PDF" in messages
-    assert ("solution PDF: the solution PDF crosses 0 options, the exam has 3 correct ones (the theme crosses an "
+    assert ("solution PDF: the solution PDF crosses 0 options, the exam has 4 correct ones (the theme crosses an "
             "option's box with \\egchoicebox, which marks it)") in messages
     assert "student PDF: the student PDF contains solution content (marked content /ExamgenSolution)" in messages
-    assert "student PDF: the student PDF crosses 3 multiple-choice options (marked content /ExamgenCross)" in messages
+    assert "student PDF: the student PDF crosses 4 multiple-choice options (marked content /ExamgenCross)" in messages
     for part in ("2.1", "2.2", "2.3", "3.1", "3.2"):  # every part with a sample solution
         assert any(m.startswith(f"student PDF: part {part}: its solution") for m in messages), part
 
@@ -161,8 +161,8 @@ def test_check_passes_the_real_views_and_rejects_swapped_ones(built):
 def test_check_rejects_a_cover_whose_claim_is_wrong_or_missing(built, claim):
     sample = built("sample")
     rendered = sample_rendered()
-    student, solution = read_view(sample.out / "student.pdf", False), read_view(sample.out / "solution.pdf", True)
-    real = {"pages": len(student.streams), "problems": 3, "credits": 15}[claim]
+    student, solution = read_view(sample.views / "student.pdf", False), read_view(sample.views / "solution.pdf", True)
+    real = {"pages": len(student.streams), "problems": 4, "credits": 17}[claim]
     mark = rb"/ExamgenClaim <</Name /" + claim.encode() + rb" /Value \(([^)]*)\)>> BDC"
     assert re.search(mark, student.streams[0])
     for cover, message in (

@@ -36,6 +36,15 @@ def parts(key: dict) -> list[dict]:
     return [part for problem in key["problems"] for part in problem["parts"]]
 
 
+def questions(key: dict) -> list[tuple[dict, str]]:
+    """Every part as the exports ask it, with its name's and identifier's suffix: with variants, each
+    problem's parts once per variant (`` variant A``, ``-A``)."""
+    variants = key.get("variants") or {"": key}
+    numbers = [problem["number"] for problem in next(iter(variants.values()))["problems"]]
+    return [(part, label) for number in numbers for label, variant in variants.items()
+            for part in variant["problems"][number - 1]["parts"]]
+
+
 @pytest.fixture(scope="module")
 def exported(built, tmp_path_factory):
     """``exported(exam, format)``: the export's file of an exam built once per session."""
@@ -82,12 +91,12 @@ def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported
     categories = [q.findtext("category/text") for q in quiz if q.get("type") == "category"]
     assert categories[0] == f"$course$/top/{exam}"
     assert [c.removeprefix(f"$course$/top/{exam}/").split()[0] for c in categories[1:]] == \
-        [str(p["number"]) for p in key["problems"]]
-    questions = [q for q in quiz if q.get("type") != "category"]
-    names = [q.findtext("name/text") for q in questions]
-    assert len(set(names)) == len(names) == len(parts(key))
-    for name, question, part in zip(names, questions, parts(key)):
-        assert name.startswith(f"{exam} {part['number']}")
+        [str(p["number"]) for p in built(exam).exam_key["problems"]]
+    found = [q for q in quiz if q.get("type") != "category"]
+    names = [q.findtext("name/text") for q in found]
+    assert len(set(names)) == len(names) == len(questions(key))
+    for name, question, (part, variant) in zip(names, found, questions(key)):
+        assert name.startswith(f"{exam} {part['number']}") and name.endswith(f" variant {variant}" if variant else "")
         assert float(question.findtext("defaultgrade")) == part["points"]
         assert question.findtext("penalty") == "0"
         _html(question.find("questiontext"))
@@ -125,6 +134,7 @@ def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported
 @pytest.mark.parametrize("exam", EXAMS)
 def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exported):
     key = built(exam).key
+    asked = questions(key)
     with zipfile.ZipFile(exported(exam, "qti")) as package:
         names = set(package.namelist())
         manifest = ET.fromstring(package.read("imsmanifest.xml"))
@@ -133,12 +143,13 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
         for resource in resources:
             assert {f.get("href") for f in resource.findall(f"{CP}file")} <= names
         items = [r for r in resources if r.get("type") == "imsqti_item_xmlv2p1"]
-        assert [r.get("identifier") for r in items] == [f"item-{p['number']}" for p in parts(key)]
+        assert [r.get("identifier") for r in items] == [f"item-{p['number']}" + (f"-{variant}" if variant else "")
+                                                        for p, variant in asked]
         test = ET.fromstring(package.read("test.xml"))
         refs = [ref.get("href") for ref in test.iter(f"{QTI}assessmentItemRef")]
         assert refs == [r.get("href") for r in items]
-        assert len(list(test.iter(f"{QTI}assessmentSection"))) == len(key["problems"])
-        for resource, part in zip(items, parts(key)):
+        assert len(list(test.iter(f"{QTI}assessmentSection"))) == len(built(exam).exam_key["problems"])
+        for resource, (part, _) in zip(items, asked):
             item = ET.fromstring(package.read(resource.get("href")))
             assert item.tag == f"{QTI}assessmentItem"
             maximum = item.find(f"{QTI}outcomeDeclaration[@identifier='MAXSCORE']")
@@ -173,7 +184,8 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
 def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
     result = built(exam)
     spec = tomllib.loads(exported(exam, "plom").read_text(encoding="utf-8"))
-    key = result.key
+    key = result.exam_key  # with variants (the sample's A and B), a version each on the same pages
+    assert spec["numberOfVersions"] == len(result.key.get("variants", [None]))
     halves = any(not float(p["points"]).is_integer() for p in key["problems"])
     scale = 2 if halves else 1
     assert spec["numberOfQuestions"] == len(spec["question"]) == len(key["problems"])
@@ -181,7 +193,7 @@ def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
     assert spec["totalMarks"] == key["total_points"] * scale == sum(q["mark"] for q in spec["question"])
     pages = len(result.student.streams)
     assert spec["numberOfPages"] == pages and spec["idPage"] == 1
-    landed = part_pages(read_pdf(result.out / "student.pdf", texts=None))
+    landed = part_pages(read_pdf(result.views / "student.pdf", texts=None))
     covered = {1, *spec["doNotMarkPages"]}
     for question, problem in zip(spec["question"], key["problems"]):
         spread = question["pages"]
@@ -212,7 +224,7 @@ def test_marks_sheet_lists_every_copy_and_part_with_its_maximum(built, tmp_path)
     out = tmp_path / "marks.csv"
     export(target, ExportRequest("marks", out, copies, built("sample").out))
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
-    key_parts = parts(built("sample").key)
+    key_parts = parts(built("sample").exam_key)
     assert rows[0] == ["code", "registration", "name", *(p["number"] for p in key_parts)]
     assert rows[1] == ["max", "", "", *(f"{p['points']:g}" for p in key_parts)]
     assert rows[2:] == [[copy.code, s.registration, s.name, *[""] * len(key_parts)] for copy, s in zip(made, students)]
@@ -220,6 +232,11 @@ def test_marks_sheet_lists_every_copy_and_part_with_its_maximum(built, tmp_path)
 
     with pytest.raises(ExportError, match="run `examgen copies` first"):
         export(target, ExportRequest("marks", out, tmp_path / "none", built("sample").out))
+
+    versions = tmp_path / "plom-versions.csv"  # Plom's question-version map: each copy's variant, A as 1
+    export(target, ExportRequest("plom-versions", versions, copies, built("sample").out))
+    assert versions.read_text().splitlines() == ["paper_number,q1.version,q2.version,q3.version,q4.version",
+                                                 "1,1,1,1,1", "2,2,2,2,2"]
 
 
 # --- the converter ----------------------------------------------------------------------------------

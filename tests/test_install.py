@@ -38,8 +38,9 @@ def test_a_wheel_install_builds_an_exam_from_a_folder_with_only_exams(tmp_path):
     built = subprocess.run([str(venv / "bin" / "examgen"), "build", "sample"], cwd=project,
                            capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
-    assert "sample: built (compiled student and solution) -> build/sample/" in built.stdout
-    for name in ("student.pdf", "solution.pdf", "key.json"):
+    assert "sample: built (compiled A/student and A/solution and B/student and B/solution) -> build/sample/" \
+        in built.stdout
+    for name in ("A/student.pdf", "A/solution.pdf", "B/student.pdf", "B/solution.pdf", "key.json"):
         assert (project / "build" / "sample" / name).stat().st_size > 1000
     assert sorted(p.name for p in project.iterdir()) == ["build", "exams"]
 

@@ -85,11 +85,12 @@ def test_a_theme_language_missing_sentences_names_them(tmp_path):
 def test_the_sample_in_german(tmp_path):
     project = sample_project(tmp_path, language="de")
     result = build(project.resolve("sample"))
-    student = pypdf_texts(result.out_dir / "student.pdf")
-    solution = pypdf_texts(result.out_dir / "solution.pdf")
+    student = pypdf_texts(result.out_dir / "A" / "student.pdf")
+    solution = pypdf_texts(result.out_dir / "A" / "solution.pdf")
     cover = Built.flat(student[0])
-    assert f"diese klausur umfasst {len(student)} seiten mit insgesamt 3 aufgaben" in cover
-    assert "hinweise zur bearbeitung" in cover and "in dieser klausur können sie insgesamt 15 punkte" in cover
+    assert f"diese klausur umfasst {len(student)} seiten mit insgesamt 4 aufgaben" in cover
+    assert "hinweise zur bearbeitung" in cover and "in dieser klausur können sie insgesamt 17 punkte" in cover
+    assert "Variante A" in student[0] and "Variante A" in solution[1]
     assert "dienstag 10 februar 2026" in cover and "working instructions" not in cover
     assert "Convolutions (5,5 Punkte)" in student[1]
     assert "musterlösung" in Built.flat(solution[0]) and f"Seite 2 / {len(student)}" in solution[1]
@@ -102,7 +103,7 @@ def test_the_example_theme_puts_its_logo_on_the_cover(tmp_path):
 
     project = sample_project(tmp_path, templates=REPO / "docs" / "example-theme" / "templates")
     result = build(project.resolve("sample"))
-    student = PdfReader(result.out_dir / "student.pdf")
+    student = PdfReader(result.out_dir / "A" / "student.pdf")
     cover = student.pages[0]
     assert "Example University of Technology" in cover.extract_text()
     assert images(cover) == [(240, 120)]  # logo.png, only on the cover

@@ -1,11 +1,12 @@
-"""The feature sample, built for real: cover claims, both views, the key."""
+"""The feature sample, built for real: cover claims, both views, the key, its variants (problem 4
+draws its numbers; its shuffled options keep "none of these" last)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from support import Built
+from support import Built, pypdf_texts
 
 pytestmark = pytest.mark.latex  # every test here reads a real build
 
@@ -14,8 +15,8 @@ def test_cover_claims_match_the_real_student_pdf(built):
     sample = built("sample")
     cover = Built.flat(sample.student.pages[0])
     assert f"consists of {len(sample.student.pages)} pages" in cover
-    assert "total of 3 problems" in cover
-    assert "this exam is 15 credits" in cover
+    assert "total of 4 problems" in cover
+    assert "this exam is 17 credits" in cover
     assert len(sample.solution.pages) == len(sample.student.pages)
 
 
@@ -40,9 +41,10 @@ def test_grading_boxes_and_half_steps(built):
 
 
 def test_key(built):
-    key = built("sample").key
-    assert key["exam"] == "sample" and key["total_points"] == 15
-    assert [p["points"] for p in key["problems"]] == [4, 5.5, 5.5]
+    key = built("sample").exam_key  # variant A's; problems 1 to 3 draw nothing, so B's are the same
+    assert key["exam"] == "sample" and key["total_points"] == 17
+    assert [p["points"] for p in key["problems"]] == [4, 5.5, 5.5, 2]
+    assert built("sample").key["variants"]["B"]["problems"][:3] == key["problems"][:3]
     assert (key["start"], key["end"], key["duration_minutes"]) == ("10:00", "11:30", 90)  # the end from the duration
     choice = key["problems"][0]["parts"]
     assert [c["correct"] for c in choice] == [[1, 4], []]
@@ -70,3 +72,20 @@ def test_computed_numbers_reach_the_solution(built):
     solution = built("sample").solution_text
     assert "608" in solution  # 3*5*5*8 + 8 parameters
     assert "−0.7956" in solution or "-0.7956" in solution
+
+
+def test_the_variants_draw_their_numbers_and_shuffle_with_none_of_these_last(built):
+    sample = built("sample")
+    variants = sample.key["variants"]
+    assert list(variants) == ["A", "B"]
+    drawn = {label: variant["problems"][3]["parts"] for label, variant in variants.items()}
+    assert drawn["A"][0]["values"] != drawn["B"][0]["values"]
+    for label, (choice, numeric) in drawn.items():
+        values = choice["values"]
+        assert choice["order"][3] == 4  # "none of these" stays last
+        right = 1 if values["shown"] == values["params"] else 4  # the source's number of the right option
+        assert [choice["order"][place - 1] for place in choice["correct"]] == [right]
+        assert numeric["answer"] == values["params"] - 1
+        pages = pypdf_texts(sample.out / label / "solution.pdf")
+        assert f"Variant {label}" in pages[1] and f"over {values['channels']} input channels" in Built.flat(
+            " ".join(pages))

@@ -71,16 +71,16 @@ def source_digest(exam: Exam[Text], lib: Path, theme: Theme, out_dir: Path) -> s
     return digest.hexdigest()
 
 
-def compute_digest(exam: Exam[Text], lib: Path, job: object) -> str:
+def compute_digest(exam: Exam[Text], lib: Path, job: object, runner: Iterable[Path]) -> str:
     """Everything the compute blocks' results depend on: the blocks as sent to the child (``job``,
-    without their lines: an edit above a block moves it and changes nothing it computes), what
-    they can import or read (the exam folder except the sources examgen reads itself, the shared
-    helpers, the installed packages), examgen's and Python's versions. An edit of a text leaves
-    it unchanged: no Python runs."""
+    without their lines: an edit above a block moves it and changes nothing it computes), the
+    child's own scripts (``runner``), what the blocks can import or read (the exam folder except
+    the sources examgen reads itself, the shared helpers, the installed packages), examgen's and
+    Python's versions. An edit of a text leaves it unchanged: no Python runs."""
     packages = sorted(p.name for p in Path(sysconfig.get_paths()["purelib"]).glob("*.dist-info"))
     digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{packages}\n".encode())
     digest.update(json.dumps(job, sort_keys=True).encode())
-    for path in sorted({*_files_under(exam.dir), *_files_under(lib)} - set(exam.files)):
+    for path in [*runner, *sorted({*_files_under(exam.dir), *_files_under(lib)} - set(exam.files))]:
         digest.update(f"{path}\n{sha(path)}\n".encode())
     return digest.hexdigest()
 

@@ -76,7 +76,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
     def action() -> None:
         from .errors import ErrorGroup, ExamgenError
-        from .orchestrate import build_many
+        from .orchestrate import build_many, built_variants
         from .project import Project
         from .writers import output_names
 
@@ -93,7 +93,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
                 continue
             _warn(result.warnings)
             exam = result.exam
-            files = ", ".join(output_names())
+            files = ", ".join(output_names(built_variants(exam)))
             click.echo(f"{result.target.id}: {result.state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{len(exam.problems)} problems, {exam.total_points:g} credits)")
         if failures:
@@ -103,11 +103,13 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
 
 class _Progress:
-    """Copies done, rate and time left, redrawn on one terminal line; silent without a terminal (CI logs)."""
+    """Things done (copies, variants), rate and time left, redrawn on one terminal line; made only
+    for a terminal (CI logs get none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, things: str) -> None:
         import time
 
+        self.things = things
         self.clock = time.monotonic
         self.start = self.clock()
         self.shown = 0.0
@@ -118,7 +120,7 @@ class _Progress:
             return
         self.shown = now
         rate = done / max(now - self.start, 1e-9)
-        click.echo(f"\r  copies {done}/{total}, {rate:.0f}/s, {(total - done) / rate:.0f} s left ",
+        click.echo(f"\r  {self.things} {done}/{total}, {rate:.0f}/s, {(total - done) / rate:.0f} s left ",
                    err=True, nl=done == total)
 
 
@@ -131,9 +133,11 @@ class _Progress:
               help="Folder for the copies (default build/<id>/copies/).")
 @click.option("--only", metavar="CODE", help="Write only the copy with this code (byte-identical to --split's).")
 @click.option("--split", is_flag=True, help="Also write one PDF per copy.")
+@click.option("--variant-by", type=click.Choice(["copy", "seat"]), default="copy", show_default=True,
+              help="Variants round-robin in copy order, or in the roster's seat order (neighbours differ).")
 @click.pass_context
 def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None, out: Path | None,
-           only: str | None, split: bool) -> None:
+           only: str | None, split: bool, variant_by: str) -> None:
     """Per-student copies of EXAM: print.pdf, manifest.json, layout.json (docs/copies.md)."""
     if (count is None) == (roster is None):
         raise click.UsageError("give either --count N or --roster FILE")
@@ -143,12 +147,34 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
-        progress = _Progress() if sys.stderr.isatty() else None
-        result = make_copies(target, CopiesRequest(count, roster, out, only, split), progress)
+        progress = _Progress("copies") if sys.stderr.isatty() else None
+        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat"), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
         click.echo(f"{target.id}: {result.copies} cop{'y' if result.copies == 1 else 'ies'} of {result.pages} pages "
                    f"-> {os.path.relpath(result.out_dir)}/ ({shown})")
+
+    _run(ctx, action)
+
+
+@main.command()
+@click.argument("exam")
+@click.option("--seeds", type=click.IntRange(1, 100000), default=1000, show_default=True,
+              help="Check this many seeds besides the exam's own variants.")
+@click.pass_context
+def verify(ctx: click.Context, exam: str, seeds: int) -> None:
+    """Check EXAM's variants across many seeds, then build its own (docs/variants.md); exit 9 on a failure."""
+
+    def action() -> None:
+        from .orchestrate import verify as verify_exam
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        result = verify_exam(target, seeds, _Progress("variants") if sys.stderr.isatty() else None)
+        _warn(result.warnings)
+        distinct = ", ".join(f"problem {number}: {count}" for number, count in result.distinct.items())
+        click.echo(f"{target.id}: {result.seeds} variants verified (distinct per problem: {distinct}); built and "
+                   f"checked {', '.join(result.built)}")
 
     _run(ctx, action)
 
@@ -196,17 +222,20 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
 
 @main.command()
 @click.argument("exam")
-@click.option("--format", "format_", required=True, type=click.Choice(["moodle", "qti", "plom", "marks"]),
-              help="moodle: Moodle XML; qti: a QTI 2.1 package; plom: a Plom spec; marks: a marks sheet (CSV).")
+@click.option("--format", "format_", required=True,
+              type=click.Choice(["moodle", "qti", "plom", "plom-versions", "marks"]),
+              help="moodle: Moodle XML; qti: a QTI 2.1 package; plom: a Plom spec; plom-versions: Plom's "
+                   "question-version map of the copies (CSV); marks: a marks sheet (CSV).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write (default build/<id>/moodle.xml, qti.zip, plom.toml or marks.csv).")
+              help="The file to write (default build/<id>/moodle.xml, qti.zip, plom.toml, plom-versions.csv or "
+                   "marks.csv).")
 @click.option("--copies", "copies_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="marks: the folder of an `examgen copies` run (default build/<id>/copies/).")
+              help="marks, plom-versions: the folder of an `examgen copies` run (default build/<id>/copies/).")
 @click.pass_context
 def export(ctx: click.Context, exam: str, format_: str, out: Path | None, copies_dir: Path | None) -> None:
     """Export EXAM, built first if needed, for another platform (docs/exports.md)."""
-    if copies_dir is not None and format_ != "marks":
-        raise click.UsageError("--copies is for --format marks")
+    if copies_dir is not None and format_ not in ("marks", "plom-versions"):
+        raise click.UsageError("--copies is for --format marks and plom-versions")
 
     def action() -> None:
         from .orchestrate import ExportRequest, export
@@ -215,7 +244,8 @@ def export(ctx: click.Context, exam: str, format_: str, out: Path | None, copies
         target = Project(Path.cwd()).resolve(exam)
         result = export(target, ExportRequest(format_, out, copies_dir))
         _warn(result.warnings)
-        what = "copies" if format_ == "marks" else "questions" if format_ in ("moodle", "qti") else "Plom questions"
+        what = "copies" if format_ in ("marks", "plom-versions") else "questions" if format_ in ("moodle", "qti") \
+            else "Plom questions"
         click.echo(f"{target.id}: {format_} ({result.items} {what}) -> {os.path.relpath(result.path)}")
 
     _run(ctx, action)

@@ -112,6 +112,14 @@ class ExportError(ExamgenError):
     exit_code = 8
 
 
+class VerifyError(ExamgenError):
+    """`examgen verify` found variants that must not be printed: a failing or degenerate draw,
+    options that print alike, correct options that land unevenly, a solution PDF without its key's
+    numbers (docs/variants.md)."""
+
+    exit_code = 9
+
+
 class StrictWarning(ExamgenError):
     """A warning, which ``--strict`` (for CI) makes an error: nothing is installed."""
 

@@ -132,8 +132,10 @@ class OutputFolder:
             try:
                 staged.mkdir()
                 for name, path in files.items():
+                    (staged / name).parent.mkdir(exist_ok=True)  # a variant's folder (A/student.pdf)
                     _copy_synced(path, staged / name)
-                _sync_folder(staged)
+                for folder in {(staged / name).parent for name in files}:
+                    _sync_folder(folder)
                 self._link_to(staged)
                 with stopping.current().gate:
                     stopping.current().check()

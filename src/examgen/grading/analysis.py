@@ -60,6 +60,15 @@ class OptionStats:
 
 
 @dataclass(frozen=True)
+class VariantStats:
+    """The copies of one variant: how many were graded, each part's difficulty among them."""
+
+    label: str
+    count: int
+    difficulty: tuple[float, ...]  # per part, in exam order
+
+
+@dataclass(frozen=True)
 class Analysis:
     count: int
     mean: float
@@ -69,6 +78,7 @@ class Analysis:
     parts: tuple[PartStats, ...]
     options: tuple[OptionStats, ...]
     grades: tuple[tuple[str, int], ...]  # every grade of the scale, best first, with how many got it
+    variants: tuple[VariantStats, ...] = ()  # in an exam with variants, per variant in the source's order
 
 
 def _part(results: Results, index: int, totals: list[float]) -> PartStats:
@@ -91,11 +101,24 @@ def _options(results: Results) -> tuple[OptionStats, ...]:
         if not readings:
             continue
         count = len(getattr(part.answer, "options", ()))
-        crossed = Counter(option for _, options in readings for option in options)
-        right = sum(options == results.keys.of(code)[part.number] for code, options in readings)
+        keys = results.keys
+        crossed = Counter(option for code, options in readings for option in keys.in_source(part.number, options, code))
+        right = sum(options == keys.of(code)[part.number] for code, options in readings)
         stats.append(OptionStats(part.number, len(readings), tuple(crossed[o] for o in range(1, count + 1)),
-                                 results.keys.exam_key[part.number], right))
+                                 keys.in_source(part.number, keys.exam_key[part.number]), right))
     return tuple(stats)
+
+
+def _variants(results: Results) -> tuple[VariantStats, ...]:
+    """Each part's difficulty among the graded copies of each variant (none without variants)."""
+    copies: dict[str, list] = {label: [] for label in results.keys.variant_keys}
+    for graded in results.graded:
+        label = results.keys.assigned.get(graded.row.code)
+        if label is not None:
+            copies[label].append(graded)
+    return tuple(VariantStats(label, len(some), tuple(statistics.fmean(c.points[index] for c in some) / part.points
+                                                      for index, part in enumerate(results.parts)))
+                 for label, some in copies.items() if some)
 
 
 def cronbach_alpha(items: Sequence[Sequence[float]], totals: Sequence[float]) -> float | None:
@@ -116,4 +139,5 @@ def analyse(results: Results) -> Analysis:
         sd=math.sqrt(variance(totals)), alpha=cronbach_alpha(columns, totals),
         parts=tuple(_part(results, index, totals) for index in range(len(results.parts))),
         options=_options(results), grades=tuple((grade, grades[grade]) for grade in results.scale.grades),
+        variants=_variants(results),
     )

@@ -111,6 +111,20 @@ def _parts(analysis: Analysis) -> str:
                   left=(0, 1, 7))
 
 
+def _variants(exam: Exam, results: Results, analysis: Analysis) -> str:
+    """With variants, each part's difficulty per variant: a variant that drew a harder question shows
+    (not for ``per-copy``, where each variant is one copy)."""
+    if not analysis.variants or (exam.variants and exam.variants.per_copy):
+        return ""
+    rows = [[part.number, *(f"{_number(stats.difficulty[index])} {_bar(stats.difficulty[index])}"
+                            for stats in analysis.variants)] for index, part in enumerate(results.parts)]
+    rows.append(["copies", *(str(stats.count) for stats in analysis.variants)])
+    table = _table(["part", *(f"variant {html.escape(stats.label)}" for stats in analysis.variants)], rows)
+    return ("<h2>Difficulty per variant</h2>\n<p>Each part's difficulty among the copies of each variant. Below, "
+            "a shuffled part's options are counted as the source numbers them, together across variants.</p>\n"
+            f"{table}\n")
+
+
 def _options(analysis: Analysis) -> str:
     if not analysis.options:
         return "<p>No scanner readings were given (<code>--crosses</code>): no option counts.</p>"
@@ -158,7 +172,7 @@ def report_html(exam: Exam, results: Results, analysis: Analysis) -> str:
 <p>Difficulty: the mean over the maximum (1: everybody got full points). Discrimination: the correlation of
 the part's points with the total of the other parts (below 0: students who did well elsewhere did worse here).</p>
 {_parts(analysis)}{images["items"]}
-<h2>Multiple choice: how often each option was crossed</h2>
+{_variants(exam, results, analysis)}<h2>Multiple choice: how often each option was crossed</h2>
 <p>Among the copies a scanner read; ✓ marks the correct options, "all right" the copies whose crosses are
 exactly the key.</p>
 {_options(analysis)}

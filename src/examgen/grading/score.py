@@ -16,19 +16,45 @@ from .sheets import Crossed, Row
 Key = Mapping[str, frozenset[int]]  # multiple-choice part number -> its correct options
 
 
+def _choices(rendered: RenderedExam) -> list[dict]:
+    """The key entries of the multiple-choice parts."""
+    from ..writers.key import problem_keys
+
+    return [part for problem in problem_keys(rendered) for part in problem["parts"] if part["kind"] == "choice"]
+
+
+def _key(rendered: RenderedExam) -> Key:
+    return {part["number"]: frozenset(part["correct"]) for part in _choices(rendered)}
+
+
+def _orders(rendered: RenderedExam) -> dict[str, tuple[int, ...]]:
+    """A shuffled part's options as the source numbers them, in printed order."""
+    return {part["number"]: tuple(part["order"]) for part in _choices(rendered) if "order" in part}
+
+
 class Keys:
-    """Each copy's multiple-choice key. Every copy has the exam's key (key.json's ``correct``);
-    variants will give a copy its variant's, here and nowhere else."""
+    """Each copy's multiple-choice key (key.json's ``correct``): the exam's, or in an exam with
+    variants its variant's (``variants`` by label; ``assigned``: copy code -> label, from the
+    copies' manifest), here and nowhere else."""
 
-    def __init__(self, rendered: RenderedExam):
-        from ..writers.key import answer_key
-
-        self.exam_key: Key = {part["number"]: frozenset(part["correct"])
-                              for problem in answer_key(rendered)["problems"] for part in problem["parts"]
-                              if part["kind"] == "choice"}
+    def __init__(self, rendered: RenderedExam, variants: Mapping[str, RenderedExam] | None = None,
+                 assigned: Mapping[str, str | None] | None = None):
+        self.exam_key: Key = _key(rendered)
+        self.variant_keys = {label: _key(variant) for label, variant in (variants or {}).items()}
+        self.assigned = assigned or {}
+        self.orders: dict[str | None, dict[str, tuple[int, ...]]] = {
+            label: _orders(variant) for label, variant in (variants or {}).items()}
+        self.first = rendered.variant
 
     def of(self, code: str) -> Key:
-        return self.exam_key
+        variant = self.assigned.get(code)
+        return self.variant_keys[variant] if variant is not None else self.exam_key
+
+    def in_source(self, part: str, options: frozenset[int], code: str | None = None) -> frozenset[int]:
+        """Options a copy's variant (without ``code``, the first variant) printed, numbered as the source
+        numbers them, so that a shuffled part's options are counted together across variants."""
+        order = self.orders.get(self.assigned.get(code) if code else self.first, {}).get(part)
+        return frozenset(order[option - 1] for option in options) if order else options
 
 
 @dataclass(frozen=True)

@@ -46,13 +46,15 @@ class Crossed:
     loc: Loc
 
 
-def manifest_codes(path: Path) -> frozenset[str] | None:
-    """The copy codes of an `examgen copies` run (its manifest.json); None where there is none."""
+def manifest_variants(path: Path) -> dict[str, str | None] | None:
+    """The copy codes of an `examgen copies` run (its manifest.json), each with its variant (None in an
+    exam without variants); None where there is no manifest."""
     if not path.is_file():
         return None
     try:
-        return frozenset(entry["code"] for entry in json.loads(path.read_text(encoding="utf-8"))["entries"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        entries = json.loads(path.read_text(encoding="utf-8"))["entries"]
+        return {entry["code"]: entry.get("variant") for entry in entries}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SourceError(f"not a manifest of `examgen copies` ({exc}): make the copies again", Loc(path)) from None
 
 
@@ -62,7 +64,8 @@ class Codes:
 
     def __init__(self, exam_code: str, manifest: Path):
         self.exam_code, self.manifest = exam_code, manifest
-        self.known = manifest_codes(manifest)
+        self.variants = manifest_variants(manifest)
+        self.known = None if self.variants is None else frozenset(self.variants)
 
     def problem(self, code: str) -> str | None:
         """What is wrong with a code, or None."""

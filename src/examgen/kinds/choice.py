@@ -25,6 +25,8 @@ OPTION_KEYS: shapes.Keys = {
     "text": shapes.text("The option (LaTeX)."),
     "correct": shapes.either("true, false, or an expression computing which: << a == b >>.",
                              {"type": "boolean"}, {"type": "string"}),
+    "fixed": shapes.flag("Keep the option in its place when the part's options are shuffled ('none of the "
+                         "above')."),
 }
 OPTION_REQUIRED = ("text",)
 
@@ -33,6 +35,8 @@ OPTION_REQUIRED = ("text",)
 class Choice(Generic[T]):
     options: tuple[Option[T], ...]
     computed: tuple[Expression, ...] = ()  # entries of the part's ``correct`` list still to compute
+    shuffle: bool = False  # options shuffled per variant, the fixed ones staying in place
+    order: tuple[int, ...] = ()  # once shuffled: the source's number of each option, in printed order
     kind: ClassVar[str] = "choice"
     graded: ClassVar[bool] = False
 
@@ -48,7 +52,7 @@ class Choice(Generic[T]):
         return ()
 
     def key(self) -> dict:
-        return {"correct": self.correct}
+        return {"correct": self.correct, **({"order": list(self.order)} if self.order else {})}
 
 
 def _flag(fields: Fields, item: SourceMap) -> bool | Expression:
@@ -73,7 +77,7 @@ def _options(fields: Fields) -> list[Option[Text]]:
             if by_index is not None and "correct" in item:
                 f.fail("mark correct options either with the part's 'correct' list or on each option, not both",
                        "correct")
-            options.append(Option(f.text("text") or Text("", loc), _flag(f, item), loc))
+            options.append(Option(f.text("text") or Text("", loc), _flag(f, item), loc, f.boolean("fixed", False)))
         elif isinstance(item, SourceList):
             fields.out.error(SourceError("an option must be text or a mapping with 'text' and 'correct'", loc,
                                          fields.context))
@@ -132,6 +136,7 @@ class ChoiceKind:
                                  {"type": "integer", "minimum": 1}, {"type": "string"},
                                  {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1},
                                                                        {"type": "string"}]}}),
+        "shuffle": shapes.flag("Shuffle the options per variant; an option with 'fixed: true' keeps its place."),
     }
     marker: str | None = "options"
 
@@ -143,16 +148,19 @@ class ChoiceKind:
         if fields.has("options") and not options:
             fields.fail("the option list has no options", "options")
         marked = _marked(fields, len(options))
+        shuffle = fields.boolean("shuffle", False)
         if marked is None:
-            return Choice(tuple(options))
+            return Choice(tuple(options), shuffle=shuffle)
         numbers, computed = marked
-        return Choice(tuple(replace(o, correct=i in numbers) for i, o in enumerate(options, 1)), tuple(computed))
+        return Choice(tuple(replace(o, correct=i in numbers) for i, o in enumerate(options, 1)), tuple(computed),
+                      shuffle)
 
     def finish(self, answer, evaluate: Evaluate):
-        """Compute which options are correct where the source says so by an expression."""
+        """Compute which options are correct where the source says so by an expression (whose option
+        numbers are the source's, wherever a shuffle put the options)."""
         marked = set().union(*(_numbers(evaluate(e), e, len(answer.options)) for e in answer.computed))
         options = []
-        for number, option in enumerate(answer.options, 1):
+        for number, option in zip(answer.order or range(1, len(answer.options) + 1), answer.options):
             correct = option.correct
             if isinstance(correct, Expression):
                 value = evaluate(correct)

@@ -28,6 +28,7 @@ class Scope:
 class ComputedExam:
     exam: Exam[Text]
     scopes: Mapping[int, Scope]  # EXAM_SCOPE or a problem's number -> its scope
+    variant: str | None = None  # its label, with variants (docs/variants.md)
 
     def scope(self, problem: int) -> Scope:
         return self.scopes[problem]

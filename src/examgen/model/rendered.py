@@ -62,6 +62,7 @@ class RenderedExam:
     student: View  # what the student copy shows
     values: Mapping[str, Mapping[str, object]]  # part number -> the computed names its texts use
     printed: Mapping[str, Mapping[str, str]]  # part number -> those names' numbers as the texts print them
+    variant: str | None = None  # its label, with variants (docs/variants.md)
 
     @property
     def exam(self) -> Exam[str]:

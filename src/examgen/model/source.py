@@ -63,6 +63,7 @@ class Option(Generic[T]):
     text: T
     correct: bool | Expression  # an expression until the render stage computes it
     loc: Loc
+    fixed: bool = False  # keeps its place when the part's options are shuffled
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Part(Generic[T]):
     answer: Answer[T]
     independent: bool
     loc: Loc
+    expect: tuple[Expression, ...] = ()  # conditions every variant's values must meet (docs/variants.md)
 
     @property
     def kind(self) -> str:
@@ -162,6 +164,12 @@ class Problem(Generic[T]):
     parts: tuple[Part[T], ...]
     new_page: bool
     loc: Loc
+    expect: tuple[Expression, ...] = ()  # conditions every variant's values must meet (docs/variants.md)
+
+    @property
+    def seed_name(self) -> str:
+        """What seeds its draws besides the exam and the variant: its id, else its number."""
+        return self.id or str(self.number)
 
     @property
     def credits(self) -> float:
@@ -227,6 +235,16 @@ class Grading:
 
 
 @dataclass(frozen=True)
+class Variants:
+    """The source's ``variants``: the labels an exam is built in, or a fresh variant per copy
+    (``per_copy``: then the labels are copy numbers, given when the copies are made)."""
+
+    labels: tuple[str, ...]
+    per_copy: bool
+    loc: Loc
+
+
+@dataclass(frozen=True)
 class Exam(Generic[T]):
     id: str
     dir: Path
@@ -237,6 +255,7 @@ class Exam(Generic[T]):
     files: tuple[Path, ...]
     loc: Loc
     grading: Grading | None = None  # None: the source says nothing, examgen grade uses its default scale
+    variants: Variants | None = None  # None: one exam, as without variants
 
     @property
     def total_points(self) -> float:

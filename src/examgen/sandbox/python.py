@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import functools
+import importlib.util
 import json
 import math
 import os
@@ -211,6 +212,15 @@ def _confine(job: dict) -> bool:
     return _filter_system_calls()
 
 
+def _variant_names(path: str):
+    """draws.variant_names, loaded from its file: in the sandbox examgen is no package."""
+    spec = importlib.util.spec_from_file_location("examgen_draws", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.variant_names
+
+
 def main() -> None:
     results = os.fdopen(int(sys.argv[1]), "w", encoding="utf-8")
     os.set_inheritable(results.fileno(), False)
@@ -223,15 +233,29 @@ def main() -> None:
     send({"ready": True, "single_process": _confine(job)})
     sys.path[:0] = job["paths"]
     signal.signal(signal.SIGALRM, _on_alarm)
+    labels = job.get("variants")
+    names = _variant_names(job["draws"]) if labels else None
+    blocks = job["blocks"]
     base: dict = {"__name__": "__examgen__"}
-    for index, block in enumerate(job["blocks"]):
-        namespace = dict(base)
-        result = run_block(block, namespace, job["seconds"], job["paths"])
-        send({**result, "index": index})
-        if block["scope"] == "exam":
-            if not result["ok"]:
-                break
-            base = namespace
+    exam_failed = False
+    for number, label in enumerate(labels or [None]):
+        for index, block in enumerate(blocks):
+            if number and not block["varies"]:
+                continue  # it draws nothing: examgen gives every variant the first one's result
+            namespace = {"__name__": "__examgen__"} if block["scope"] == "exam" else dict(base)
+            given = names(job["code"], label, block["seed"]) if names else {}
+            namespace.update(given)  # a variant's block sees its label, its own rng and the helpers
+            result = run_block(block, namespace, job["seconds"], job["paths"])
+            for name in given:  # the texts get the label from examgen: a block's result may serve every variant
+                result.get("values", {}).pop(name, None)
+            send({**result, "index": number * len(blocks) + index})
+            if block["scope"] == "exam":
+                exam_failed = not result["ok"]
+                if exam_failed:
+                    break  # the variant's problems need its exam block
+                base = namespace
+        if exam_failed and not blocks[0]["varies"]:
+            break  # an exam block that draws nothing fails for every variant alike
     sys.stdout.flush()
     os._exit(0)  # at once: a thread or an exit handler a block left behind must not hold the process
 

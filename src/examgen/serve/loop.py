@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ExamgenError
-from ..orchestrate import BuildResult, build
+from ..orchestrate import BuildResult, build, built_variants
 from ..project import Target
 
 VIEWS = ("student", "solution")
@@ -30,8 +30,11 @@ class Outcome:
 
     @property
     def pdfs(self) -> dict[str, Path]:
-        """The views' PDFs after a good build (none after a failed one)."""
-        return {view: self.result.out_dir / f"{view}.pdf" for view in VIEWS} if self.result else {}
+        """The views' PDFs after a good build (none after a failed one); with variants, the first's."""
+        if not self.result:
+            return {}
+        folder = self.result.out_dir / next(iter(built_variants(self.result.exam)), "")
+        return {view: folder / f"{view}.pdf" for view in VIEWS}
 
 
 def watched(target: Target) -> list[Path]:

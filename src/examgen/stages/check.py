@@ -31,6 +31,7 @@ WINDOW = 5  # words in a row that make a leak
 MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
 RELATIONS = {"approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠"}
 STATEMENT = re.compile(r"([=≈≤≥≠<>])[\s{}()\[\]\-−]*(\d+(?:[.,]\d+)*)")  # a relation sign, then a number
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")  # a number as a PDF's text shows it
 TIKZ_TEXT = re.compile(r"\b(?:node|label|pin|matrix)\b")  # what typesets text in a TikZ picture
 
 
@@ -214,6 +215,23 @@ def leaks(exam: Exam[str], student: PdfText, shown: Exam[str] | None = None) -> 
     return found
 
 
+def unstated(rendered: RenderedExam, solution: PdfText) -> list[tuple[Part[str], str]]:
+    """The key's numbers that the solution PDF (read with its text) does not show, by part: each
+    value of ``values_printed`` that the part's texts print, and a numeric part's answer."""
+    shown = set(NUMBER.findall("\n".join(solution.pages)))
+    missing = []
+    for _, part in rendered.exam.parts():
+        texts = [part.prompt, part.lead, *part.answer.public(), *part.answer.secrets()]
+        printed = set(NUMBER.findall(" ".join(str(text) for text in texts if text).replace("{,}", ",")))
+        numbers = {name: text.replace("{,}", ",").lstrip("-") for name, text in rendered.printed[part.number].items()}
+        wanted = {name: number for name, number in numbers.items() if number in printed}
+        if (answer := part.answer.key().get("answer_printed")) is not None:
+            wanted["the answer"] = answer.lstrip("-")
+        missing += [(part, f"the solution PDF does not show {name} = {number}") for name, number in wanted.items()
+                    if not {number, number.replace(".", ",")} & shown]
+    return missing
+
+
 def cover_claims(cover: bytes) -> dict[str, float]:
     """What the cover states, as marked by the theme's ``\\egclaim{name}{value}``."""
     claims = {}
@@ -264,10 +282,8 @@ def _pagination(student: PdfText, solution: PdfText, overflows: list[Overflow], 
         out.error(CheckError(f"{pages}: a solution must not change the pagination", None, "solution PDF"))
 
 
-def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows: list[Overflow],
-          out: Collector) -> None:
-    """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
-    exam = rendered.exam
+def _claims(exam: Exam[str], student: PdfText, out: Collector) -> None:
+    """The cover's claims against the student PDF and the exam."""
     claims = cover_claims(student.streams[0] if student.streams else b"")
     real = {"pages": len(student.streams), "problems": len(exam.problems), "credits": exam.total_points}
     for key, value in real.items():
@@ -276,6 +292,26 @@ def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows
                                  f"\\egclaim{{{key}}}{{...}})", None, "student PDF"))
         elif claims[key] != value:
             out.error(CheckError(f"the cover says {claims[key]:g} {key}, the exam has {value:g}", None, "student PDF"))
+
+
+def _no_leaks(rendered: RenderedExam, student: PdfText, out: Collector) -> None:
+    for leak in leaks(rendered.exam, student, rendered.student.exam):
+        out.error(CheckError(leak, None, "student PDF"))
+
+
+def check_student(rendered: RenderedExam, student: PdfText, out: Collector) -> None:
+    """The checks of a student PDF made without its solution view (a copy's own variant): the cover's
+    claims, and nothing of the solution in it."""
+    _claims(rendered.exam, student, out)
+    _no_leaks(rendered, student, out)
+    out.raise_if_any()
+
+
+def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows: list[Overflow],
+          out: Collector) -> None:
+    """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
+    exam = rendered.exam
+    _claims(exam, student, out)
     _pagination(student, solution, overflows, out)
     unmarked = [str(i) for i, stream in enumerate(solution.streams, 1) if WATERMARK_MARK not in stream]
     if unmarked:
@@ -288,6 +324,5 @@ def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows
         out.error(CheckError(f"the solution PDF crosses {crosses} options, the exam has {correct} correct "
                              f"ones (the theme crosses an option's box with \\egchoicebox, which marks it)",
                              None, "solution PDF"))
-    for leak in leaks(exam, student, rendered.student.exam):
-        out.error(CheckError(leak, None, "student PDF"))
+    _no_leaks(rendered, student, out)
     out.raise_if_any()

@@ -13,6 +13,7 @@ rest still holds.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
@@ -29,12 +30,15 @@ from ..errors import Collector, ComputeError, EnvironmentProblem, Loc
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.source import Code, Exam, Text
 from ..sandbox.bubblewrap import sandbox_works, sandboxed
+from ..sandbox.draws import VARIANT_NAMES
+from ..variants import in_variant, shuffled
 
 STARTUP_SECONDS = 30  # bubblewrap and the interpreter starting, on a loaded machine
 GRACE_SECONDS = 3  # past a block's limit, for its own timer to fire and report
 OUTPUT_KEPT = 64 * 1024  # the tail of what the blocks print, for the last words of a crash
 RESULT_BYTES = 64 * 1024 * 1024  # the values one block may hand on, as JSON
 CHILD = Path(__file__).resolve().parents[1] / "sandbox" / "python.py"  # run as a script: the sandbox has no examgen
+DRAWS = CHILD.with_name("draws.py")  # loaded by the child for variants
 
 
 def helper_paths(exam: Exam[Text]) -> list[str]:
@@ -55,7 +59,7 @@ def _command(exam: Exam[Text], results: int) -> tuple[list[str], bool]:
     command = [sys.executable, "-I", "-B", "-X", "utf8", str(CHILD), str(results)]
     if not sandbox_works():
         return command, False
-    readable = (*_python_trees(), str(CHILD), *helper_paths(exam)[1:])
+    readable = (*_python_trees(), str(CHILD), str(DRAWS), *helper_paths(exam)[1:])
     return sandboxed(command, exam.dir, readable, writable=False), True
 
 
@@ -94,10 +98,10 @@ class _Conversation:
     output, which nothing else reads, only the tail is kept. It ends when every block reported,
     the child closed its channel, or a deadline passed."""
 
-    def __init__(self, process: subprocess.Popen, results: int, seconds: float, blocks: int):
+    def __init__(self, process: subprocess.Popen, results: int, seconds: float, blocks: int, sent: int):
         assert process.stdin is not None and process.stdout is not None
         self.stdin, self.stdout, self.results = process.stdin, process.stdout, results
-        self.seconds, self.blocks = seconds, blocks
+        self.seconds, self.blocks, self.sent = seconds, blocks, sent
         self.reply, self.pending, self.closed = _Reply(), bytearray(), False
         self.deadline = time.monotonic() + STARTUP_SECONDS
 
@@ -118,7 +122,7 @@ class _Conversation:
         return self.reply
 
     def listening(self) -> bool:
-        if self.closed or self.reply.stopped or len(self.reply.results) == self.blocks:
+        if self.closed or self.reply.stopped or len(self.reply.results) == self.sent:
             return False
         if time.monotonic() >= self.deadline:
             self.reply.stopped = "was stopped after its time limit"
@@ -211,21 +215,39 @@ def _last_words(reply: _Reply, status: int) -> str:
     return f"killed by signal {-status}" if status < 0 else f"exit status {status}"
 
 
-def _run(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector) -> list[dict | None]:
-    """Each block's result (None: not run, because the exam's block failed)."""
+def may_draw(code: Code) -> bool:
+    """Whether a block may draw: it names ``rng``, ``variant`` or a helper. One that does not gives
+    every variant the same values, and runs once for all of them."""
+    try:
+        tree = ast.parse(code.source)
+    except SyntaxError:
+        return True  # it fails alike for every variant; reported once per variant
+    return any(isinstance(node, ast.Name) and node.id in VARIANT_NAMES for node in ast.walk(tree))
+
+
+def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Text], labels: tuple[str, ...],
+         out: Collector) -> list[dict | None]:
+    """Each block's result for each variant in turn (one variant without ``labels``); None: not run,
+    because the variant's exam block failed, or because it draws nothing (not ``varies``) and ran
+    for the first variant."""
     read_end, write_end = os.pipe()
     command, contained = _command(exam, write_end)
     if not contained:
         out.warn("compute blocks run without their sandbox: bubblewrap (bwrap) is missing or may not create "
                  "namespaces here; they can read the builder's files and use the network")
-    job = {
+    job: dict = {
         "paths": helper_paths(exam),
         "seconds": exam.limits.seconds,
         "memory_mb": exam.limits.memory_mb,
         "parent": 1 if contained else os.getpid(),  # bubblewrap's reaper, or examgen
-        "blocks": [{"scope": scope, "label": code.label, "source": code.source,
-                    "file": str(code.loc.file), "line": code.loc.line or 1} for scope, code in blocks],
+        "blocks": [{"scope": scope, "seed": seed, "varies": varying, "label": code.label, "source": code.source,
+                    "file": str(code.loc.file), "line": code.loc.line or 1}
+                   for (scope, seed, code), varying in zip(blocks, varies)],
     }
+    if labels:
+        job.update(variants=list(labels), code=exam.meta.code, draws=str(DRAWS))
+    total = len(blocks) * max(1, len(labels))
+    sent = len(blocks) + sum(varies) * (max(1, len(labels)) - 1)
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    cwd=exam.dir, env={}, pass_fds=(write_end,), start_new_session=True)
@@ -233,7 +255,7 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector) -> li
         os.close(write_end)
     with process:
         try:
-            reply = _Conversation(process, read_end, exam.limits.seconds, len(blocks)).run(json.dumps(job).encode())
+            reply = _Conversation(process, read_end, exam.limits.seconds, total, sent).run(json.dumps(job).encode())
             status = _end(process, contained, patient=reply.stopped is None)
         finally:
             if process.returncode is None:  # interrupted (Ctrl-C) while talking to the child
@@ -245,33 +267,69 @@ def _run(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector) -> li
     if not reply.ready["single_process"]:
         out.warn("compute blocks may start processes here (no seccomp filter for this machine): the memory "
                  "limit holds for each process, not for all of them together")
-    results: list[dict | None] = [reply.results.get(i) for i in range(len(blocks))]
-    exam_failed = bool(blocks) and blocks[0][0] == "exam" and results[0] is not None and not results[0]["ok"]
-    pending = next((i for i, r in enumerate(results) if r is None), None)
-    if pending is not None and not exam_failed:  # the block running when the process ended gets the blame
+    results: list[dict | None] = [reply.results.get(i) for i in range(total)]
+
+    def exam_failed(index: int) -> bool:
+        first = results[index - index % len(blocks)]
+        return blocks[0][0] == "exam" and first is not None and not first["ok"]
+
+    pending = next((i for i, r in enumerate(results)
+                    if r is None and not exam_failed(i) and (i < len(blocks) or varies[i % len(blocks)])), None)
+    if pending is not None:  # the block running when the process ended gets the blame
         reason = reply.stopped or f"ended the compute process before it finished ({_last_words(reply, status)})"
         results[pending] = {"ok": False, "line": None, "error": reason}
     return results
 
 
-def _results(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector, cache: Path | None) -> list[dict | None]:
+def _scopes(exam: Exam[Text], owners: list[tuple[int, Code]], results: list[dict | None], label: str | None,
+            out: Collector) -> dict[int, Scope] | None:
+    """One variant's scopes from its blocks' results; None if a block failed (reported to ``out``)."""
+    scopes: dict[int, Scope] = {}
+    failed = False
+    for (number, code), result in zip(owners, results):
+        if result is None:
+            failed = True
+            continue  # not run: the exam block before it failed
+        if not result["ok"]:
+            loc = code.loc.shifted(result["line"] - code.loc.line) if result.get("line") else code.loc
+            raised_in = result.get("raised_in")
+            where = f" (raised in {Loc(Path(raised_in[0]), raised_in[1])})" if raised_in else ""
+            out.error(ComputeError(result["error"] + where, loc, in_variant(code.label, label)))
+            failed = True
+            continue
+        unusable = {name: (what, code.label) for name, what in result["dropped"].items()}
+        scopes[number] = Scope(MappingProxyType(result["values"]), tuple(result["defined"]), code,
+                               MappingProxyType(unusable))
+    if failed:
+        return None
+    base = scopes.setdefault(EXAM_SCOPE, Scope(MappingProxyType({})))
+    for problem in exam.problems:
+        own = scopes.setdefault(problem.number, Scope(base.values))
+        inherited = {name: why for name, why in base.unusable.items() if name not in own.values}
+        scopes[problem.number] = replace(own, unusable=MappingProxyType({**inherited, **own.unusable}))
+    return scopes
+
+
+def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Text], labels: tuple[str, ...],
+             out: Collector, cache: Path | None) -> list[dict | None]:
     """``_run``'s results, or the last run's from ``cache`` when nothing a block sees has changed
     (its warnings are told again). Only a run in which every block succeeded is kept."""
     if cache is None:
-        return _run(blocks, exam, out)
+        return _run(blocks, varies, exam, labels, out)
     from ..cache import compute_digest
 
-    job = {"limits": [exam.limits.seconds, exam.limits.memory_mb],
-           "blocks": [[scope, code.label, code.source, str(code.loc.file)] for scope, code in blocks]}
-    key = compute_digest(exam, exam.dir.parent / "lib", job)
+    job = {"limits": [exam.limits.seconds, exam.limits.memory_mb], "variants": list(labels),
+           "code": exam.meta.code if labels else None, "varies": varies,
+           "blocks": [[scope, seed, code.label, code.source, str(code.loc.file)] for scope, seed, code in blocks]}
+    key = compute_digest(exam, exam.dir.parent / "lib", job, (CHILD, DRAWS))
     with contextlib.suppress(OSError, ValueError):
         kept = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(kept, dict) and kept.get("key") == key:
             out.warnings.extend(warning for warning in kept["warnings"] if warning not in out.warnings)
             return kept["results"]
     before = len(out.warnings)
-    results = _run(blocks, exam, out)
-    if all(result is not None and result["ok"] for result in results):
+    results = _run(blocks, varies, exam, labels, out)
+    if all(result is None or result["ok"] for result in results):  # None: a block that draws nothing
         cache.parent.mkdir(parents=True, exist_ok=True)
         written = cache.with_suffix(".tmp")
         written.write_text(json.dumps({"key": key, "results": results, "warnings": out.warnings[before:]}),
@@ -280,30 +338,34 @@ def _results(blocks: list[tuple[str, Code]], exam: Exam[Text], out: Collector, c
     return results
 
 
-def compute(exam: Exam[Text], out: Collector, cache: Path | None = None) -> ComputedExam:
-    """Run the exam's and every problem's compute block: the scopes every text is rendered in.
-    With ``cache`` (a file of the build's work folder) blocks whose inputs did not change don't run."""
+def compute_variants(exam: Exam[Text], labels: tuple[str, ...], out: Collector,
+                     cache: Path | None = None) -> list[ComputedExam | None]:
+    """Run every compute block once per variant (once without ``labels``), all in one child: each
+    variant's computed exam, its options shuffled (None where a block failed: the errors, naming the
+    variant, are in ``out``, not raised, so that `examgen verify` reports every seed). With
+    ``cache`` (a file of the build's work folder) blocks whose inputs did not change don't run."""
     owners = ([(EXAM_SCOPE, exam.compute)] if exam.compute else []) + [
         (p.number, p.compute) for p in exam.problems if p.compute]
-    blocks = [("exam" if n == EXAM_SCOPE else "problem", code) for n, code in owners]
-    results = _results(blocks, exam, out, cache) if blocks else []
-    scopes: dict[int, Scope] = {}
-    for (number, code), result in zip(owners, results):
-        if result is None:
-            continue  # not run: the exam block before it failed
-        if not result["ok"]:
-            loc = code.loc.shifted(result["line"] - code.loc.line) if result.get("line") else code.loc
-            raised_in = result.get("raised_in")
-            where = f" (raised in {Loc(Path(raised_in[0]), raised_in[1])})" if raised_in else ""
-            out.error(ComputeError(result["error"] + where, loc, code.label))
-            continue
-        unusable = {name: (what, code.label) for name, what in result["dropped"].items()}
-        scopes[number] = Scope(MappingProxyType(result["values"]), tuple(result["defined"]), code,
-                               MappingProxyType(unusable))
+    seeds = {p.number: p.seed_name for p in exam.problems}
+    blocks = [("exam" if n == EXAM_SCOPE else "problem", seeds.get(n, ""), code) for n, code in owners]
+    varies = [may_draw(code) for _, code in owners]
+    if exam.compute and varies[0]:  # every problem block starts from the exam block's names
+        varies = [True] * len(owners)
+    results = _results(blocks, varies, exam, labels, out, cache) if blocks else []
+    for index, result in enumerate(results):  # a block that draws nothing ran for the first variant only
+        if result is None and not varies[index % len(blocks)]:
+            results[index] = results[index % len(blocks)]
+    computed: list[ComputedExam | None] = []
+    for index, label in enumerate(labels or (None,)):
+        scopes = _scopes(exam, owners, results[index * len(blocks):(index + 1) * len(blocks)], label, out)
+        variant = shuffled(exam, label) if label is not None else exam
+        computed.append(None if scopes is None else ComputedExam(variant, MappingProxyType(scopes), label))
+    return computed
+
+
+def compute(exam: Exam[Text], out: Collector) -> ComputedExam:
+    """Run the exam's and every problem's compute block: the scopes every text is rendered in."""
+    computed = compute_variants(exam, (), out)[0]
     out.raise_if_any()
-    base = scopes.setdefault(EXAM_SCOPE, Scope(MappingProxyType({})))
-    for problem in exam.problems:
-        own = scopes.setdefault(problem.number, Scope(base.values))
-        inherited = {name: why for name, why in base.unusable.items() if name not in own.values}
-        scopes[problem.number] = replace(own, unusable=MappingProxyType({**inherited, **own.unusable}))
-    return ComputedExam(exam, MappingProxyType(scopes))
+    assert computed is not None
+    return computed

@@ -474,12 +474,12 @@ class _ProblemRenderer:
     after the intro."""
 
     def __init__(self, problem: Problem[Text], scope: Scope, texts: TextRenderer, blocks, numbered: Numbered,
-                 solution: bool, out: Collector):
+                 given: Mapping[str, object], out: Collector):
         self.problem, self.scope, self.texts, self.out = problem, scope, texts, out
         self.values = dict(scope.values)
         self.values.update(figure=lambda ident: self.place("figure", ident),
                            table=lambda ident: self.place("table", ident),
-                           ref=lambda ident: numbered.ref(ident, problem), solution=solution)
+                           ref=lambda ident: numbered.ref(ident, problem), **given)
         context = problem.context
         self.figures = tuple(_expand_all(f, self.expander(context)) for f in problem.figures)
         self.tables = tuple(_table_rows(_expand_all(t, self.expander(context)), scope.values, context, out)
@@ -509,6 +509,7 @@ class _ProblemRenderer:
         self.printed[part.number] = {name: next((text for value, text in printed if value == number), None)
                                      or format_number(number) for name, number in self.used(part).items()
                                      if isinstance(number, (int, float)) and not isinstance(number, bool)}
+        self.expected(part.expect, part.context)
         try:
             answer = by_name(part.kind).finish(
                 rendered.answer, lambda e: self.texts.evaluate(e, part.context, self.values))
@@ -519,11 +520,27 @@ class _ProblemRenderer:
             return rendered
         return dataclasses.replace(rendered, answer=answer)
 
+    def expected(self, conditions: tuple[Expression, ...], context: str) -> None:
+        """Report each ``expect`` condition the computed values do not meet, with the values it reads."""
+        for condition in conditions:
+            try:
+                holds = self.texts.evaluate(condition, context, self.values)
+            except ExamgenError as exc:
+                self.out.error(exc)
+                continue
+            if holds is not True:
+                names = sorted(self.texts.names(f"<< {condition.source} >>") & set(self.scope.values))
+                shown = ", ".join(f"{name} = {self.scope.values[name]!r}" for name in names)
+                self.out.error(ComputeError(f"expect '{condition.source}' does not hold" + (f" ({shown})" if shown
+                                                                                            else ""),
+                                            condition.loc, context))
+
     def used(self, part: Part[Text]) -> dict[str, object]:
         """The computed values the part's texts use, for the key."""
         return {n: self.scope.values[n] for n in sorted(self.texts.used(part)) if n in self.scope.values}
 
     def render(self) -> Problem[str]:
+        self.expected(self.problem.expect, self.problem.context)
         parts = tuple(self.part(part) for part in self.problem.parts)
         expand = self.expander(self.problem.context)
         return _retyped(self.problem, title=expand(self.problem.title),
@@ -553,6 +570,37 @@ def _unused(problem: Problem[Text], scope: Scope, texts: TextRenderer, out: Coll
                  scope.code.loc, scope.code.label)
 
 
+def _blocks(theme: Theme, words: Strings, solution: bool):
+    """The theme's blocks (blocks.tex.j2) for one view: what ``figure('id')`` places."""
+    return environment(theme).get_template("blocks.tex.j2").make_module({"_": words, "solution": solution})
+
+
+def solution_problems(computed: ComputedExam, theme: Theme, numbers: frozenset[int],
+                      ) -> dict[int, tuple[Problem[str], dict[str, dict[str, object]], list[ExamgenError]]]:
+    """Some problems alone, as the solution view renders them, each with the values its parts use
+    and the errors met: what `examgen verify` checks of each of thousands of variants, without the
+    rest of the exam."""
+    exam = computed.exam
+    words = strings(theme, exam.meta.language)
+    blocks, numbered = _blocks(theme, words, True), Numbered(exam, words)
+    given = given_names(computed, True)
+    found = {}
+    for problem in exam.problems:
+        if problem.number in numbers:
+            out = Collector()
+            texts = TextRenderer(environment(theme), exam, out)
+            renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, given, out)
+            rendered = renderer.render()
+            found[problem.number] = (rendered, {part.number: renderer.used(part) for part in problem.parts},
+                                     out.errors)
+    return found
+
+
+def given_names(computed: ComputedExam, solution: bool) -> dict[str, object]:
+    """What every text sees besides the computed values: the view, and a variant's label."""
+    return {"solution": solution, **({"variant": computed.variant} if computed.variant is not None else {})}
+
+
 def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: bool, out: Collector,
           placed_before: Mapping[int, frozenset[str]] = EMPTY,
           ) -> tuple[View, dict[str, Mapping[str, object]], dict[str, Mapping[str, str]]]:
@@ -561,16 +609,16 @@ def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: b
     run again, so the figures and tables it placed come from there (``placed_before``)."""
     exam = computed.exam
     words = strings(theme, exam.meta.language)
-    blocks = environment(theme).get_template("blocks.tex.j2").make_module({"_": words, "solution": solution})
-    numbered = Numbered(exam, words)
-    base = {**computed.scope(EXAM_SCOPE).values, "solution": solution}
+    blocks, numbered = _blocks(theme, words, solution), Numbered(exam, words)
+    given = given_names(computed, solution)
+    base = {**computed.scope(EXAM_SCOPE).values, **given}
     unusable = computed.scope(EXAM_SCOPE).unusable
     meta = _expand_all(exam.meta, lambda t: texts.expand(t, "exam", base, unusable))
     problems, placed = [], {}
     values: dict[str, Mapping[str, object]] = {}
     printed: dict[str, Mapping[str, str]] = {}
     for problem in exam.problems:
-        renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, solution, out)
+        renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, given, out)
         problems.append(renderer.render())
         placed[problem.number] = frozenset(renderer.placed) | placed_before.get(problem.number, frozenset())
         values.update({part.number: MappingProxyType(renderer.used(part)) for part in problem.parts})
@@ -589,7 +637,8 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
     out.raise_if_any()
     student, _, _ = _view(computed, theme, texts, False, out, solution.placed)
     out.raise_if_any()
-    return RenderedExam(computed.exam, solution, student, MappingProxyType(values), MappingProxyType(printed))
+    return RenderedExam(computed.exam, solution, student, MappingProxyType(values), MappingProxyType(printed),
+                        computed.variant)
 
 
 def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str:
@@ -598,6 +647,7 @@ def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str
     view = rendered.view(solution)
     try:
         return run_limited(lambda: template.render(exam=view.exam, placed=view.placed, solution=solution,
+                                                   variant=rendered.variant,
                                                    _=strings(theme, rendered.exam.meta.language)))
     except (TemplateLimit, SecurityError) as exc:  # the theme's mistake: named like an exam's
         frame = _template_frame(exc, ".j2")
@@ -606,6 +656,7 @@ def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str
 
 def preamble(rendered: RenderedExam, theme: Theme) -> str:
     """What the student view sets up before ``\\begin{document}``, as the theme has it (a theme
-    may change the preamble block): the figure cache's documents start with it."""
-    document = render_document(rendered, theme, False)
+    may change the preamble block): the figure cache's documents start with it, the same for every
+    variant (whose label the header shows), so that variants share their pictures."""
+    document = render_document(dataclasses.replace(rendered, variant=None), theme, False)
     return document[:document.find("\\begin{document}")]

@@ -17,7 +17,7 @@ from typing import overload
 from .. import kinds, shapes
 from ..errors import Collector, Loc, SourceError
 from ..grading.scale import GRADING_KEYS, read_grading
-from ..model.source import Code, Exam, Figure, Limits, Meta, Part, Problem, Table, Text
+from ..model.source import Code, Exam, Expression, Figure, Limits, Meta, Part, Problem, Table, Text, Variants
 from ..shapes import Keys
 from .load import Source, SourceList, SourceMap, named_file
 
@@ -61,6 +61,10 @@ EXAM_KEYS: Keys = {
                              at_least=1),
     "grading": shapes.mapping(GRADING_KEYS, description="The grade scale `examgen grade` applies (default: the "
                                                         "German 1.0-5.0 scale, 4.0 at 50 %)."),
+    "variants": shapes.either("Variants (docs/variants.md): a count (4: A to D), a list of labels, or per-copy.",
+                              {"type": "integer", "minimum": 1, "maximum": 26}, {"const": "per-copy"},
+                              {"type": "array", "items": {"type": "string", "pattern": shapes.NAME},
+                               "minItems": 1, "uniqueItems": True}),
 }
 EXAM_REQUIRED = ("course", "course_number", "kind", "code", "date", "start", "examiner", "problems")
 EXAM_ONE_OF = ("end", "duration")  # the end follows from the start and a duration
@@ -89,6 +93,8 @@ TABLE_KEYS: Keys = {
 }
 TABLE_REQUIRED = ("id",)
 TABLE_ONE_OF = ("rows", "data")
+EXPECT = shapes.either("Conditions every variant's values must meet: '0 < k <= 1000' (examgen verify checks "
+                       "them for every seed).", {"type": "string"}, shapes.items("A condition.", {"type": "string"}))
 PROBLEM_KEYS: Keys = {
     "id": shapes.name("An optional stable name, unique in the exam."),
     "title": shapes.text("The problem's title (LaTeX)."),
@@ -100,6 +106,7 @@ PROBLEM_KEYS: Keys = {
                           shapes.includable("part", "A part, or an included file of parts."), at_least=1),
     "credits": shapes.number("Optional: must equal the sum of the parts' points.", exclusiveMinimum=0),
     "new_page": shapes.flag("Start the problem on a new page (default false)."),
+    "expect": EXPECT,
 }
 PROBLEM_REQUIRED = ("title", "parts")
 PART_KEYS: Keys = {
@@ -108,11 +115,14 @@ PART_KEYS: Keys = {
     "lead": shapes.text("LaTeX shown before the part, full width."),
     "prompt": shapes.text("The question (LaTeX)."),
     "independent": shapes.flag("Solvable without the earlier parts: shown as 6.1*."),
+    "expect": EXPECT,
     **kinds.KIND_KEYS,
 }
 PART_REQUIRED = ("points", "prompt")
 UNITS_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27}
 MAX_IMAGE_MB = 50
+PER_COPY = "per-copy"
+MAX_VARIANTS = 26  # labelled A to Z
 
 
 def _characters(spans: str) -> frozenset[str]:
@@ -303,10 +313,43 @@ def _part(data: SourceMap, number: str, out: Collector) -> Part[Text]:
     part = Part(
         number=number, id=f.name("id"), points=f.points("points") or 0.0, lead=f.text("lead"),
         prompt=f.text("prompt") or Text("", data.loc), answer=kind.validate(f),
-        independent=f.boolean("independent", False), loc=data.loc,
+        independent=f.boolean("independent", False), loc=data.loc, expect=_expect(f),
     )
     _rubric(part, f)
     return part
+
+
+def _expect(f: Fields) -> tuple[Expression, ...]:
+    """``expect``: a condition over the computed values (``0 < k <= 1000``), or a list of them."""
+    value = f.data.get("expect")
+    if value is None:
+        return ()
+    entries = list(zip(value, value.item_locs)) if isinstance(value, SourceList) else [(value, f.loc("expect"))]
+    conditions = []
+    for entry, loc in entries:
+        if isinstance(entry, (SourceMap, SourceList, bool)) or not str(entry).strip():
+            f.fail(f"'expect' holds conditions such as '0 < k <= 1000', not {entry!r}", "expect")
+        else:
+            conditions.append(Expression.written(str(entry), loc))
+    return tuple(conditions)
+
+
+def _variants(f: Fields) -> Variants | None:
+    """``variants``: a count (labels A, B, ...), a list of labels, or ``per-copy``."""
+    value = f.data.get("variants")
+    if value is None:
+        return None
+    loc = f.loc("variants")
+    if value == PER_COPY:
+        return Variants((), True, loc)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_VARIANTS:
+        return Variants(tuple(chr(ord("A") + i) for i in range(value)), False, loc)
+    labels = [str(label) for label in value] if isinstance(value, SourceList) else []
+    if not labels or not all(NAME.match(label) for label in labels) or len(set(labels)) < len(labels):
+        f.fail(f"'variants' must be a count from 1 to {MAX_VARIANTS} (labels A, B, ...), a list of distinct "
+               f"labels (names such as A or group-1) or '{PER_COPY}', not {value!r}", "variants")
+        return None
+    return Variants(tuple(labels), False, loc)
 
 
 def _rubric(part: Part[Text], f: Fields) -> None:
@@ -415,7 +458,7 @@ def _problem(data: SourceMap, number: int, folders: tuple[Path, ...], out: Colle
     problem = Problem(
         number=number, id=f.name("id"), title=f.text("title") or Text("", data.loc), intro=f.text("intro"),
         compute=f.code(f"compute block of problem {number}"), figures=tuple(figures), tables=tuple(tables),
-        parts=tuple(parts), new_page=f.boolean("new_page", False), loc=data.loc,
+        parts=tuple(parts), new_page=f.boolean("new_page", False), loc=data.loc, expect=_expect(f),
     )
     stated = f.number("credits")
     if stated is not None and parts and all(p.points for p in parts) and stated != problem.credits:
@@ -542,7 +585,7 @@ def validate(source: Source, exam_id: str, out: Collector, languages: frozenset[
     exam = Exam(
         id=exam_id, dir=source.root.loc.file.parent, meta=meta, compute=f.code("exam compute block"),
         problems=tuple(problems), limits=_limits(f, out), files=source.files, loc=root.loc,
-        grading=read_grading(f, sum(problem.credits for problem in problems)),
+        grading=read_grading(f, sum(problem.credits for problem in problems)), variants=_variants(f),
     )
     out.raise_if_any()
     return exam

@@ -40,20 +40,30 @@ class Product:
     log: str = ""
 
 
+# the rendered exam by variant label; None: the exam without variants, its only entry
+Rendered = Mapping["str | None", "RenderedExam"]
+VIEWS = ("student", "solution")
+
+
 class Writer(Protocol):
     name: str
     outputs: tuple[str, ...]  # the file names it makes
+    after: str | None  # a writer whose work this one starts from: it runs once that one is done
 
-    def write(self, rendered: RenderedExam, context: Context) -> Product: ...
+    def write(self, rendered: Rendered, context: Context) -> Product: ...
 
 
-def writers() -> tuple[Writer, ...]:
-    """The writers of a build, in the order their outputs are listed."""
+def writers(variants: tuple[str, ...] = ()) -> tuple[Writer, ...]:
+    """The writers of a build, in the order their outputs are listed: with variants, both views of
+    each (``A/student.pdf``) and one key for all."""
     from .key import KeyWriter
     from .views import ViewWriter
 
-    return (ViewWriter("student"), ViewWriter("solution"), KeyWriter())
+    first = variants[0] if variants else None
+    views = [ViewWriter(view, label, first if label != first else None) for label in variants or (None,)
+             for view in VIEWS]
+    return (*views, KeyWriter())
 
 
-def output_names() -> list[str]:
-    return [name for writer in writers() for name in writer.outputs]
+def output_names(variants: tuple[str, ...] = ()) -> list[str]:
+    return [name for writer in writers(variants) for name in writer.outputs]

@@ -24,7 +24,7 @@ import logging
 import re
 import string
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,16 +71,41 @@ class Copy:
     number: int
     code: str
     student: Student | None = None
+    variant: str | None = None  # its variant's label, in an exam with variants
 
     def json(self) -> dict:
         student = self.student
-        return {"copy": self.number, "code": self.code,
+        return {"copy": self.number, "code": self.code, **({"variant": self.variant} if self.variant else {}),
                 "student": student and {"registration": student.registration, "name": student.name,
                                         "seat": student.seat, "room": student.room}}
 
 
-def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None) -> tuple[Copy, ...]:
-    """The copies to make, numbered from 1 in roster order."""
+def _seat_order(seat: str) -> tuple:
+    """Seats in the order of a hall: their numbers as numbers (A2 before A10)."""
+    return tuple(int(piece) if piece.isdigit() else piece for piece in re.split(r"(\d+)", seat))
+
+
+def _variants(labels: tuple[str, ...], students: list[Student | None], by_seat: bool) -> list[str | None]:
+    """Each copy's variant: round-robin in copy order, or with ``by_seat`` in the roster's seat order,
+    so that neighbouring seats differ."""
+    if not labels:
+        return [None] * len(students)
+    order = list(range(len(students)))
+    if by_seat:
+        unseated = [s.loc for s in students if s is not None and not s.seat]
+        if unseated or not students or students[0] is None:
+            where = unseated[0] if unseated else None
+            raise SourceError("--variant-by seat needs a roster with a seat for every student", where, "roster")
+        order.sort(key=lambda index: _seat_order(students[index].seat))  # type: ignore[union-attr]
+    variants: list[str | None] = [None] * len(students)
+    for turn, index in enumerate(order):
+        variants[index] = labels[turn % len(labels)]
+    return variants
+
+
+def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None,
+         by_seat: bool = False) -> tuple[Copy, ...]:
+    """The copies to make, numbered from 1 in roster order, each with its variant (docs/variants.md)."""
     code = exam.meta.code
     if not EXAM_CODE.fullmatch(code):
         raise SourceError(f"copies need an exam code of at most 12 capital letters and digits (a QR code's "
@@ -92,7 +117,12 @@ def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None) ->
         body = f"{code}-{number:0{digits}d}"
         return f"{body}-{check_character(body)}"
 
-    return tuple(Copy(number, copy_code(number), student) for number, student in enumerate(who, 1))
+    if exam.variants and exam.variants.per_copy:  # a fresh variant per copy, labelled with its number
+        variants: list[str | None] = [str(number) for number in range(1, len(who) + 1)]
+    else:
+        variants = _variants(exam.variants.labels if exam.variants else (), who, by_seat)
+    return tuple(Copy(number, copy_code(number), student, variant)
+                 for number, (student, variant) in enumerate(zip(who, variants), 1))
 
 
 def mistyped(code: str) -> bool:
@@ -285,16 +315,22 @@ class CopiesPdf:
     """The objects every copy shares (the student PDF's pages as forms, the fonts of the overlays,
     the document information), and each copy's own (its pages, its QR codes, its overlays)."""
 
-    def __init__(self, student_pdf: Path, overlays_pdf: Path, copies: tuple[Copy, ...], stamp: Stamp,
-                 info: bytes):
+    def __init__(self, student_pdfs: Mapping[str | None, Path], overlays_pdf: Path, copies: tuple[Copy, ...],
+                 stamp: Stamp, info: bytes):
+        """``student_pdfs``: the student PDF of each variant the copies use (by None without variants)."""
         from pypdf import PdfReader
 
         self.copies, self.stamp = copies, stamp
         importer = Importer(1)
-        pages = PdfReader(student_pdf).pages
-        base = [page_form(page, importer) for page in pages]
-        if any(copy.student for copy in copies):  # the cover without its sticker box, for named copies
-            base.append(page_form(pages[0], importer, without_sticker=True))
+        base: list[bytes] = []
+        self.forms: dict[str | None, list[int]] = {}  # variant -> its pages' forms, then its cover's without sticker
+        for variant, student_pdf in student_pdfs.items():
+            pages = PdfReader(student_pdf).pages
+            forms = [page_form(page, importer) for page in pages]
+            if any(copy.student for copy in copies):  # the cover without its sticker box, for named copies
+                forms.append(page_form(pages[0], importer, without_sticker=True))
+            self.forms[variant] = list(range(len(base), len(base) + len(forms)))
+            base += forms
         pypdf_log = logging.getLogger("pypdf")
         level = pypdf_log.level
         pypdf_log.setLevel(logging.ERROR)  # CJKutf8 gives its fonts a /ToUnicode pdfTeX gives them too: harmless
@@ -304,7 +340,8 @@ class CopiesPdf:
             pypdf_log.setLevel(level)
         per_copy = len(overlays) // len(copies)
         self.overlays = [overlays[i * per_copy:(i + 1) * per_copy] for i in range(len(copies))]
-        self.base = range(len(importer.bodies) + 1, len(importer.bodies) + len(base) + 1)
+        first = len(importer.bodies) + 1
+        self.forms = {variant: [first + at for at in forms] for variant, forms in self.forms.items()}
         self.info = len(importer.bodies) + len(base) + 1
         self.file = PdfFile([*importer.bodies, *base, info])
         self.box = b"[0 0 %s]" % _numbers(stamp.page_size)
@@ -324,9 +361,9 @@ class CopiesPdf:
         objects = [node, *overlays]
         names = [b"/C %d 0 R" % (first + 1)] + ([b"/N %d 0 R" % (first + 2)] if len(overlays) > 1 else [])
         named = self.copies[index].student is not None
+        forms = self.forms[self.copies[index].variant]
         for page, content in enumerate(contents, 1):
-            base = self.base[-1] if page == 1 and named else self.base[page - 1] if page <= self.stamp.base_pages \
-                else None
+            base = forms[-1] if page == 1 and named else forms[page - 1] if page <= self.stamp.base_pages else None
             shown = [b"/P %d 0 R" % base] if base else []
             shown += names if page == 1 else names[:1]
             at = pages_at + 2 * (page - 1)

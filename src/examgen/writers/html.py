@@ -390,6 +390,7 @@ class Question:
     options: tuple[Html, ...]
     solution: Html | None
     notes: tuple[Note, ...]
+    variant: str | None = None  # its variant's label, in an exam with variants
 
     @property
     def lines(self) -> int:
@@ -440,7 +441,7 @@ def questions(rendered: RenderedExam, converter: Converter) -> list[Question]:
             solution = converter.text(solution_text, out) if solution_text else None
             notes = tuple(Note(note.points, converter.text(note.text, out, block=False))
                           for note in getattr(part.answer, "notes", ()))
-            found.append(Question(problem, part, title, text, options, solution, notes))
+            found.append(Question(problem, part, title, text, options, solution, notes, rendered.variant))
     out.raise_if_any()
     return found
 

@@ -6,10 +6,11 @@ import json
 
 from ..model.rendered import RenderedExam
 from ..numbers import key_number
-from . import Context, Product
+from . import Context, Product, Rendered
 
 
-def answer_key(rendered: RenderedExam) -> dict:
+def problem_keys(rendered: RenderedExam) -> list[dict]:
+    """Every problem's and part's key entries, as this (variant of the) exam has them."""
     exam = rendered.exam
     problems = []
     for problem in exam.problems:
@@ -26,21 +27,31 @@ def answer_key(rendered: RenderedExam) -> dict:
         if problem.id:
             problem_entry["id"] = problem.id
         problems.append({**problem_entry, "points": key_number(problem.credits), "parts": parts})
-    meta = exam.meta
+    return problems
+
+
+def answer_key(rendered: Rendered) -> dict:
+    """The key of the exam; with variants, each variant's problems under ``variants``, by label."""
+    first = next(iter(rendered.values()))
+    exam, meta = first.exam, first.exam.meta
     schedule = {"date": meta.date.isoformat(), "start": meta.start, "end": meta.end, "duration_minutes": meta.duration}
-    return {"exam": exam.id, "code": meta.code, "language": meta.language, **schedule,
-            "total_points": key_number(exam.total_points), "problems": problems}
+    head = {"exam": exam.id, "code": meta.code, "language": meta.language, **schedule,
+            "total_points": key_number(exam.total_points)}
+    if first.variant is None:
+        return {**head, "problems": problem_keys(first)}
+    return {**head, "variants": {label: {"problems": problem_keys(variant)} for label, variant in rendered.items()}}
 
 
-def key_json(rendered: RenderedExam) -> str:
+def key_json(rendered: Rendered) -> str:
     return json.dumps(answer_key(rendered), indent=2, ensure_ascii=False) + "\n"
 
 
 class KeyWriter:
     name = "key"
     outputs: tuple[str, ...] = ("key.json",)
+    after: str | None = None
 
-    def write(self, rendered: RenderedExam, context: Context) -> Product:
+    def write(self, rendered: Rendered, context: Context) -> Product:
         folder = context.work / self.name
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "key.json"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +91,22 @@ def _grade_value(exam: Exam, part: str, index: str) -> float:
     return int(value) if value.is_integer() else value
 
 
-def layout_json(layout: Layout, exam: Exam, page_size: tuple[float, float], pages_per_copy: int) -> str:
-    """layout.json: the positions on every page of a copy (all copies share them; docs/copies.md)."""
+def layout_json(layouts: Mapping[str | None, Layout], exam: Exam, page_size: tuple[float, float],
+                pages_per_copy: int) -> str:
+    """layout.json: the positions on every page of a copy (all copies share them; docs/copies.md); with
+    variants, each variant's pages under ``variants``, by label."""
+    data = {"exam": exam.id, "code": exam.meta.code, "units": "PDF points (1/72 in) from the page's lower left corner",
+            "page_size": {"width": round(page_size[0], 2), "height": round(page_size[1], 2)},
+            "pages_per_copy": pages_per_copy}
+    if None in layouts:
+        data["pages"] = _pages(layouts[None], exam, pages_per_copy)
+    else:
+        data["variants"] = {label: {"pages": _pages(layout, exam, pages_per_copy)} for label, layout in layouts.items()}
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def _pages(layout: Layout, exam: Exam, pages_per_copy: int) -> list[dict]:
+    """Every page of a copy: where its QR code, code, check boxes, grading boxes and spaces are."""
     pages = []
     for page in range(1, pages_per_copy + 1):
         entry: dict = {"page": page, "qr": layout.one("qr", min(page, layout.pages)).json(),
@@ -106,7 +121,4 @@ def layout_json(layout: Layout, exam: Exam, page_size: tuple[float, float], page
         else:
             entry["blank"] = True  # the page that pads a copy to an even count
         pages.append(entry)
-    data = {"exam": exam.id, "code": exam.meta.code, "units": "PDF points (1/72 in) from the page's lower left corner",
-            "page_size": {"width": round(page_size[0], 2), "height": round(page_size[1], 2)},
-            "pages_per_copy": pages_per_copy, "pages": pages}
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return pages

@@ -62,7 +62,8 @@ def _category(quiz: ET.Element, path: str, info: str) -> None:
 
 def question_name(exam_id: str, question: Question) -> str:
     part = question.part
-    return f"{exam_id} {part.number}" + (f" ({part.id})" if part.id else "")
+    variant = f" variant {question.variant}" if question.variant else ""
+    return f"{exam_id} {part.number}" + (f" ({part.id})" if part.id else "") + variant
 
 
 def fractions(correct: list[int], options: int) -> tuple[str, list[float]]:
@@ -83,7 +84,8 @@ def _common(quiz: ET.Element, kind: str, exam_id: str, question: Question, image
     _value(element, "defaultgrade", format_number(question.part.points))
     _value(element, "penalty", "0")
     _value(element, "hidden", "0")
-    _value(element, "idnumber", f"{exam_id}-{question.part.number}")
+    _value(element, "idnumber", f"{exam_id}-{question.part.number}" + (f"-{question.variant}" if question.variant
+                                                                        else ""))
     return element
 
 

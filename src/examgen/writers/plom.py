@@ -59,17 +59,20 @@ def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def plom_toml(exam: Exam, spec: Spec) -> str:
+def plom_toml(exam: Exam, spec: Spec, variants: tuple[str, ...] = ()) -> str:
+    """The spec; with ``variants``, a Plom version per variant, in their order."""
     meta = exam.meta
     halves = spec.scale == 2
     long_name = f"{meta.course} {meta.kind} ({meta.code})" + (", marked in half credits" if halves else "")
-    lines = [f"# Plom spec for examgen exam {exam.id}, from where its parts landed in student.pdf",
-             "# (upload that PDF as source version 1). Plom 0.20 / 0.21.",
+    sources = [*(f"# (upload {label}/student.pdf as source version {number})." for number, label in
+                 enumerate(variants, 1)), "# Plom 0.20 / 0.21."] if variants else [
+        "# (upload that PDF as source version 1). Plom 0.20 / 0.21."]
+    lines = [f"# Plom spec for examgen exam {exam.id}, from where its parts landed in student.pdf", *sources,
              *(["# Plom marks are whole numbers and this exam has half credits: every mark is doubled."] if halves
                else []),
              f"name = {_string(re.sub(r'[^A-Za-z0-9_-]', '-', exam.id))}",  # Plom wants a slug
              f"longName = {_string(long_name)}",
-             "numberOfVersions = 1",
+             f"numberOfVersions = {max(1, len(variants))}",
              f"numberOfPages = {spec.pages}",
              f"totalMarks = {round(exam.total_points * spec.scale)}",
              f"numberOfQuestions = {len(spec.questions)}",
@@ -79,4 +82,15 @@ def plom_toml(exam: Exam, spec: Spec) -> str:
         lines.append("allowSharedPages = true")
     for label, pages, mark in spec.questions:
         lines += ["", "[[question]]", f"label = {_string(label)}", f"pages = {_array(pages)}", f"mark = {mark}"]
+    return "\n".join(lines) + "\n"
+
+
+def version_map(exam: Exam, variants: tuple[str, ...], entries: list[dict]) -> str:
+    """Plom's question-version map (CSV) for the copies (manifest entries): a copy is a paper of the same
+    number, every question of it in its variant's version (version 1 without variants)."""
+    questions = len(exam.problems)
+    lines = [",".join(["paper_number", *(f"q{number}.version" for number in range(1, questions + 1))])]
+    for entry in entries:
+        version = variants.index(entry["variant"]) + 1 if variants else 1
+        lines.append(",".join([str(entry["copy"]), *[str(version)] * questions]))
     return "\n".join(lines) + "\n"

@@ -40,7 +40,7 @@ def identifier(text: str) -> str:
 
 
 def item_id(question: Question) -> str:
-    return f"item-{question.part.number}"
+    return f"item-{question.part.number}" + (f"-{question.variant}" if question.variant else "")
 
 
 def _root(tag: str, namespace: str, schema: str, attributes: dict[str, str]) -> ET.Element:

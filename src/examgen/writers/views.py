@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cache import Record, document_digest, images
-from . import Context, Product
+from . import Context, Product, Rendered
 
 if TYPE_CHECKING:
     from ..model.rendered import RenderedExam
@@ -18,32 +18,43 @@ if TYPE_CHECKING:
 
 
 class ViewWriter:
-    def __init__(self, view: str):
-        self.name = view
-        self.outputs: tuple[str, ...] = (f"{view}.pdf",)
+    """One view of the exam, or of one of its variants (into ``<variant>/``, of the work folder too).
+    A variant's view compiled for the first time starts from the page references of the same view
+    of the first variant (``like``), which it shares where the variants paginate alike: LaTeX then
+    settles in one pass instead of two (and reruns where they differ, as ever)."""
+
+    def __init__(self, view: str, variant: str | None = None, like: str | None = None):
+        self.view, self.variant = view, variant
+        self.name = f"{variant}/{view}" if variant else view
+        self.after = f"{like}/{view}" if like else None
+        self.outputs: tuple[str, ...] = (f"{self.name}.pdf",)
 
     @property
     def solution(self) -> bool:
-        return self.name == "solution"
+        return self.view == "solution"
 
-    def write(self, rendered: RenderedExam, context: Context) -> Product:
+    def write(self, renders: Rendered, context: Context) -> Product:
         from ..figures import mapping
         from ..stages.check import read_view
         from ..stages.compile import Job, compile_document
         from ..stages.render import render_document
 
+        rendered = renders[self.variant]
         tex = render_document(rendered, context.theme, self.solution)
         pictures, batches = mapping(context.figures)
-        job = Job(self.name, context.work / self.name)
+        job = Job(self.view, context.work / self.name)
         digest = document_digest(tex + pictures, rendered.exam, context.theme)
         record = Record(job.folder / "examgen-cache.json")
         compiled = context.force or not record.fresh(digest, {"pdf": job.pdf})
         log = ""
         if compiled:
             self._prepare(job, tex, pictures, batches, rendered, context)
+            references = Job(self.view, context.work / self.after).aux if self.after else None
+            if references and references.is_file() and not job.aux.exists():
+                shutil.copyfile(references, job.aux)
             log = compile_document(job, context.out)
             record.record(digest, {"pdf": job.pdf})
-        return Product({f"{self.name}.pdf": job.pdf}, compiled, read_view(job.pdf, self.solution), log)
+        return Product({self.outputs[0]: job.pdf}, compiled, read_view(job.pdf, self.solution), log)
 
     @staticmethod
     def _prepare(job: Job, tex: str, pictures: str, batches: dict[str, Path], rendered: RenderedExam,

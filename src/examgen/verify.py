@@ -1,0 +1,234 @@
+"""`examgen verify` (docs/variants.md): what each of many variants of an exam shows, and what
+is wrong with them, seed by seed and across all of them.
+
+``see`` looks at one variant (run by the orchestrator's workers, a process per core): each
+problem rendered as the sample solution shows it, unless a variant before it had the same
+values and option order, then that one's findings stand. ``Verdict`` gathers every variant's:
+the same failure of many seeds is one error naming the first of them; the correct options'
+positions of a shuffled part go through a chi-square test; a part whose values vary while its
+answer never does is a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .errors import Collector, ExamgenError, Loc, VerifyError
+from .kinds.choice import Choice
+from .model.computed import ComputedExam
+from .model.source import Expression, Part, Text
+from .stages.render import solution_problems
+from .theme import Theme
+from .variants import all_named
+
+P_VALUE = 1e-6  # a fair shuffle fails a part this rarely: once in a million exams
+LEAST_EXPECTED = 5  # the chi-square test's rule of thumb: at least this many expected per position
+SEEDS_SHOWN = 3  # of a failure many seeds share, the seeds named
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A failure in one variant, as plain data (workers hand it back)."""
+
+    message: str
+    loc: Loc | None
+    context: str | None
+
+    @classmethod
+    def of(cls, error: ExamgenError) -> Finding:
+        return cls(error.message, error.loc, error.context)
+
+    @property
+    def order(self) -> tuple[str, int, str]:
+        """Source order, as a build lists its errors."""
+        return (str(self.loc.file), self.loc.line or 0, self.message) if self.loc else ("", 0, self.message)
+
+
+@dataclass(frozen=True)
+class PartSeen:
+    """One part in one variant: digests of the values it uses and of its answer; for a choice part
+    that is shuffled or computes its correct options, their places (among those a shuffle moves)
+    and how many places there are."""
+
+    inputs: str
+    answer: str
+    correct: tuple[int, ...] = ()
+    movable: int = 0
+
+
+@dataclass(frozen=True)
+class ProblemSeen:
+    parts: dict[str, PartSeen]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class VariantSeen:
+    label: str
+    problems: dict[int, str]  # problem number -> the digest of its values and option orders
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _finite(value: object) -> bool:
+    """Whether a computed value holds no NaN or infinity (which reach the texts as 'nan', 'inf')."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return value not in ("nan", "inf", "-inf")
+    if isinstance(value, list):
+        return all(map(_finite, value))
+    if isinstance(value, dict):
+        return all(map(_finite, value.values()))
+    return True
+
+
+def _answer(part: Part[str]) -> object:
+    """What a student must find: a choice part's correct options' texts (not their places)."""
+    if isinstance(part.answer, Choice):
+        return sorted(str(option.text) for option in part.answer.options if option.correct is True)
+    return [part.answer.key(), [str(text) for text in part.answer.secrets()]]
+
+
+def _computed(part: Part[Text]) -> bool:
+    """Whether a choice part's correct options are computed (so they may land anywhere)."""
+    answer = part.answer
+    return isinstance(answer, Choice) and bool(answer.computed or any(isinstance(option.correct, Expression)
+                                                                       for option in answer.options))
+
+
+def _part(part: Part[str], source: Part[Text], used: dict[str, object], out: Collector) -> PartSeen:
+    """A part's digests, and its findings: values that are not finite, options that print alike (by
+    their numbers in the source)."""
+    for name, value in used.items():
+        if not _finite(value):
+            out.error(VerifyError(f"'{name}' is {value!r}, not a finite number", part.loc, part.context))
+    answer = part.answer
+    if not isinstance(answer, Choice):
+        return PartSeen(_digest(used), _digest(_answer(part)))
+    numbers = answer.order or range(1, len(answer.options) + 1)
+    printed: dict[str, int] = {}
+    for number, option in zip(numbers, answer.options):
+        text = " ".join(str(option.text).split())
+        if text in printed:
+            first, second = sorted((printed[text], number))
+            out.error(VerifyError(f"options {first} and {second} print the same ('{text}')", part.loc, part.context))
+        printed.setdefault(text, number)
+    if not (answer.shuffle or _computed(source)):
+        return PartSeen(_digest(used), _digest(_answer(part)))
+    places = [option for option in answer.options if not (answer.shuffle and option.fixed)]
+    correct = tuple(place for place, option in enumerate(places) if option.correct is True)
+    return PartSeen(_digest(used), _digest(_answer(part)), correct, len(places))
+
+
+def see(computed: ComputedExam, theme: Theme, seen: dict[str, ProblemSeen]) -> VariantSeen:
+    """One variant: each problem's digest, and what ``seen`` (problem digest -> what was found)
+    does not hold yet, rendered and checked."""
+    exam = computed.exam
+    digests = {problem.number: _digest([problem.number, computed.scope(problem.number).values,
+                                        [getattr(part.answer, "order", ()) for part in problem.parts]])
+               for problem in exam.problems}
+    new = frozenset(number for number, digest in digests.items() if digest not in seen)
+    sources = {problem.number: problem for problem in exam.problems}
+    for number, (problem, used, errors) in solution_problems(computed, theme, new).items():
+        out = Collector()
+        parts = {part.number: _part(part, source, used[part.number], out)
+                 for part, source in zip(problem.parts, sources[number].parts)}
+        seen[digests[number]] = ProblemSeen(parts, tuple(map(Finding.of, [*errors, *out.errors])))
+    assert computed.variant is not None
+    return VariantSeen(computed.variant, digests)
+
+
+def p_value(counts: list[int]) -> float:
+    """Chi-square goodness of fit of counts against equal chances: the probability that a fair
+    draw spreads at least this unevenly. Its survival function for k - 1 degrees of freedom in
+    closed form (even: a Poisson sum; odd: erfc and a sum of half-integer powers)."""
+    total, k = sum(counts), len(counts)
+    expected = total / k
+    y = sum((count - expected) ** 2 / expected for count in counts) / 2
+    dof = k - 1
+    if dof % 2 == 0:
+        return math.exp(-y) * sum(y ** i / math.factorial(i) for i in range(dof // 2))
+    tail = sum(y ** (i + 0.5) / math.gamma(i + 1.5) for i in range(dof // 2))
+    return math.erfc(math.sqrt(y)) + math.exp(-y) * tail
+
+
+@dataclass
+class Verdict:
+    """Every variant's findings, gathered: failures (each once, with the seeds it happened for),
+    warnings, and the distinct variants of each problem."""
+
+    labels: list[str] = field(default_factory=list)
+    failed: dict[Finding, list[str]] = field(default_factory=dict)
+    distinct: dict[int, set[str]] = field(default_factory=dict)
+    parts: dict[str, list[PartSeen]] = field(default_factory=dict)
+
+    def fail(self, finding: Finding, label: str) -> None:
+        self.failed.setdefault(finding, []).append(label)
+
+    def add(self, variant: VariantSeen, seen: dict[str, ProblemSeen]) -> None:
+        self.labels.append(variant.label)
+        for number, digest in variant.problems.items():
+            self.distinct.setdefault(number, set()).add(digest)
+            problem = seen[digest]
+            for finding in problem.findings:
+                self.fail(finding, variant.label)
+            for part, summary in problem.parts.items():
+                self.parts.setdefault(part, []).append(summary)
+
+    def errors(self) -> list[ExamgenError]:
+        """Each failure once, naming the first seeds it happened for."""
+        errors: list[ExamgenError] = []
+        for finding, labels in sorted(self.failed.items(), key=lambda item: item[0].order):
+            more = f" and {len(labels) - SEEDS_SHOWN} more" if len(labels) > SEEDS_SHOWN else ""
+            shown = f"{all_named(labels[:SEEDS_SHOWN])}{more} of {len(self.labels)}"
+            errors.append(VerifyError(finding.message, finding.loc,
+                                      f"{finding.context} ({shown})" if finding.context else shown))
+        return errors
+
+    def skewed(self, part: Part) -> ExamgenError | str | None:
+        """A shuffled or computed choice part whose correct options' places fail the chi-square test
+        (an error), or a note that there are too few variants to tell."""
+        summaries = self.parts.get(part.number, [])
+        places = Counter(place for summary in summaries for place in summary.correct)
+        movable = summaries[0].movable if summaries else 0
+        if not places or movable < 2 or len({(s.inputs, s.correct) for s in summaries}) == 1:
+            return None  # nothing to test; or the part is the same in every variant
+        counts = [places.get(place, 0) for place in range(movable)]
+        if sum(counts) / movable < LEAST_EXPECTED:
+            return f"too few variants to test where its correct options land ({sum(counts)} over {movable} places)"
+        p = p_value(counts)
+        if p >= P_VALUE:
+            return None
+        return VerifyError(f"its correct options land unevenly over its places (times at each place: "
+                           f"{', '.join(map(str, counts))}; chi-square p = {p:.1e} < {P_VALUE:g})",
+                           part.loc, part.context)
+
+    def constant(self, part: Part) -> str | None:
+        """A warning for a part whose values vary across the variants while its answer never does."""
+        summaries = self.parts.get(part.number, [])
+        if len({s.inputs for s in summaries}) > 1 and len({s.answer for s in summaries}) == 1:
+            return f"its answer is the same in all {len(self.labels)} variants although the values it uses vary"
+        return None
+
+
+_WORK: dict = {}  # in a worker process: the variants it was forked with, the theme, what it has seen
+
+
+def adopt(computed: list[ComputedExam], theme: Theme) -> None:
+    """A worker's start: it inherits the computed variants from its fork, unpickled."""
+    _WORK.update(computed=computed, theme=theme, seen={})
+
+
+def see_some(start: int, stop: int) -> tuple[list[VariantSeen], dict[str, ProblemSeen]]:
+    """Variants start to stop - 1 of those adopted, and the problems first seen among them."""
+    seen: dict[str, ProblemSeen] = _WORK["seen"]
+    before = set(seen)
+    variants = [see(computed, _WORK["theme"], seen) for computed in _WORK["computed"][start:stop]]
+    return variants, {digest: problem for digest, problem in seen.items() if digest not in before}

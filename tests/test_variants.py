@@ -1,0 +1,307 @@
+"""Variants (docs/variants.md): the seeding rule, shuffled options and their key, the variants'
+outputs, and `examgen verify` passing on a variable copy of a problem of each endterm
+(tests/roots/variants) and failing, with the seed named, on broken draws."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+from support import HEADER, pypdf_texts, write_exam
+from test_cli import assert_clear, cli
+
+from examgen.errors import Collector, ComputeError, SourceError
+from examgen.model.rendered import RenderedExam
+from examgen.orchestrate import read_exam, render_all
+from examgen.project import Project
+from examgen.sandbox.draws import Draws, seed, variant_names
+from examgen.stages.check import PdfText, unstated
+from examgen.verify import p_value
+
+REPO = Path(__file__).resolve().parents[1]
+ROOT = REPO / "tests" / "roots" / "variants"
+
+
+def project_with(tmp_path: Path, name: str = "variants", source: Path = ROOT) -> Path:
+    """A project holding a copy of an exam folder and the shared exams/lib its blocks import."""
+    shutil.copytree(source, tmp_path / "exams" / name)
+    shutil.copytree(REPO / "exams" / "lib", tmp_path / "exams" / "lib")
+    return tmp_path
+
+
+def rendered(project: Path, name: str = "variants") -> dict:
+    target = Project(project).resolve(name)
+    theme = target.project.theme()
+    out = Collector()
+    return dict(render_all(read_exam(target, theme, out), theme, out))
+
+
+def test_the_seed_is_sha256_of_the_names_and_draws_repeat_on_every_machine():
+    assert seed("V0001", "A", "parameters") == 7059649318170417536
+    given = variant_names("V0001", "A", "parameters")
+    assert given["variant"] == "A"
+    assert [given["draw"](1, 100) for _ in range(5)] == [88, 100, 32, 28, 68]
+    assert given["distinct"](3, 0, 1, 0.1) == [0.9, 0.3, 0.7]  # rounded to the grid's decimals
+    draws = Draws(random.Random(seed("V0001", "A", "parameters")))
+    assert draws.shuffled([1, 2, 3, 4]) == [2, 1, 3, 4]
+    with pytest.raises(ValueError, match="only 3 lie"):
+        draws.distinct(4, 1, 3)
+
+
+def test_a_problem_draws_from_its_own_seed(tmp_path):
+    """The root's draws, fixed: another problem's change, or a machine, moves none of them."""
+    variants = rendered(project_with(tmp_path))
+    assert list(variants) == ["A", "B", "C", "D"]
+    assert variants["A"].values["1.1"] == {"channels": 15, "params": 30, "shown": 32}
+    assert variants["B"].values["2.3"]["channels"] == 16
+    (tmp_path / "exams" / "variants" / "problems" / "multi-class.yaml").write_text(
+        (ROOT / "problems" / "multi-class.yaml").read_text().replace("C = draw(5, 12)", "C = draw(6, 12)"))
+    again = rendered(tmp_path)
+    assert again["A"].values["1.1"] == variants["A"].values["1.1"]
+    assert again["B"].values["2.3"] == variants["B"].values["2.3"]
+
+
+def test_shuffle_keeps_a_fixed_option_in_place_and_the_key_follows(tmp_path):
+    variants = rendered(project_with(tmp_path))
+    orders = set()
+    for variant in variants.values():
+        part = variant.exam.problems[0].parts[0]
+        key = part.answer.key()
+        orders.add(tuple(key["order"]))
+        assert key["order"][3] == 4 and str(part.answer.options[3].text) == "none of the above"
+        values = variant.values["1.1"]
+        right = 1 if values["shown"] == values["params"] else 4  # the source's number of the right option
+        assert [key["order"][place - 1] for place in key["correct"]] == [right]
+        assert str(part.answer.options[key["correct"][0] - 1].text) == (
+            str(values["shown"]) if right == 1 else "none of the above")
+    assert len(orders) > 1  # the variants differ in their order
+
+
+def test_without_variants_a_block_sees_no_draws(tmp_path):
+    write_exam(tmp_path / "exams" / "plain", HEADER + dedent("""
+        problems:
+          - title: T
+            compute: x = draw(1, 9)
+            parts:
+              - {points: 1, prompt: "<< x >>", solution: s}
+        """))
+    target = Project(tmp_path).resolve("plain")
+    with pytest.raises(ComputeError, match="name 'draw' is not defined"):
+        render_all(read_exam(target, target.project.theme(), Collector()), target.project.theme(), Collector())
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "'variants' must be a count from 1 to 26"),
+    ("[A, A]", "a list of distinct labels"),
+    ("per copy", "'per-copy'"),
+])
+def test_bad_variants_are_refused(tmp_path, value, message):
+    write_exam(tmp_path / "exams" / "bad", HEADER + f"variants: {value}\n" + dedent("""
+        problems:
+          - title: T
+            parts:
+              - {points: 1, prompt: p, options: [a, b], shufle: true}
+        """))
+    target = Project(tmp_path).resolve("bad")
+    with pytest.raises(Exception) as raised:
+        read_exam(target, target.project.theme(), Collector())
+    text = str(raised.value)
+    assert message in text and "unknown key 'shufle'; did you mean 'shuffle'?" in text
+
+
+def test_an_expectation_that_fails_names_the_variant_and_the_values(tmp_path):
+    write_exam(tmp_path / "exams" / "expect", HEADER + dedent("""
+        variants: 10
+        problems:
+          - title: T
+            id: t
+            compute: k = draw(1, 3)
+            expect: k < 3
+            parts:
+              - {points: 1, prompt: "<< k >>", solution: s}
+        """))
+    with pytest.raises(ComputeError) as raised:  # once, naming the variants it happened in
+        rendered(tmp_path, "expect")
+    assert str(raised.value).split("exams/expect/")[1] == \
+        "exam.yaml:15: problem 1 (variants E, J): expect 'k < 3' does not hold (k = 3)"
+
+
+def test_the_chi_square_p_value():
+    assert p_value([250, 250, 250, 250]) == 1.0
+    assert p_value([10, 20, 30]) == pytest.approx(0.006737947)  # chi2 = 10, 2 degrees of freedom
+    assert p_value([300, 200]) == pytest.approx(7.744216e-6)  # chi2 = 20, 1 degree of freedom
+    assert p_value([20, 30, 25, 25]) == pytest.approx(0.5724067)  # chi2 = 2, 3 degrees of freedom
+
+
+def test_a_number_missing_from_a_solution_pdf_is_found(tmp_path):
+    variant: RenderedExam = rendered(project_with(tmp_path))["A"]
+    everything = PdfText(["30 32 15 60 16 2 64 128 4"], [], "")
+    assert not [m for part, m in unstated(variant, everything) if part.number == "2.3"]
+    missing = unstated(variant, PdfText(["30 32 15 60"], [], ""))
+    assert ("2.3", "the solution PDF does not show running = 4") in [(p.number, m) for p, m in missing]
+
+
+@pytest.mark.latex
+def test_variants_build_into_their_folders_with_one_key(tmp_path):
+    project = project_with(tmp_path)
+    run = cli(project, "build", "variants")
+    assert run.returncode == 0, run.stderr
+    out = project / "build" / "variants"
+    key = json.loads((out / "key.json").read_text())
+    assert list(key["variants"]) == ["A", "B", "C", "D"] and "problems" not in key
+    texts = {}
+    for label in key["variants"]:
+        for view in ("student", "solution"):
+            pages = pypdf_texts(out / label / f"{view}.pdf")
+            assert f"Variant {label}" in pages[0] and f"Variant {label}" in pages[1]  # cover and header
+        texts[label] = "\n".join(pages)
+        running = key["variants"][label]["problems"][1]["parts"][2]["values_printed"]["running"]
+        assert f"= {running}" in texts[label]
+    assert len(set(texts.values())) == 4
+
+
+@pytest.mark.latex
+def test_verify_passes_on_a_variable_copy_of_each_endterm(tmp_path):
+    project = project_with(tmp_path)
+    run = cli(project, "verify", "variants", "--seeds", "1000")
+    assert_clear(run)
+    assert run.returncode == 0, run.stderr
+    assert "1004 variants verified" in run.stdout and "built and checked A, B, C, D" in run.stdout
+    assert "problem 3: 1004" in run.stdout  # every draw of the multi-class problem differs
+
+
+BROKEN = HEADER + dedent("""
+    variants: 2
+    problems:
+      - title: Broken
+        id: broken
+        compute: |
+          a = draw(0, 9)
+          {line}
+        parts:
+          - points: 1
+            prompt: Which?
+            options: ["<< a % 4 >>", "<< 1 >>", "<< 2 >>"]
+            correct: [1]
+    """)
+
+
+def first_seed(name: str, test) -> int:
+    """The first seed whose draw of ``a`` (from 0 to 9, problem 'broken' of exam E1) passes ``test``."""
+    return next(n for n in range(1, 1000) if test(variant_names("E1", str(n), "broken")["draw"](0, 9)))
+
+
+@pytest.mark.parametrize(("line", "bad", "message"), [
+    ("q = 10 / a", lambda a: a == 0, "ZeroDivisionError: division by zero"),
+    ("q = a", lambda a: a % 4 in (1, 2), "print the same"),
+])
+def test_verify_fails_on_broken_draws_naming_the_seed(tmp_path, line, bad, message):
+    write_exam(tmp_path / "exams" / "broken", BROKEN.format(line=line))
+    run = cli(tmp_path, "verify", "broken", "--seeds", "300")
+    assert_clear(run)
+    assert run.returncode == 9, run.stderr
+    assert message in run.stderr
+    assert f"seeds {first_seed('broken', bad)}," in run.stderr or f"seed {first_seed('broken', bad)} " in run.stderr
+
+
+def test_verify_fails_on_correct_options_in_one_place(tmp_path):
+    write_exam(tmp_path / "exams" / "skewed", HEADER + dedent("""
+        variants: 2
+        problems:
+          - title: Skewed
+            compute: z = draw(1, 9)
+            parts:
+              - points: 1
+                prompt: Is << z >> positive?
+                options: [positive, negative]
+                correct: ["<< 1 if z > 0 else 2 >>"]
+        """))
+    run = cli(tmp_path, "verify", "skewed", "--seeds", "200")
+    assert run.returncode == 9, run.stderr
+    assert "part 1.1: its correct options land unevenly over its places (times at each place: 202, 0" in run.stderr
+
+
+def test_verify_needs_variants(tmp_path):
+    write_exam(tmp_path / "exams" / "plain", HEADER + dedent("""
+        problems:
+          - title: T
+            parts:
+              - {points: 1, prompt: p, solution: s}
+        """))
+    run = cli(tmp_path, "verify", "plain")
+    assert run.returncode == SourceError.exit_code and "has no 'variants'" in run.stderr
+
+
+@pytest.mark.latex
+def test_copies_get_variants_round_robin_and_are_graded_against_their_own_key(tmp_path):
+    project = project_with(tmp_path)
+    made = cli(project, "copies", "variants", "--count", "6")
+    assert made.returncode == 0, made.stderr
+    copies = project / "build" / "variants" / "copies"
+    entries = json.loads((copies / "manifest.json").read_text())["entries"]
+    assert [entry["variant"] for entry in entries] == ["A", "B", "C", "D", "A", "B"]
+    pages = pypdf_texts(copies / "print.pdf")
+    per_copy = len(pages) // 6
+    assert all(f"Variant {entry['variant']}" in pages[index * per_copy] for index, entry in enumerate(entries))
+    layout = json.loads((copies / "layout.json").read_text())
+    assert list(layout["variants"]) == ["A", "B", "C", "D"]
+
+    key = json.loads((project / "build" / "variants" / "key.json").read_text())["variants"]
+    correct = {label: key[label]["problems"][0]["parts"][0]["correct"] for label in key}
+    assert correct["A"] != correct["D"]  # a cross right for one variant is wrong for the other
+    exported = cli(project, "export", "variants", "--format", "marks", "--out", str(tmp_path / "marks.csv"))
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.reader((tmp_path / "marks.csv").read_text().splitlines()))
+    parts = len(rows[0]) - 3
+    rows = rows[:2] + [row[:3] + ["0"] * parts for row in rows[2:]]  # the graders' zeros; the crosses score 1.1
+    (tmp_path / "marks.csv").write_text("\n".join(",".join(row) for row in rows) + "\n")
+    crosses = ["code,part,crossed"] + [  # every copy crosses variant A's key
+        f"{entry['code']},1.1,{' '.join(map(str, correct['A']))}" for entry in entries]
+    (tmp_path / "crosses.csv").write_text("\n".join(crosses) + "\n")
+    graded = cli(project, "grade", "variants", str(tmp_path / "marks.csv"), "--crosses", str(tmp_path / "crosses.csv"),
+                 "--out", str(tmp_path / "grading"))
+    assert graded.returncode == 0, graded.stderr
+    results = {row["code"]: row for row in csv.DictReader((tmp_path / "grading" / "results.csv").open())}
+    assert [float(results[entry["code"]]["1.1"]) for entry in entries] == [
+        2.0 if correct[entry["variant"]] == correct["A"] else 0.0 for entry in entries]
+    report = (tmp_path / "grading" / "report.html").read_text()
+    assert "<h2>Difficulty per variant</h2>" in report
+    assert all(f"<th>variant {label}</th>" in report for label in "ABCD")
+
+
+@pytest.mark.latex
+def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
+    write_exam(tmp_path / "exams" / "fresh", HEADER + dedent("""
+        variants: per-copy
+        extra_pages: 0
+        problems:
+          - title: Fresh
+            id: fresh
+            compute: k = draw(100, 999)
+            parts:
+              - {points: 1, prompt: "What is << k >> + 1?", answer: k + 1}
+        """))
+    made = cli(tmp_path, "copies", "fresh", "--count", "4")
+    assert made.returncode == 0, made.stderr
+    copies = tmp_path / "build" / "fresh" / "copies"
+    entries = json.loads((copies / "manifest.json").read_text())["entries"]
+    assert [entry["variant"] for entry in entries] == ["1", "2", "3", "4"]
+    pages = pypdf_texts(copies / "print.pdf")
+    per_copy = len(pages) // 4
+    for index, entry in enumerate(entries):
+        k = variant_names("E1", entry["variant"], "fresh")["draw"](100, 999)  # copy n is seed n
+        assert f"What is {k} + 1?" in "\n".join(pages[index * per_copy:(index + 1) * per_copy])
+
+
+def test_a_picture_that_draws_nothing_is_one_for_all_variants():
+    from examgen.figures import pictures
+    from examgen.orchestrate import prepare_all
+
+    variants = prepare_all(Project(REPO).resolve("sample"), Collector())
+    keys = [set(pictures(variant)) for variant in variants.values()]
+    assert len(variants) == 2 and keys[0] and keys[0] == keys[1]  # the figure cache compiles each once
