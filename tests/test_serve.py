@@ -3,8 +3,10 @@ broken and stopped; the server's paths; a port in use."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from browser import Browser
+from support import REPO
 
 from examgen.stages.check import part_pages, read_view
 
@@ -135,6 +138,37 @@ def test_a_port_in_use_is_a_clear_error(project: Path) -> None:
                              text=True, timeout=60)
     assert run.returncode == 6
     assert f"error: port {port} on 127.0.0.1 is in use" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.latex
+def test_the_preview_of_an_exam_with_variants_shows_the_variant_chosen(tmp_path: Path) -> None:
+    """The sample builds variants A and B: the page offers both, shows A first and B's own pages
+    once B is chosen (and keeps the choice in its address)."""
+    for folder in ("sample", "lib"):
+        shutil.copytree(REPO / "exams" / folder, tmp_path / "exams" / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "test_*.py"))
+    served = Served(tmp_path, "sample")
+    try:
+        with Browser(served.url) as browser:
+            browser.wait_for("document.body.dataset.status === 'ok'")
+            state = json.loads(urllib.request.urlopen(served.url + "state").read())
+            assert state["variants"] == ["A", "B"]
+            assert sorted(state["pages"]) == ["A/solution", "A/student", "B/solution", "B/student"]
+            assert browser.evaluate("[...document.getElementById('variant').options].map(o => o.value)") == ["A", "B"]
+            for view in ("student", "solution"):
+                assert browser.evaluate(PAGE_DIGESTS.format(view=view)) == state["pages"][f"A/{view}"]
+            browser.evaluate("(p => { p.value = 'B'; p.dispatchEvent(new Event('change')); })"
+                             "(document.getElementById('variant'))")
+            wanted = ",".join(state["pages"]["B/solution"])
+            browser.wait_for(f"{PAGE_DIGESTS.format(view='solution')}.join() === '{wanted}'")
+            assert browser.evaluate(PAGE_DIGESTS.format(view="student")) == state["pages"]["B/student"]
+            assert browser.evaluate("document.querySelectorAll('img.changed').length") == 0  # no edit to point at
+            assert state["pages"]["B/student"] != state["pages"]["A/student"]
+            assert browser.evaluate("location.hash") == "#B"
+            browser.screenshot(tmp_path / "variant-b.png")
+    finally:
+        code, output = served.stop()
+    assert code == 0, output
 
 
 @pytest.mark.latex

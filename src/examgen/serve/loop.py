@@ -29,12 +29,18 @@ class Outcome:
     seconds: float
 
     @property
+    def variants(self) -> tuple[str, ...]:
+        """The variants the build made (none without variants, or after a failed build)."""
+        return built_variants(self.result.exam) if self.result else ()
+
+    @property
     def pdfs(self) -> dict[str, Path]:
-        """The views' PDFs after a good build (none after a failed one); with variants, the first's."""
+        """The views' PDFs after a good build (none after a failed one), named as the build names
+        them: ``student``, or with variants ``A/student``."""
         if not self.result:
             return {}
-        folder = self.result.out_dir / next(iter(built_variants(self.result.exam)), "")
-        return {view: folder / f"{view}.pdf" for view in VIEWS}
+        return {f"{label}/{view}" if label else view: self.result.out_dir / label / f"{view}.pdf"
+                for label in self.variants or ("",) for view in VIEWS}
 
 
 def watched(target: Target) -> list[Path]:

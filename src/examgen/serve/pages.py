@@ -14,7 +14,7 @@ import shutil
 import struct
 import subprocess
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import EnvironmentProblem, ExamgenError
@@ -76,20 +76,22 @@ class PageImages:
         self.images: dict[str, Path] = {}
         self.pages: dict[str, list[str]] = {}  # each view's page digests, in page order
 
-    def update(self, pdfs: dict[str, Path]) -> dict[str, list[str]]:
-        """Read the views of ``pdfs`` (a view's name -> its new PDF; the others stand as they were)
-        and render the pages no image shows yet; every view's page digests. The pdftoppm runs of
-        all views go at once (processes, no threads); the images no page shows any more go."""
+    def update(self, pdfs: dict[str, Path], views: Iterable[str]) -> dict[str, list[str]]:
+        """Read the views of ``pdfs`` (a view's name -> its new PDF; the others of ``views``, every
+        view there is now, stand as they were) and render the pages no image shows yet; every
+        view's page digests. The pdftoppm runs of all views go at once (processes, no threads);
+        the images no page shows any more go."""
         digests = {view: page_digests(pdf) for view, pdf in pdfs.items()}
         runs = []
         for view, pages in digests.items():
             missing = sorted({number for number, digest in enumerate(pages, 1) if digest not in self.images})
             for first, last in _runs(missing) if missing else ():
-                out = self.folder / f"{view}-{first}"
+                out = self.folder / f"{view.replace('/', '-')}-{first}"  # a variant's view: A/student
                 runs.append((view, out, pages[first - 1:last], self._render(pdfs[view], out, first, last)))
         for view, out, pages, process in runs:
             self._collect(process, out, view, pages)
-        self.pages.update(digests)
+        wanted = set(views)
+        self.pages = {view: pages for view, pages in {**self.pages, **digests}.items() if view in wanted}
         shown = {digest for pages in self.pages.values() for digest in pages}
         for digest in set(self.images) - shown:
             self.images.pop(digest).unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 """The preview: a page on 127.0.0.1 that shows the student and the solution view side by side,
-page by page, and refreshes itself (server-sent events) after every build.
+page by page (with variants, of the variant chosen on the page), and refreshes itself
+(server-sent events) after every build.
 
 The server answers a fixed set of paths and serves nothing from the file system by name: a
 page image is looked up by its digest among the images of the current pages, so no URL (``/../exam.yaml``,
@@ -42,7 +43,8 @@ class Preview:
         self.generation = 0
         self.closed = False
         self.state: dict[str, object] = {"exam": exam_id, "status": "building", "errors": [], "warnings": [],
-                                         "pages": {}, "build_seconds": None, "shown": {"generation": 0, "at": None}}
+                                         "pages": {}, "variants": [], "build_seconds": None,
+                                         "shown": {"generation": 0, "at": None}}
 
     def publish(self, **changes: object) -> None:
         with self.changed:
@@ -86,13 +88,13 @@ class Preview:
         pdfs = {view: pdf for view, pdf in outcome.pdfs.items()  # a view LaTeX did not run for stands
                 if view in outcome.result.compiled or view not in self.images.pages}
         try:
-            with self.changed:
-                pages = self.images.update(pdfs)  # under the lock: no request sees an image half made
+            with self.changed:  # under the lock: no request sees an image half made
+                pages = self.images.update(pdfs, outcome.pdfs)
         except ExamgenError as exc:  # pdftoppm failed: the page says so over the last pages it has
             self.publish(status="failed", errors=[str(exc)], warnings=[], build_seconds=outcome.seconds)
             return
         self.publish(status="ok", errors=[], warnings=outcome.result.warnings, pages=pages,
-                     build_seconds=outcome.seconds)
+                     variants=list(outcome.variants), build_seconds=outcome.seconds)
 
 
 def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
