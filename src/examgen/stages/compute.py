@@ -37,6 +37,8 @@ STARTUP_SECONDS = 30  # bubblewrap and the interpreter starting, on a loaded mac
 GRACE_SECONDS = 3  # past a block's limit, for its own timer to fire and report
 OUTPUT_KEPT = 64 * 1024  # the tail of what the blocks print, for the last words of a crash
 RESULT_BYTES = 64 * 1024 * 1024  # the values one block may hand on, as JSON
+UNSANDBOXED = ("compute blocks run without their sandbox: bubblewrap (bwrap) is missing or may not create "
+               "namespaces here; they can read the builder's files and use the network")
 CHILD = Path(__file__).resolve().parents[1] / "sandbox" / "python.py"  # run as a script: the sandbox has no examgen
 DRAWS = CHILD.with_name("draws.py")  # loaded by the child for variants
 
@@ -233,8 +235,7 @@ def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Tex
     read_end, write_end = os.pipe()
     command, contained = _command(exam, write_end)
     if not contained:
-        out.warn("compute blocks run without their sandbox: bubblewrap (bwrap) is missing or may not create "
-                 "namespaces here; they can read the builder's files and use the network")
+        out.warn(UNSANDBOXED)
     job: dict = {
         "paths": helper_paths(exam),
         "seconds": exam.limits.seconds,
@@ -313,7 +314,8 @@ def _scopes(exam: Exam[Text], owners: list[tuple[int, Code]], results: list[dict
 def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Text], labels: tuple[str, ...],
              out: Collector, cache: Path | None) -> list[dict | None]:
     """``_run``'s results, or the last run's from ``cache`` when nothing a block sees has changed
-    (its warnings are told again). Only a run in which every block succeeded is kept."""
+    (its warnings are told again). Only a run in which every block succeeded in its sandbox is
+    kept: outside it, a block may read any file, which the digest does not cover."""
     if cache is None:
         return _run(blocks, varies, exam, labels, out)
     from ..cache import compute_digest
@@ -329,7 +331,8 @@ def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam
             return kept["results"]
     before = len(out.warnings)
     results = _run(blocks, varies, exam, labels, out)
-    if all(result is None or result["ok"] for result in results):  # None: a block that draws nothing
+    if all(result is None or result["ok"] for result in results) and not any(  # None: a block that draws nothing
+            UNSANDBOXED in warning for warning in out.warnings[before:]):
         cache.parent.mkdir(parents=True, exist_ok=True)
         written = cache.with_suffix(".tmp")
         written.write_text(json.dumps({"key": key, "results": results, "warnings": out.warnings[before:]}),
