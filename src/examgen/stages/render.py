@@ -18,6 +18,7 @@ import dataclasses
 import datetime
 import difflib
 import functools
+import hashlib
 import marshal
 import re
 import sys
@@ -38,6 +39,7 @@ from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.rendered import Latex, RenderedExam, View
 from ..model.source import Code, Exam, Expression, Figure, Part, Problem, Table, Text
 from ..numbers import format_number
+from ..sandbox import jinja as sandbox_jinja
 from ..sandbox.jinja import TemplateLimit, TemplateSandbox, run_limited
 from ..theme import DEFAULT, Theme
 
@@ -253,7 +255,10 @@ class _Known:
 # code does not depend on the theme or the exam (the environment's options are fixed), so
 # exams built at once share it.
 _KNOWN: dict[str, _Known] = {}
-STORE_VERSION = f"examgen {__version__} jinja2 {jinja2.__version__} {sys.version}"
+# What compiled code depends on besides its source: the versions, and the sandbox's code generator
+# (sandbox/jinja.py), which a checkout may change without a new version.
+STORE_VERSION = (f"examgen {__version__} jinja2 {jinja2.__version__} {sys.version} "
+                 f"{hashlib.sha256(Path(sandbox_jinja.__file__).read_bytes()).hexdigest()}")
 
 
 def _known(env: jinja2.Environment, source: str) -> _Known:
@@ -291,7 +296,7 @@ def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> Non
     stage's time); the store then holds this exam's texts."""
     env = environment(theme)
     env.get_template("exam.tex.j2")
-    with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+    with contextlib.suppress(OSError, ValueError, EOFError, TypeError, AttributeError):  # a damaged store
         if store is not None:
             version, texts = marshal.loads(store.read_bytes())
             if version == STORE_VERSION:
