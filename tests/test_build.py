@@ -291,9 +291,9 @@ def test_cli_build_check_list(project):
 
     listed = cli("list")
     assert listed.returncode == 0
-    assert "minimal: Test Course (T100 quiz, Q0001, 2024-05-06) - 1 problems, 4 credits" in listed.stdout
+    assert "minimal: Test Course (T100 quiz, Q0001, 2024-05-06) - 1 problem, 4 credits" in listed.stdout
     checked = cli("check", "minimal")
-    assert checked.returncode == 0 and "minimal: ok (1 problems, 3 parts, 4 credits)" in checked.stdout
+    assert checked.returncode == 0 and "minimal: ok (1 problem, 3 parts, 4 credits)" in checked.stdout
     built = cli("build", "--all")
     assert built.returncode == 0 and "minimal: built" in built.stdout
     again = cli("build", "minimal")

@@ -204,7 +204,7 @@ def test_exam_folder_names_that_a_terminal_or_latex_cannot_take_are_refused(tmp_
     listed = cli(tmp_path, "list")
     assert listed.returncode == 0
     assert "good: Test Course" in listed.stdout
-    assert "bad\\xff: invalid (1 problems" in listed.stdout and "two\\nlines: invalid (1 problems" in listed.stdout
+    assert "bad\\xff: invalid (1 problem" in listed.stdout and "two\\nlines: invalid (1 problem" in listed.stdout
     for command, name, what in [("check", os.fsdecode(b"bad\xff"), "a byte that is not UTF-8 (\\xff)"),
                                 ("build", "two\nlines", "a control character (\\n)")]:
         refused = cli(tmp_path, command, f"exams/{name}")

@@ -183,6 +183,11 @@ def test_the_grading_scale_from_the_source_the_default_and_the_command_line(tmp_
     assert [cut.points for cut in default.cuts] == [85.5, 81, 76.5, 72, 67.5, 63, 58.5, 54, 49.5, 45]
     grades = (default.grade(45), default.grade(44.5), default.grade(90), default.grade(85))
     assert grades == ("4.0", "5.0", "1.0", "1.3")
+    out = Collector()
+    small = resolve(None, 3, out)  # a 3-point quiz: 95 %, 90 % and 85 % all need 3 points
+    assert [cut.points for cut in small.cuts][:3] == [3, 3, 3] and small.grade(3) == "1.0" and small.grade(1) == "5.0"
+    assert out.warnings[0] == ("grading: warning: grade 1.3 needs 90% (3 points), as many as grade 1.0: the exam's "
+                               "3 points are too few to tell them apart, so nobody gets 1.3")
     scale = resolve(Grading(parse_thresholds("A=50%, B = 30.5, C=10"), "F"), 90, Collector())
     assert [(cut.grade, cut.points) for cut in scale.cuts] == [("A", 45), ("B", 30.5), ("C", 10)] and scale.fail == "F"
     with pytest.raises(ValueError, match="a threshold is GRADE=POINTS"):

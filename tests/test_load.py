@@ -94,6 +94,6 @@ def test_list_reports_the_good_exams_beside_invalid_ones(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[:2] == ["good: Test Course (T100 quiz, Q0001, 2024-05-06) - 1 problems, 4 credits",
+    assert lines[:2] == ["good: Test Course (T100 quiz, Q0001, 2024-05-06) - 1 problem, 4 credits",
                          "  1. Arithmetic (4 credits, 3 parts)"]
     assert [line.split(" (")[0] for line in lines[2:]] == ["points-not-finite: invalid", "yaml-billion-laughs: invalid"]

@@ -30,7 +30,7 @@ def test_a_new_exam_builds_at_once(tmp_path: Path, language: str) -> None:
     assert exam_file.read_text().startswith("# yaml-language-server: $schema=../examgen.schema.json\n")
     built = _examgen("build", "demo", "--strict", cwd=tmp_path)
     assert built.returncode == 0, built.stderr
-    assert "1 problems, 3 credits" in built.stdout
+    assert "1 problem, 3 credits" in built.stdout
     key = json.loads((tmp_path / "build" / "demo" / "key.json").read_text())
     parts = {part["number"]: part for problem in key["problems"] for part in problem["parts"]}
     assert parts["1.1"]["correct"] == [1] and abs(parts["1.2"]["answer"] - 18 ** 0.5) < 1e-9

@@ -274,7 +274,7 @@ def test_a_marker_glued_to_the_line_before_still_marks_the_lines_after():
     lines = [r"\message{[examgen-source: cover]}% examgen-source: cover @ /e/exam.yaml:2",
              r"\thispagestyle{empty}",
              r"\clearpage\message{[examgen-source: problem 1]}% examgen-source: problem 1 @ /e/exam.yaml:10",
-             r"\egproblem{1}{Problem 1}{\oops}{(1 credits)}{0}"]
+             r"\egproblem{1}{Problem 1}{\oops}{(1 credit)}{0}"]
     cover, problem = ("cover", Loc(Path("/e/exam.yaml"), 2)), ("problem 1", Loc(Path("/e/exam.yaml"), 10))
     found = [source_of(pieces(lines), line) for line in (1, 2, 3, 4)]
     assert [(piece.what, piece.at(line)) for piece, line in zip(found, (1, 2, 3, 4))] == [cover, cover, cover, problem]

@@ -115,3 +115,15 @@ def images(page) -> list[tuple[int, int]]:
     objects = page["/Resources"].get("/XObject", {})
     found = [objects[name].get_object() for name in objects]
     return [(o["/Width"], o["/Height"]) for o in found if o["/Subtype"] == "/Image"]
+
+
+@pytest.mark.parametrize("language, one, half, total", [
+    ("en", "(1 credit)", "(0.5 credits)", "is 1 credit."), ("de", "(1 Punkt)", "(0,5 Punkte)", "insgesamt 1 Punkt")])
+def test_sentences_with_a_number_agree_with_it(language, one, half, total):
+    from examgen.stages.render import strings
+    from examgen.theme import Theme
+
+    sentence = strings(Theme.stack(None), language)
+    assert sentence("problem_credits", credits=sentence.number(1), count=1) == one
+    assert sentence("problem_credits", credits=sentence.number(0.5), count=0.5) == half
+    assert total in sentence("credits", credits="1", count=1)

@@ -275,6 +275,45 @@ def test_copies_get_variants_round_robin_and_are_graded_against_their_own_key(tm
 
 
 @pytest.mark.latex
+def test_copies_of_variants_of_different_lengths_are_as_long_as_the_longest(tmp_path):
+    """Variant B's picture pushes the part's answer space onto a page of its own: every copy has B's
+    pages, A's end blank (with their QR codes and code, as layout.json says)."""
+    write_exam(tmp_path / "exams" / "lengths", HEADER + dedent(r"""
+        variants: [A, B]
+        extra_pages: 0
+        pages_multiple_of: 1
+        problems:
+          - title: Tall
+            compute: height = 1 if variant == "A" else 16
+            figures:
+              - id: bar
+                caption: A bar << height >> cm tall.
+                tikz: \begin{tikzpicture}\fill (0,0) rectangle (1,<< height >>);\end{tikzpicture}
+            intro: << figure('bar') >>
+            parts:
+              - {points: 1, prompt: "How tall is the bar?", space: 12cm, solution: "<< height >> cm"}
+        """))
+    made = cli(tmp_path, "copies", "lengths", "--count", "2")
+    assert made.returncode == 0, made.stderr
+    built = {label: pypdf_texts(tmp_path / "build" / "lengths" / label / "student.pdf") for label in "AB"}
+    assert len(built["A"]) < len(built["B"])
+    copies = tmp_path / "build" / "lengths" / "copies"
+    manifest = json.loads((copies / "manifest.json").read_text())
+    pages = manifest["pages_per_copy"]
+    assert pages == len(built["B"]) + len(built["B"]) % 2
+    assert [(entry["variant"], entry["first_page"]) for entry in manifest["entries"]] == [("A", 1), ("B", pages + 1)]
+    printed = pypdf_texts(copies / "print.pdf")
+    assert len(printed) == 2 * pages
+    assert "A bar 1 cm tall" in "".join(printed[:len(built["A"])])
+    assert all("Figure" not in page and "How tall" not in page for page in printed[len(built["A"]):pages])
+    assert all(entry["code"] in page for entry, first in zip(manifest["entries"], (0, pages))
+               for page in printed[first:first + pages])  # the code on every page, blank ones too
+    layout = json.loads((copies / "layout.json").read_text())["variants"]
+    assert [page.get("blank", False) for page in layout["A"]["pages"]] == [
+        number > len(built["A"]) for number in range(1, pages + 1)]
+
+
+@pytest.mark.latex
 def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
     write_exam(tmp_path / "exams" / "fresh", HEADER + dedent("""
         variants: per-copy

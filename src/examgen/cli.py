@@ -48,6 +48,11 @@ def _output_folder(ctx: click.Context, param: click.Parameter, value: str | None
     return None if value is None else Path(value)
 
 
+def _counted(number: float, noun: str, plural: str | None = None) -> str:
+    """``1 problem``, ``2 problems``, ``0.5 credits``, ``3 copies``."""
+    return f"{number:g} {noun if number == 1 else plural or noun + 's'}"
+
+
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
         click.echo(warning, err=True)
@@ -95,7 +100,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
             exam = result.exam
             files = ", ".join(output_names(built_variants(exam)))
             click.echo(f"{result.target.id}: {result.state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
-                       f"{len(exam.problems)} problems, {exam.total_points:g} credits)")
+                       f"{_counted(len(exam.problems), 'problem')}, {_counted(exam.total_points, 'credit')})")
         if failures:
             raise ErrorGroup(failures) if len(failures) > 1 else failures[0]
 
@@ -151,7 +156,7 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
         result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat"), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
-        click.echo(f"{target.id}: {result.copies} cop{'y' if result.copies == 1 else 'ies'} of {result.pages} pages "
+        click.echo(f"{target.id}: {_counted(result.copies, 'copy', 'copies')} of {_counted(result.pages, 'page')} "
                    f"-> {os.path.relpath(result.out_dir)}/ ({shown})")
 
     _run(ctx, action)
@@ -213,7 +218,7 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
         target = Project(Path.cwd()).resolve(exam)
         result = grade_exam(target, GradeRequest(marks, crosses, thresholds, copies, out))
         _warn(result.warnings)
-        click.echo(f"{target.id}: {result.graded} copies graded ({result.absent} absent), mean "
+        click.echo(f"{target.id}: {_counted(result.graded, 'copy', 'copies')} graded ({result.absent} absent), mean "
                    f"{result.mean:.1f} of {result.total:g} points, {result.failed} failed "
                    f"-> {os.path.relpath(result.out_dir)}/ ({', '.join(result.files)})")
 
@@ -267,7 +272,8 @@ def check(ctx: click.Context, exam: str, strict: bool) -> None:
         result = check_source(Project(Path.cwd()).resolve(exam), out, strict)
         _warn(out.warnings)
         parts = sum(len(p.parts) for p in result.problems)
-        click.echo(f"{result.id}: ok ({len(result.problems)} problems, {parts} parts, {result.total_points:g} credits)")
+        click.echo(f"{result.id}: ok ({_counted(len(result.problems), 'problem')}, {_counted(parts, 'part')}, "
+                   f"{_counted(result.total_points, 'credit')})")
 
     _run(ctx, action)
 
@@ -288,15 +294,15 @@ def list_exams(ctx: click.Context) -> None:
             try:
                 exam = read_exam(target, theme, Collector())
             except ExamgenError as exc:
-                click.echo(f"{target.shown_id}: invalid ({len(exc.problems)} problems; "
+                click.echo(f"{target.shown_id}: invalid ({_counted(len(exc.problems), 'problem')}; "
                            f"run `examgen check {target.shown_id}`)")
                 continue
             meta = exam.meta
             click.echo(f"{target.id}: {meta.course} ({meta.course_number} {meta.kind}, {meta.code}, {meta.date}) "
-                       f"- {len(exam.problems)} problems, {exam.total_points:g} credits")
+                       f"- {_counted(len(exam.problems), 'problem')}, {_counted(exam.total_points, 'credit')}")
             for problem in exam.problems:
-                click.echo(f"  {problem.number}. {problem.title.source} ({problem.credits:g} credits, "
-                           f"{len(problem.parts)} parts)")
+                click.echo(f"  {problem.number}. {problem.title.source} ({_counted(problem.credits, 'credit')}, "
+                           f"{_counted(len(problem.parts), 'part')})")
 
     _run(ctx, action)
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, TypeVar
 from . import stopping
 from .cache import Record, source_digest
 from .errors import (
-    CheckError,
     Collector,
     CompileError,
     ErrorGroup,
@@ -447,15 +446,9 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     readers = {label: PdfReader(path) for label, path in student_pdfs.items()}
     first = readers[variants[0]]
     page_size = (float(first.pages[0].mediabox.width), float(first.pages[0].mediabox.height))
-    counts = {label: len(reader.pages) for label, reader in readers.items()}
-    if len(set(counts.values())) > 1:  # a copy's pages must be where every scanner and grader expects them
-        shown_counts = ", ".join(f"{label}: {count}" for label, count in list(counts.items())[:6])
-        raise CheckError(f"the variants' student PDFs have different page counts ({shown_counts}"
-                         f"{', ...' if len(counts) > 6 else ''}): give the exam more 'extra_pages' or "
-                         "'pages_multiple_of', so that they paginate alike", None, "copies")
-    layouts = {label: read_layout(target.work / (label or "") / "student" / "student.pos", counts[label])
-               for label in variants}
-    stamp = writer.Stamp.measure(layouts[variants[0]], page_size, copies)
+    layouts = {label: read_layout(target.work / (label or "") / "student" / "student.pos", len(reader.pages))
+               for label, reader in readers.items()}
+    stamp = writer.Stamp.measure(layouts, page_size, copies)
     text = strings(target.project.theme(), exam.meta.language)
     labels = {key: text(key) for key in ("name_label", "registration_label", "seat_label", "room_label")}
     stopping.current().check()
@@ -697,6 +690,7 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
                 codes.variants)
     results = score(tuple(part for _, part in exam.parts()), rows, crossed, keys, scale, problems)
     problems.raise_if_any()
+    out.warnings.extend(warning for warning in problems.warnings if warning not in out.warnings)  # the scale's
     unregistered = sum(not graded.row.registration for graded in results.graded)
     if unregistered:
         out.warn(f"{unregistered} graded copies have no registration number: grades.csv leaves them out")

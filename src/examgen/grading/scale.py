@@ -79,11 +79,17 @@ class Scale:
         return (*(cut.grade for cut in self.cuts), self.fail)
 
 
+def _exact(threshold: Threshold, total: float) -> Fraction:
+    """A threshold in points before rounding."""
+    least = Fraction(str(threshold.least))
+    return least * Fraction(str(total)) / 100 if threshold.percent else least
+
+
 def points_of(threshold: Threshold, total: float) -> float:
     """A threshold in points: a percentage of the total rounded up to the next half point."""
     if not threshold.percent:
         return threshold.least
-    return math.ceil(Fraction(str(threshold.least)) * Fraction(str(total)) * 2 / 100) / 2
+    return math.ceil(_exact(threshold, total) * 2) / 2
 
 
 def resolve(grading: Grading | None, total: float, out: Collector) -> Scale:
@@ -91,6 +97,7 @@ def resolve(grading: Grading | None, total: float, out: Collector) -> Scale:
     grading = grading or GERMAN
     cuts: list[Cut] = []
     seen: set[str] = set()
+    previous: Threshold | None = None
     for threshold in grading.thresholds:
         problem = None
         points = points_of(threshold, total)
@@ -100,6 +107,10 @@ def resolve(grading: Grading | None, total: float, out: Collector) -> Scale:
             problem = f"grade {threshold.grade} is given twice (the failing grade is {grading.fail})"
         elif (threshold.percent and threshold.least > 100) or points > total:
             problem = f"grade {threshold.grade} needs {written}, more than the exam's {format_number(total)} points"
+        elif previous and points == cuts[-1].points and _exact(threshold, total) < _exact(previous, total):
+            out.warn(f"grade {threshold.grade} needs {written}, as many as grade {cuts[-1].grade}: the exam's "
+                     f"{format_number(total)} points are too few to tell them apart, so nobody gets {threshold.grade}",
+                     threshold.loc, "grading")
         elif cuts and points >= cuts[-1].points:
             problem = (f"grade {threshold.grade} needs {written}, not fewer than grade {cuts[-1].grade} "
                        f"({format_number(cuts[-1].points)} points): list the best grade first, each needing fewer "
@@ -108,6 +119,7 @@ def resolve(grading: Grading | None, total: float, out: Collector) -> Scale:
             out.error(SourceError(problem, threshold.loc, "grading"))
         seen.add(threshold.grade)
         cuts.append(Cut(threshold.grade, points))
+        previous = threshold
     if not cuts:
         out.error(SourceError("the grading scale has no thresholds", grading.loc, "grading"))
     return Scale(tuple(cuts), grading.fail, total)

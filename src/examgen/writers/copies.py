@@ -147,8 +147,8 @@ def find(copies: tuple[Copy, ...], code: str) -> Copy:
 class Stamp:
     """Where and what to stamp on the pages of every copy."""
 
-    base_pages: int  # pages of the student PDF
-    pages: int  # of each copy: the base pages padded to an even count
+    base_pages: Mapping[str | None, int]  # pages of each variant's student PDF (by None without variants)
+    pages: int  # of each copy: the longest variant's pages, padded to an even count
     page_size: tuple[float, float]
     qr: Box
     code: Box
@@ -156,14 +156,21 @@ class Stamp:
     qr_version: int
 
     @staticmethod
-    def measure(layout: Layout, page_size: tuple[float, float], copies: tuple[Copy, ...]) -> Stamp:
+    def measure(layouts: Mapping[str | None, Layout], page_size: tuple[float, float],
+                copies: tuple[Copy, ...]) -> Stamp:
+        """From the variants' layouts (the QR code, the code and the sticker are where the theme puts
+        them on every page of every variant): every copy as long as the longest variant, so that
+        copies are alike to print and staple; a shorter variant's copies end in blank pages."""
         import segno
 
-        pages = layout.pages + layout.pages % 2
+        longest_variant = max(layout.pages for layout in layouts.values())
+        pages = longest_variant + longest_variant % 2
         longest = max((qr_payload(copy.code, pages) for copy in copies), key=len)
         version = segno.make_qr(longest, error="m", boost_error=False).version
+        layout = next(iter(layouts.values()))
         sticker = layout.one("sticker") if layout.has("sticker") else None
-        return Stamp(layout.pages, pages, page_size, layout.one("qr"), layout.one("code"), sticker, int(version))
+        return Stamp({label: layout.pages for label, layout in layouts.items()}, pages, page_size, layout.one("qr"),
+                     layout.one("code"), sticker, int(version))
 
 
 def qr_operators(payload: str, version: int, box: Box) -> bytes:
@@ -193,7 +200,7 @@ def page_contents(copy: Copy, stamp: Stamp) -> list[bytes]:
     on a named cover, the name. Names refer to the page's resources: /P, /C, /N."""
     contents = []
     for page in range(1, stamp.pages + 1):
-        parts = [b"q /P Do Q"] if page <= stamp.base_pages else []
+        parts = [b"q /P Do Q"] if page <= stamp.base_pages[copy.variant] else []
         parts.append(qr_operators(qr_payload(copy.code, page), stamp.qr_version, stamp.qr))
         parts.append(b"q 1 0 0 1 %.3f %.3f cm /C Do Q" % (stamp.code.x, stamp.code.y))
         if page == 1 and copy.student and stamp.sticker:
@@ -361,9 +368,10 @@ class CopiesPdf:
         objects = [node, *overlays]
         names = [b"/C %d 0 R" % (first + 1)] + ([b"/N %d 0 R" % (first + 2)] if len(overlays) > 1 else [])
         named = self.copies[index].student is not None
-        forms = self.forms[self.copies[index].variant]
+        variant = self.copies[index].variant
+        forms, printed = self.forms[variant], self.stamp.base_pages[variant]
         for page, content in enumerate(contents, 1):
-            base = forms[-1] if page == 1 and named else forms[page - 1] if page <= self.stamp.base_pages else None
+            base = forms[-1] if page == 1 and named else forms[page - 1] if page <= printed else None
             shown = [b"/P %d 0 R" % base] if base else []
             shown += names if page == 1 else names[:1]
             at = pages_at + 2 * (page - 1)
