@@ -189,3 +189,14 @@ def test_watch_rebuilds_on_save_and_stops_on_sigint(project: Path) -> None:
     output, _ = watching.communicate(timeout=30)
     assert watching.returncode == 0 and "stopped" in output
     assert _session_processes(watching.pid) == []
+
+
+def test_a_file_that_came_and_went_within_a_batch_of_changes_is_no_change(tmp_path: Path) -> None:
+    from examgen.serve.loop import lasting
+
+    source, scratch, gone = tmp_path / "exam.yaml", tmp_path / "sedAb12Cd", tmp_path / "old.yaml"
+    source.write_text("x")
+    assert lasting({("added", scratch), ("modified", scratch), ("deleted", scratch)}) == []
+    assert lasting({("added", scratch), ("deleted", scratch), ("modified", source)}) == [source]
+    assert lasting({("deleted", gone)}) == [gone]  # a source deleted is a change: the build says what is missing
+    assert lasting({("deleted", source), ("added", source)}) == [source]  # an editor's save by rename

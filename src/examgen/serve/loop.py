@@ -68,5 +68,14 @@ def rebuild_on_change(target: Target, building: Callable[[list[Path]], None],
     building([])
     built(_build(target))
     for changes in watchfiles.watch(*watched(target), step=QUIET_MS, raise_interrupt=True):
-        building(sorted({Path(path) for _, path in changes}))
-        built(_build(target))
+        changed = lasting({(change.name, Path(path)) for change, path in changes})
+        if changed:
+            building(changed)
+            built(_build(target))
+
+
+def lasting(changes: set[tuple[str, Path]]) -> list[Path]:
+    """The files a batch of changes (``added``, ``modified``, ``deleted``) changed, without those
+    that came and went within it: an editor's or a tool's temporary files (sed's ``sedAb12Cd``)."""
+    added, deleted = ({path for kind, path in changes if kind == wanted} for wanted in ("added", "deleted"))
+    return sorted({path for _, path in changes if path not in added & deleted or path.exists()})
