@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,9 +170,13 @@ class Collector:
 
     def warn(self, message: str, loc: Loc | None = None, context: str | None = None) -> None:
         """Note a warning once, however many stages or documents meet it."""
-        warning = describe(f"warning: {message}", loc, context)
-        if warning not in self.warnings:
-            self.warnings.append(warning)
+        self.noted([describe(f"warning: {message}", loc, context)])
+
+    def noted(self, warnings: Iterable[str]) -> None:
+        """Warnings another collector (or a cache) holds already written out, each noted once."""
+        for warning in warnings:
+            if warning not in self.warnings:
+                self.warnings.append(warning)
 
     def raise_if_any(self) -> None:
         """Raise what was collected, in source order."""

@@ -101,9 +101,7 @@ def _each_variant(labels: Iterable[str | None], work: Callable[[str | None, Coll
         except ExamgenError as exc:
             for problem in exc.problems:
                 failed.setdefault((problem.loc, problem.context, problem.message), (problem, {}))[1][label] = True
-        for warning in own.warnings:
-            if warning not in out.warnings:
-                out.warnings.append(warning)
+        out.noted(own.warnings)
     errors = []
     for problem, where in failed.values():
         if None not in where and len(where) < len(labels):  # not every variant: name them
@@ -690,7 +688,7 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
                 codes.variants)
     results = score(tuple(part for _, part in exam.parts()), rows, crossed, keys, scale, problems)
     problems.raise_if_any()
-    out.warnings.extend(warning for warning in problems.warnings if warning not in out.warnings)  # the scale's
+    out.noted(problems.warnings)  # the scale's
     unregistered = sum(not graded.row.registration for graded in results.graded)
     if unregistered:
         out.warn(f"{unregistered} graded copies have no registration number: grades.csv leaves them out")

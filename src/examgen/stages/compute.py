@@ -327,7 +327,7 @@ def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam
     with contextlib.suppress(OSError, ValueError):
         kept = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(kept, dict) and kept.get("key") == key:
-            out.warnings.extend(warning for warning in kept["warnings"] if warning not in out.warnings)
+            out.noted(kept["warnings"])
             return kept["results"]
     before = len(out.warnings)
     results = _run(blocks, varies, exam, labels, out)
