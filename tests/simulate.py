@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from examgen.codes import copy_code
 from examgen.numbers import format_number
-from examgen.writers.copies import check_character
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,6 @@ def parts_of(exam, model: dict[str, tuple[float, float]] | None = None) -> list[
             for i, part in enumerate(found)]
 
 
-def code(exam_code: str, number: int) -> str:
-    body = f"{exam_code}-{number:04d}"
-    return f"{body}-{check_character(body)}"
-
-
 def simulate(parts: list[SimPart], students: int, exam_code: str, folder: Path, seed: int = 1,
              scanned: bool = True, absent: int = 0) -> tuple[Path, Path | None]:
     """marks.csv (and, if ``scanned``, crosses.csv: the multiple-choice cells left empty) for that
@@ -52,7 +47,7 @@ def simulate(parts: list[SimPart], students: int, exam_code: str, folder: Path, 
                   ["max", "", "", *(format_number(p.points) for p in parts)]]
     crosses_rows = [["code", "part", "crossed"]]
     for number in range(1, students + 1):
-        copy = code(exam_code, number)
+        copy = copy_code(exam_code, number)
         row = [copy, f"0371{number:04d}", f"Student {number}"]
         if number > students - absent:
             marks_rows.append(row + [""] * len(parts))

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from support import REPO
 
+from examgen.codes import check_character, qr_payload
 from examgen.errors import Collector, ExamgenError, OutputProblem, SourceError
 from examgen.orchestrate import CopiesRequest, make_copies, read_exam
 from examgen.project import Project
 from examgen.roster import read_roster
-from examgen.writers.copies import check_character, find, plan, qr_payload
+from examgen.writers.copies import find, plan
 
 DATA = Path(__file__).parent / "data"
 HOSTILE = ["O'Brien", "Müller & Söhne", "Dž", "#1 Student", "王小明", "山田 さくら", "김민준",

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from simulate import code, parts_of, simulate, write_csv
+from simulate import parts_of, simulate, write_csv
 from support import HEADER, REPO, write_exam
 
+from examgen.codes import copy_code as code
 from examgen.errors import Collector, ErrorGroup, SourceError
 from examgen.grading.analysis import EVERYBODY, NEGATIVE, NOBODY, analyse
 from examgen.grading.scale import GERMAN, parse_thresholds, points_of, resolve

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 from .. import shapes
 from ..errors import Collector, Loc, SourceError
 from ..model.source import Grading, Threshold
+from ..model.tree import SourceList, SourceMap
 from ..numbers import format_number
 from ..shapes import Keys
-from ..stages.load import SourceList, SourceMap
 
 if TYPE_CHECKING:
-    from ..stages.validate import Fields
+    from ..model.fields import Fields
 
 THRESHOLD = re.compile(r"\s*([^=\s][^=,]*?)\s*=\s*(\d+(?:\.\d+)?)\s*(%?)\s*")
 GRADING_KEYS: Keys = {

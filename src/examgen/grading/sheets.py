@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..codes import CODE, mistyped
 from ..errors import Collector, Loc, SourceError, printable
 from ..model.source import Exam, Part
 from ..numbers import format_number
 from ..roster import csv_text
-from ..writers.copies import CODE, mistyped
 
 STUDENT_COLUMNS = ("code", "registration", "name")
 MAXIMA = "max"  # the first cell of the marks sheet's second row

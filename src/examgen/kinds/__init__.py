@@ -16,9 +16,9 @@ from .. import shapes
 from . import choice, free, numeric
 
 if TYPE_CHECKING:
+    from ..model.fields import Fields
     from ..model.source import Expression, Text
-    from ..stages.load import SourceMap
-    from ..stages.validate import Fields
+    from ..model.tree import SourceMap
 
 T = TypeVar("T")
 

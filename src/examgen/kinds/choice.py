@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 from .. import shapes
 from ..errors import ComputeError, SourceError
 from ..model.source import Expression, Option, Text
-from ..stages.load import SourceList, SourceMap
+from ..model.tree import SourceList, SourceMap
 
 if TYPE_CHECKING:
-    from ..stages.validate import Fields
+    from ..model.fields import Fields
     from . import Evaluate
 
 T = TypeVar("T")

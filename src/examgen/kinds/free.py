@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 from .. import shapes
 from ..errors import SourceError
 from ..model.source import Note, Text
-from ..stages.load import SourceList, SourceMap
+from ..model.tree import SourceList, SourceMap
 
 if TYPE_CHECKING:
-    from ..stages.validate import Fields
+    from ..model.fields import Fields
 
 T = TypeVar("T")
 DEFAULT_SPACE_CM = 4.0

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 from .. import shapes
 from ..errors import ComputeError
 from ..model.source import Expression, Note, Text
+from ..model.tree import SourceMap
 from ..numbers import format_number
-from ..stages.load import SourceMap
 from .free import WORKED_KEYS, notes, worked_secrets
 
 if TYPE_CHECKING:
-    from ..stages.validate import Fields
+    from ..model.fields import Fields
 
 T = TypeVar("T")
 RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")

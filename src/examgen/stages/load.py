@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from ..errors import Collector, Loc, SourceError
+from ..model.tree import SourceList, SourceMap
 
 if TYPE_CHECKING:
     _Base = yaml.SafeLoader
@@ -45,28 +46,6 @@ _Loader.add_implicit_resolver(
 )
 _TEXT = "tag:yaml.org,2002:str"
 MAX_DEPTH = 64  # an exam nests about 8 levels (problems, parts, notes, table rows)
-
-
-class SourceMap(dict):
-    """A YAML mapping that knows where it and each of its values stand."""
-
-    loc: Loc
-    key_locs: dict
-    value_locs: dict
-
-    def loc_of(self, key: str) -> Loc:
-        """Where the value of ``key`` starts (for a block of text, its first line)."""
-        return self.value_locs.get(key, self.loc)
-
-    def loc_of_key(self, key: str) -> Loc:
-        return self.key_locs.get(key, self.loc)
-
-
-class SourceList(list):
-    """A YAML sequence that knows where it and each of its items stand."""
-
-    loc: Loc
-    item_locs: list
 
 
 def _line(event: yaml.Event) -> int:

@@ -7,10 +7,7 @@ code label. The labels, and with a roster the names on the covers, are typeset i
 LaTeX run for all copies (``overlays.tex``), each on a page of its own that becomes a
 form XObject too. Where to stamp is what TeX measured (writers/layout.py).
 
-Codes: ``E1119-0423-K`` is the exam code, the copy number and a check character (Luhn
-mod 36 over the exam code's and the number's characters): any single mistyped character
-and any swap of two neighbours but 0 and Z is detected. A page's QR code holds
-``E1119-0423-K/07/R``: the copy code, the page and a check character over both.
+Codes and their check characters: codes.py.
 
 Every byte is a function of the inputs (writers/pdf.py): ``--only`` writes a copy
 byte-identical to the one ``--split`` wrote, years later.
@@ -22,12 +19,12 @@ import datetime
 import json
 import logging
 import re
-import string
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..codes import EXAM_CODE, NUMBER_DIGITS, copy_code, mistyped, qr_payload
 from ..errors import Collector, SourceError
 from ..model.rendered import source_marker
 from ..model.source import Exam
@@ -36,11 +33,7 @@ from ..stages.compile import Job, compile_document
 from .layout import Box, Layout
 from .pdf import Importer, PdfFile, Written, stream
 
-ALPHABET = string.digits + string.ascii_uppercase  # what a check character is computed over
-EXAM_CODE = re.compile(r"[A-Z0-9]{1,12}")  # QR's alphanumeric mode: capitals and digits
-CODE = re.compile(r"([A-Z0-9]+)-(\d+)-([A-Z0-9])")
 COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-[A-Z0-9]\.pdf")  # what a run writes
-NUMBER_DIGITS = 4
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
 STICKER = re.compile(rb"/ExamgenSticker BMC\n.*?EMC\n", re.S)  # \egsticker's drawing (examgen.sty)
 HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
@@ -48,20 +41,6 @@ CJK = re.compile(f"([{HANGUL}\u2e80-\u312f\u3190-\u9fff\uf900-\ufaff\uff00-\uffe
 HANGUL_RUN = re.compile(f"([{HANGUL}]+)")
 QUAD = r"\quad "
 LABEL_DEPTH_MM = 1.5  # the code slot's baseline above its bottom (examgen.sty: \egslot{code})
-
-
-def check_character(text: str) -> str:
-    """Luhn mod 36 over the letters and digits of text: the character that makes it valid."""
-    factor, total = 2, 0
-    for char in reversed([c for c in text if c in ALPHABET]):
-        addend = factor * ALPHABET.index(char)
-        total += addend // 36 + addend % 36
-        factor = 3 - factor
-    return ALPHABET[-total % 36]
-
-
-def qr_payload(code: str, page: int) -> str:
-    return f"{code}/{page:02d}/{check_character(code + str(page))}"
 
 
 @dataclass(frozen=True)
@@ -113,22 +92,12 @@ def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None,
     who: list[Student | None] = list(students) if students else [None] * (count or 0)
     digits = max(NUMBER_DIGITS, len(str(len(who))))
 
-    def copy_code(number: int) -> str:
-        body = f"{code}-{number:0{digits}d}"
-        return f"{body}-{check_character(body)}"
-
     if exam.variants and exam.variants.per_copy:  # a fresh variant per copy, labelled with its number
         variants: list[str | None] = [str(number) for number in range(1, len(who) + 1)]
     else:
         variants = _variants(exam.variants.labels if exam.variants else (), who, by_seat)
-    return tuple(Copy(number, copy_code(number), student, variant)
+    return tuple(Copy(number, copy_code(code, number, digits), student, variant)
                  for number, (student, variant) in enumerate(zip(who, variants), 1))
-
-
-def mistyped(code: str) -> bool:
-    """Whether a code of the copies' form has a check character that disagrees with it: a typo."""
-    match = CODE.fullmatch(code)
-    return match is not None and check_character(f"{match[1]}{match[2]}") != match[3]
 
 
 def find(copies: tuple[Copy, ...], code: str) -> Copy:
