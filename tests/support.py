@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from examgen.orchestrate import BuildResult, build, built_variants
+from examgen.commands.build import BuildResult, build
+from examgen.orchestrate import built_variants
 from examgen.project import Project
 from examgen.stages.check import PdfText, read_pdf, words
 

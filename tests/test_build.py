@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from examgen import outputs as output_sets
+from examgen.commands.build import build
 from examgen.errors import CompileError, ComputeError, OutputProblem
-from examgen.orchestrate import build
 from examgen.project import Project
 from examgen.stages import compile as compile_stage
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from support import HEADER, REPO, write_exam
 
+from examgen.commands.build import build
 from examgen.errors import CheckError, Collector, ExamgenError
-from examgen.orchestrate import build, prepare
+from examgen.orchestrate import prepare
 from examgen.project import Project
 from examgen.stages.check import PdfText, check, cover_claims, leaks, plain, read_view, tikz_texts, words
 from examgen.theme import DEFAULT

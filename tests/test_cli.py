@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_build import OUTPUTS, edit, outputs, sets
 
-from examgen.orchestrate import build
+from examgen.commands.build import build
 from examgen.project import Project
 
 REPO = Path(__file__).resolve().parents[1]

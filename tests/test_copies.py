@@ -16,8 +16,9 @@ import pytest
 from support import REPO
 
 from examgen.codes import check_character, qr_payload
+from examgen.commands.copies import CopiesRequest, make_copies
 from examgen.errors import Collector, ExamgenError, OutputProblem, SourceError
-from examgen.orchestrate import CopiesRequest, make_copies, read_exam
+from examgen.orchestrate import read_exam
 from examgen.project import Project
 from examgen.roster import read_roster
 from examgen.writers.copies import find, plan

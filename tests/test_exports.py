@@ -15,9 +15,10 @@ from xml.etree import ElementTree as ET
 import pytest
 from support import REPO
 
+from examgen.commands.export import ExportRequest, export
 from examgen.errors import Collector, ExportError, Loc
 from examgen.model.rendered import Latex
-from examgen.orchestrate import ExportRequest, export, read_exam
+from examgen.orchestrate import read_exam
 from examgen.project import Project
 from examgen.roster import Student
 from examgen.stages.check import part_pages, read_pdf

@@ -17,11 +17,12 @@ from simulate import parts_of, simulate, write_csv
 from support import HEADER, REPO, write_exam
 
 from examgen.codes import copy_code as code
+from examgen.commands.grade import GradeRequest, grade
 from examgen.errors import Collector, ErrorGroup, SourceError
 from examgen.grading.analysis import EVERYBODY, NEGATIVE, NOBODY, analyse
 from examgen.grading.scale import GERMAN, parse_thresholds, points_of, resolve
 from examgen.model.source import Grading, Threshold
-from examgen.orchestrate import GradeRequest, grade, prepare
+from examgen.orchestrate import prepare
 from examgen.project import Project
 
 MODEL_EXAM = HEADER + """\

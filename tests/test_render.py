@@ -282,8 +282,8 @@ def test_a_marker_glued_to_the_line_before_still_marks_the_lines_after():
 
 @pytest.mark.latex
 def test_latex_errors_after_a_glued_marker_name_their_problem(tmp_path):
+    from examgen.commands.build import build
     from examgen.errors import CompileError
-    from examgen.orchestrate import build
     from examgen.project import Project
 
     write_exam(tmp_path / "templates", """
@@ -307,8 +307,8 @@ problems:
 
 @pytest.mark.latex
 def test_a_latex_timeout_names_the_part_tex_was_in(tmp_path, monkeypatch):
+    from examgen.commands.build import build
     from examgen.errors import CompileError
-    from examgen.orchestrate import build
     from examgen.project import Project
     from examgen.stages import compile as compile_stage
 

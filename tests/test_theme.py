@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from support import REPO, Built, pypdf_texts
 
+from examgen.commands.build import build
 from examgen.errors import Collector, SourceError
-from examgen.orchestrate import build, prepare
+from examgen.orchestrate import prepare
 from examgen.project import Project
 from examgen.stages.render import render_document
 from examgen.theme import DEFAULT

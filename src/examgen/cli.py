@@ -1,4 +1,4 @@
-"""The command line: a thin layer over the orchestrator. Exit codes are in the README."""
+"""The command line: parses, calls a command's module (commands/) and prints; exit codes are in the README."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from pathlib import Path
 
 import click
 
+from .exports import EXPORTERS
+
 INTERNAL_ERROR = 70
 BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a tool whose reader left
+READING_COPIES = [name for name, exporter in EXPORTERS.items() if exporter.reads_copies]
 
 
 def _run(ctx: click.Context, action) -> None:
@@ -80,8 +83,9 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
     """Build student.pdf, solution.pdf and key.json for EXAMS (ids or paths)."""
 
     def action() -> None:
+        from .commands.build import build_many
         from .errors import ErrorGroup, ExamgenError
-        from .orchestrate import build_many, built_variants
+        from .orchestrate import built_variants
         from .project import Project
         from .writers import output_names
 
@@ -102,7 +106,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
             click.echo(f"{result.target.id}: {result.state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{_counted(len(exam.problems), 'problem')}, {_counted(exam.total_points, 'credit')})")
         if failures:
-            raise ErrorGroup(failures) if len(failures) > 1 else failures[0]
+            raise ErrorGroup.of(failures)
 
     _run(ctx, action)
 
@@ -148,7 +152,7 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
         raise click.UsageError("give either --count N or --roster FILE")
 
     def action() -> None:
-        from .orchestrate import CopiesRequest, make_copies
+        from .commands.copies import CopiesRequest, make_copies
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
@@ -171,7 +175,7 @@ def verify(ctx: click.Context, exam: str, seeds: int) -> None:
     """Check EXAM's variants across many seeds, then build its own (docs/variants.md); exit 9 on a failure."""
 
     def action() -> None:
-        from .orchestrate import verify as verify_exam
+        from .commands.verify import verify as verify_exam
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
@@ -211,8 +215,8 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
     """Grade EXAM from a filled-in MARKS sheet: results, grades and an item analysis (docs/grading.md)."""
 
     def action() -> None:
-        from .orchestrate import GradeRequest
-        from .orchestrate import grade as grade_exam
+        from .commands.grade import GradeRequest
+        from .commands.grade import grade as grade_exam
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
@@ -227,31 +231,27 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
 
 @main.command()
 @click.argument("exam")
-@click.option("--format", "format_", required=True,
-              type=click.Choice(["moodle", "qti", "plom", "plom-versions", "marks"]),
-              help="moodle: Moodle XML; qti: a QTI 2.1 package; plom: a Plom spec; plom-versions: Plom's "
-                   "question-version map of the copies (CSV); marks: a marks sheet (CSV).")
+@click.option("--format", "format_", required=True, type=click.Choice(list(EXPORTERS)),
+              help="; ".join(f"{exporter.name}: {exporter.about}" for exporter in EXPORTERS.values()) + ".")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write (default build/<id>/moodle.xml, qti.zip, plom.toml, plom-versions.csv or "
-                   "marks.csv).")
+              help="The file to write (default build/<id>/" + ", ".join(e.file for e in EXPORTERS.values()) + ").")
 @click.option("--copies", "copies_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="marks, plom-versions: the folder of an `examgen copies` run (default build/<id>/copies/).")
+              help=", ".join(READING_COPIES) + ": the folder of an `examgen copies` run (default build/<id>/copies/).")
 @click.pass_context
 def export(ctx: click.Context, exam: str, format_: str, out: Path | None, copies_dir: Path | None) -> None:
     """Export EXAM, built first if needed, for another platform (docs/exports.md)."""
-    if copies_dir is not None and format_ not in ("marks", "plom-versions"):
-        raise click.UsageError("--copies is for --format marks and plom-versions")
+    if copies_dir is not None and format_ not in READING_COPIES:
+        raise click.UsageError(f"--copies is for --format {' and '.join(READING_COPIES)}")
 
     def action() -> None:
-        from .orchestrate import ExportRequest, export
+        from .commands.export import ExportRequest, export
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
         result = export(target, ExportRequest(format_, out, copies_dir))
         _warn(result.warnings)
-        what = "copies" if format_ in ("marks", "plom-versions") else "questions" if format_ in ("moodle", "qti") \
-            else "Plom questions"
-        click.echo(f"{target.id}: {format_} ({result.items} {what}) -> {os.path.relpath(result.path)}")
+        click.echo(f"{target.id}: {format_} ({result.items} {EXPORTERS[format_].counts}) "
+                   f"-> {os.path.relpath(result.path)}")
 
     _run(ctx, action)
 
@@ -264,8 +264,8 @@ def check(ctx: click.Context, exam: str, strict: bool) -> None:
     """Load, validate and compute EXAM without LaTeX: every problem of the source, and its warnings."""
 
     def action() -> None:
+        from .commands.check import check_source
         from .errors import Collector
-        from .orchestrate import check_source
         from .project import Project
 
         out = Collector()

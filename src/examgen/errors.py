@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,24 +56,51 @@ def describe(message: str, loc: Loc | None = None, context: str | None = None) -
     return ": ".join(str(p) for p in (loc, context, message) if p)
 
 
+def all_named(labels: Sequence[str]) -> str:
+    """Variants as messages name them: "variant A, seeds 4, 17" (a number is a seed: of `examgen verify`,
+    or a copy's under ``per-copy``)."""
+    seeds = [label for label in labels if label.isdigit()]
+    names = [label for label in labels if not label.isdigit()]
+    kinds = [(f"variant{'s' * (len(names) > 1)} ", names), (f"seed{'s' * (len(seeds) > 1)} ", seeds)]
+    return ", ".join(kind + ", ".join(some) for kind, some in kinds if some)
+
+
+def in_variants(context: str | None, labels: Sequence[str]) -> str | None:
+    """A message's context, with the variants it happened in."""
+    if not labels:
+        return context
+    return f"{context} ({all_named(labels)})" if context else all_named(labels)
+
+
 class ExamgenError(Exception):
     """Base of every error examgen reports to a person."""
 
     exit_code = 1
     kind = "error"
 
-    def __init__(self, message: str, loc: Loc | None = None, context: str | None = None):
+    def __init__(self, message: str, loc: Loc | None = None, context: str | None = None, *,
+                 variants: tuple[str, ...] = (), view: str | None = None):
         super().__init__(message)
         self.message = message
         self.loc = loc
         self.context = context
+        self.variants = variants  # the variants (or seeds) it happened in; none: every variant, or no variants
+        self.view = view  # the view (student, solution) whose document it happened in, which the message names
 
     def __str__(self) -> str:
-        return describe(self.message, self.loc, self.context)
+        return describe(self.message, self.loc, in_variants(self.context, self.variants))
 
     @property
     def problems(self) -> list[ExamgenError]:
         return [self]
+
+    @property
+    def identity(self) -> tuple:
+        """What makes two errors the same problem: one that both views meet, or both variants, is one."""
+        first = self.message.split("\n")[0]  # the lines below say where in the generated document
+        if self.view:
+            first = first.replace(f"the {self.view} view", "the view")
+        return type(self), self.loc, self.context, first
 
 
 class SourceError(ExamgenError):
@@ -157,6 +184,11 @@ class ErrorGroup(ExamgenError):
     def problems(self) -> list[ExamgenError]:
         return list(self.errors)
 
+    @staticmethod
+    def of(errors: Sequence[ExamgenError]) -> ExamgenError:
+        """The errors as one to raise: the error itself when there is one."""
+        return errors[0] if len(errors) == 1 else ErrorGroup(list(errors))
+
 
 class Collector:
     """Gathers errors and warnings of a stage so one run reports them all."""
@@ -181,7 +213,5 @@ class Collector:
     def raise_if_any(self) -> None:
         """Raise what was collected, in source order."""
         self.errors.sort(key=lambda e: (str(e.loc.file), e.loc.line or 0) if e.loc else ("", 0))
-        if len(self.errors) == 1:
-            raise self.errors[0]
         if self.errors:
-            raise ErrorGroup(self.errors)
+            raise ErrorGroup.of(self.errors)

@@ -21,12 +21,14 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from . import __version__
 from .cache import engine, sha
 from .errors import Collector
 from .model.rendered import Latex, RenderedExam
+from .outputs import replace_file
 from .stages.compile import Job, compile_document
 from .theme import Theme
 
@@ -88,9 +90,7 @@ class FigureCache:
             compile_document(job, out, settle=False)
             os.replace(job.pdf, self.folder / f"{name}.pdf")
         for page, key in enumerate(batch, 1):
-            pointer = self.folder / f"{key}{PAGE_SUFFIX}"
-            pointer.with_suffix(".tmp").write_text(f"{name}.pdf {page}\n")
-            os.replace(pointer.with_suffix(".tmp"), pointer)
+            replace_file(self.folder / f"{key}{PAGE_SUFFIX}", partial(Path.write_text, data=f"{name}.pdf {page}\n"))
 
 
 def png(pdf: Path, page: int, dpi: int = 150) -> bytes:

@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import decimal
 import math
+from fractions import Fraction
 
+MARKS_PER_POINT = 2  # points are given, marked and thresholded in half points
 SIGNIFICANT = 12  # digits of a float taken as meant; the rest is the binary representation's noise
 MAX_PLACES = 10  # decimals shown when a text asks for no rounding
 _CONTEXT = decimal.Context(prec=400, rounding=decimal.ROUND_HALF_UP)  # holds any float to MAX_PLACES
+
+
+def is_mark(points: float) -> bool:
+    """Whether points are a whole number of marks (a multiple of half a point)."""
+    return float(points * MARKS_PER_POINT).is_integer()
+
+
+def marks_of(points: float | Fraction) -> float:
+    """Points rounded up to the next mark (half point)."""
+    return math.ceil(points * MARKS_PER_POINT) / MARKS_PER_POINT
+
+
+def mark_step(points: float) -> float:
+    """The step a grader counts points in up to ``points``: whole points, or marks where they need them."""
+    return 1.0 if float(points).is_integer() else 1 / MARKS_PER_POINT
 
 
 def decimal_value(value: int | float) -> decimal.Decimal:

@@ -7,14 +7,14 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from . import stopping
 from .errors import Loc, OutputProblem
-from .writers import output_names
 
+LEGACY_OUTPUTS = ("student.pdf", "solution.pdf", "key.json")  # what an older examgen wrote into a real folder
 NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)  # a failed write, whatever the file
 
 
@@ -33,6 +33,14 @@ def writing(what: str, folder: Path, within: Path | None = None) -> Iterator[Non
         if not named and exc.errno not in NO_ROOM:
             raise
         raise OutputProblem(f"cannot write {what}: {exc.strerror or exc}", Loc(folder)) from None
+
+
+def replace_file(path: Path, write: Callable[[Path], object]) -> None:
+    """A file written beside its place (``write`` gets that path) and renamed into it: a reader sees
+    the old file or the new one, never half of one."""
+    staged = path.with_name(f".{path.name}.examgen-new")
+    write(staged)
+    os.replace(staged, path)
 
 
 def _copy_synced(source: Path, target: Path) -> None:
@@ -97,7 +105,7 @@ class OutputFolder:
 
     def _legacy_output(self, name: str) -> bool:
         temporary = self.LEGACY_TEMPORARY.fullmatch(name)
-        return (temporary.group(1) if temporary else name) in output_names()
+        return (temporary.group(1) if temporary else name) in LEGACY_OUTPUTS
 
     def _new_set(self) -> Path:
         return self.parent / f"{self.prefix}{secrets.token_hex(8)}"

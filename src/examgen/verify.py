@@ -17,13 +17,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .errors import Collector, ExamgenError, Loc, VerifyError
+from .errors import Collector, ExamgenError, Loc, VerifyError, all_named
 from .kinds.choice import Choice
 from .model.computed import ComputedExam
 from .model.source import Expression, Part, Text
 from .stages.render import solution_problems
 from .theme import Theme
-from .variants import all_named
 
 P_VALUE = 1e-6  # a fair shuffle fails a part this rarely: once in a million exams
 LEAST_EXPECTED = 5  # the chi-square test's rule of thumb: at least this many expected per position

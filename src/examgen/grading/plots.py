@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..numbers import MARKS_PER_POINT, marks_of
+
 BAR, PASS, FAIL, LINE, INK = "#3b6ea5", "#3b8a4a", "#b8433b", "#777777", "#222222"
 TARGET_BINS = 40  # histogram bars across the exam's total, each a whole number of half points
 NICE_STEPS = (1, 2, 2.5, 5, 10)
@@ -96,7 +98,7 @@ def _bar(frame: Frame, x0: float, x1: float, count: float, color: str) -> str:
 def histogram(totals: Sequence[float], total: float, cuts: Sequence[tuple[str, float]]) -> str:
     """The totals in bins of whole half points, each grade's least total a line labelled above the
     plot, the pass mark (the last) solid and green."""
-    width = max(0.5, math.ceil(total * 2 / TARGET_BINS) / 2)
+    width = max(1 / MARKS_PER_POINT, marks_of(total / TARGET_BINS))
     bins = int(total / width) + 1
     counts = [0] * bins
     for value in totals:

@@ -9,7 +9,6 @@ threshold the grade is the failing one (``fail``, 5.0 by default).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,7 +18,7 @@ from .. import shapes
 from ..errors import Collector, Loc, SourceError
 from ..model.source import Grading, Threshold
 from ..model.tree import SourceList, SourceMap
-from ..numbers import format_number
+from ..numbers import format_number, marks_of
 from ..shapes import Keys
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ def points_of(threshold: Threshold, total: float) -> float:
     """A threshold in points: a percentage of the total rounded up to the next half point."""
     if not threshold.percent:
         return threshold.least
-    return math.ceil(_exact(threshold, total) * 2) / 2
+    return marks_of(_exact(threshold, total))
 
 
 def resolve(grading: Grading | None, total: float, out: Collector) -> Scale:

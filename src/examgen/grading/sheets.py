@@ -16,7 +16,7 @@ from pathlib import Path
 from ..codes import CODE, mistyped
 from ..errors import Collector, Loc, SourceError, printable
 from ..model.source import Exam, Part
-from ..numbers import format_number
+from ..numbers import format_number, is_mark
 from ..roster import csv_text
 
 STUDENT_COLUMNS = ("code", "registration", "name")
@@ -119,7 +119,7 @@ def _points(cell: str, part: Part, loc: Loc, out: Collector) -> float | None:
         problem = f"{cell.strip()} points: marks are never negative"
     elif value > part.points:
         problem = f"{cell.strip()} points is above the part's maximum, {format_number(part.points)}"
-    elif not (value * 2).is_integer():
+    elif not is_mark(value):
         problem = f"{cell.strip()} points is not a multiple of 0.5"
     if problem:
         out.error(SourceError(problem, loc, part.context))

@@ -14,6 +14,7 @@ from typing import overload
 
 from .. import shapes
 from ..errors import Collector, Loc, SourceError
+from ..numbers import is_mark
 from ..shapes import Keys
 from .source import Code, Text
 from .tree import SourceList, SourceMap
@@ -143,7 +144,7 @@ class Fields:
         value = self.number(key)
         if value is None:
             return None
-        if value == 0 or (value < 0 and not deduction) or (value * 2) != int(value * 2):
+        if value == 0 or (value < 0 and not deduction) or not is_mark(value):
             kind = "a non-zero" if deduction else "a positive"
             self.fail(f"'{key}' must be {kind} multiple of 0.5, not {value!r}", key)
             return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ..errors import Loc
 from .source import Exam, Text
 
+VIEWS = ("student", "solution")  # the two PDFs of an exam (of each variant)
 MARKER = "% examgen-source: "  # a comment: where the line after it comes from (WHAT @ FILE:LINE [+LINES])
 ANNOUNCEMENT = "\\message{[examgen-source: "  # what TeX prints when it reaches a marked piece
 

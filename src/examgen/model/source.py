@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..errors import Loc
+from ..numbers import mark_step
 
 if TYPE_CHECKING:
     from ..kinds import Answer
@@ -148,7 +149,7 @@ class Part(Generic[T]):
     @property
     def grades(self) -> list[float]:
         """The grading-box labels 0 … points, in half steps where the points need them."""
-        step = 1.0 if float(self.points).is_integer() else 0.5
+        step = mark_step(self.points)
         return [i * step for i in range(int(self.points / step) + 1)]
 
 

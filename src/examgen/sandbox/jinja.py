@@ -351,12 +351,12 @@ class _Watch:
 
 
 class _Watchdog:
-    """One thread that watches every rendering under way, in whichever thread it runs."""
+    """One thread that watches every rendering under way, in whichever thread it runs. It ends once
+    none is, so that a process forked between renderings copies no thread of examgen's (``idle``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # taken in C: an exception raised in a thread can't interrupt it
         self._watched: dict[int, _Watch] = {}
-        self._busy = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run(self, render: Callable[[], T]) -> T:
@@ -366,7 +366,6 @@ class _Watchdog:
             nested = ident in self._watched  # the outer rendering's limits hold
             if not nested:
                 watch = self._watched[ident] = _Watch(time.monotonic() + SECONDS, _resident_bytes() + MEMORY_BYTES)
-                self._busy.set()
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._patrol, name="examgen-template-watchdog",
                                                     daemon=True)
@@ -388,7 +387,6 @@ class _Watchdog:
 
     def _patrol(self) -> None:
         while True:
-            self._busy.wait()
             time.sleep(POLL_SECONDS)
             now, resident = time.monotonic(), _resident_bytes()
             with self._lock:
@@ -399,10 +397,25 @@ class _Watchdog:
                         watch.next_shot = now + REFIRE_SECONDS
                         _set_async_exception(ident, _Stopped)
                 if not self._watched:
-                    self._busy.clear()
+                    self._thread = None  # the next rendering starts another
+                    return
+
+    def idle(self) -> None:
+        """Wait until no rendering is watched and the thread has ended."""
+        while True:
+            with self._lock:
+                thread = self._thread
+            if thread is None:
+                return
+            thread.join()
 
 
 _WATCHDOG = _Watchdog()
+
+
+def idle() -> None:
+    """No rendering under way and no thread of the limits' left (a fork copies no running thread)."""
+    _WATCHDOG.idle()
 
 
 def run_limited(render: Callable[[], T]) -> T:

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..commands.build import BuildResult, build
 from ..errors import ExamgenError
-from ..orchestrate import BuildResult, build, built_variants
+from ..model.rendered import VIEWS
+from ..orchestrate import built_variants
 from ..project import Target
 
-VIEWS = ("student", "solution")
 QUIET_MS = 50  # a save is built once no file changed for this long (an editor writes in steps)
 
 

@@ -66,6 +66,11 @@ class Job:
         return f"the {self.name} {self.kind}"
 
     @property
+    def view(self) -> str | None:
+        """The view this document is, for errors that name it (none for a figures document)."""
+        return self.name if self.kind == "view" else None
+
+    @property
     def tex(self) -> Path:
         return self.folder / f"{self.name}.tex"
 
@@ -188,7 +193,7 @@ def _at_line(job: Job, tex_lines: list[str], line: int, message: str, before: st
     offending = tex_lines[line - 1].strip() if line <= len(tex_lines) else ""
     if len(offending) > SHOWN_LINE:
         offending = offending[:SHOWN_LINE] + " ..."
-    return CompileError(f"{message}\n    in {job.shown}, line {line}: {offending}", loc, piece.what)
+    return CompileError(f"{message}\n    in {job.shown}, line {line}: {offending}", loc, piece.what, view=job.view)
 
 
 def _too_long(job: Job, tex_lines: list[str], buffer: int) -> CompileError:
@@ -205,7 +210,7 @@ def _one(errors: list[ExamgenError]) -> ExamgenError:
     """The errors of a run, the same one reported once (as TeX repeats an error of a text the
     document typesets twice), at most MAX_ERRORS."""
     unique = list({str(error): error for error in errors}.values())[:MAX_ERRORS]
-    return unique[0] if len(unique) == 1 else ErrorGroup(unique)
+    return ErrorGroup.of(unique)
 
 
 def _located_errors(job: Job, log: str, tex_lines: list[str]) -> list[ExamgenError]:
@@ -251,12 +256,12 @@ def _failure(job: Job, output: str) -> ExamgenError:
     located = LOCATED.search(log)
     if located:
         return CompileError(f"LaTeX error in {job.shown}: {located.group(3)} "
-                            f"({located.group(1)}, line {located.group(2)})", loc, what)
+                            f"({located.group(1)}, line {located.group(2)})", loc, what, view=job.view)
     bang = re.search(r"^! (.*)$", log, re.M)
     if bang:
-        return CompileError(f"LaTeX error in {job.shown}: {bang.group(1)}", loc, what)
+        return CompileError(f"LaTeX error in {job.shown}: {bang.group(1)}", loc, what, view=job.view)
     tail = "\n".join(output.strip().splitlines()[-5:])
-    return CompileError(f"LaTeX failed ({job.shown}):\n{tail}", loc, what)
+    return CompileError(f"LaTeX failed ({job.shown}):\n{tail}", loc, what, view=job.view)
 
 
 def _undefined_references(job: Job, log: str) -> None:
@@ -307,7 +312,7 @@ def compile_document(job: Job, out: Collector, settle: bool = True) -> str:
                                      printed.decode(errors="replace") if isinstance(printed, bytes) else printed)
             raise CompileError(f"LaTeX did not finish within {TIMEOUT_SECONDS} s in {job.shown}: it was "
                                f"still at {reached.what} (a macro that never ends?)", reached.loc,
-                               reached.what) from None
+                               reached.what, view=job.view) from None
         if result.returncode != 0 or not job.pdf.exists():
             raise _failure(job, result.stdout + result.stderr)
         log = job.log.read_text(encoding="utf-8", errors="replace")
@@ -317,7 +322,7 @@ def compile_document(job: Job, out: Collector, settle: bool = True) -> str:
             _undefined_references(job, log)
             return log
     raise CompileError(f"the page references of {job.shown} did not settle after {MAX_PASSES} "
-                       "LaTeX passes: something in the document changes with every pass")
+                       "LaTeX passes: something in the document changes with every pass", view=job.view)
 
 
 def layout_reports(log: str, kind: str) -> list[tuple[str, float]]:

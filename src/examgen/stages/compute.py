@@ -29,9 +29,10 @@ from types import MappingProxyType
 from ..errors import Collector, ComputeError, EnvironmentProblem, Loc
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.source import Code, Exam, Text
+from ..outputs import replace_file
 from ..sandbox.bubblewrap import sandbox_works, sandboxed
 from ..sandbox.draws import VARIANT_NAMES
-from ..variants import in_variant, shuffled
+from ..variants import shuffled
 
 STARTUP_SECONDS = 30  # bubblewrap and the interpreter starting, on a loaded machine
 GRACE_SECONDS = 3  # past a block's limit, for its own timer to fire and report
@@ -228,10 +229,10 @@ def may_draw(code: Code) -> bool:
 
 
 def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Text], labels: tuple[str, ...],
-         out: Collector) -> list[dict | None]:
+         out: Collector) -> tuple[list[dict | None], bool]:
     """Each block's result for each variant in turn (one variant without ``labels``); None: not run,
     because the variant's exam block failed, or because it draws nothing (not ``varies``) and ran
-    for the first variant."""
+    for the first variant. And whether the blocks ran in their sandbox."""
     read_end, write_end = os.pipe()
     command, contained = _command(exam, write_end)
     if not contained:
@@ -279,7 +280,7 @@ def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Tex
     if pending is not None:  # the block running when the process ended gets the blame
         reason = reply.stopped or f"ended the compute process before it finished ({_last_words(reply, status)})"
         results[pending] = {"ok": False, "line": None, "error": reason}
-    return results
+    return results, contained
 
 
 def _scopes(exam: Exam[Text], owners: list[tuple[int, Code]], results: list[dict | None], label: str | None,
@@ -295,7 +296,7 @@ def _scopes(exam: Exam[Text], owners: list[tuple[int, Code]], results: list[dict
             loc = code.loc.shifted(result["line"] - code.loc.line) if result.get("line") else code.loc
             raised_in = result.get("raised_in")
             where = f" (raised in {Loc(Path(raised_in[0]), raised_in[1])})" if raised_in else ""
-            out.error(ComputeError(result["error"] + where, loc, in_variant(code.label, label)))
+            out.error(ComputeError(result["error"] + where, loc, code.label, variants=(label,) if label else ()))
             failed = True
             continue
         unusable = {name: (what, code.label) for name, what in result["dropped"].items()}
@@ -317,7 +318,7 @@ def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam
     (its warnings are told again). Only a run in which every block succeeded in its sandbox is
     kept: outside it, a block may read any file, which the digest does not cover."""
     if cache is None:
-        return _run(blocks, varies, exam, labels, out)
+        return _run(blocks, varies, exam, labels, out)[0]
     from ..cache import compute_digest
 
     job = {"limits": [exam.limits.seconds, exam.limits.memory_mb], "variants": list(labels),
@@ -330,14 +331,11 @@ def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam
             out.noted(kept["warnings"])
             return kept["results"]
     before = len(out.warnings)
-    results = _run(blocks, varies, exam, labels, out)
-    if all(result is None or result["ok"] for result in results) and not any(  # None: a block that draws nothing
-            UNSANDBOXED in warning for warning in out.warnings[before:]):
+    results, contained = _run(blocks, varies, exam, labels, out)
+    if contained and all(result is None or result["ok"] for result in results):  # None: a block that draws nothing
         cache.parent.mkdir(parents=True, exist_ok=True)
-        written = cache.with_suffix(".tmp")
-        written.write_text(json.dumps({"key": key, "results": results, "warnings": out.warnings[before:]}),
-                           encoding="utf-8")
-        written.replace(cache)
+        kept_now = json.dumps({"key": key, "results": results, "warnings": out.warnings[before:]})
+        replace_file(cache, lambda path: path.write_text(kept_now, encoding="utf-8"))
     return results
 
 

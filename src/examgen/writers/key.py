@@ -6,7 +6,7 @@ import json
 
 from ..model.rendered import RenderedExam
 from ..numbers import key_number
-from . import Context, Product, Rendered
+from .protocol import Context, Product, Rendered
 
 
 def problem_keys(rendered: RenderedExam) -> list[dict]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import ExportError
 from ..model.source import Exam
+from ..numbers import MARKS_PER_POINT
 
 ID_PAGE = 1  # the cover, with the name and registration number
 
@@ -36,7 +37,7 @@ def plan(exam: Exam, part_pages: dict[str, int], pages: int) -> Spec:
     if missing:
         raise ExportError(f"the student PDF does not mark where parts {', '.join(missing)} are: build it again "
                           "(examgen build --force)", exam.loc)
-    scale = 1 if all(float(p.credits).is_integer() for p in exam.problems) else 2
+    scale = 1 if all(float(p.credits).is_integer() for p in exam.problems) else MARKS_PER_POINT
     questions, last, shared = [], ID_PAGE, False
     for problem in exam.problems:
         landed = [part_pages[part.number] for part in problem.parts]

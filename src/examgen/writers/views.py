@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cache import Record, document_digest, images
-from . import Context, Product, Rendered
+from .protocol import Context, Product, Rendered
 
 if TYPE_CHECKING:
     from ..model.rendered import RenderedExam

@@ -1,0 +1,137 @@
+"""`examgen build`: an exam's student PDF, sample-solution PDF and key, checked, then installed as one set.
+
+Everything is validated and computed before anything is written. Outputs are made in
+``build/.work/<id>/`` and installed only after every check passed (outputs.py), so a failed
+build leaves the last good outputs untouched; a build whose inputs did not change runs no
+Python and no LaTeX (cache.py). SIGINT and SIGTERM stop it at once (stopping.py).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import stopping
+from ..cache import Record, source_digest
+from ..errors import Collector, ExamgenError
+from ..model.rendered import VIEWS, RenderedExam
+from ..model.source import Exam, Text
+from ..orchestrate import (
+    CORES,
+    built_variants,
+    compile_figures,
+    each_variant,
+    fail_on_warnings,
+    read_exam,
+    render_all,
+    run_writers,
+)
+from ..outputs import OutputFolder, writing
+from ..project import Target
+from ..writers import Context, Product, output_names, writers
+
+if TYPE_CHECKING:
+    from ..stages.check import Overflow
+
+EXAMS_AT_ONCE = CORES
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    target: Target
+    exam: Exam[Text]
+    out_dir: Path
+    compiled: list[str]  # the documents LaTeX ran for
+    kept: list[str]  # the documents whose inputs did not change: their last PDF stands
+    warnings: list[str]
+
+    @property
+    def state(self) -> str:
+        """What the build did: which documents LaTeX compiled, which stand as they were."""
+        if not self.compiled:
+            return "up to date"
+        unchanged = f"; {' and '.join(self.kept)} unchanged" if self.kept else ""
+        return f"built (compiled {' and '.join(self.compiled)}{unchanged})"
+
+
+def build(target: Target, out_dir: Path | None = None, force: bool = False, strict: bool = False) -> BuildResult:
+    """Build one exam's outputs; LaTeX runs only for documents whose inputs changed. Under
+    ``strict``, a warning fails the build before anything is installed."""
+    stopping.current().check()
+    out = Collector()
+    theme = target.project.theme()
+    exam = read_exam(target, theme, out)
+    variants = built_variants(exam)
+    output = OutputFolder(out_dir or target.out)
+    outputs = {name: output.path / name for name in output_names(variants)}
+    with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
+        output.clean()
+        record = Record(target.work / "examgen-inputs.json")
+        inputs = source_digest(exam, target.project.lib, theme, output.path)
+        if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
+            warnings = out.warnings + record.read().get("warnings", [])
+            if strict:
+                fail_on_warnings(warnings)
+            return BuildResult(target, exam, output.path, [], [], warnings)
+        stopping.current().check()
+        rendered = render_all(exam, theme, out, work=target.work)
+        stopping.current().check()
+        figures, failed = compile_figures(rendered, target.project.build, theme, force, out)
+        stopping.current().check()
+        products = run_writers(rendered, Context(theme, target.work, force, out, figures), failed,
+                                writers(variants))
+        stopping.current().check()
+        each_variant(rendered, lambda label, own: _check_views(rendered[label], products, own), out)
+        if strict:
+            fail_on_warnings(out.warnings)
+        output.install({name: path for product in products.values() for name, path in product.files.items()})
+        record.record(inputs, outputs, out.warnings)
+    compiled = [name for name, product in products.items() if product.compiled]
+    kept = [name for name, product in products.items() if product.pdf is not None and not product.compiled]
+    return BuildResult(target, exam, output.path, compiled, kept, out.warnings)
+
+
+def build_many(targets: list[Target], out_dir: Path | None = None, force: bool = False,
+               strict: bool = False) -> list[BuildResult | ExamgenError]:
+    """Build several exams, two at a time; each result is its build's or its error."""
+
+    def one(target: Target) -> BuildResult | ExamgenError:
+        try:
+            return build(target, out_dir, force, strict)
+        except ExamgenError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=EXAMS_AT_ONCE) as pool:
+        return list(pool.map(one, targets))
+
+
+def _check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:
+    """The checks of one exam's (or variant's) two views (stages/check.py)."""
+    from ..stages.check import check  # here: a build that finds nothing changed needs none of it
+
+    views = {view: products[f"{rendered.variant}/{view}" if rendered.variant else view] for view in VIEWS}
+    overflows = _layout_warnings(rendered.exam, {view: product.log for view, product in views.items()}, out)
+    student, solution = views["student"].pdf, views["solution"].pdf
+    assert student is not None and solution is not None
+    check(rendered, student, solution, overflows, out)
+
+
+def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> list[Overflow]:
+    """What the templates reported in the LaTeX logs, as warnings naming the part; the
+    solutions that overflow their answer space."""
+    from ..stages.check import Overflow
+    from ..stages.compile import layout_reports
+
+    parts = {part.number: part for _, part in exam.parts()}
+    overflows = [Overflow(parts[number], needed, getattr(parts[number].answer, "space", 0) or 0)
+                 for number, needed in layout_reports(logs.get("solution", ""), "overflow")]
+    for overflow in overflows:
+        out.warn(f"the sample solution does not fit its answer space (needs {overflow.needed_cm:.1f}cm, "
+                 f"space is {overflow.space_cm:g}cm)", overflow.part.loc, overflow.part.context)
+    for number, height in dict(layout_reports("".join(logs.values()), "tall")).items():
+        part = parts[number]
+        out.warn(f"the part is {height:.1f}cm tall, more than a page holds: make its answer space smaller",
+                 part.loc, part.context)
+    return overflows
