@@ -215,6 +215,7 @@ def test_exam_folder_names_that_a_terminal_or_latex_cannot_take_are_refused(tmp_
     assert not (tmp_path / "build").exists()
 
 
+@pytest.mark.latex
 def test_strict_makes_warnings_errors_and_installs_nothing(project):
     """For CI: --strict fails on a warning (exit 7), and a build installs nothing."""
     from test_build import edit

@@ -247,6 +247,7 @@ def test_the_endterms_grade_a_hundred_simulated_students(exam_id, tmp_path):
     assert len(rows_of(tmp_path / "out" / "grades.csv")) == 101
 
 
+@pytest.mark.browser
 def test_the_report_renders_in_headless_chromium(model, tmp_path):
     target, _, marks, crosses = model
     grade(target, GradeRequest(marks, crosses, out=tmp_path))

@@ -82,6 +82,7 @@ def _edit(exam_file: Path, old: str, new: str) -> None:
 
 
 @pytest.mark.latex
+@pytest.mark.browser
 def test_preview_follows_edits_shows_errors_and_stops(project: Path, tmp_path: Path) -> None:
     exam_file = project / "exams" / "demo" / "exam.yaml"
     served = Served(project, "demo")
@@ -141,6 +142,7 @@ def test_a_port_in_use_is_a_clear_error(project: Path) -> None:
 
 
 @pytest.mark.latex
+@pytest.mark.browser
 def test_the_preview_of_an_exam_with_variants_shows_the_variant_chosen(tmp_path: Path) -> None:
     """The sample builds variants A and B: the page offers both, shows A first and B's own pages
     once B is chosen (and keeps the choice in its address)."""
