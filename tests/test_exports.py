@@ -17,6 +17,7 @@ from support import REPO
 
 from examgen.commands.export import ExportRequest, export
 from examgen.errors import Collector, ExportError, Loc
+from examgen.exports import Build, Exported
 from examgen.model.rendered import Latex
 from examgen.orchestrate import read_exam
 from examgen.project import Project
@@ -307,3 +308,41 @@ def test_export_command_builds_first_and_says_what_it_cannot_export(project):
     moodle = cli(project, "export", "minimal", "--format", "moodle", "--out", "bank.xml")
     assert moodle.returncode == 8 and not (project / "bank.xml").exists()
     assert "exams/minimal/exam.yaml:31: part 1.3: cannot convert to HTML: \\textsc" in moodle.stderr
+
+
+def test_the_docs_list_the_formats_of_the_registry():
+    """docs/exports.md's table of formats is the registry's (examgen.exports.table())."""
+    from examgen.exports import table
+
+    assert table() in (REPO / "docs" / "exports.md").read_text(encoding="utf-8")
+
+
+class _ProblemTitles:
+    """A toy exporter, added as docs/architecture.md says a format is: the problems' titles, one a line."""
+
+    name = "titles"
+    file = "titles.txt"
+    counts = "problems"
+    reads_copies = False
+    about = "the problems' titles"
+
+    def export(self, build: Build, out: Collector) -> Exported:
+        titles = [problem.title.source for problem in build.exam.problems]
+        out.warn("titles only", build.exam.loc)
+        return Exported("".join(f"{title}\n" for title in titles).encode("utf-8"), len(titles))
+
+
+def test_a_new_exporter_in_the_registry_is_a_format_of_export_and_of_its_table(built, tmp_path, monkeypatch):
+    import examgen.commands.export as command
+    from examgen import exports
+
+    registry = {**exports.EXPORTERS, "titles": _ProblemTitles()}
+    monkeypatch.setattr(exports, "EXPORTERS", registry)
+    monkeypatch.setattr(command, "EXPORTERS", registry)
+    sample = built("sample")
+    result = export(Project(REPO).resolve("sample"), ExportRequest("titles", build=sample.out))
+    assert result.path == sample.out / "titles.txt" and result.items == len(sample.result.exam.problems)
+    assert result.path.read_text(encoding="utf-8").splitlines() == [
+        problem.title.source for problem in sample.result.exam.problems]
+    assert any("titles only" in warning for warning in result.warnings)
+    assert "| `titles` | `titles.txt` | the problems' titles |" in exports.table()

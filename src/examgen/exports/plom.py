@@ -3,9 +3,13 @@ plom-versions`: Plom's question-version map of the copies (writers/plom.py)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import Collector, ExportError
-from ..model.source import Exam, Text
 from .exporter import Build, Exported
+
+if TYPE_CHECKING:
+    from ..model.source import Exam, Text
 
 
 class PlomSpec:
