@@ -31,8 +31,7 @@ def parts_of(exam, model: dict[str, tuple[float, float]] | None = None) -> list[
     for its number (``{"1.2": (0.5, -1.0)}``), else spread from easy to hard in exam order."""
     found = [part for _, part in exam.parts()]
     spread = lambda i: -1.5 + 3 * i / max(1, len(found) - 1)  # noqa: E731
-    return [SimPart(part.number, part.points, len(part.answer.options) if part.kind == "choice" else 0,
-                    frozenset(part.answer.correct) if part.kind == "choice" else frozenset(),
+    return [SimPart(part.number, part.points, len(part.answer.boxes()), part.answer.crossed(),
                     *(model or {}).get(part.number, (spread(i), 1.0)))
             for i, part in enumerate(found)]
 

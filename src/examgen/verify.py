@@ -18,9 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .errors import Collector, ExamgenError, Loc, VerifyError, all_named
-from .kinds.choice import Choice
 from .model.computed import ComputedExam
-from .model.source import Expression, Part, Text
+from .model.source import Part, Text
 from .stages.render import solution_problems
 from .theme import Theme
 
@@ -88,42 +87,27 @@ def _finite(value: object) -> bool:
     return True
 
 
-def _answer(part: Part[str]) -> object:
-    """What a student must find: a choice part's correct options' texts (not their places)."""
-    if isinstance(part.answer, Choice):
-        return sorted(str(option.text) for option in part.answer.options if option.correct is True)
-    return [part.answer.key(), [str(text) for text in part.answer.secrets()]]
-
-
-def _computed(part: Part[Text]) -> bool:
-    """Whether a choice part's correct options are computed (so they may land anywhere)."""
-    answer = part.answer
-    return isinstance(answer, Choice) and bool(answer.computed or any(isinstance(option.correct, Expression)
-                                                                       for option in answer.options))
-
-
 def _part(part: Part[str], source: Part[Text], used: dict[str, object], out: Collector) -> PartSeen:
-    """A part's digests, and its findings: values that are not finite, options that print alike (by
-    their numbers in the source)."""
+    """A part's digests, and its findings: values that are not finite, check boxes (options) that
+    print alike (by their numbers in the source)."""
     for name, value in used.items():
         if not _finite(value):
             out.error(VerifyError(f"'{name}' is {value!r}, not a finite number", part.loc, part.context))
     answer = part.answer
-    if not isinstance(answer, Choice):
-        return PartSeen(_digest(used), _digest(_answer(part)))
-    numbers = answer.order or range(1, len(answer.options) + 1)
+    boxes = answer.boxes()
+    numbers = answer.order or range(1, len(boxes) + 1)
     printed: dict[str, int] = {}
-    for number, option in zip(numbers, answer.options):
-        text = " ".join(str(option.text).split())
+    for number, box in zip(numbers, boxes):
+        text = " ".join(str(box).split())
         if text in printed:
             first, second = sorted((printed[text], number))
             out.error(VerifyError(f"options {first} and {second} print the same ('{text}')", part.loc, part.context))
         printed.setdefault(text, number)
-    if not (answer.shuffle or _computed(source)):
-        return PartSeen(_digest(used), _digest(_answer(part)))
-    places = [option for option in answer.options if not (answer.shuffle and option.fixed)]
-    correct = tuple(place for place, option in enumerate(places) if option.correct is True)
-    return PartSeen(_digest(used), _digest(_answer(part)), correct, len(places))
+    if not (answer.shuffle or source.answer.key_computed()):
+        return PartSeen(_digest(used), _digest(answer.sought()))
+    places = answer.places()
+    correct = tuple(place for place, right in enumerate(places) if right)
+    return PartSeen(_digest(used), _digest(answer.sought()), correct, len(places))
 
 
 def see(computed: ComputedExam, theme: Theme, seen: dict[str, ProblemSeen]) -> VariantSeen:
@@ -131,7 +115,7 @@ def see(computed: ComputedExam, theme: Theme, seen: dict[str, ProblemSeen]) -> V
     does not hold yet, rendered and checked."""
     exam = computed.exam
     digests = {problem.number: _digest([problem.number, computed.scope(problem.number).values,
-                                        [getattr(part.answer, "order", ()) for part in problem.parts]])
+                                        [part.answer.order for part in problem.parts]])
                for problem in exam.problems}
     new = frozenset(number for number, digest in digests.items() if digest not in seen)
     sources = {problem.number: problem for problem in exam.problems}

@@ -125,7 +125,7 @@ def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> l
     from ..stages.compile import layout_reports
 
     parts = {part.number: part for _, part in exam.parts()}
-    overflows = [Overflow(parts[number], needed, getattr(parts[number].answer, "space", 0) or 0)
+    overflows = [Overflow(parts[number], needed, parts[number].answer.space_cm() or 0)
                  for number, needed in layout_reports(logs.get("solution", ""), "overflow")]
     for overflow in overflows:
         out.warn(f"the sample solution does not fit its answer space (needs {overflow.needed_cm:.1f}cm, "

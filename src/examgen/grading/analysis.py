@@ -100,7 +100,7 @@ def _options(results: Results) -> tuple[OptionStats, ...]:
         readings = [(c.code, c.options) for c in results.crossed if c.part == part.number and c.code in graded]
         if not readings:
             continue
-        count = len(getattr(part.answer, "options", ()))
+        count = len(part.answer.boxes())
         keys = results.keys
         crossed = Counter(option for code, options in readings for option in keys.in_source(part.number, options, code))
         right = sum(options == keys.of(code)[part.number] for code, options in readings)

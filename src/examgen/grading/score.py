@@ -1,6 +1,6 @@
-"""Points per copy and part, totals and grades: a multiple-choice part a scanner read is scored
-against the copy's own key (all boxes right: the part's points, else 0); every other part
-has the points a grader entered."""
+"""Points per copy and part, totals and grades: a part with check boxes a scanner read is scored
+by its kind against the copy's own key (a multiple-choice part: all boxes right, the part's
+points, else 0); every other part has the points a grader entered."""
 
 from __future__ import annotations
 
@@ -13,27 +13,25 @@ from ..model.source import Part
 from .scale import Scale
 from .sheets import Crossed, Row
 
-Key = Mapping[str, frozenset[int]]  # multiple-choice part number -> its correct options
+Key = Mapping[str, frozenset[int]]  # number of a part with check boxes -> the boxes its solution crosses
 
 
-def _choices(rendered: RenderedExam) -> list[dict]:
-    """The key entries of the multiple-choice parts."""
-    from ..writers.key import problem_keys
-
-    return [part for problem in problem_keys(rendered) for part in problem["parts"] if part["kind"] == "choice"]
+def _boxed(rendered: RenderedExam) -> list[Part]:
+    """The parts with check boxes."""
+    return [part for _, part in rendered.exam.parts() if part.answer.boxes()]
 
 
 def _key(rendered: RenderedExam) -> Key:
-    return {part["number"]: frozenset(part["correct"]) for part in _choices(rendered)}
+    return {part.number: part.answer.crossed() for part in _boxed(rendered)}
 
 
 def _orders(rendered: RenderedExam) -> dict[str, tuple[int, ...]]:
-    """A shuffled part's options as the source numbers them, in printed order."""
-    return {part["number"]: tuple(part["order"]) for part in _choices(rendered) if "order" in part}
+    """A shuffled part's boxes as the source numbers them, in printed order."""
+    return {part.number: part.answer.order for part in _boxed(rendered) if part.answer.order}
 
 
 class Keys:
-    """Each copy's multiple-choice key (key.json's ``correct``): the exam's, or in an exam with
+    """Each copy's key of its boxes (key.json's ``correct``): the exam's, or in an exam with
     variants its variant's (``variants`` by label; ``assigned``: copy code -> label, from the
     copies' manifest), here and nowhere else."""
 
@@ -94,7 +92,7 @@ def score(parts: tuple[Part, ...], rows: tuple[Row, ...], crossed: tuple[Crossed
         for part in parts:
             options = scanned.get((row.code, part.number))
             points.append(row.marks.get(part.number) if options is None
-                          else part.points if options == key[part.number] else 0.0)
+                          else part.answer.scored(options, key[part.number], part.points))
         if all(given is None for given in points):
             absent.append(row)
             continue

@@ -201,11 +201,11 @@ def read_crosses(path: Path, exam: Exam, copies: set[str], out: Collector) -> tu
             problems.append(f"copy '{printable(code)}' is not on the marks sheet (an unknown copy code)")
         if part is None:
             problems.append(f"the exam has no part '{printable(number)}'")
-        elif part.kind != "choice":
+        elif not part.answer.boxes():
             problems.append(f"part {number} is not a multiple-choice part")
         elif (code, number) in seen:
             problems.append(f"copy {code}, part {number} is also on line {seen[code, number]}")
-        count = len(getattr(part.answer, "options", ())) if part and part.kind == "choice" else 0
+        count = len(part.answer.boxes()) if part else 0
         options = {int(option) for option in crossed.split() if option.isdigit() and 1 <= int(option) <= count}
         if count and len(options) < len(crossed.split()):
             problems.append(f"'{printable(crossed)}' is not a list of distinct option numbers of part {number} "

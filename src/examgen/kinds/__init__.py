@@ -1,10 +1,16 @@
 """Part kinds, one module each, found through this registry.
 
 A kind says which keys of a part are its own, turns them into its answer record
-(``validate``), finishes that record once the texts are rendered (``finish``, where a
-kind computes what its texts alone cannot say) and describes its answer to the key.
-Its look is one macro of the theme's ``blocks.tex.j2``, named like the kind. Adding a
-kind is a module here, an entry in ``KINDS``, that macro and a section in docs/format.md.
+(``validate``) and finishes that record once the texts are rendered (``finish``, where a
+kind computes what its texts alone cannot say). The record (``Answer``) carries everything
+the kind means to the other stages: its key.json entries, its check boxes (which the
+scanner reads, the solution crosses and the exam's multiple-choice instructions cover) and
+how a reading of them scores, how a variant shuffles it, what verify compares, its written
+solution, notes and answer space, and the form an online platform asks it in (an export
+refuses a kind without one, naming the part). ``base.BaseAnswer`` holds the defaults of a
+kind without boxes. Its look is one macro of the theme's ``blocks.tex.j2``, named like the
+kind. Adding a kind is a module here, an entry in ``KINDS``, that macro and a section in
+docs/format.md (docs/architecture.md, "A new part kind").
 """
 
 from __future__ import annotations
@@ -16,14 +22,18 @@ from .. import shapes
 from . import choice, free, numeric
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from ..model.fields import Fields
-    from ..model.source import Expression, Text
+    from ..model.source import Expression, Note, Text
     from ..model.tree import SourceMap
+    from ..sandbox.draws import Draws
+    from .base import Form
 
 T = TypeVar("T")
 
 
-class Answer(Protocol[T]):  # type: ignore[misc]  # a record generic in its text type
+class Answer(Protocol[T]):  # a record generic in its text type
     """What a part of some kind asks of the student, and its solution."""
 
     kind: ClassVar[str]
@@ -39,6 +49,56 @@ class Answer(Protocol[T]):  # type: ignore[misc]  # a record generic in its text
 
     def key(self) -> dict:
         """The kind's own entries in key.json."""
+        ...
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """Once shuffled: the source's number of each box, in printed order; else empty."""
+        ...
+
+    @property
+    def shuffle(self) -> bool:
+        """Whether a variant may print its boxes in another order."""
+        ...
+
+    def boxes(self) -> tuple[T, ...]:
+        """The texts beside its check boxes, in printed order (none: no boxes)."""
+        ...
+
+    def crossed(self) -> frozenset[int]:
+        """The boxes the solution crosses, by printed number."""
+        ...
+
+    def scored(self, crossed: frozenset[int], key: frozenset[int], points: float) -> float:
+        """The points of a scanner's reading of its boxes, against a copy's key (its ``crossed()``)."""
+        ...
+
+    def shuffled(self, draws: Callable[[], Draws]) -> Self:
+        """The answer as a variant prints it, shuffled by the part's own draws where it shuffles."""
+        ...
+
+    def key_computed(self) -> bool:
+        """Whether which boxes are right is computed."""
+        ...
+
+    def places(self) -> tuple[bool, ...]:
+        """Whether each place that a shuffle or a computed key moves right boxes over holds one."""
+        ...
+
+    def sought(self) -> object:
+        """What a student must find, the same wherever a shuffle put it."""
+        ...
+
+    def written_solution(self) -> T | None: ...
+
+    def rubric(self) -> tuple[Note[T], ...]: ...
+
+    def space_cm(self) -> float | None:
+        """The height of its answer space, None without one."""
+        ...
+
+    def form(self) -> Form | None:
+        """How an online platform asks it; None: none can."""
         ...
 
 

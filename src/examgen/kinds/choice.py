@@ -8,16 +8,19 @@ typed by hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .. import shapes
 from ..errors import ComputeError, SourceError
 from ..model.source import Expression, Option, Text
 from ..model.tree import SourceList, SourceMap
+from .base import BaseAnswer, Choose
 
 if TYPE_CHECKING:
     from ..model.fields import Fields
+    from ..sandbox.draws import Draws
     from . import Evaluate
 
 T = TypeVar("T")
@@ -32,7 +35,7 @@ OPTION_REQUIRED = ("text",)
 
 
 @dataclass(frozen=True)
-class Choice(Generic[T]):
+class Choice(BaseAnswer[T]):
     options: tuple[Option[T], ...]
     computed: tuple[Expression, ...] = ()  # entries of the part's ``correct`` list still to compute
     shuffle: bool = False  # options shuffled per variant, the fixed ones staying in place
@@ -53,6 +56,35 @@ class Choice(Generic[T]):
 
     def key(self) -> dict:
         return {"correct": self.correct, **({"order": list(self.order)} if self.order else {})}
+
+    def boxes(self) -> tuple[T, ...]:
+        return self.public()
+
+    def crossed(self) -> frozenset[int]:
+        return frozenset(self.correct)
+
+    def shuffled(self, draws: Callable[[], Draws]) -> Choice[T]:
+        """The options in a variant's order: those not fixed shuffled among their places."""
+        if not self.shuffle:
+            return self
+        movable = [number for number, option in enumerate(self.options, 1) if not option.fixed]
+        moved = iter(draws().shuffled(movable))
+        numbers = tuple(number if option.fixed else next(moved) for number, option in enumerate(self.options, 1))
+        return replace(self, options=tuple(self.options[number - 1] for number in numbers), order=numbers)
+
+    def key_computed(self) -> bool:
+        return bool(self.computed or any(isinstance(option.correct, Expression) for option in self.options))
+
+    def places(self) -> tuple[bool, ...]:
+        """A shuffle's fixed options stay out: no shuffle moves a correct option there."""
+        return tuple(option.correct is True for option in self.options if not (self.shuffle and option.fixed))
+
+    def sought(self) -> object:
+        """The correct options' texts, not their places."""
+        return sorted(str(option.text) for option in self.options if option.correct is True)
+
+    def form(self) -> Choose:
+        return Choose(tuple(self.correct))
 
 
 def _flag(fields: Fields, item: SourceMap) -> bool | Expression:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .. import shapes
 from ..errors import SourceError
 from ..model.source import Note, Text
 from ..model.tree import SourceList, SourceMap
+from .base import BaseAnswer, Essay
 
 if TYPE_CHECKING:
     from ..model.fields import Fields
@@ -28,27 +29,43 @@ WORKED_KEYS: shapes.Keys = {  # a worked answer's: free and numeric parts
 }
 
 
-@dataclass(frozen=True)
-class Free(Generic[T]):
-    space: float  # height of the answer grid in cm
+class WorkedAnswer(BaseAnswer[T]):
+    """A worked answer's (free and numeric parts'): a sample solution and correction notes, the
+    solution view's only texts, in an answer space."""
+
+    space: float | None  # height of the answer grid in cm
     solution: T | None
     notes: tuple[Note[T], ...]
-    kind: ClassVar[str] = "free"
-    graded: ClassVar[bool] = True
 
     def public(self) -> tuple[T, ...]:
         return ()
 
     def secrets(self) -> tuple[T, ...]:
-        return worked_secrets(self.solution, self.notes)
+        return ((self.solution,) if self.solution is not None else ()) + tuple(note.text for note in self.notes)
+
+    def written_solution(self) -> T | None:
+        return self.solution
+
+    def rubric(self) -> tuple[Note[T], ...]:
+        return self.notes
+
+    def space_cm(self) -> float | None:
+        return self.space
+
+
+@dataclass(frozen=True)
+class Free(WorkedAnswer[T]):
+    space: float
+    solution: T | None
+    notes: tuple[Note[T], ...]
+    kind: ClassVar[str] = "free"
+    graded: ClassVar[bool] = True
 
     def key(self) -> dict:
         return {}
 
-
-def worked_secrets(solution: T | None, notes: tuple[Note[T], ...]) -> tuple[T, ...]:
-    """A worked answer's solution-only texts: the sample solution and every note."""
-    return ((solution,) if solution is not None else ()) + tuple(note.text for note in notes)
+    def form(self) -> Essay:
+        return Essay()
 
 
 def notes(fields: Fields) -> tuple[Note[Text], ...]:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .. import shapes
 from ..errors import ComputeError
 from ..model.source import Expression, Note, Text
 from ..model.tree import SourceMap
 from ..numbers import format_number
-from .free import WORKED_KEYS, notes, worked_secrets
+from .base import Number
+from .free import WORKED_KEYS, WorkedAnswer, notes
 
 if TYPE_CHECKING:
     from ..model.fields import Fields
@@ -23,7 +24,7 @@ RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
 
 
 @dataclass(frozen=True)
-class Numeric(Generic[T]):
+class Numeric(WorkedAnswer[T]):
     value: Expression | float  # the expression until the render stage computes it
     tolerance: float  # absolute, or a fraction of the value when ``relative``
     relative: bool
@@ -44,12 +45,6 @@ class Numeric(Generic[T]):
     def absolute_tolerance(self) -> float:
         return abs(self.number) * self.tolerance if self.relative else self.tolerance
 
-    def public(self) -> tuple[T, ...]:
-        return ()
-
-    def secrets(self) -> tuple[T, ...]:
-        return worked_secrets(self.solution, self.notes)
-
     def key(self) -> dict:
         entry: dict = {"answer": self.number, "answer_printed": format_number(self.number),
                        "tolerance": float(f"{self.absolute_tolerance:.12g}")}
@@ -58,6 +53,9 @@ class Numeric(Generic[T]):
         if self.unit:
             entry["unit"] = self.unit
         return entry
+
+    def form(self) -> Number:
+        return Number(self.number, self.absolute_tolerance, self.unit)
 
 
 class NumericKind:

@@ -178,11 +178,12 @@ class Problem(Generic[T]):
 
     @property
     def has_choices(self) -> bool:
-        return any(p.kind == "choice" for p in self.parts)
+        """Whether a part has check boxes to cross: the problem states the multiple-choice rules."""
+        return any(p.answer.boxes() for p in self.parts)
 
     @property
     def choice_points(self) -> list[float]:
-        return sorted({p.points for p in self.parts if p.kind == "choice"})
+        return sorted({p.points for p in self.parts if p.answer.boxes()})
 
     @property
     def context(self) -> str:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckError, Collector, EnvironmentProblem
-from ..kinds.choice import Choice
 from ..model.rendered import RenderedExam
 from ..model.source import Exam, Part
 
@@ -319,7 +318,7 @@ def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows
                              None, "solution PDF"))
     if any(True for _ in secret_texts(exam)) and not any(SOLUTION_MARK in s for s in solution.streams):
         out.error(CheckError("no solution content is marked in the solution PDF", None, "solution PDF"))
-    correct = sum(len(part.answer.correct) for _, part in exam.parts() if isinstance(part.answer, Choice))
+    correct = sum(len(part.answer.crossed()) for _, part in exam.parts())
     if (crosses := crossed(solution)) != correct:
         out.error(CheckError(f"the solution PDF crosses {crosses} options, the exam has {correct} correct "
                              f"ones (the theme crosses an option's box with \\egchoicebox, which marks it)",

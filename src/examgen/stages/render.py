@@ -580,6 +580,15 @@ def _blocks(theme: Theme, words: Strings, solution: bool):
     return environment(theme).get_template("blocks.tex.j2").make_module({"_": words, "solution": solution})
 
 
+def _unmade(exam: Exam[Text], blocks, out: Collector) -> None:
+    """A part whose kind the theme has no macro for: an error naming it, before a document calls the macro."""
+    for _, part in exam.parts():
+        if not hasattr(blocks, part.kind):
+            out.error(ComputeError(f"the theme's blocks.tex.j2 has no macro '{part.kind}' to typeset a "
+                                   f"{by_name(part.kind).title} part: add one (docs/themes.md)", part.loc,
+                                   part.context))
+
+
 def solution_problems(computed: ComputedExam, theme: Theme, numbers: frozenset[int],
                       ) -> dict[int, tuple[Problem[str], dict[str, dict[str, object]], list[ExamgenError]]]:
     """Some problems alone, as the solution view renders them, each with the values its parts use
@@ -615,6 +624,7 @@ def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: b
     exam = computed.exam
     words = strings(theme, exam.meta.language)
     blocks, numbered = _blocks(theme, words, solution), Numbered(exam, words)
+    _unmade(exam, blocks, out)
     given = given_names(computed, solution)
     base = {**computed.scope(EXAM_SCOPE).values, **given}
     unusable = computed.scope(EXAM_SCOPE).unusable

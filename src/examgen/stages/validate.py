@@ -188,7 +188,7 @@ def _variants(f: Fields) -> Variants | None:
 def _rubric(part: Part[Text], f: Fields) -> None:
     """Correction notes with points must be able to give a part its points (they may give more:
     alternatives, or a list of which any few suffice), and no note more than the part has."""
-    earned = [note.points for note in getattr(part.answer, "notes", ()) if note.points and note.points > 0]
+    earned = [note.points for note in part.answer.rubric() if note.points and note.points > 0]
     if not (earned and part.points):
         return
     if sum(earned) < part.points:

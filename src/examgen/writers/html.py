@@ -395,7 +395,7 @@ class Question:
     @property
     def lines(self) -> int:
         """How many lines a typed answer box offers: about as much as the paper's answer space."""
-        return max(5, round((getattr(self.part.answer, "space", None) or 4.0) * LINES_PER_CM))
+        return max(5, round((self.part.answer.space_cm() or 4.0) * LINES_PER_CM))
 
     @property
     def images(self) -> tuple[str, ...]:
@@ -403,6 +403,15 @@ class Question:
         if self.solution:
             found += self.solution.images
         return tuple(dict.fromkeys(found + tuple(name for note in self.notes for name in note.text.images)))
+
+
+def unasked(question: Question, platform: str) -> ExportError:
+    """The error for a part whose kind has no form the platform asks: an export refuses it rather
+    than ask it as something it is not."""
+    part = question.part
+    return ExportError(f"{platform} cannot ask a {part.kind} part: its kind has no form that {platform} grades "
+                       "(kinds.Answer.form, docs/exports.md); export the exam without it", part.loc, part.context,
+                       variants=(question.variant,) if question.variant else ())
 
 
 def worked(question: Question) -> Html:
@@ -435,12 +444,11 @@ def questions(rendered: RenderedExam, converter: Converter) -> list[Question]:
         for part, seen_part in zip(problem.parts, seen_problem.parts):
             text = intro + (converter.text(seen_part.lead, out) if seen_part.lead else Html(""))
             text += converter.text(seen_part.prompt, out)
-            options = tuple(converter.text(option.text, out, block=False)
-                            for option in getattr(seen_part.answer, "options", ()))
-            solution_text = getattr(part.answer, "solution", None)
+            options = tuple(converter.text(box, out, block=False) for box in seen_part.answer.boxes())
+            solution_text = part.answer.written_solution()
             solution = converter.text(solution_text, out) if solution_text else None
             notes = tuple(Note(note.points, converter.text(note.text, out, block=False))
-                          for note in getattr(part.answer, "notes", ()))
+                          for note in part.answer.rubric())
             found.append(Question(problem, part, title, text, options, solution, notes, rendered.variant))
     out.raise_if_any()
     return found

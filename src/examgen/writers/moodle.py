@@ -10,7 +10,8 @@ credit for some of them, so the part is a ``multichoiceset`` ("All-or-Nothing Mu
 Choice", a plugin in Moodle's plugin directory): full points for exactly the correct set.
 Numeric parts are ``numerical`` with the absolute tolerance and the unit (optional, not
 graded: the paper prints it); free-answer parts ``essay`` with the sample solution and the
-correction notes as information for graders.
+correction notes as information for graders. Each part is asked in its kind's form
+(``kinds.base``); a kind without one is an error naming the part, never an essay.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ import base64
 from html import escape
 from xml.etree import ElementTree as ET
 
-from ..kinds.choice import Choice
-from ..kinds.numeric import Numeric
+from ..kinds.base import Choose, Essay, Number
 from ..numbers import format_number
-from .html import Html, Image, Question, worked
+from .html import Html, Image, Question, unasked, worked
 
 PLUGINFILE = "@@PLUGINFILE@@/"  # how Moodle's XML addresses a file embedded in the same text
 NONE_OF_THESE = {"en": "None of these options is correct.", "de": "Keine dieser Antworten ist richtig."}
@@ -66,7 +66,7 @@ def question_name(exam_id: str, question: Question) -> str:
     return f"{exam_id} {part.number}" + (f" ({part.id})" if part.id else "") + variant
 
 
-def fractions(correct: list[int], options: int) -> tuple[str, list[float]]:
+def fractions(correct: tuple[int, ...], options: int) -> tuple[str, list[float]]:
     """The question type and each answer's fraction in percent (the options, then "none of these")."""
     if len(correct) > 1:
         return "multichoiceset", [100.0 if n in correct else 0.0 for n in range(1, options + 2)]
@@ -89,9 +89,9 @@ def _common(quiz: ET.Element, kind: str, exam_id: str, question: Question, image
     return element
 
 
-def _choice(quiz: ET.Element, exam_id: str, question: Question, answer: Choice, language: str,
+def _choice(quiz: ET.Element, exam_id: str, question: Question, form: Choose, language: str,
             images: dict[str, Image]) -> None:
-    kind, shares = fractions(answer.correct, len(answer.options))
+    kind, shares = fractions(form.correct, len(question.options))
     element = _common(quiz, kind, exam_id, question, images, Html(""))
     if kind == "multichoice":
         _value(element, "single", "false")
@@ -108,20 +108,20 @@ def _choice(quiz: ET.Element, exam_id: str, question: Question, answer: Choice, 
         _text(option, "feedback", "")
 
 
-def _numerical(quiz: ET.Element, exam_id: str, question: Question, answer: Numeric,
+def _numerical(quiz: ET.Element, exam_id: str, question: Question, form: Number,
                images: dict[str, Image]) -> None:
     element = _common(quiz, "numerical", exam_id, question, images, worked(question))
     option = ET.SubElement(element, "answer", {"fraction": "100", "format": "moodle_auto_format"})
-    ET.SubElement(option, "text").text = format_number(answer.number)
-    _value(option, "tolerance", format_number(answer.absolute_tolerance))
+    ET.SubElement(option, "text").text = format_number(form.value)
+    _value(option, "tolerance", format_number(form.tolerance))
     _text(option, "feedback", "")
-    if answer.unit:
+    if form.unit:
         units = ET.SubElement(ET.SubElement(element, "units"), "unit")
         _value(units, "multiplier", "1")
-        _value(units, "unit_name", answer.unit)
+        _value(units, "unit_name", form.unit)
     _value(element, "unitgradingtype", "0")  # the unit is optional and not graded
     _value(element, "unitpenalty", "0")
-    _value(element, "showunits", "3" if not answer.unit else "0")
+    _value(element, "showunits", "3" if not form.unit else "0")
     _value(element, "unitsleft", "0")
 
 
@@ -147,12 +147,14 @@ def moodle_xml(exam_id: str, exam_title: str, language: str, questions: list[Que
             problem = question.problem.number
             _category(quiz, category_path(exam_id, f"{problem} {question.title}"),
                       f"<p>{problem} {escape(question.title)}</p>")
-        answer = question.part.answer
-        if isinstance(answer, Choice):
-            _choice(quiz, exam_id, question, answer, language, images)
-        elif isinstance(answer, Numeric):
-            _numerical(quiz, exam_id, question, answer, images)
-        else:
+        form = question.part.answer.form()
+        if isinstance(form, Choose):
+            _choice(quiz, exam_id, question, form, language, images)
+        elif isinstance(form, Number):
+            _numerical(quiz, exam_id, question, form, images)
+        elif isinstance(form, Essay):
             _essay(quiz, exam_id, question, images)
+        else:
+            raise unasked(question, "Moodle XML")
     ET.indent(quiz, space=" ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="utf-8") + b"\n"

@@ -6,7 +6,8 @@ the exam's order) scored all-or-nothing by its own response processing (the poin
 exactly the correct set; for a part without a correct option, for crossing none); a numeric
 part a ``textEntryInteraction`` of a float, right within the absolute tolerance; a free-answer
 part an ``extendedTextInteraction`` scored by hand, with the sample solution and the
-correction notes in a ``rubricBlock`` for scorers. Math stays TeX in ``\\( … \\)``.
+correction notes in a ``rubricBlock`` for scorers. Math stays TeX in ``\\( … \\)``. Each part
+is asked in its kind's form (``kinds.base``); a kind without one is an error naming the part.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import re
 import zipfile
 from xml.etree import ElementTree as ET
 
-from ..kinds.choice import Choice
-from ..kinds.numeric import Numeric
+from ..kinds.base import Choose, Essay, Number
 from ..numbers import format_number
-from .html import Html, Image, Question, worked
+from .html import Html, Image, Question, unasked, worked
 
 QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
@@ -79,7 +79,7 @@ def _set_score(condition: ET.Element, points: float) -> None:
 
 
 def assessment_item(question: Question) -> ET.Element:
-    part, answer = question.part, question.part.answer
+    part, form = question.part, question.part.answer.form()
     item = _root("assessmentItem", QTI, QTI_XSD, {"identifier": item_id(question), "title": f"{part.number} "
                   f"{question.title}", "adaptive": "false", "timeDependent": "false"})
     response = _sub(item, "responseDeclaration", {"identifier": "RESPONSE"})
@@ -87,11 +87,11 @@ def assessment_item(question: Question) -> ET.Element:
     body = _sub(item, "itemBody")
     body.append(xhtml(question.text))
     processing = ET.Element("responseProcessing")
-    if isinstance(answer, Choice):
+    if isinstance(form, Choose):
         response.attrib.update(cardinality="multiple", baseType="identifier")
-        if answer.correct:
+        if form.correct:
             correct = _sub(response, "correctResponse")
-            for number in answer.correct:
+            for number in form.correct:
                 _sub(correct, "value", text=f"option-{number}")
         interaction = _sub(body, "choiceInteraction", {"responseIdentifier": "RESPONSE", "shuffle": "false",
                                                        "maxChoices": "0"})
@@ -100,31 +100,33 @@ def assessment_item(question: Question) -> ET.Element:
             choice.set("identifier", f"option-{number}")
             interaction.append(choice)
         condition = _condition(processing)
-        if answer.correct:
+        if form.correct:
             match = _sub(condition, "match")
             _sub(match, "variable", {"identifier": "RESPONSE"})
             _sub(match, "correct", {"identifier": "RESPONSE"})
         else:
             _sub(_sub(condition, "isNull"), "variable", {"identifier": "RESPONSE"})
         _set_score(condition, part.points)
-    elif isinstance(answer, Numeric):
+    elif isinstance(form, Number):
         response.attrib.update(cardinality="single", baseType="float")
-        _sub(_sub(response, "correctResponse"), "value", text=format_number(answer.number))
+        _sub(_sub(response, "correctResponse"), "value", text=format_number(form.value))
         line = _sub(body, "p")
         _sub(line, "textEntryInteraction", {"responseIdentifier": "RESPONSE", "expectedLength": "15"})
-        if answer.unit:
-            line[-1].tail = f" {answer.unit}"
+        if form.unit:
+            line[-1].tail = f" {form.unit}"
         condition = _condition(processing)
-        tolerance = format_number(answer.absolute_tolerance)
+        tolerance = format_number(form.tolerance)
         mode = {"toleranceMode": "absolute", "tolerance": f"{tolerance} {tolerance}"} \
-            if answer.absolute_tolerance else {"toleranceMode": "exact"}
+            if form.tolerance else {"toleranceMode": "exact"}
         equal = _sub(condition, "equal", mode)
         _sub(equal, "variable", {"identifier": "RESPONSE"})
         _sub(equal, "correct", {"identifier": "RESPONSE"})
         _set_score(condition, part.points)
-    else:
+    elif isinstance(form, Essay):
         response.attrib.update(cardinality="single", baseType="string")
         _sub(body, "extendedTextInteraction", {"responseIdentifier": "RESPONSE", "expectedLines": str(question.lines)})
+    else:
+        raise unasked(question, "QTI")
     grading = worked(question)
     if grading.text:
         rubric = _sub(body, "rubricBlock", {"view": "scorer"})

@@ -1,0 +1,97 @@
+"""What an answer record has unless its kind says otherwise, so that every stage asks the record
+(``kinds.Answer``) instead of probing for a kind: no check boxes, no shuffle, no written solution,
+no form an online platform asks it in. And those forms: how an export may ask a part."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from ..model.source import Note
+    from ..sandbox.draws import Draws
+    from . import Answer
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Choose:
+    """Cross any of the part's boxes (its options); right: exactly these, by their printed numbers."""
+
+    correct: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Number:
+    """Type a number; right within an absolute tolerance. The unit is printed, not graded."""
+
+    value: float
+    tolerance: float
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class Essay:
+    """Write an answer out, graded by hand."""
+
+
+Form = Choose | Number | Essay
+
+
+class BaseAnswer(Generic[T]):
+    """The defaults of ``kinds.Answer`` for a kind without check boxes."""
+
+    order: tuple[int, ...] = ()  # once shuffled: the source's number of each box, in printed order
+    shuffle: bool = False  # a variant may print its boxes in another order
+
+    def boxes(self) -> tuple[T, ...]:
+        """The texts beside its check boxes, in printed order: a scanner reads their crosses, and the
+        problem's multiple-choice instructions cover the part."""
+        return ()
+
+    def crossed(self) -> frozenset[int]:
+        """The boxes the solution crosses, by printed number."""
+        return frozenset()
+
+    def scored(self, crossed: frozenset[int], key: frozenset[int], points: float) -> float:
+        """A scanner's reading of its boxes against a copy's key: all boxes right earn the points,
+        anything else none (the rule the exam's instructions state)."""
+        return points if crossed == key else 0.0
+
+    def shuffled(self, draws: Callable[[], Draws]) -> Self:
+        """The answer as a variant prints it; ``draws``, the part's own seeded draws, are asked for
+        only by a kind that shuffles."""
+        return self
+
+    def key_computed(self) -> bool:
+        """Whether which boxes are right is computed (so the right ones may land anywhere)."""
+        return False
+
+    def places(self) -> tuple[bool, ...]:
+        """Whether each place that a shuffle or a computed key moves right boxes over holds one;
+        verify tests that they land evenly."""
+        return tuple(number in self.crossed() for number in range(1, len(self.boxes()) + 1))
+
+    def sought(self: Answer[T]) -> object:
+        """What a student must find, the same wherever a shuffle put it: verify tells variants apart by it."""
+        return [self.key(), [str(text) for text in self.secrets()]]
+
+    def written_solution(self) -> T | None:
+        """The sample solution typeset in its answer space."""
+        return None
+
+    def rubric(self) -> tuple[Note[T], ...]:
+        """The correction notes, for graders."""
+        return ()
+
+    def space_cm(self) -> float | None:
+        """The height of its answer space, None without one."""
+        return None
+
+    def form(self) -> Form | None:
+        """How an online platform asks it (docs/exports.md); None: none can, and an export refuses it."""
+        return None
