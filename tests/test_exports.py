@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import shutil
 import tomllib
 import zipfile
 from pathlib import Path
@@ -18,7 +19,7 @@ from support import REPO
 from examgen.commands.export import ExportRequest, export
 from examgen.errors import Collector, ExportError, Loc
 from examgen.exports import Build, Exported
-from examgen.model.rendered import Latex
+from examgen.model.rendered import Latex, drawn_beside
 from examgen.orchestrate import read_exam
 from examgen.project import Project
 from examgen.roster import Student
@@ -178,6 +179,70 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
                     assert {e.tag.removeprefix(QTI) for e in block.iter()} - {"rubricBlock"} <= XHTML
 
 
+# --- a theme's own figures and tables ----------------------------------------------------------------
+
+# A faculty's blocks.tex.j2 (docs/themes.md): figures framed, tables ruled, captions in sans serif;
+# none of the default's \egpicture, \egcaption or egblock. The part kinds are the default's.
+FRAMED_BLOCKS = r"""<% import "default/blocks.tex.j2" as default with context %>
+<% set choice, free, numeric = default.choice, default.free, default.numeric %>
+<% macro figure(fig) %>
+\begin{center}
+\fbox{<% if fig.tikz %><< fig.tikz >><% else %>\includegraphics[width=<<fig.width>>]{<<fig.asset>>}<% endif %>}
+<% if fig.caption %>
+
+\refstepcounter{egfigure}\textsf{\small << _('figure') >> \theegfigure. << fig.caption >>}\label{<< fig.label >>}
+<% endif %>
+\end{center}
+<% endmacro %>
+<% macro table(t) %>
+\begin{center}
+\begin{tabular}{|<< 'c|' * (t.rows|map('length')|max) >>}
+\hline
+<% for row in t.rows %>
+<< row|join(' & ') >> \\ \hline
+<% endfor %>
+\end{tabular}
+
+\refstepcounter{egtable}\textsf{\small << _('table') >> \theegtable. << t.caption >>}\label{<< t.label >>}
+\end{center}
+<% endmacro %>
+"""
+
+
+@pytest.mark.latex
+def test_a_theme_drawing_its_own_figures_and_tables_exports_them_as_the_default_does(tmp_path):
+    """The exports read examgen's markup of what a text placed, never the theme's drawing of it:
+    the sample, its TikZ picture placed too, exports byte for byte alike in both themes."""
+    shutil.copytree(REPO / "exams" / "sample", tmp_path / "exams" / "sample")
+    shutil.copytree(REPO / "exams" / "lib", tmp_path / "exams" / "lib")
+    problem = tmp_path / "exams" / "sample" / "problems" / "convolution.yaml"
+    problem.write_text(problem.read_text().replace("padding << padding >>.\n",
+                                                   "padding << padding >>.\n  << figure('layer') >>\n"))
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "blocks.tex.j2").write_text(FRAMED_BLOCKS)
+    sample = Project(tmp_path).resolve("sample")
+
+    def exports(theme: str) -> dict[str, bytes]:
+        files = {form: tmp_path / f"{theme}.{form}" for form in ("moodle", "qti")}
+        for form, file in files.items():
+            export(sample, ExportRequest(form, file))
+        return {form: file.read_bytes() for form, file in files.items()}
+
+    framed = exports("framed")
+    assert "\\fbox{" in (tmp_path / "build" / ".work" / "sample" / "A" / "student" / "student.tex").read_text()
+    quiz = ET.fromstring(framed["moodle"])
+    texts = {q.findtext("name/text").split()[1]: _html(q.find("questiontext")) for q in quiz
+             if q.get("type") != "category" and q.findtext("name/text").endswith("variant A")}
+    for part, image, caption in [("1.2", "p1-digit.png", r"Figure 1.1: A \(28\times 28\) input image"),
+                                 ("2.1", "p2-layer-", "Figure 2.1: A convolution layer with 8 filters"),
+                                 ("3.1", None, "Table 3.1: Values of the variables")]:
+        text = texts[part]
+        assert caption in text
+        assert f'src="@@PLUGINFILE@@/{image}' in text if image else "<td>Variable</td><td>\\(x\\)</td>" in text
+    shutil.rmtree(tmp_path / "templates")
+    assert exports("default") == framed
+
+
 # --- Plom -------------------------------------------------------------------------------------------
 
 
@@ -285,6 +350,20 @@ def test_converter_reports_what_it_cannot_convert_at_its_part_and_line(tmp_path)
     converter = Converter({}, {}, {}, str)
     assert converter.text(latex, out).text == ""
     assert [str(e) for e in out.errors] == [f"{Loc(tmp_path / 'exam.yaml', 11)}: part 2.3: cannot convert to HTML: "
+                                            "\\weird (examgen's HTML converter has no rule for it)"]
+
+
+def test_converter_reads_examgens_markup_of_a_placement_never_the_themes_drawing(tmp_path):
+    drawn = drawn_beside("figure", "net", "\\begin{frame}\\fancy{x}\\end{frame}\n",
+                         "\\begin{egblock}\n\\egpicture{abc}\\egcaption{Figure}{egfigure}{The net}\\label{eg-1-net}\n"
+                         "\\end{egblock}\n")
+    assert convert(f"See:\n{drawn}after", **{"eg-1-net": "1.1"}) == convert(
+        "See:\n\\begin{egblock}\n\\egpicture{abc}\\egcaption{Figure}{egfigure}{The net}\\label{eg-1-net}\n"
+        "\\end{egblock}\nafter", **{"eg-1-net": "1.1"})
+    out = Collector()
+    broken = drawn_beside("table", "t", "\\fancy\n", "\\begin{egblock}\n\\weird\n\\end{egblock}\n")
+    Converter({}, {}, {}, str).text(Latex(f"first\n{broken}", Loc(tmp_path / "exam.yaml", 10), "part 2.3"), out)
+    assert [str(e) for e in out.errors] == [f"{Loc(tmp_path / 'exam.yaml', 13)}: part 2.3: cannot convert to HTML: "
                                             "\\weird (examgen's HTML converter has no rule for it)"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,22 @@ def source_marker(tag: str, what: str, where: Loc | None = None, lines: int | No
     place = f" @ {where.file}:{where.line}" if where else ""
     extent = f" +{lines}" if lines else ""
     return f"{ANNOUNCEMENT}{tag}]}}{MARKER}{what}{place}{extent}"
+
+
+EXPORTED = "% examgen-export: "  # before the comment lines of a placed figure's or table's markup for the exports
+DRAWN = "% examgen-export: as the theme draws it\n"
+DRAWN_END = "% examgen-export: end\n"
+MARKER_LINE = re.compile(re.escape(ANNOUNCEMENT) + r"[^\n]*\n")
+
+
+def drawn_beside(kind: str, ident: str, drawn: str, markup: str) -> str:
+    r"""A figure or table a text placed, where the theme draws it otherwise than the default
+    theme: the default's markup (``\egpicture``, ``\egcaption``, ``tabular``) in comment lines,
+    which TeX skips and the exports convert to HTML (writers/html.py), then the theme's drawing.
+    The markup's source markers are left out: in a comment they would mislead TeX's messages."""
+    lines = MARKER_LINE.sub("", markup).splitlines()
+    commented = "".join(f"%{line}\n" for line in lines)
+    return f"{EXPORTED}{kind} {ident}\n{commented}{DRAWN}{drawn}{DRAWN_END}"
 
 
 class Latex(str):

@@ -36,7 +36,7 @@ from .. import __version__
 from ..errors import Collector, ComputeError, ExamgenError, Loc, SourceError
 from ..kinds import by_name
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
-from ..model.rendered import Latex, RenderedExam, View
+from ..model.rendered import Latex, RenderedExam, View, drawn_beside
 from ..model.source import Code, Exam, Expression, Figure, Part, Problem, Table, Text
 from ..numbers import format_number
 from ..sandbox import jinja as sandbox_jinja
@@ -478,8 +478,8 @@ class _ProblemRenderer:
     placed from any of its texts (``<< figure('id') >>``), which the document then leaves out
     after the intro."""
 
-    def __init__(self, problem: Problem[Text], scope: Scope, texts: TextRenderer, blocks, numbered: Numbered,
-                 given: Mapping[str, object], out: Collector):
+    def __init__(self, problem: Problem[Text], scope: Scope, texts: TextRenderer, blocks: _Blocks,
+                 numbered: Numbered, given: Mapping[str, object], out: Collector):
         self.problem, self.scope, self.texts, self.out = problem, scope, texts, out
         self.values = dict(scope.values)
         self.values.update(figure=lambda ident: self.place("figure", ident),
@@ -502,7 +502,7 @@ class _ProblemRenderer:
             known = ", ".join(sorted(i for k, i in self.placeable if k == kind)) or "none"
             raise TextProblem(f"problem {self.problem.number} has no {kind} '{ident}' (its {kind}s: {known})")
         self.placed.add(ident)
-        return str(getattr(self.blocks, kind)(self.placeable[(kind, ident)]))
+        return self.blocks.place(kind, ident, self.placeable[(kind, ident)])
 
     def part(self, part: Part[Text]) -> Part[str]:
         printed: list[tuple[object, str]] = []
@@ -575,9 +575,23 @@ def _unused(problem: Problem[Text], scope: Scope, texts: TextRenderer, out: Coll
                  scope.code.loc, scope.code.label)
 
 
-def _blocks(theme: Theme, words: Strings, solution: bool):
-    """The theme's blocks (blocks.tex.j2) for one view: what ``figure('id')`` places."""
-    return environment(theme).get_template("blocks.tex.j2").make_module({"_": words, "solution": solution})
+class _Blocks:
+    """What ``figure('id')`` and ``table('id')`` place in one view: the theme's block (blocks.tex.j2)
+    and, where it draws otherwise than the default theme's, the default's markup beside it for
+    the exports, which read that markup and never a theme's own (model/rendered.drawn_beside)."""
+
+    def __init__(self, theme: Theme, words: Strings, solution: bool):
+        env, context = environment(theme), {"_": words, "solution": solution}
+        own, default = env.get_template("blocks.tex.j2"), env.get_template("default/blocks.tex.j2")
+        self.theme = own.make_module(context)
+        self.default = None if own.filename == default.filename else default.make_module(context)
+
+    def place(self, kind: str, ident: str, record: Figure[str] | Table[str]) -> str:
+        drawn = str(getattr(self.theme, kind)(record))
+        if self.default is None:
+            return drawn
+        markup = str(getattr(self.default, kind)(record))
+        return drawn if drawn == markup else drawn_beside(kind, ident, drawn, markup)
 
 
 def _unmade(exam: Exam[Text], blocks, out: Collector) -> None:
@@ -596,7 +610,7 @@ def solution_problems(computed: ComputedExam, theme: Theme, numbers: frozenset[i
     rest of the exam."""
     exam = computed.exam
     words = strings(theme, exam.meta.language)
-    blocks, numbered = _blocks(theme, words, True), Numbered(exam, words)
+    blocks, numbered = _Blocks(theme, words, True), Numbered(exam, words)
     given = given_names(computed, True)
     found = {}
     for problem in exam.problems:
@@ -623,8 +637,8 @@ def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: b
     run again, so the figures and tables it placed come from there (``placed_before``)."""
     exam = computed.exam
     words = strings(theme, exam.meta.language)
-    blocks, numbered = _blocks(theme, words, solution), Numbered(exam, words)
-    _unmade(exam, blocks, out)
+    blocks, numbered = _Blocks(theme, words, solution), Numbered(exam, words)
+    _unmade(exam, blocks.theme, out)
     given = given_names(computed, solution)
     base = {**computed.scope(EXAM_SCOPE).values, **given}
     unusable = computed.scope(EXAM_SCOPE).unusable

@@ -1,13 +1,19 @@
 r"""Exam texts as HTML for the platforms that show HTML (Moodle, QTI), and the parts as questions.
 
 A small converter for the LaTeX that exam texts use, rather than a library: pylatexenc's
-``latex2text`` makes plain text (math flattened to Unicode, lists and tables lost) and its
-walker would still need every rule below; pandoc is a 100 MB tool for a few dozen commands.
+``latex2text`` makes plain text (math flattened to Unicode, lists and tables lost); a
+converter on its ``LatexWalker`` (tried: the same rules over its nodes, the same HTML for all
+510 texts of the three exams) is half as long, but less strict (a ``^`` or ``_`` in prose,
+``\textbf x`` pass) and some 30 times slower (parsing those texts alone takes 220 ms, this
+whole conversion 7 ms); latex2mathml makes MathML, where the platforms' MathJax typesets
+the TeX itself; pandoc is a 100 MB tool for a few dozen commands.
 Math stays TeX, between ``\( … \)`` and ``\[ … \]``, for MathJax to typeset (``align*``
 becomes ``aligned``, which MathJax knows in any configuration); prose commands become XHTML
-elements (well-formed XML, as QTI needs); the theme's figure and table blocks become images
-and tables. Whatever else a text holds is an ExportError naming its part and line: a text is
-never silently mangled.
+elements (well-formed XML, as QTI needs). A figure or table stands in a text as examgen draws
+it (the default theme's ``egblock``, ``\egpicture``, ``\egcaption``, ``tabular``): where a
+theme draws it otherwise, that markup is beside the drawing in comment lines, and the
+drawing is never read (model/rendered.drawn_beside). Whatever else a text holds is an
+ExportError naming its part and line: a text is never silently mangled.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from html import escape
 from typing import NoReturn
 
 from ..errors import Collector, ExportError, Loc
-from ..model.rendered import Latex, RenderedExam
+from ..model.rendered import DRAWN, DRAWN_END, EXPORTED, Latex, RenderedExam
 from ..model.source import Figure, Part, Problem
 from ..numbers import format_number
 
@@ -44,6 +50,8 @@ PROSE = [("---", "&#8212;"), ("--", "&#8211;"), ("``", "&#8220;"), ("''", "&#822
 LINES_PER_CM = 1.2  # typed lines per cm of handwriting space
 COMMAND = re.compile(r"\\([a-zA-Z@]+\*?|.)", re.S)
 PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+PLACED = re.compile(re.escape(EXPORTED) + r"[^\n]*\n(?P<markup>(?:%[^\n]*\n)*?)" + re.escape(DRAWN) + ".*?"
+                    + re.escape(DRAWN_END), re.S)  # a placement a theme draws its own way (model/rendered.py)
 BLOCK_TAG = re.compile(r"<(?:div|ul|ol|table|p)\b")  # XHTML a paragraph (<p>) must not hold
 
 
@@ -134,13 +142,29 @@ class _Reading:
             elif char == "}":
                 self.fail("a '}' without its '{'")
             elif char == "%":
-                newline = text.find("\n", self.at)
-                self.at = len(text) if newline < 0 else newline + 1
+                placed = PLACED.match(text, self.at)
+                if placed:
+                    out.append(self.placed(placed))
+                else:
+                    newline = text.find("\n", self.at)
+                    self.at = len(text) if newline < 0 else newline + 1
             elif char in "&^_":
                 self.fail(f"a '{char}' outside math and tables")
             else:
                 out.append(self.prose())
         return "".join(out)
+
+    def placed(self, placed: re.Match[str]) -> str:
+        """A figure or table that a theme draws its own way: the default theme's markup written
+        beside the drawing (model/rendered.drawn_beside), the drawing left out."""
+        markup = "".join(line[1:] for line in placed.group("markup").splitlines(keepends=True))
+        try:
+            html = _Reading(self.converter, markup, self.used).run()
+        except Unconvertible as problem:  # at its place in the commented lines: one '%' more per line
+            lines = markup.count("\n", 0, problem.at) + 1
+            self.fail(problem.message, placed.start("markup") + problem.at + lines)
+        self.at = placed.end()
+        return html
 
     def prose(self) -> str:
         start = self.at
