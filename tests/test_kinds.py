@@ -13,17 +13,19 @@ from pathlib import Path
 from typing import ClassVar, TypeVar
 
 import pytest
-from simulate import code
 from support import HEADER, write_exam
 
 from examgen import kinds, schema, shapes
+from examgen.codes import copy_code as code
+from examgen.commands.build import build
+from examgen.commands.export import ExportRequest, export
 from examgen.errors import Collector, ExamgenError, ExportError
 from examgen.kinds.base import BaseAnswer
 from examgen.model.source import Text
-from examgen.orchestrate import ExportRequest, build, export, prepare
+from examgen.model.tree import SourceMap
+from examgen.orchestrate import prepare
 from examgen.project import Project
 from examgen.stages import validate
-from examgen.stages.load import SourceMap
 from examgen.theme import DEFAULT
 
 T = TypeVar("T")

@@ -6,6 +6,10 @@ delimiters that leave LaTeX braces alone: ``<< expr >>``, ``<% stmt %>``,
 text's file and line. It is a sandbox (sandbox/jinja.py): a text can't reach
 Python's internals, build anything huge in one step, or run past a time or a
 memory limit; each text, numeric answer and document renders under those limits.
+
+Over 500 lines, as one module: the texts and the documents share one environment, its
+filters, the store of compiled templates and the names a text may use, and rendering a view
+is one pass over them; the sandbox itself (sandbox/jinja.py) is apart.
 """
 
 from __future__ import annotations
