@@ -473,9 +473,11 @@ def bench_copies(root: Path, runs: int, facts: dict) -> list[Result]:
             peak = run_watched([EXAMGEN, "copies", COPIES_EXAM, "--count", str(count)], root)
             facts[label]["peak_memory_mb"] = round(max(facts[label]["peak_memory_mb"], peak / 2**20), 1)
             facts[label]["print_pdf_mb"] = round(
-                (root / "build" / COPIES_EXAM / "copies" / "print.pdf").stat().st_size / 2**20, 2)
+                (root / "course" / COPIES_EXAM / "copies" / "print.pdf").stat().st_size / 2**20, 2)
 
-        measurements.append(Measurement(label, copies))
+        # each repetition's copies anew: a run of other copies keeps the last one's beside its own
+        fresh = lambda _: shutil.rmtree(root / "course", ignore_errors=True)  # noqa: E731
+        measurements.append(Measurement(label, copies, setup=fresh))
     return measure(COPIES_EXAM, measurements, runs)
 
 

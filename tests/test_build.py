@@ -18,6 +18,7 @@ from examgen.commands.build import build
 from examgen.errors import CompileError, ComputeError, OutputProblem
 from examgen.project import Project
 from examgen.stages import compile as compile_stage
+from examgen.theme import DEFAULT
 
 pytestmark = pytest.mark.latex  # every test here builds with LaTeX
 
@@ -115,26 +116,20 @@ def test_a_failed_build_leaves_the_last_good_outputs_untouched(project):
     assert outputs(project) == good
 
 
-LEAKING_THEME = """\
-<% extends "default/exam.tex.j2" %>
-<% block answer scoped %>
-<< super() >>
-<% if part.kind == 'free' and part.answer.solution %>\\par << part.answer.solution >>\\par<% endif %>
-<% endblock %>
-"""
-
-
 def test_a_build_whose_check_fails_installs_nothing(project):
-    """A project theme that prints the sample solutions in the student view too: LaTeX succeeds,
-    the check finds the leak (exit 5), and the last good outputs stay as they were, byte for byte."""
+    """A project theme that crosses the options without the mark the check counts: LaTeX succeeds,
+    the check finds the solution's crosses missing (exit 5), and the last good outputs stay as they
+    were, byte for byte."""
     build(Project(project).resolve("minimal"))
     good, good_sets = outputs(project), sets(project / "build" / "minimal")
     (project / "templates").mkdir()
-    (project / "templates" / "exam.tex.j2").write_text(LEAKING_THEME)
+    blocks = (DEFAULT / "blocks.tex.j2").read_text(encoding="utf-8")
+    (project / "templates" / "blocks.tex.j2").write_text(blocks.replace("\\egchoicebox[egsolution]",
+                                                                        "\\egcheckbox[egsolution]"))
     failed = subprocess.run([sys.executable, "-m", "examgen.cli", "build", "minimal"], cwd=project,
                             capture_output=True, text=True, timeout=600)
     assert failed.returncode == 5, failed.stderr
-    assert "part 1.3: its solution text leaks into the student PDF" in failed.stderr
+    assert "the solution PDF crosses 0 options, the exam has 1 correct ones" in failed.stderr
     assert outputs(project) == good
     assert sets(project / "build" / "minimal") == good_sets
 

@@ -237,7 +237,7 @@ def test_endterm_copies_carry_qr_and_code_on_every_page(tmp_path):
     target = Project(tmp_path).resolve("2022-endterm")
     result = make_copies(target, CopiesRequest(count=5, split=True))
     out = result.out_dir
-    assert out == tmp_path / "build" / "2022-endterm" / "copies"
+    assert out == tmp_path / "course" / "2022-endterm" / "copies"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert result.pages == 24 and pdf_pages(out / "print.pdf") == 5 * 24
     for entry in manifest["entries"]:
@@ -275,3 +275,61 @@ def test_copies_replace_only_a_folder_of_copies(project, tmp_path):
 
 def plan_codes(target) -> list[str]:
     return [copy.code for copy in plan(read_exam(target, target.project.theme(), Collector()), 2, None)]
+
+
+def _rebuild_with(target, old: str, new: str) -> None:
+    """An examiner's edit of the source, then a build."""
+    from examgen.commands.build import build
+
+    source = target.exam_file.read_text(encoding="utf-8")
+    assert old in source
+    target.exam_file.write_text(source.replace(old, new), encoding="utf-8")
+    assert build(target).compiled
+
+
+@pytest.mark.latex
+def test_printed_copies_outlive_every_rebuild_and_their_marks_sheet_and_grades_find_them(project):
+    """Copies live in the course's records, apart from the build: three rebuilds with edits later
+    (the last one changes a part's points), the copies are as they were, the marks sheet and the
+    grading find them, and both say that the exam changed since the copies were made."""
+    from examgen.commands.export import ExportRequest, export
+    from examgen.commands.grade import GradeRequest, grade
+
+    target = Project(project).resolve("minimal")
+    made = make_copies(target, CopiesRequest(count=3, split=True))
+    assert made.out_dir == project / "course" / "minimal" / "copies"
+    printed = files(made.out_dir)
+    _rebuild_with(target, "Which numbers are prime?", "Which of these numbers are prime?")
+    _rebuild_with(target, "Name a square number.", "Name a square number above one.")
+    _rebuild_with(target, "      - points: 1\n        prompt: Name", "      - points: 2\n        prompt: Name")
+    assert files(made.out_dir) == printed
+    sheet = export(target, ExportRequest("marks"))
+    assert sheet.path == project / "course" / "minimal" / "marks.csv" and sheet.items == 3
+    assert any("the exam changed since its copies were made" in warning for warning in sheet.warnings)
+    rows = sheet.path.read_text(encoding="utf-8").splitlines()
+    marks = project / "marks.csv"
+    marks.write_text("\n".join(rows[:2] + [f"{row.split(',')[0]},,,1,2,2" for row in rows[2:]]) + "\n",
+                     encoding="utf-8")
+    graded = grade(target, GradeRequest(marks))
+    assert graded.out_dir == project / "course" / "minimal" / "grading" and graded.graded == 3
+    assert not any("no manifest of copies" in warning for warning in graded.warnings)
+    assert any("the exam changed since its copies were made" in warning for warning in graded.warnings)
+
+
+@pytest.mark.latex
+def test_copies_of_another_run_are_kept_and_those_an_older_examgen_left_in_the_build_are_moved_out(project):
+    target = Project(project).resolve("minimal")
+    first = make_copies(target, CopiesRequest(count=2))
+    kept = files(first.out_dir)
+    make_copies(target, CopiesRequest(count=2))  # the same copies again: nothing to keep
+    assert not (first.out_dir.parent / "copies.replaced-1").exists()
+    make_copies(target, CopiesRequest(count=3))
+    assert files(first.out_dir.parent / "copies.replaced-1") == kept
+    shutil.rmtree(project / "course")
+    older = project / "build" / "minimal" / "copies"  # where an older examgen wrote them: in the set
+    older.mkdir()
+    for name, data in kept.items():
+        (older / name).write_bytes(data)
+    _rebuild_with(target, "Which numbers are prime?", "Which of these numbers are prime?")
+    _rebuild_with(target, "Name a square number.", "Name a square number above one.")
+    assert files(project / "course" / "minimal" / "copies") == kept

@@ -287,7 +287,7 @@ def test_marks_sheet_lists_every_copy_and_part_with_its_maximum(built, tmp_path)
     copies = tmp_path / "copies"
     copies.mkdir()
     made = plan(exam, None, students)
-    (copies / "manifest.json").write_text(manifest_json(exam, made, 12, ["0" * 64] * 2), encoding="utf-8")
+    (copies / "manifest.json").write_text(manifest_json(exam, made, 12, ["0" * 64] * 2, ""), encoding="utf-8")
     out = tmp_path / "marks.csv"
     export(target, ExportRequest("marks", out, copies, built("sample").out))
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
@@ -376,8 +376,8 @@ def test_export_command_builds_first_and_says_what_it_cannot_export(project):
 
     plom = cli(project, "export", "minimal", "--format", "plom")
     assert plom.returncode == 0, plom.stderr
-    assert plom.stdout.strip() == "minimal: plom (1 Plom questions) -> build/minimal/plom.toml"
-    assert tomllib.loads((project / "build" / "minimal" / "plom.toml").read_text())["totalMarks"] == 4
+    assert plom.stdout.strip() == "minimal: plom (1 Plom questions) -> course/minimal/plom.toml"
+    assert tomllib.loads((project / "course" / "minimal" / "plom.toml").read_text())["totalMarks"] == 4
     marks = cli(project, "export", "minimal", "--format", "marks")
     assert marks.returncode == 8
     assert "run `examgen copies` first" in marks.stderr and "Traceback" not in marks.stderr
@@ -419,8 +419,8 @@ def test_a_new_exporter_in_the_registry_is_a_format_of_export_and_of_its_table(b
     monkeypatch.setattr(exports, "EXPORTERS", registry)
     monkeypatch.setattr(command, "EXPORTERS", registry)
     sample = built("sample")
-    result = export(Project(REPO).resolve("sample"), ExportRequest("titles", build=sample.out))
-    assert result.path == sample.out / "titles.txt" and result.items == len(sample.result.exam.problems)
+    result = export(Project(REPO).resolve("sample"), ExportRequest("titles", tmp_path / "titles.txt", build=sample.out))
+    assert result.path == tmp_path / "titles.txt" and result.items == len(sample.result.exam.problems)
     assert result.path.read_text(encoding="utf-8").splitlines() == [
         problem.title.source for problem in sample.result.exam.problems]
     assert any("titles only" in warning for warning in result.warnings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -36,7 +36,7 @@ class Verdict(BaseAnswer[T]):
     """True or false: two boxes, the solution crosses the right one."""
 
     labels: tuple[T, ...]  # the boxes' texts, "true" and "false"
-    true: bool
+    true: bool | None  # None in the student view, which knows no answer
     kind: ClassVar[str] = "truefalse"
     graded: ClassVar[bool] = False
 
@@ -53,7 +53,10 @@ class Verdict(BaseAnswer[T]):
         return self.labels
 
     def crossed(self) -> frozenset[int]:
-        return frozenset({1 if self.true else 2})
+        return frozenset() if self.true is None else frozenset({1 if self.true else 2})
+
+    def for_student(self) -> Verdict[T]:
+        return replace(self, true=None)
 
 
 class TrueFalseKind:

@@ -342,12 +342,14 @@ problems:
   - title: P
     parts:
       - points: 1
+        lead: Primes are whole numbers.
         prompt: Name a prime<% if solution %> (the key says 2)<% endif %>.
         solution: Two.
 """)
     solution, student = (view.exam.problems[0].parts[0] for view in (exam.solution, exam.student))
     assert (solution.prompt, student.prompt) == ("Name a prime (the key says 2).", "Name a prime.")
-    assert solution.answer.solution is student.answer.solution  # the same expansion serves both views
+    assert solution.lead is student.lead  # the same expansion serves both views
+    assert solution.answer.solution == "Two." and student.answer.solution is None  # the student view knows none
 
 
 def test_which_option_is_correct_can_be_computed(tmp_path):

@@ -128,3 +128,27 @@ def test_sentences_with_a_number_agree_with_it(language, one, half, total):
     assert sentence("problem_credits", credits=sentence.number(1), count=1) == one
     assert sentence("problem_credits", credits=sentence.number(0.5), count=0.5) == half
     assert total in sentence("credits", credits="1", count=1)
+
+
+def test_a_theme_that_prints_answers_in_every_view_finds_none_in_the_student_view(tmp_path):
+    """The student view is rendered from records that know no answers: a theme that crosses the correct
+    options, sets them in bold and prints the sample solutions without asking which view it is
+    typesets none of them in the student copy, and all of them in the sample solution."""
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    blocks = (DEFAULT / "blocks.tex.j2").read_text(encoding="utf-8")
+    marked = "\\egchoicebox[egsolution]{<< 1 if solution and option.correct else 0 >>}}] << option.text >>"
+    assert marked in blocks and "<% if solution %>\n<% if answer.solution %>" in blocks
+    bold = "<% if option.correct %>\\textbf{<< option.text >>}<% else %><< option.text >><% endif %>"
+    blocks = blocks.replace(marked, "\\egchoicebox[egsolution]{<< 1 if option.correct else 0 >>}}] " + bold)
+    blocks = blocks.replace("<% if solution %>\n<% if answer.solution %>", "<% if true %>\n<% if answer.solution %>")
+    (theme / "blocks.tex.j2").write_text(blocks, encoding="utf-8")
+    project = sample_project(tmp_path / "p", templates=theme)
+    solution_tex, student_tex = document(project, solution=True), document(project)
+    assert "\\egchoicebox[egsolution]{1}" in solution_tex and "\\textbf{" in solution_tex
+    assert "\\egsolution{" in solution_tex
+    assert "\\egchoicebox[egsolution]{1}" not in student_tex
+    assert "\\egsolution{" not in student_tex
+    rendered = prepare(project.resolve("sample"), Collector())
+    for _, part in rendered.student.exam.parts():
+        assert not part.answer.secrets() and not part.answer.crossed() and not part.answer.written_solution()

@@ -242,7 +242,7 @@ def test_copies_get_variants_round_robin_and_are_graded_against_their_own_key(tm
     project = project_with(tmp_path)
     made = cli(project, "copies", "variants", "--count", "6")
     assert made.returncode == 0, made.stderr
-    copies = project / "build" / "variants" / "copies"
+    copies = project / "course" / "variants" / "copies"
     entries = json.loads((copies / "manifest.json").read_text())["entries"]
     assert [entry["variant"] for entry in entries] == ["A", "B", "C", "D", "A", "B"]
     pages = pypdf_texts(copies / "print.pdf")
@@ -297,7 +297,7 @@ def test_copies_of_variants_of_different_lengths_are_as_long_as_the_longest(tmp_
     assert made.returncode == 0, made.stderr
     built = {label: pypdf_texts(tmp_path / "build" / "lengths" / label / "student.pdf") for label in "AB"}
     assert len(built["A"]) < len(built["B"])
-    copies = tmp_path / "build" / "lengths" / "copies"
+    copies = tmp_path / "course" / "lengths" / "copies"
     manifest = json.loads((copies / "manifest.json").read_text())
     pages = manifest["pages_per_copy"]
     assert pages == len(built["B"]) + len(built["B"]) % 2
@@ -327,7 +327,7 @@ def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
         """))
     made = cli(tmp_path, "copies", "fresh", "--count", "4")
     assert made.returncode == 0, made.stderr
-    copies = tmp_path / "build" / "fresh" / "copies"
+    copies = tmp_path / "course" / "fresh" / "copies"
     entries = json.loads((copies / "manifest.json").read_text())["entries"]
     assert [entry["variant"] for entry in entries] == ["1", "2", "3", "4"]
     pages = pypdf_texts(copies / "print.pdf")

@@ -139,7 +139,7 @@ class _Progress:
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path),
               help="Make one named copy per student of a CSV roster (registration, name[, seat, room]).")
 @click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
-              help="Folder for the copies (default build/<id>/copies/).")
+              help="Folder for the copies (default course/<id>/copies/).")
 @click.option("--only", metavar="CODE", help="Write only the copy with this code (byte-identical to --split's).")
 @click.option("--split", is_flag=True, help="Also write one PDF per copy.")
 @click.option("--variant-by", type=click.Choice(["copy", "seat"]), default="copy", show_default=True,
@@ -206,9 +206,9 @@ def _thresholds(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--thresholds", callback=_thresholds, metavar="GRADE=LEAST,...",
               help="Grade thresholds instead of the exam's, best grade first; LEAST in points or as N%.")
 @click.option("--copies", type=click.Path(file_okay=False, path_type=Path),
-              help="The copies' folder with manifest.json (default build/<id>/copies/).")
+              help="The copies' folder with manifest.json (default course/<id>/copies/).")
 @click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
-              help="Folder for results.csv, grades.csv, report.html (default build/<id>-grading/).")
+              help="Folder for results.csv, grades.csv, report.html (default course/<id>/grading/).")
 @click.pass_context
 def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thresholds: tuple, copies: Path | None,
           out: Path | None) -> None:
@@ -234,9 +234,9 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
 @click.option("--format", "format_", required=True, type=click.Choice(list(EXPORTERS)),
               help="; ".join(f"{exporter.name}: {exporter.about}" for exporter in EXPORTERS.values()) + ".")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write (default build/<id>/" + ", ".join(e.file for e in EXPORTERS.values()) + ").")
+              help="The file to write (default course/<id>/" + ", ".join(e.file for e in EXPORTERS.values()) + ").")
 @click.option("--copies", "copies_dir", type=click.Path(file_okay=False, path_type=Path),
-              help=", ".join(READING_COPIES) + ": the folder of an `examgen copies` run (default build/<id>/copies/).")
+              help=", ".join(READING_COPIES) + ": the folder of an `examgen copies` run (default course/<id>/copies/).")
 @click.pass_context
 def export(ctx: click.Context, exam: str, format_: str, out: Path | None, copies_dir: Path | None) -> None:
     """Export EXAM, built first if needed, for another platform (docs/exports.md)."""

@@ -120,6 +120,13 @@ class OutputFolder:
         os.symlink(folder.name, link)  # relative: the project may move
         return link
 
+    def sets(self) -> list[Path]:
+        """Every set of outputs beside the folder, the current one first."""
+        current = os.readlink(self.path) if self.path.is_symlink() else None
+        found = [self.parent / entry.name for entry in os.scandir(self.parent)
+                 if self.mine.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)]
+        return sorted(found, key=lambda folder: folder.name != current)
+
     def clean(self) -> None:
         """Remove every set and link but the current set (a build's first step: it may have nothing else to do)."""
         with self._changing():

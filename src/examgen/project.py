@@ -1,6 +1,7 @@
 """Where things are: a project is a folder with ``exams/`` (each exam a folder with an
-``exam.yaml``, shared helpers in ``exams/lib``), optionally ``templates/`` (its theme)
-and ``build/`` (outputs and the build cache)."""
+``exam.yaml``, shared helpers in ``exams/lib``), optionally ``templates/`` (its theme),
+``build/`` (outputs and the build cache: made again at will) and ``course/`` (what a course
+made of an exam once it was built: copies, exports, grades; a build never touches it)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class Project:
     @property
     def build(self) -> Path:
         return self.root / "build"
+
+    @property
+    def course(self) -> Path:
+        return self.root / "course"
 
     def theme(self) -> Theme:
         return Theme.stack(self.root / "templates")
@@ -82,3 +87,8 @@ class Target:
     @property
     def out(self) -> Path:
         return self.project.build / self.id
+
+    @property
+    def course(self) -> Path:
+        """Its course records (copies, exports, grades): apart from the build, which never removes them."""
+        return self.project.course / self.id

@@ -8,6 +8,7 @@ Python and no LaTeX (cache.py). SIGINT and SIGTERM stop it at once (stopping.py)
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,8 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
     output = OutputFolder(out_dir or target.out)
     outputs = {name: output.path / name for name in output_names(variants)}
     with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
+        if output.path == target.out:
+            _adopt_older_copies(target, output)
         output.clean()
         record = Record(target.work / "examgen-inputs.json")
         inputs = source_digest(exam, target.project.lib, theme, output.path)
@@ -91,6 +94,21 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
     compiled = [name for name, product in products.items() if product.compiled]
     kept = [name for name, product in products.items() if product.pdf is not None and not product.compiled]
     return BuildResult(target, exam, output.path, compiled, kept, out.warnings)
+
+
+def _adopt_older_copies(target: Target, output: OutputFolder) -> None:
+    """Copies an older examgen made inside a set of outputs, which a build replaces and the next one
+    removes, moved to the course's records first: the current set's as ``copies`` (unless the records
+    hold copies already), any other's beside it, named after its set. Nothing else is moved."""
+    from ..writers.copies import FOLDER, MANIFEST
+
+    for older in (folder / FOLDER for folder in output.sets()):
+        if (older / MANIFEST).is_file():
+            moved = target.course / FOLDER
+            if moved.exists():
+                moved = target.course / f"{FOLDER}{older.parent.name.removeprefix(output.prefix.rstrip('-'))}"
+            moved.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(older, moved)
 
 
 def build_many(targets: list[Target], out_dir: Path | None = None, force: bool = False,

@@ -7,6 +7,9 @@ pages' QR codes (writers/copies.py); the copies folder is written aside and swit
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -66,6 +69,18 @@ class CopiesResult:
 Progress = Callable[[int, int], None]  # copies done, copies in all
 
 
+def warn_if_changed(copies: Path, key: bytes, consequence: str, out: Collector) -> None:
+    """A warning when the exam's key is no longer the one its copies (``copies``: their folder)
+    were made with: the exam changed after printing. A manifest of an older examgen records none."""
+    from ..writers import copies as writer
+    from ..writers.key import key_digest
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        made_with = json.loads((copies / writer.MANIFEST).read_text(encoding="utf-8")).get("key_sha256")
+        if made_with and made_with != key_digest(key):
+            out.warn(f"the exam changed since its copies were made ({Loc(copies)}): {consequence}")
+
+
 def make_copies(target: Target, request: CopiesRequest, progress: Progress | None = None) -> CopiesResult:
     """Per-student copies of an exam (writers/copies.py): the roster is read first (a bad row
     writes nothing), the build brought up to date (a no-op when it is), then the copies' overlays
@@ -84,6 +99,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
 
     from ..stages.render import strings
     from ..writers import copies as writer
+    from ..writers.key import key_digest
     from ..writers.layout import layout_json, read_layout
 
     exam, out = built.exam, Collector()
@@ -110,7 +126,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     stopping.current().check()
     pdf = writer.CopiesPdf(student_pdfs, overlays_pdf, copies, stamp,
                            writer.info_object(exam, os.environ.get("SOURCE_DATE_EPOCH")))
-    folder = request.out or built.out_dir / "copies"
+    folder = request.out or target.course / writer.FOLDER
     warnings = list(dict.fromkeys(built.warnings + out.warnings))  # a copy's variant may warn as the build did
     if request.only:
         copy = chosen[0]
@@ -123,7 +139,8 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     files: dict[str, Callable[[Path], object]] = {
         "print.pdf": lambda path: pdf.file.write(path, pdf.print_file(iter(contents))),
         "manifest.json": lambda path: path.write_text(
-            writer.manifest_json(exam, copies, stamp.pages, [s.sha256 for s in singles]), encoding="utf-8"),
+            writer.manifest_json(exam, copies, stamp.pages, [s.sha256 for s in singles],
+                                 key_digest((built.out_dir / "key.json").read_bytes())), encoding="utf-8"),
         "layout.json": lambda path: path.write_text(layout_json(layouts, exam, page_size, stamp.pages),
                                                     encoding="utf-8"),
     }
@@ -188,8 +205,9 @@ def _stamp_and_typeset(copies: tuple[Copy, ...], stamp: Stamp, typeset: Callable
 def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) -> None:
     """The files (name -> how to write it) as the copies folder, written aside and switched in by
     renames: a failed run leaves the last copies as they were. An existing folder is replaced only
-    if it holds nothing but what a run of copies writes."""
-    from ..writers.copies import COPIES_FILE
+    if it holds nothing but what a run of copies writes; copies of another run (another manifest:
+    copies that may have been printed) are kept beside it as ``copies.replaced-N``, never removed."""
+    from ..writers.copies import COPIES_FILE, MANIFEST
 
     staged, old = folder.with_name(f".{folder.name}.examgen-new"), folder.with_name(f".{folder.name}.examgen-old")
     with writing("the copies", folder.parent):
@@ -207,4 +225,14 @@ def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) ->
         if folder.exists():
             os.rename(folder, old)
         os.rename(staged, folder)
+        if _read(old / MANIFEST) not in (None, _read(folder / MANIFEST)):
+            os.rename(old, next(kept for number in itertools.count(1)
+                                if not (kept := folder.with_name(f"{folder.name}.replaced-{number}")).exists()))
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

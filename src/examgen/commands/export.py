@@ -10,7 +10,9 @@ from ..errors import Collector
 from ..exports import EXPORTERS, Build
 from ..outputs import replace_file, writing
 from ..project import Target
+from ..writers.copies import FOLDER
 from .build import build
+from .copies import warn_if_changed
 
 
 @dataclass(frozen=True)
@@ -18,8 +20,8 @@ class ExportRequest:
     """What `examgen export` asks for: a format, where to write it, and for marks the copies' folder."""
 
     format: str  # a key of EXPORTERS
-    out: Path | None = None  # default build/<id>/<the exporter's file>
-    copies: Path | None = None  # default build/<id>/copies
+    out: Path | None = None  # default course/<id>/<the exporter's file>
+    copies: Path | None = None  # default course/<id>/copies
     build: Path | None = None  # the build's output folder (default build/<id>/), as `build --out` named it
 
 
@@ -35,9 +37,12 @@ def export(target: Target, request: ExportRequest) -> ExportResult:
     exporter = EXPORTERS[request.format]
     built = build(target, request.build)
     out = Collector()
-    copies = request.copies or built.out_dir / "copies"
+    copies = request.copies or target.course / FOLDER
+    if exporter.reads_copies:
+        warn_if_changed(copies, (built.out_dir / "key.json").read_bytes(),
+                        f"the {exporter.name} export follows the exam as it is now", out)
     exported = exporter.export(Build(target, built.exam, built.out_dir, copies), out)
-    path = request.out or built.out_dir / exporter.file
+    path = request.out or target.course / exporter.file
     with writing("the export", path.parent):
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_file(path, lambda staged: staged.write_bytes(exported.content))

@@ -12,6 +12,10 @@ from ..model.source import Grading, Threshold
 from ..orchestrate import read_exam, render_all
 from ..outputs import replace_file, writing
 from ..project import Target
+from ..writers.copies import FOLDER
+from .copies import warn_if_changed
+
+GRADING = "grading"  # the grading outputs' folder in the course's records
 
 
 @dataclass(frozen=True)
@@ -21,8 +25,8 @@ class GradeRequest:
     marks: Path  # the marks sheet
     crosses: Path | None = None  # a scanner's crosses for the multiple-choice parts
     thresholds: tuple[Threshold, ...] = ()  # --thresholds: instead of the source's scale
-    copies: Path | None = None  # the copies' folder (its manifest.json); default build/<id>/copies/
-    out: Path | None = None  # default build/<id>-grading/
+    copies: Path | None = None  # the copies' folder (its manifest.json); default course/<id>/copies/
+    out: Path | None = None  # default course/<id>/grading/
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,14 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     from ..grading.scale import GERMAN, resolve
     from ..grading.score import Keys, score
     from ..grading.sheets import Codes, read_crosses, read_marks
+    from ..writers.copies import MANIFEST
+    from ..writers.key import key_json
 
     out = Collector()
     theme = target.project.theme()
     source = read_exam(target, theme, out)
-    codes = Codes(source.meta.code, (request.copies or target.out / "copies") / "manifest.json")
+    copies = request.copies or target.course / FOLDER
+    codes = Codes(source.meta.code, copies / MANIFEST)
     if codes.known is None:
         out.warn(f"no manifest of copies at {Loc(codes.manifest)}: the copy codes were checked for their form, "
                  "exam code and check character only (give --copies DIR)")
@@ -61,6 +68,9 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     variants = render_all(source, theme, out, labels)
     rendered = next(iter(variants.values()))
     exam = rendered.exam
+    if not per_copy:  # a per-copy exam's key holds the copies' own variants, no build's
+        warn_if_changed(copies, key_json(variants).encode("utf-8"), "it is graded against the key of the exam as "
+                        "it is now", out)
     grading = Grading(request.thresholds, (exam.grading or GERMAN).fail) if request.thresholds else exam.grading
     problems = Collector()
     scale = resolve(grading, exam.total_points, problems)
@@ -77,7 +87,7 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     analysis = analyse(results)
     texts = {"results.csv": results_csv(results), "grades.csv": grades_csv(results),
              "report.html": report_html(exam, results, analysis)}
-    folder = request.out or target.project.build / f"{target.id}-grading"
+    folder = request.out or target.course / GRADING
     with writing("the grading outputs", folder):
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in texts.items():

@@ -80,6 +80,11 @@ class BaseAnswer(Generic[T]):
         """What a student must find, the same wherever a shuffle put it: verify tells variants apart by it."""
         return [self.key(), [str(text) for text in self.secrets()]]
 
+    def for_student(self) -> Self:
+        """The record as the student view holds it, knowing no answer: no key, no solution, no notes,
+        so no template can print one. A kind whose record holds answers returns a copy without them."""
+        return self
+
     def written_solution(self) -> T | None:
         """The sample solution typeset in its answer space."""
         return None

@@ -48,6 +48,9 @@ class Choice(BaseAnswer[T]):
         """The correct options' numbers, 1-based."""
         return [i for i, option in enumerate(self.options, 1) if option.correct is True]
 
+    def for_student(self) -> Choice[T]:
+        return replace(self, options=tuple(replace(option, correct=False) for option in self.options), computed=())
+
     def public(self) -> tuple[T, ...]:
         return tuple(option.text for option in self.options)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .. import shapes
@@ -63,6 +63,9 @@ class Free(WorkedAnswer[T]):
 
     def key(self) -> dict:
         return {}
+
+    def for_student(self) -> Free[T]:
+        return replace(self, solution=None, notes=())
 
     def form(self) -> Essay:
         return Essay()

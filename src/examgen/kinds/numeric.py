@@ -45,6 +45,9 @@ class Numeric(WorkedAnswer[T]):
     def absolute_tolerance(self) -> float:
         return abs(self.number) * self.tolerance if self.relative else self.tolerance
 
+    def for_student(self) -> Numeric[T]:
+        return replace(self, value=math.nan, tolerance=math.nan, solution=None, notes=())
+
     def key(self) -> dict:
         entry: dict = {"answer": self.number, "answer_printed": format_number(self.number),
                        "tolerance": float(f"{self.absolute_tolerance:.12g}")}

@@ -660,6 +660,21 @@ def _view(computed: ComputedExam, theme: Theme, texts: TextRenderer, solution: b
     return View(rendered, MappingProxyType(placed)), values, printed
 
 
+def _for_student(exam: Exam[str]) -> Exam[str]:
+    """The student view's records: every part's answer without what it knows of the answers, so that
+    no template, a theme's own included, can print them (the leak check stays a second line)."""
+    problems = []
+    for problem in exam.problems:
+        parts = []
+        for part in problem.parts:
+            answer = part.answer.for_student()
+            if answer.secrets() or answer.crossed():
+                raise TypeError(f"the {part.kind} kind's for_student() keeps answers: it must drop them")
+            parts.append(dataclasses.replace(part, answer=answer))
+        problems.append(dataclasses.replace(problem, parts=tuple(parts)))
+    return dataclasses.replace(exam, problems=tuple(problems))
+
+
 def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> RenderedExam:
     """Expand every text of the exam with its problem's computed values, for both views (a
     text that does not use ``solution`` is expanded once for both)."""
@@ -670,6 +685,7 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
     out.raise_if_any()
     student, _, _ = _view(computed, theme, texts, False, out, solution.placed)
     out.raise_if_any()
+    student = View(_for_student(student.exam), student.placed)
     return RenderedExam(computed.exam, solution, student, MappingProxyType(values), MappingProxyType(printed),
                         computed.variant)
 

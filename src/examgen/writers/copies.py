@@ -33,6 +33,8 @@ from ..stages.compile import Job, compile_document
 from .layout import Box, Layout
 from .pdf import Importer, PdfFile, Written, stream
 
+FOLDER = "copies"  # the copies' folder in the course's records (course/<id>/copies)
+MANIFEST = "manifest.json"
 COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-[A-Z0-9]\.pdf")  # what a run writes
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
 STICKER = re.compile(rb"/ExamgenSticker BMC\n.*?EMC\n", re.S)  # \egsticker's drawing (examgen.sty)
@@ -369,11 +371,13 @@ class CopiesPdf:
         return self.file.file(objects, root + 1, self.info)
 
 
-def manifest_json(exam: Exam, copies: tuple[Copy, ...], pages: int, hashes: list[str]) -> str:
+def manifest_json(exam: Exam, copies: tuple[Copy, ...], pages: int, hashes: list[str], key: str) -> str:
+    """The copies' record: each copy's code, student, variant, pages and digest, and the digest of
+    the key they were made with (``key_sha256``), so that a later command notices a changed exam."""
     entries = [{**copy.json(), "first_page": index * pages + 1, "last_page": (index + 1) * pages,
                 "sha256": digest} for index, (copy, digest) in enumerate(zip(copies, hashes))]
     data = {"exam": exam.id, "code": exam.meta.code, "copies": len(copies), "pages_per_copy": pages,
-            "print_file": "print.pdf", "entries": entries}
+            "print_file": "print.pdf", "key_sha256": key, "entries": entries}
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 

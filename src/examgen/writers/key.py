@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from ..model.rendered import RenderedExam
@@ -44,6 +45,11 @@ def answer_key(rendered: Rendered) -> dict:
 
 def key_json(rendered: Rendered) -> str:
     return json.dumps(answer_key(rendered), indent=2, ensure_ascii=False) + "\n"
+
+
+def key_digest(key: bytes) -> str:
+    """What the copies record of the key they were made with (key.json's SHA-256)."""
+    return hashlib.sha256(key).hexdigest()
 
 
 class KeyWriter:

@@ -15,8 +15,7 @@ from pathlib import Path
 from ..errors import ExportError, Loc
 from ..model.source import Exam
 from ..numbers import format_number
-
-MANIFEST = "manifest.json"
+from .copies import MANIFEST
 
 
 def read_manifest(folder: Path, exam: Exam) -> list[dict]:
