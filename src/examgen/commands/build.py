@@ -65,6 +65,7 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
     exam = read_exam(target, theme, out)
     variants = built_variants(exam)
     output = OutputFolder(out_dir or target.out)
+    output.refuse_foreign()  # before the build folder's lock: a refused --out leaves nothing behind
     outputs = {name: output.path / name for name in output_names(variants)}
     with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
         output.clean()
