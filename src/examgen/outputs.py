@@ -43,6 +43,14 @@ def replace_file(path: Path, write: Callable[[Path], object]) -> None:
     os.replace(staged, path)
 
 
+def remove(entry: os.DirEntry[str]) -> None:
+    """A file, a link (not what it points at) or a folder with all it holds."""
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
+
+
 def _copy_synced(source: Path, target: Path) -> None:
     """A copy that is on the disk before a link points at it: a crash cannot leave an empty output."""
     with open(source, "rb") as reading, open(target, "xb") as writing:
@@ -138,10 +146,7 @@ class OutputFolder:
             current = self._current()
             for entry in os.scandir(self.parent):
                 if entry.name != current and self.mine.fullmatch(entry.name):
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path)
-                    else:
-                        os.unlink(entry.path)
+                    remove(entry)
 
     def install(self, files: dict[str, Path]) -> None:
         """The files as the new set, switched in by one rename unless a stop came first."""

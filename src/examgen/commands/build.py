@@ -70,7 +70,7 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
     with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
         output.clean()
         record = Record(target.work / "examgen-inputs.json")
-        inputs = source_digest(exam, target.project.lib, theme, output.path)
+        inputs = source_digest(exam, theme, output.path)
         if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
             warnings = out.warnings + record.read().get("warnings", [])
             if strict:
