@@ -107,22 +107,28 @@ def test_a_signal_stops_a_build_at_once_and_installs_nothing(project, stage, sig
 
 
 def test_output_folders_that_cannot_be_used_are_refused_each_with_its_message(project):
+    """Each refusal leaves nothing behind, not even the lock beside the folder (``--out /`` wrote one into /)."""
     (project / "a-file").write_text("not a folder")
     (project / "notes").mkdir()
     (project / "notes" / "README").write_text("the examiner's own")
+    (project / "linked").symlink_to("notes")
+    before, root_before = sorted(os.listdir(project)), set(os.listdir("/"))
     for out, code, message in [
         ("a-file", 2, "Invalid value for '--out': Directory 'a-file' is a file"),
         ("", 2, "Invalid value for '--out': names no folder"),
         ("notes", 73, "notes: cannot write the outputs here: the folder holds other files (README)"),
+        ("linked", 73, "linked: cannot write the outputs here: a link examgen did not make"),
+        ("/", 73, "/: cannot write the outputs here: the folder holds other files"),
         ("/proc", 73, "/proc: cannot write the outputs here: the folder holds other files"),
         ("/proc/examgen/out", 73, "/proc/examgen/out: cannot write the outputs: No such file or directory"),
     ]:
         refused = cli(project, "build", "minimal", "--out", out)
         assert refused.returncode == code and message in refused.stderr, (out, refused.stderr)
         assert_clear(refused)
+        if "here:" in message:  # refused as it is, before anything was written
+            assert sorted(os.listdir(project)) == before and not set(os.listdir("/")) - root_before, out
     assert (project / "a-file").read_text() == "not a folder"
     assert os.listdir(project / "notes") == ["README"]
-    assert not list(project.glob("*.pdf"))
 
 
 def in_own_mounts(script: str) -> subprocess.CompletedProcess:

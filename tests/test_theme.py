@@ -14,7 +14,7 @@ from examgen.errors import Collector, SourceError
 from examgen.orchestrate import prepare
 from examgen.project import Project
 from examgen.stages.render import render_document
-from examgen.theme import DEFAULT
+from examgen.theme import DEFAULT, Theme
 
 
 def sample_project(folder: Path, language: str | None = None, templates: Path | None = None) -> Project:
@@ -64,6 +64,22 @@ def test_examgen_templates_sits_between_the_project_and_the_default(tmp_path, mo
     monkeypatch.setenv("EXAMGEN_TEMPLATES", str(faculty))
     tex = document(sample_project(tmp_path / "p", templates=own))
     assert "Project rule." in tex and "Check your copy." in tex and "Faculty rule." not in tex
+
+
+def test_a_theme_edit_gives_the_figure_cache_a_new_folder(tmp_path):
+    """The compiled pictures are typeset with the theme's style files: an edit of one (not only a new
+    name) must compile them again, in a folder of their own."""
+    from examgen.figures import FigureCache
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    style = templates / "examgen.sty"
+    style.write_text((DEFAULT / "examgen.sty").read_text(encoding="utf-8"), encoding="utf-8")
+    folder = lambda: FigureCache(tmp_path / "build", Theme.stack(templates), "preamble").folder  # noqa: E731
+    before = folder()
+    assert folder() == before
+    style.write_text(style.read_text(encoding="utf-8") + "\\definecolor{egframe}{gray}{0.3}\n", encoding="utf-8")
+    assert folder() != before
 
 
 def test_a_language_without_strings_is_a_source_error(tmp_path):

@@ -58,12 +58,12 @@ def _files_under(folder: Path) -> Iterable[Path]:
     return (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if folder.is_dir() else ()
 
 
-def source_digest(exam: Exam[Text], lib: Path, theme: Theme, out_dir: Path) -> str:
+def source_digest(exam: Exam[Text], theme: Theme, out_dir: Path) -> str:
     """Everything an exam's outputs depend on, before any Python runs: its sources and
     included files, every file in its folder and in the shared helpers' folder (modules and
     the data they read), the theme, examgen's and Python's versions and the TeX engine."""
     files = set(exam.files) | {f.image for f in images(exam) if f.image}
-    files |= {*_files_under(exam.dir), *_files_under(lib), *theme.all_files()}
+    files |= {*_files_under(exam.dir), *_files_under(exam.lib), *theme.all_files()}
     # out_dir as named, not resolved: it is a link that every install points at a new folder
     digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{engine()}\n{os.path.abspath(out_dir)}\n".encode())
     for path in sorted(files):
@@ -71,7 +71,7 @@ def source_digest(exam: Exam[Text], lib: Path, theme: Theme, out_dir: Path) -> s
     return digest.hexdigest()
 
 
-def compute_digest(exam: Exam[Text], lib: Path, job: object, runner: Iterable[Path]) -> str:
+def compute_digest(exam: Exam[Text], job: object, runner: Iterable[Path]) -> str:
     """Everything the compute blocks' results depend on: the blocks as sent to the child (``job``,
     without their lines: an edit above a block moves it and changes nothing it computes), the
     child's own scripts (``runner``), what the blocks can import or read (the exam folder except
@@ -80,7 +80,7 @@ def compute_digest(exam: Exam[Text], lib: Path, job: object, runner: Iterable[Pa
     packages = sorted(p.name for p in Path(sysconfig.get_paths()["purelib"]).glob("*.dist-info"))
     digest = hashlib.sha256(f"examgen {__version__}\n{sys.version}\n{packages}\n".encode())
     digest.update(json.dumps(job, sort_keys=True).encode())
-    for path in [*runner, *sorted({*_files_under(exam.dir), *_files_under(lib)} - set(exam.files))]:
+    for path in [*runner, *sorted({*_files_under(exam.dir), *_files_under(exam.lib)} - set(exam.files))]:
         digest.update(f"{path}\n{sha(path)}\n".encode())
     return digest.hexdigest()
 

@@ -40,6 +40,7 @@ def read_exam(target: Target, theme: Theme, out: Collector) -> Exam[Text]:
     from .stages.validate import validate
 
     target.check_path()
+    target.confine()
     return validate(load(target.exam_file), target.id, out, theme.languages())
 
 

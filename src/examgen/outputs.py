@@ -8,7 +8,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from . import stopping
@@ -43,6 +43,14 @@ def replace_file(path: Path, write: Callable[[Path], object]) -> None:
     os.replace(staged, path)
 
 
+def remove(entry: os.DirEntry[str]) -> None:
+    """A file, a link (not what it points at) or a folder with all it holds."""
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
+
+
 def _copy_synced(source: Path, target: Path) -> None:
     """A copy that is on the disk before a link points at it: a crash cannot leave an empty output."""
     with open(source, "rb") as reading, open(target, "xb") as writing:
@@ -74,30 +82,42 @@ class OutputFolder:
         self.prefix = f".{self.path.name}.examgen-"
         self.mine = re.compile(re.escape(self.prefix) + r"[0-9a-f]{16}(\.link)?")
 
+    def _writing(self) -> AbstractContextManager[None]:
+        return writing("the outputs", self.path, self.parent)
+
     @contextmanager
     def _changing(self) -> Iterator[None]:
         """Under the folder's lock (builds of different exams may share an --out), OSErrors reported."""
-        with writing("the outputs", self.path, self.parent), stopping.locked(self.parent / f"{self.prefix}lock"):
+        self.refuse_foreign()
+        with self._writing(), stopping.locked(self.parent / f"{self.prefix}lock"):
             yield
+
+    def refuse_foreign(self) -> None:
+        """Anything at the path but examgen's own link, an older examgen's output folder or nothing is
+        refused, never replaced; before any lock is taken, so a refusal leaves nothing beside the path
+        (``--out /`` put a lock file into ``/``)."""
+        with self._writing():
+            if self.path.is_symlink():
+                if not self.mine.fullmatch(os.readlink(self.path)):
+                    raise OutputProblem("cannot write the outputs here: a link examgen did not make; name another "
+                                        "folder", Loc(self.path))
+            elif self.path.exists() and not self.path.is_dir():
+                raise OutputProblem("cannot write the outputs here: a file, not a folder", Loc(self.path))
+            elif self.path.exists():
+                foreign = sorted(name for name in os.listdir(self.path) if not self._legacy_output(name))
+                if foreign:
+                    raise OutputProblem(f"cannot write the outputs here: the folder holds other files "
+                                        f"({', '.join(foreign[:3])}); examgen makes an output folder a link to its "
+                                        "latest outputs, so name a new folder or one examgen made", Loc(self.path))
 
     def _current(self) -> str | None:
         """The set the link points at (None before the first build); an older examgen's real
-        folder becomes one; anything else at the path is refused, never replaced."""
+        folder becomes one (checked again under the lock: the folder may have changed meanwhile)."""
+        self.refuse_foreign()
         if self.path.is_symlink():
-            target = os.readlink(self.path)
-            if self.mine.fullmatch(target):
-                return target
-            raise OutputProblem("cannot write the outputs here: a link examgen did not make; name another folder",
-                                Loc(self.path))
+            return os.readlink(self.path)
         if not self.path.exists():
             return None
-        if not self.path.is_dir():
-            raise OutputProblem("cannot write the outputs here: a file, not a folder", Loc(self.path))
-        foreign = sorted(name for name in os.listdir(self.path) if not self._legacy_output(name))
-        if foreign:
-            raise OutputProblem(f"cannot write the outputs here: the folder holds other files "
-                                f"({', '.join(foreign[:3])}); examgen makes an output folder a link to its latest "
-                                "outputs, so name a new folder or one examgen made", Loc(self.path))
         adopted = self._new_set()
         os.rename(self.path, adopted)  # for a moment there is no output folder, never a mixed one
         os.replace(self._link_to(adopted), self.path)
@@ -133,10 +153,7 @@ class OutputFolder:
             current = self._current()
             for entry in os.scandir(self.parent):
                 if entry.name != current and self.mine.fullmatch(entry.name):
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path)
-                    else:
-                        os.unlink(entry.path)
+                    remove(entry)
 
     def install(self, files: dict[str, Path]) -> None:
         """The files as the new set, switched in by one rename unless a stop came first."""

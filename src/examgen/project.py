@@ -5,12 +5,13 @@ made of an exam once it was built: copies, exports, grades; a build never touche
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UNFIT_IN_NAMES, Loc, SourceError, printable
-from .theme import Theme
+from .errors import UNFIT_IN_NAMES, Collector, Loc, SourceError, printable
+from .theme import Theme, leads_to, link_out
 
 EXAM_FILE = "exam.yaml"
 
@@ -36,7 +37,10 @@ class Project:
         return self.root / "course"
 
     def theme(self) -> Theme:
-        return Theme.stack(self.root / "templates")
+        """The project's theme; its ``templates/`` must lie inside the project once links are followed."""
+        templates = self.root / "templates"
+        refuse_links_out({templates: "the theme folder"}, self.root)
+        return Theme.stack(templates)
 
     def targets(self) -> list[Target]:
         files = sorted(self.exams.glob(f"*/{EXAM_FILE}")) if self.exams.is_dir() else []
@@ -48,7 +52,7 @@ class Project:
         path = Path(name)
         for candidate in (path, path / EXAM_FILE, self.exams / name / EXAM_FILE):
             if candidate.is_file():
-                exam_file = candidate.resolve()
+                exam_file = Path(os.path.abspath(candidate))  # as named: its folder is the exam's, wherever links lead
                 home = exam_file.parent.parent
                 project = Project(home.parent) if home.name == "exams" else self
                 return Target(exam_file.parent.name, exam_file, project)
@@ -59,11 +63,26 @@ class Project:
 
 @dataclass(frozen=True)
 class Target:
-    """An exam to build: its id, its source file and its project."""
+    """An exam to build: its id, its source file (as named, links not followed: its folder is the exam
+    folder) and its project."""
 
     id: str
     exam_file: Path
     project: Project
+
+    @property
+    def home(self) -> Path:
+        """What the exam folder and its ``lib`` must lie inside once links are followed: the project,
+        or the folder that holds an exam outside any project's ``exams/``."""
+        folder = self.exam_file.parent
+        return self.project.root if folder.parent == self.project.exams else folder.parent
+
+    def confine(self) -> None:
+        """The exam folder and the shared ``exams/lib`` beside it are what the compute blocks' sandbox
+        shows and what a source may name: a link taking either out of the project would show the
+        builder's files (their keys) in a PDF or a message, so it is refused, named."""
+        folder = self.exam_file.parent
+        refuse_links_out({folder: "the exam folder", folder.parent / "lib": "the shared helpers' folder"}, self.home)
 
     @property
     def shown_id(self) -> str:
@@ -92,3 +111,13 @@ class Target:
     def course(self) -> Path:
         """Its course records (copies, exports, grades): apart from the build, which never removes them."""
         return self.project.course / self.id
+
+
+def refuse_links_out(folders: dict[Path, str], home: Path) -> None:
+    """A SourceError for each folder (path: what it is) that a link takes out of ``home``, naming the link."""
+    links = {link: what for folder, what in reversed(folders.items()) if (link := link_out(folder, home))}
+    refused = Collector()  # one link (exams/ itself) may take several out: it is named once
+    for link, what in links.items():
+        refused.error(SourceError(f"a link out of the project (to {leads_to(link)}), which {what} must not "
+                                  f"leave: make it a folder of the project, not a link", Loc(link)))
+    refused.raise_if_any()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import EnvironmentProblem, Loc, SourceError
+from .errors import Collector, EnvironmentProblem, Loc, SourceError
 
 DEFAULT = Path(__file__).resolve().parent / "themes" / "default"
 BASE_LANGUAGE = "en"  # the language every other strings table must match key for key
@@ -31,7 +31,8 @@ class Theme:
 
     @classmethod
     def stack(cls, project_templates: Path | None) -> Theme:
-        """The project's templates folder (if it has one), $EXAMGEN_TEMPLATES, the default."""
+        """The project's templates folder (if it has one), $EXAMGEN_TEMPLATES, the default; refused if
+        a file or folder of one is a link out of it."""
         layers = [project_templates] if project_templates and project_templates.is_dir() else []
         configured = os.environ.get("EXAMGEN_TEMPLATES")
         if configured:
@@ -39,6 +40,13 @@ class Theme:
             if not folder.is_dir():
                 raise EnvironmentProblem(f"EXAMGEN_TEMPLATES names {configured!r}, which is not a folder")
             layers.append(folder.resolve())
+        refused = Collector()
+        for layer in layers:
+            for path in sorted(layer.rglob("*")):  # rglob lists a linked folder, and does not enter it
+                if path.is_symlink() and link_out(path, layer):
+                    refused.error(SourceError(f"a link out of the theme folder (to {leads_to(path)}): a theme's "
+                                              "files must lie inside it; put the file itself there", Loc(path)))
+        refused.raise_if_any()
         return cls((*layers, DEFAULT))
 
     def _files(self) -> dict[str, Path]:
@@ -65,6 +73,29 @@ class Theme:
 
     def strings(self, language: str) -> dict[str, object]:
         return _strings(self.layers, language)
+
+
+def link_out(path: Path, within: Path) -> Path | None:
+    """The first folder or file on the way from ``within`` down to ``path`` that a symbolic link
+    takes out of ``within`` (a loop of links counts as out); None if ``path`` stays inside."""
+    inside = within.resolve()
+    step = within
+    for part in path.relative_to(within).parts:
+        step = step / part
+        try:
+            if not step.resolve().is_relative_to(inside):
+                return step
+        except (OSError, RuntimeError):  # a loop of links
+            return step
+    return None
+
+
+def leads_to(link: Path) -> str:
+    """Where a link leads, for a message: the path, never the content."""
+    try:
+        return str(link.resolve())
+    except (OSError, RuntimeError):
+        return "a loop of links"
 
 
 @functools.cache

@@ -66,13 +66,14 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
     exam = read_exam(target, theme, out)
     variants = built_variants(exam)
     output = OutputFolder(out_dir or target.out)
+    output.refuse_foreign()  # before the build folder's lock: a refused --out leaves nothing behind
     outputs = {name: output.path / name for name in output_names(variants)}
     with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
         if output.path == target.out:
             _adopt_older_copies(target, output)
         output.clean()
         record = Record(target.work / "examgen-inputs.json")
-        inputs = source_digest(exam, target.project.lib, theme, output.path)
+        inputs = source_digest(exam, theme, output.path)
         if not force and record.fresh(inputs, outputs):  # nothing changed: no Python, no LaTeX
             warnings = out.warnings + record.read().get("warnings", [])
             if strict:

@@ -249,7 +249,8 @@ class Variants:
 @dataclass(frozen=True)
 class Exam(Generic[T]):
     id: str
-    dir: Path
+    dir: Path  # the exam folder and the shared helpers' folder, links followed (inside the project)
+    lib: Path
     meta: Meta[T]
     compute: Code | None
     problems: tuple[Problem[T], ...]

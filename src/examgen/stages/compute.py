@@ -47,7 +47,7 @@ DRAWS = CHILD.with_name("draws.py")  # loaded by the child for variants
 def helper_paths(exam: Exam[Text]) -> list[str]:
     """Where compute blocks import from, as the sandbox shows them (symbolic links resolved): the
     exam folder and the shared ``exams/lib``."""
-    return [str(exam.dir.resolve()), str((exam.dir.parent / "lib").resolve())]
+    return [str(exam.dir), str(exam.lib)]
 
 
 def _python_trees() -> tuple[str, ...]:
@@ -324,7 +324,7 @@ def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam
     job = {"limits": [exam.limits.seconds, exam.limits.memory_mb], "variants": list(labels),
            "code": exam.meta.code if labels else None, "varies": varies,
            "blocks": [[scope, seed, code.label, code.source, str(code.loc.file)] for scope, seed, code in blocks]}
-    key = compute_digest(exam, exam.dir.parent / "lib", job, (CHILD, DRAWS))
+    key = compute_digest(exam, job, (CHILD, DRAWS))
     with contextlib.suppress(OSError, ValueError):
         kept = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(kept, dict) and kept.get("key") == key:

@@ -6,6 +6,7 @@ stage sees one tree whose every value still knows its file and line.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,9 +176,10 @@ def read_yaml(path: Path):
 
 
 def source_folders(exam_file: Path) -> tuple[Path, ...]:
-    """The folders whose files a source may name: its exam folder and the shared ``exams/lib``."""
-    folder = exam_file.resolve().parent
-    return folder, (folder.parent / "lib").resolve()
+    """The folders whose files a source may name, links followed: its exam folder (the one it is
+    named in, not where a link to the file leads) and the shared ``exams/lib`` beside that folder."""
+    folder = Path(os.path.abspath(exam_file)).parent
+    return folder.resolve(), (folder.parent / "lib").resolve()
 
 
 def named_file(name: str, beside: Path, folders: tuple[Path, ...], what: str) -> Path:
@@ -271,15 +273,20 @@ class Source:
 
 
 def load(exam_file: Path) -> Source:
-    """Read ``exam.yaml`` and everything it includes; all include problems at once."""
-    exam_file = exam_file.resolve()
+    """Read ``exam.yaml`` (which may be a link to a file of its folders) and everything it includes;
+    all include problems at once."""
+    folders = source_folders(exam_file)
+    try:
+        exam_file = named_file(exam_file.name, exam_file, folders, "the exam file")
+    except SourceError as exc:
+        raise SourceError(exc.message, Loc(exam_file)) from None
     root = read_yaml(exam_file)
     if root is None:
         raise SourceError("the exam file is empty", Loc(exam_file, 1))
     if not isinstance(root, SourceMap):
         raise SourceError("an exam file must be a mapping of keys (course, code, problems, ...)", Loc(exam_file, 1))
     collector = Collector()
-    includes = _Includes(source_folders(exam_file), collector)
+    includes = _Includes(folders, collector)
     root = includes.resolve(root, exam_file, (exam_file,))
     collector.raise_if_any()
     return Source(root, (exam_file, *includes.files), includes.folders)

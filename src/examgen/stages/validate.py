@@ -416,7 +416,7 @@ def validate(source: Source, exam_id: str, out: Collector, languages: frozenset[
         star_note=f.boolean("star_note", any_star),
     )
     exam = Exam(
-        id=exam_id, dir=source.root.loc.file.parent, meta=meta, compute=f.code("exam compute block"),
+        id=exam_id, dir=source.folders[0], lib=source.folders[1], meta=meta, compute=f.code("exam compute block"),
         problems=tuple(problems), limits=_limits(f, out), files=source.files, loc=root.loc,
         grading=read_grading(f, sum(problem.credits for problem in problems)), variants=_variants(f),
     )

@@ -5,11 +5,13 @@ changed asks the writers only for their outputs' names."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cache import Record, document_digest, images
+from ..outputs import remove
 from .protocol import Context, Product, Rendered
 
 if TYPE_CHECKING:
@@ -60,7 +62,13 @@ class ViewWriter:
     def _prepare(job: Job, tex: str, pictures: str, batches: dict[str, Path], rendered: RenderedExam,
                  context: Context) -> None:
         """The document's folder: its source, the theme's files for TeX, the exam's images and the
-        compiled pictures with the file that maps them to their pages."""
+        compiled pictures with the file that maps them to their pages. Nothing an earlier build put
+        there stays but TeX's page references (which let it settle in one pass): no file of a theme
+        since dropped is there for ``\\input`` to find."""
+        if job.folder.is_dir():
+            for entry in os.scandir(job.folder):
+                if entry.path != str(job.aux):
+                    remove(entry)
         job.folder.mkdir(parents=True, exist_ok=True)
         files = {**context.theme.tex_files(), **batches}
         files.update({figure.asset: figure.image for figure in images(rendered.exam)})  # type: ignore[misc]
