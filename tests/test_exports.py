@@ -26,6 +26,7 @@ from examgen.roster import Student
 from examgen.stages.check import part_pages, read_pdf
 from examgen.writers.copies import manifest_json, plan
 from examgen.writers.html import Converter, Image, Unconvertible
+from examgen.writers.plom import plan as plom_plan
 
 EXAMS = ["sample", "2021-endterm", "2022-endterm"]
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
@@ -270,9 +271,26 @@ def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
         covered |= set(spread)
     assert covered == set(range(1, pages + 1))
     assert not set(spec["doNotMarkPages"]) & {p for q in spec["question"] for p in q["pages"]}
+    assert spec["question"][0]["pages"][0] == 2  # the pages between problems are the next one's
+    assert all(b["pages"][0] in (a["pages"][-1], a["pages"][-1] + 1) for a, b in zip(spec["question"],
+                                                                                    spec["question"][1:]))
     shared = any(a["pages"][-1] == b["pages"][0] for a, b in zip(spec["question"], spec["question"][1:]))
     assert spec.get("allowSharedPages", False) == shared
     assert ("half credits" in spec["longName"]) == halves
+
+
+def test_plom_pages_before_a_problems_first_part_are_the_problems():
+    """The pages between one problem's last part and the next one's first (its heading, intro and
+    figures) are the next problem's, a page both share is both's; only the pages after the last
+    part are not marked."""
+    target = Project(REPO).resolve("sample")
+    exam = read_exam(target, target.project.theme(), Collector())
+    landed = {"1.1": 2, "1.2": 2, "2.1": 4, "2.2": 4, "2.3": 5, "3.1": 5, "3.2": 6, "3.3": 6, "3.4": 6,
+              "4.1": 8, "4.2": 8}
+    spec = plom_plan(exam, landed, 10)
+    assert spec.questions == (("Problem 1", (2,), 8), ("Problem 2", (3, 4, 5), 11), ("Problem 3", (5, 6), 11),
+                              ("Problem 4", (7, 8), 4))
+    assert spec.do_not_mark == (9, 10) and spec.shared and spec.scale == 2
 
 
 # --- the marks sheet --------------------------------------------------------------------------------

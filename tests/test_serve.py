@@ -11,8 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -53,13 +55,19 @@ class Served:
         assert match, first
         self.url, self.port = match.group(1).decode(), int(match.group(2))
 
-    def status(self, path: str) -> int:
+    def status(self, path: str, **headers: str) -> int:
         """The HTTP status of a GET of ``path`` exactly as written (no client normalises it)."""
+        return self.ask("GET", path, **headers)[0]
+
+    def ask(self, method: str, path: str, **headers: str) -> tuple[int, bytes]:
+        """A request's status and body; ``headers`` as given (``Sec_Fetch_Site`` for Sec-Fetch-Site),
+        Host 127.0.0.1:<port> unless they name another."""
         connection = HTTPConnection("127.0.0.1", self.port, timeout=10)
-        connection.request("GET", path)
-        status = connection.getresponse().status
+        connection.request(method, path, headers={name.replace("_", "-"): value for name, value in headers.items()})
+        response = connection.getresponse()
+        answer = response.status, response.read()
         connection.close()
-        return status
+        return answer
 
     def stop(self) -> tuple[int, str]:
         """SIGINT, as Ctrl-C sends it; the exit code and what it printed."""
@@ -89,6 +97,8 @@ def test_preview_follows_edits_shows_errors_and_stops(project: Path, tmp_path: P
     try:
         with Browser(served.url) as browser:
             browser.wait_for("document.body.dataset.status === 'ok'")
+            reported = "fetch(`/shown/${document.body.dataset.generation}`, {method: 'POST'}).then(r => r.status)"
+            assert browser.evaluate(reported) == 204  # Chromium's own post passes the same-origin check
             before = {view: browser.evaluate(PAGE_DIGESTS.format(view=view)) for view in ("student", "solution")}
             assert all(before.values()) and all(all(pages) for pages in before.values())
             browser.screenshot(tmp_path / "1-built.png")
@@ -123,11 +133,103 @@ def test_preview_follows_edits_shows_errors_and_stops(project: Path, tmp_path: P
         for path in ("/../exam.yaml", "/%2e%2e/exam.yaml", "/%2e%2e/%2e%2e/etc/passwd", "/pages/../exam.yaml",
                      f"/pages/{'0' * 64}.png", "/exams/demo/exam.yaml", "/build/demo/solution.pdf"):
             assert served.status(path) == 404, path
+        for host in ("evil.example", f"evil.example:{served.port}"):  # a page whose name was rebound to us
+            assert served.status(image, Host=host) == 403 and served.status("/state", Host=host) == 403
     finally:
         code, output = served.stop()
     assert code == 0, output
     assert "stopped" in output and "Traceback" not in output
     assert _session_processes(served.process.pid) == []
+
+
+@pytest.fixture
+def served_broken(project: Path) -> Iterator[Served]:
+    """``examgen serve`` of an exam that does not load: the server runs, and no LaTeX does."""
+    (project / "exams" / "demo" / "exam.yaml").write_text("course: [\n")
+    served = Served(project, "demo")
+    connection = HTTPConnection("127.0.0.1", served.port, timeout=60)
+    connection.request("GET", "/events")
+    events = connection.getresponse()
+    while events.readline() != b"data: 1\n":  # the first build's failure is published
+        pass
+    connection.close()
+    yield served
+    code, output = served.stop()
+    assert code == 0, output
+
+
+def _listening(port: int) -> list[str]:
+    """The local addresses (hex, as /proc/net/tcp and tcp6 give them) of the sockets listening on ``port``."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, _, state = line.split()[1:4]
+            address, _, local_port = local.partition(":")
+            if state == "0A" and int(local_port, 16) == port:
+                found.append(address)
+    return found
+
+
+def test_the_preview_listens_on_the_loopback_interface_only(served_broken: Served) -> None:
+    assert _listening(served_broken.port) == ["0100007F"]  # 127.0.0.1; 0.0.0.0 would be every interface
+
+
+def test_the_preview_answers_only_requests_to_its_own_name_from_its_own_page(served_broken: Served) -> None:
+    """A page of another site (its name rebound to 127.0.0.1, or posting across origins) gets 403."""
+    port = served_broken.port
+    ours = f"http://127.0.0.1:{port}"
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+        assert served_broken.ask("GET", "/state", Host=host)[0] == 200, host
+    assert served_broken.status("/state", Origin=ours, Sec_Fetch_Site="same-origin") == 200
+    assert served_broken.status("/", Sec_Fetch_Site="none") == 200  # the address typed in
+    for refused in ({"Host": "evil.example"}, {"Host": f"evil.example:{port}"}, {"Host": f"127.0.0.1:{port + 1}"},
+                    {"Host": "127.0.0.1"}, {"Origin": "http://evil.example"}, {"Origin": "null"},
+                    {"Origin": f"http://localhost:{port}"}, {"Sec_Fetch_Site": "cross-site"},
+                    {"Sec_Fetch_Site": "same-site"}):
+        for path in ("/", "/state", "/events", f"/pages/{'0' * 64}.png"):
+            status, body = served_broken.ask("GET", path, **refused)
+            assert (status, body) == (403, b"forbidden: the preview answers only its own page\n"), (refused, path)
+    assert served_broken.ask("POST", f"/shown/{10 ** 24}", Origin="http://evil.example")[0] == 403
+    assert served_broken.ask("POST", "/shown/1")[0] == 403  # a browser's post says its origin
+    assert served_broken.ask("POST", "/shown/1", Origin=ours, Sec_Fetch_Site="cross-site")[0] == 403
+    assert served_broken.ask("POST", "/shown/1", Origin=ours)[0] == 204  # the failed first build is generation 1
+    assert served_broken.ask("POST", "/shown/2", Origin=ours)[0] == 400  # no such build yet
+    assert served_broken.ask("POST", f"/shown/{10 ** 24}", Origin=ours)[0] == 404
+    assert json.loads(served_broken.ask("GET", "/state")[1])["shown"]["generation"] == 1
+
+
+@pytest.mark.parametrize("path", [
+    "/pages/../../../../../../../../etc/passwd", "/pages/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/pages/..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd", "/pages/%2fetc%2fpasswd", "/pages//etc/passwd",
+    "/pages/../../../../../../../../etc/passwd.png", "//etc/passwd", "/../../../../../../etc/passwd",
+    "/pages/%252e%252e/%252e%252e/etc/passwd"])
+def test_no_path_reaches_a_file(served_broken: Served, path: str) -> None:
+    assert served_broken.ask("GET", path) == (404, b"not found\n")
+
+
+def test_an_open_event_stream_gets_a_new_build_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A published build wakes the waiting streams: with no keepalive within the hour, the event can
+    only come from the wake-up (the read's timeout only keeps a broken wake-up from hanging the suite)."""
+    from examgen.serve import server
+    from examgen.serve.pages import PageImages
+
+    monkeypatch.setattr(server, "KEEPALIVE_SECONDS", 3600)
+    preview = server.Preview(PageImages(tmp_path), "demo")
+    http = server._server(0, server._handler(preview))
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    connection = HTTPConnection("127.0.0.1", http.server_address[1], timeout=60)
+    try:
+        connection.request("GET", "/events")
+        events = connection.getresponse()
+        assert events.readline() == b"data: 0\n" and events.readline() == b"\n"
+        preview.publish(status="failed", errors=["exam.yaml:1: a new build"])
+        assert events.readline() == b"data: 1\n"
+        assert json.loads(preview.snapshot())["errors"] == ["exam.yaml:1: a new build"]
+    finally:
+        connection.close()
+        preview.close()
+        http.shutdown()
+        http.server_close()
 
 
 def test_a_port_in_use_is_a_clear_error(project: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 from textwrap import dedent
@@ -15,13 +16,15 @@ import pytest
 from support import HEADER, pypdf_texts, write_exam
 from test_cli import assert_clear, cli
 
-from examgen.errors import Collector, ComputeError, SourceError
+from examgen.errors import Collector, ComputeError, Loc, SourceError, VerifyError
+from examgen.kinds.choice import Choice
 from examgen.model.rendered import RenderedExam
+from examgen.model.source import Part
 from examgen.orchestrate import read_exam, render_all
 from examgen.project import Project
 from examgen.sandbox.draws import Draws, seed, variant_names
-from examgen.stages.check import PdfText, unstated
-from examgen.verify import p_value
+from examgen.stages.check import PdfText, read_pdf, unstated
+from examgen.verify import PartSeen, Verdict, p_value
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = REPO / "tests" / "roots" / "variants"
@@ -165,6 +168,45 @@ def test_variants_build_into_their_folders_with_one_key(tmp_path):
     assert len(set(texts.values())) == 4
 
 
+CROSSED_OPTION = re.compile(rb"/ExamgenCross BMC.*?EMC.*?\[(.*?)\]TJ", re.S)  # a crossed box, then its option
+
+
+def crossed_options(pdf: Path) -> list[str]:
+    """The options a solution PDF crosses, by the text it prints after each crossed box (plain words:
+    the pieces of the first text-showing operator, kerning left out)."""
+    return [b"".join(re.findall(rb"\((.*?)\)", shown)).decode()
+            for stream in read_pdf(pdf, texts=None).streams for shown in CROSSED_OPTION.findall(stream)]
+
+
+@pytest.mark.latex
+def test_a_shuffled_key_computed_as_option_numbers_is_read_back_from_the_solution_crosses(tmp_path):
+    """The numbers a computed ``correct`` gives are the source's, wherever a variant prints the options."""
+    write_exam(tmp_path / "exams" / "numbered", HEADER + dedent("""
+        variants: 4
+        problems:
+          - title: Numbered
+            compute: k = draw(1, 4)
+            parts:
+              - points: 1
+                prompt: Which is option << k >> of the source?
+                shuffle: true
+                options: [alpha, bravo, charlie, delta]
+                correct: ["<< k >>"]
+        """))
+    run = cli(tmp_path, "build", "numbered")
+    assert run.returncode == 0, run.stderr
+    out = tmp_path / "build" / "numbered"
+    source = ["alpha", "bravo", "charlie", "delta"]
+    moved = 0
+    for label, variant in json.loads((out / "key.json").read_text())["variants"].items():
+        part = variant["problems"][0]["parts"][0]
+        k, order = part["values"]["k"], part["order"]
+        assert crossed_options(out / label / "solution.pdf") == [source[k - 1]], label
+        assert [order[place - 1] for place in part["correct"]] == [k], label
+        moved += order[k - 1] != k  # printed there is another option than the source's k-th
+    assert moved
+
+
 @pytest.mark.latex
 def test_verify_passes_on_a_variable_copy_of_each_endterm(tmp_path):
     project = project_with(tmp_path)
@@ -224,6 +266,47 @@ def test_verify_fails_on_correct_options_in_one_place(tmp_path):
     run = cli(tmp_path, "verify", "skewed", "--seeds", "200")
     assert run.returncode == 9, run.stderr
     assert "part 1.1: its correct options land unevenly over its places (times at each place: 202, 0" in run.stderr
+
+
+def test_verify_names_options_that_print_alike_by_their_source_numbers_and_finds_decimal_infinity(tmp_path):
+    """In a shuffled part the alike options are 1 and 3 of the source wherever a variant prints them
+    (one error, not one per printed pair); a Decimal infinity reaches the texts as 'inf' and fails."""
+    write_exam(tmp_path / "exams" / "alike", HEADER + dedent("""
+        variants: 2
+        problems:
+          - title: Alike
+            compute: a = draw(0, 8)
+            parts:
+              - points: 1
+                prompt: Which?
+                shuffle: true
+                options: ["<< a % 3 >>", "seven", "<< 1 >>", "eight"]
+                correct: [2]
+          - title: Infinite
+            compute: |
+              from decimal import Decimal
+              a = draw(0, 8)
+              x = Decimal("Infinity") if a == 3 else Decimal(a)
+            parts:
+              - {points: 1, prompt: "Is << x >> finite?", solution: "It is << x >>."}
+        """))
+    run = cli(tmp_path, "verify", "alike", "--seeds", "30")
+    assert_clear(run)
+    assert run.returncode == 9, run.stderr
+    alike = [line for line in run.stderr.splitlines() if "print the same" in line]
+    assert len(alike) == 1 and alike[0].endswith("options 1 and 3 print the same ('1')"), alike
+    assert "part 2.1 (seeds 2, 29 of 32): 'x' is inf, not a finite number" in run.stderr
+
+
+def test_too_few_variants_for_the_chi_square_test_are_told_by_the_count_expected_per_place():
+    part: Part[str] = Part("1.1", None, 1, None, "Which?", Choice((), shuffle=True), False, Loc(Path("exam.yaml"), 9))
+    spread = [PartSeen(str(i), "same", (i % 4,), 4) for i in range(19)]
+    assert Verdict(parts={"1.1": spread}).skewed(part) == \
+        "too few variants to test where its correct options land (19 over 4 places)"  # 4.75 expected per place
+    even = [PartSeen(str(i), "same", (i % 4,), 4) for i in range(20)]
+    assert Verdict(parts={"1.1": even}).skewed(part) is None
+    one_place = [PartSeen(str(i), "same", (0,), 4) for i in range(20)]
+    assert isinstance(Verdict(parts={"1.1": one_place}).skewed(part), VerifyError)
 
 
 def test_verify_needs_variants(tmp_path):

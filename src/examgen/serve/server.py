@@ -4,7 +4,10 @@ page by page (with variants, of the variant chosen on the page), and refreshes i
 
 The server answers a fixed set of paths and serves nothing from the file system by name: a
 page image is looked up by its digest among the images of the current pages, so no URL (``/../exam.yaml``,
-``/%2e%2e/``) can reach a file.
+``/%2e%2e/``) can reach a file. It answers only requests addressed to it by name (``Host``:
+127.0.0.1 or localhost with its port) and, from a browser, only its own page's (``Origin``,
+``Sec-Fetch-Site``): another site's page, even one whose name was rebound to 127.0.0.1, gets
+403 and never the solutions.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from .pages import PageImages
 HOST = "127.0.0.1"  # the preview is for the examiner at this machine, never the network
 KEEPALIVE_SECONDS = 15  # an idle event stream sends a comment this often: a closed page is noticed
 IMAGE = re.compile(r"/pages/([0-9a-f]{64})\.png")
-SHOWN = re.compile(r"/shown/([0-9]+)")
+SHOWN = re.compile(r"/shown/([0-9]{1,12})")
+LOCAL_NAMES = ("127.0.0.1", "localhost")  # the names a Host header may give the preview by
+OWN_SITE = (None, "same-origin", "none")  # Sec-Fetch-Site of the preview's own requests (none: typed in)
 
 
 class Preview:
@@ -60,14 +65,18 @@ class Preview:
         with self.changed:
             return self.images.images.get(digest)
 
-    def shown(self, generation: int) -> None:
+    def shown(self, generation: int) -> bool:
         """A page reports that it shows this generation's pages: the first report of the newest
-        generation is kept, with its time.monotonic() (the benchmark reads it)."""
+        generation is kept, with its time.monotonic() (the benchmark reads it). False for a
+        generation there has not been."""
         with self.changed:
+            if generation > self.generation:
+                return False
             shown = self.state["shown"]
             assert isinstance(shown, dict)
             if generation > shown["generation"]:
                 self.state["shown"] = {"generation": generation, "at": time.monotonic()}
+            return True
 
     def wait(self, generation: int) -> int | None:
         """The generation after ``generation`` once there is one (None on timeout or when closed)."""
@@ -112,7 +121,27 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _ours(self, posting: bool = False) -> bool:
+            """Whether the request is addressed to this server by name, not by a name rebound to
+            127.0.0.1, and comes from its own page or no page at all (a command line client, an
+            address typed in). A post must say its origin: a browser always does."""
+            port = self.connection.getsockname()[1]  # the port this server listens on
+            hosts = self.headers.get_all("Host") or []
+            if len(hosts) != 1 or hosts[0].lower() not in {f"{name}:{port}" for name in LOCAL_NAMES}:
+                return False
+            origin = self.headers.get("Origin")
+            if origin is None and posting:
+                return False
+            return (origin is None or origin.lower() == f"http://{hosts[0].lower()}") and \
+                self.headers.get("Sec-Fetch-Site") in OWN_SITE
+
+        def _refuse(self) -> None:
+            self._send(b"forbidden: the preview answers only its own page\n", "text/plain", HTTPStatus.FORBIDDEN)
+
         def do_GET(self) -> None:
+            if not self._ours():
+                self._refuse()
+                return
             path = urlsplit(self.path).path  # as sent: never unquoted, never joined to a folder
             if path == "/":
                 self._send(page, "text/html; charset=utf-8")
@@ -126,10 +155,15 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 self._send(b"not found\n", "text/plain", HTTPStatus.NOT_FOUND)
 
         def do_POST(self) -> None:
+            """``/shown/<generation>``: the page's report that it shows a build (for the benchmark)."""
+            if not self._ours(posting=True):
+                self._refuse()
+                return
             match = SHOWN.fullmatch(urlsplit(self.path).path)
-            if match:
-                preview.shown(int(match.group(1)))
+            if match and preview.shown(int(match.group(1))):
                 self._send(b"", "text/plain", HTTPStatus.NO_CONTENT)
+            elif match:
+                self._send(b"no such build\n", "text/plain", HTTPStatus.BAD_REQUEST)
             else:
                 self._send(b"not found\n", "text/plain", HTTPStatus.NOT_FOUND)
 
