@@ -181,6 +181,25 @@ def test_a_full_or_read_only_output_disk_keeps_the_last_set_and_leaves_no_partia
         assert (report / f"{name}.after").read_text().split()[0] == digest
 
 
+@pytest.mark.latex
+def test_build_on_a_disk_that_fills_up_while_pdftex_writes_is_exit_73_naming_the_folder(project, tmp_path):
+    """build/ on a real tmpfs that holds the documents' sources but not their PDFs: pdfTeX's own
+    write failure (`fflush() failed`, `fwrite() failed`) is the folder's problem, not a LaTeX error
+    of whatever part TeX was typesetting."""
+    report = tmp_path / "report"
+    report.mkdir()
+    result = in_own_mounts(f"""
+        cd {project} && mkdir build && mount -t tmpfs -o size=120k tmpfs build
+        {sys.executable} -m examgen.cli build minimal 2> {report}/stderr
+        echo $? > {report}/exit
+    """)
+    assert result.returncode == 0, result.stderr
+    stderr = (report / "stderr").read_text()
+    assert (report / "exit").read_text().strip() == "73", stderr
+    assert "build/.work/minimal/" in stderr and "is the disk full or read-only?" in stderr, stderr
+    assert "pdfTeX's f" in stderr and "LaTeX" not in stderr and "additional pages" not in stderr, stderr
+
+
 def test_a_missing_examgen_templates_folder_is_the_environment(project, tmp_path):
     for command in (["list"], ["build", "minimal"]):
         run = cli(project, *command, env={**os.environ, "EXAMGEN_TEMPLATES": str(tmp_path / "faculty-theme")})

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from examgen.codes import check_character, qr_payload
+from examgen.codes import check_character, copy_code, qr_payload
 from examgen.commands.copies import CopiesRequest, make_copies
 from examgen.errors import Collector, ExamgenError, OutputProblem, SourceError
 from examgen.orchestrate import read_exam
@@ -48,6 +48,38 @@ def test_a_check_character_catches_every_single_typo_and_neighbour_swap_but_zero
             assert check_character("".join(swapped)) != code[-1], "".join(swapped)
 
 
+def luhn_mod_36_valid(text: str) -> bool:
+    """Luhn mod N's validation as published (Wikipedia, "Luhn mod N algorithm"), written apart from
+    codes.py: from the right, every second value (the check character's neighbour first) doubled and
+    its base-36 digits added; valid when the sum is a multiple of 36."""
+    values = [int(char, 36) for char in text if char.isalnum()]
+    total = 0
+    for position, value in enumerate(reversed(values)):
+        total += sum(divmod(value * (2 if position % 2 else 1), 36))
+    return total % 36 == 0
+
+
+@pytest.mark.parametrize("body, check", [
+    ("E1119-0423", "6"),  # from the right 3,2,4,0,9,1,1,1,E: 6+2+8+0+18+1+2+1+28 = 66; 36 - 66 % 36 = 6
+    ("E1119-0001", "K"),  # 2+0+0+0+18+1+2+1+28 = 52; 36 - 16 = 20, K
+    ("Z-0001", "Z"),  # 2+0+0+0+(70: 1+34) = 37; 36 - 1 = 35, Z
+    ("E1119-0423-67", "M"),  # docs/copies.md's QR example: copy E1119-0423-6, page 7; 86, 36 - 14 = 22, M
+])
+def test_check_characters_are_the_published_luhn_mod_36(body, check):
+    assert check_character(body) == check
+    assert luhn_mod_36_valid(f"{body}{check}")
+
+
+def test_every_copy_code_and_qr_payload_passes_luhn_mod_36_validation():
+    for number in (1, 2, 35, 423, 9999, 10000):
+        code = copy_code("E1119", number)
+        assert luhn_mod_36_valid(code), code
+        for page in (1, 7, 24):
+            check = qr_payload(code, page)[-1]
+            assert qr_payload(code, page) == f"{code}/{page:02d}/{check}"
+            assert luhn_mod_36_valid(f"{code}{page}{check}"), (code, page)  # over the code and the page's digits
+
+
 def test_codes_are_numbered_checked_and_found_again(project):
     exam = Project(project).resolve("minimal")
     copies = plan(read_exam(exam, exam.project.theme(), Collector()), 12, None)
@@ -66,6 +98,20 @@ def test_a_roster_keeps_hostile_names_as_plain_text():
     students = read_roster(DATA / "hostile-roster.csv")
     assert [s.name for s in students] == HOSTILE
     assert (students[0].registration, students[0].seat, students[0].room) == ("03712345", "A12", "MW 0001")
+    assert (students[6].registration, students[6].seat, students[6].room) == ("03712351", r"A18\relax", "{}}")
+
+
+def test_variants_by_seat_follow_the_seats_in_hall_order_not_the_rows(tmp_path):
+    """Rows out of seat order: --variant-by seat hands variants A-D out along A1, A2, A3, A10, B1
+    (numbers as numbers), --variant-by copy along the rows."""
+    shutil.copytree(REPO / "tests" / "roots" / "variants", tmp_path / "exams" / "variants")
+    target = Project(tmp_path).resolve("variants")
+    exam = read_exam(target, target.project.theme(), Collector())
+    roster = tmp_path / "roster.csv"
+    roster.write_text("registration,name,seat\n1,Ada,A10\n2,Bo,A2\n3,Cy,A1\n4,Di,B1\n5,Ed,A3\n", encoding="utf-8")
+    students = read_roster(roster)
+    assert [copy.variant for copy in plan(exam, None, students, by_seat=True)] == ["D", "B", "A", "A", "C"]
+    assert [copy.variant for copy in plan(exam, None, students)] == ["A", "B", "C", "D", "A"]
 
 
 @pytest.mark.parametrize("roster, expected", [
@@ -199,11 +245,14 @@ def test_a_roster_names_each_cover_and_hostile_names_print_as_written(project, t
     result = make_copies(target, CopiesRequest(roster=DATA / "hostile-roster.csv", out=out))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert [entry["student"]["name"] for entry in manifest["entries"]] == HOSTILE
-    for index, name in enumerate(HOSTILE):
+    squashed = lambda text: "".join(text.replace("'", "’").split())  # noqa: E731  (pdftotext's quote, no spaces)
+    for index, student in enumerate(read_roster(DATA / "hostile-roster.csv")):
         cover = subprocess.run(["pdftotext", "-f", str(index * result.pages + 1), "-l", str(index * result.pages + 1),
                                 str(out / "print.pdf"), "-"], capture_output=True, text=True).stdout
-        assert "".join(name.replace("'", "’").split()) in "".join(cover.split()), (name, cover)
-        assert f"Registration number: {3712345 + index:08d}" in cover
+        assert squashed(student.name) in squashed(cover), (student.name, cover)
+        for label, value in [("Registration number:", student.registration), ("Seat:", student.seat),
+                             ("Room:", student.room)]:
+            assert squashed(f"{label} {value}") in squashed(cover), (value, cover)
 
 
 @pytest.mark.latex
@@ -216,13 +265,50 @@ def test_a_bad_roster_writes_nothing(project, tmp_path):
 
 
 @pytest.mark.latex
-def test_a_name_the_fonts_cannot_print_is_an_error_at_its_row(project, tmp_path):
+def test_a_name_the_fonts_cannot_print_is_one_error_at_its_row(project, tmp_path):
+    """Thai, Cyrillic, Arabic and Hebrew names: one error per name (not per character), at its row, naming it."""
+    names = ["สมชาย", "Дмитрий", "محمد", "שלום"]
     roster = tmp_path / "roster.csv"
-    roster.write_text("registration,name\n1,Ada\n2,สมชาย\n", encoding="utf-8")
-    with pytest.raises(ExamgenError) as caught:  # the font TeX lacks, and what follows from it
+    roster.write_text("registration,name\n1,Ada\n" + "".join(f"{n},{name}\n" for n, name in enumerate(names, 2)),
+                      encoding="utf-8")
+    with pytest.raises(ExamgenError) as caught:
         make_copies(Project(project).resolve("minimal"), CopiesRequest(roster=roster, out=tmp_path / "copies"))
-    assert all(str(problem).startswith(f"{roster}:3: roster row: LaTeX error") for problem in caught.value.problems)
+    assert [str(problem).split(" the name ")[0] for problem in caught.value.problems] == \
+        [f"{roster}:{line}: roster row: LaTeX error: the cover's fonts cannot print" for line in range(3, 7)]
+    for problem, name in zip(caught.value.problems, names):
+        assert f"'{name}': {name[0]} (U+{ord(name[0]):04X})" in str(problem)
     assert not (tmp_path / "copies").exists()
+
+
+@pytest.mark.latex
+def test_a_name_block_that_does_not_fit_the_cover_is_an_error_at_its_row_and_a_long_name_shrinks(project, tmp_path):
+    """An unbroken name, registration number, seat or room wider than the sticker box would be clipped:
+    an error at its row naming the student. A name of 120 characters with spaces (the roster's most)
+    fits in a smaller size."""
+    roster = tmp_path / "roster.csv"
+    spaced = " ".join(["Maximiliana"] * 11)[:120]
+    roster.write_text("registration,name,seat,room\n"
+                      f"1,{spaced},A1,R1\n"
+                      "2,Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft,A2,R1\n"
+                      f"{'3' * 60},Ada,A3,R1\n"
+                      f"4,Bo,{'S' * 60},R1\n"
+                      f"5,Cy,A5,{'Hörsaal' * 10}\n"
+                      "6,Di,A6,R1\n", encoding="utf-8")
+    with pytest.raises(ExamgenError) as caught:
+        make_copies(Project(project).resolve("minimal"), CopiesRequest(roster=roster, out=tmp_path / "copies"))
+    assert all(isinstance(problem, SourceError) for problem in caught.value.problems)
+    messages = [str(problem) for problem in caught.value.problems]
+    assert [message.split(" pt too ")[0].rsplit(" ", 1)[0] for message in messages] == [
+        f"{roster}:3: roster row: Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft: the name block is",
+        f"{roster}:4: roster row: Ada: the name block is", f"{roster}:5: roster row: Bo: the name block is",
+        f"{roster}:6: roster row: Cy: the name block is"], messages
+    assert all("too wide for the cover's sticker box" in message for message in messages)
+    assert not (tmp_path / "copies").exists()
+    roster.write_text(f"registration,name\n1,{spaced}\n", encoding="utf-8")
+    result = make_copies(Project(project).resolve("minimal"), CopiesRequest(roster=roster, out=tmp_path / "copies"))
+    cover = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(result.out_dir / "print.pdf"), "-"],
+                           capture_output=True, text=True).stdout
+    assert "".join(spaced.split()) in "".join(cover.split())
 
 
 @pytest.mark.latex

@@ -17,13 +17,17 @@ from simulate import parts_of, simulate, write_csv
 from support import HEADER, REPO, write_exam
 
 from examgen.codes import copy_code as code
+from examgen.commands.copies import CopiesRequest, make_copies
+from examgen.commands.export import ExportRequest, export
 from examgen.commands.grade import GradeRequest, grade
-from examgen.errors import Collector, ErrorGroup, SourceError
+from examgen.errors import Collector, ErrorGroup, ExamgenError, SourceError
 from examgen.grading.analysis import EVERYBODY, NEGATIVE, NOBODY, analyse
 from examgen.grading.scale import GERMAN, parse_thresholds, points_of, resolve
 from examgen.model.source import Grading, Threshold
 from examgen.orchestrate import prepare
 from examgen.project import Project
+from examgen.roster import read_roster
+from examgen.spreadsheet import cell_value, neutral_cell
 
 MODEL_EXAM = HEADER + """\
 problems:
@@ -177,6 +181,45 @@ def test_bad_input_is_every_problem_at_its_line_at_once_and_nothing_is_written(m
     lines = run.stderr.strip().splitlines()
     assert len(lines) == len(BAD_CROSSES) - 1 + 11 and all(line.startswith("error: ") for line in lines), run.stderr
     assert not (tmp_path / "out").exists()
+
+
+EVALUATED = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet runs as a formula starts with one (OWASP)
+
+
+@pytest.mark.parametrize("value", ["=cmd", "+1", "-1", "@SUM(A1)", "\tx", "\r=x", "'t Hooft", "'", "''=x",
+                                   "Ada", "", "'x"])
+def test_a_neutral_cell_is_never_a_formula_and_reads_back_as_its_value(value):
+    written = neutral_cell(value)
+    assert not written.startswith(EVALUATED)
+    assert cell_value(written) == value
+
+
+@pytest.mark.latex
+def test_formulas_in_a_roster_reach_no_csv_as_formulas_and_read_back_intact(project, tmp_path):
+    """A roster of names and registration numbers a spreadsheet would run, through copies, the marks
+    sheet (filled and saved again as a grader's spreadsheet does) and grading: no cell of marks.csv,
+    results.csv or grades.csv starts a formula, and every name and number reads back as the roster
+    gave it; a mark a spreadsheet saved as text ('-1) is still refused as negative."""
+    target = Project(project).resolve("minimal")
+    roster = REPO / "tests" / "data" / "formula-roster.csv"
+    students = read_roster(roster)
+    copies, marks = tmp_path / "copies", tmp_path / "marks.csv"
+    make_copies(target, CopiesRequest(roster=roster, out=copies))
+    export(target, ExportRequest("marks", marks, copies))
+    header, maxima, *rows = rows_of(marks)
+    write_csv(marks, [header, maxima, *(row[:3] + maxima[3:] for row in rows)])
+    result = grade(target, GradeRequest(marks, copies=copies, out=tmp_path / "grading"))
+    sheets = {name: rows_of(path) for name, path in [("marks", marks), ("results", result.out_dir / "results.csv"),
+                                                     ("grades", result.out_dir / "grades.csv")]}
+    for name, sheet in sheets.items():
+        assert not [cell for row in sheet for cell in row if cell.startswith(EVALUATED)], name
+    expected = [(student.registration, student.name) for student in students]
+    for name in ("marks", "results"):
+        assert [(cell_value(row[1]), cell_value(row[2])) for row in sheets[name][1:] if row[0] != "max"] == expected
+    assert [cell_value(row[0]) for row in sheets["grades"][1:]] == [registration for registration, _ in expected]
+    write_csv(marks, [header, maxima, [*rows[0][:3], "'-1", *maxima[4:]]])
+    with pytest.raises(ExamgenError, match="-1 points: marks are never negative"):
+        grade(target, GradeRequest(marks, copies=copies, out=tmp_path / "again"))
 
 
 def test_the_grading_scale_from_the_source_the_default_and_the_command_line(tmp_path):

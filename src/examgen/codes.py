@@ -1,9 +1,9 @@
 """Copy codes and their check characters, which copies print and grading and scanning read back.
 
-Codes: ``E1119-0423-K`` is the exam code, the copy number and a check character (Luhn
+Codes: ``E1119-0423-6`` is the exam code, the copy number and a check character (Luhn
 mod 36 over the exam code's and the number's characters): any single mistyped character
 and any swap of two neighbours but 0 and Z is detected. A page's QR code holds
-``E1119-0423-K/07/R``: the copy code, the page and a check character over both.
+``E1119-0423-6/07/M``: the copy code, the page and a check character over both.
 """
 
 from __future__ import annotations

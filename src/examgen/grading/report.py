@@ -1,17 +1,16 @@
 """The outputs of `examgen grade`: results.csv (every copy's points and grade), grades.csv (the
 registration numbers and grades, for TUMonline's grade import) and report.html (one
 self-contained page, its plots inline SVG). The same inputs give the same bytes: nothing in
-them is a date, a version or a random id."""
+them is a date, a version or a random id. The CSV files' cells are never a formula (spreadsheet.py)."""
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from collections.abc import Iterable
 
 from ..model.source import Exam
 from ..numbers import format_number
+from ..spreadsheet import safe_csv
 from . import plots
 from .analysis import Analysis
 from .score import Results
@@ -21,12 +20,6 @@ def half_points(value: float) -> str:
     """Points as the key writes them (2 not 2.0, 1.5): exact for the half points marks are made of,
     and fast for a sheet of a thousand copies."""
     return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _csv(rows: Iterable[Iterable[object]]) -> str:
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows(rows)
-    return text.getvalue()
 
 
 def results_csv(results: Results) -> str:
@@ -39,13 +32,13 @@ def results_csv(results: Results) -> str:
         numbers = [*copy.points, copy.total] if copy else [None] * (len(results.parts) + 1)
         rows.append([row.code, row.registration, row.name,
                      *("" if n is None else half_points(n) for n in numbers), copy.grade if copy else ""])
-    return _csv([header, *rows])
+    return safe_csv([header, *rows], "\n")
 
 
 def grades_csv(results: Results) -> str:
     """A grade per graded student with a registration number."""
-    return _csv([["registration", "grade"],
-                 *([graded.row.registration, graded.grade] for graded in results.graded if graded.row.registration)])
+    rows = [[graded.row.registration, graded.grade] for graded in results.graded if graded.row.registration]
+    return safe_csv([["registration", "grade"], *rows], "\n")
 
 
 # --- the page ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..errors import Collector, Loc, SourceError, printable
 from ..model.source import Exam, Part
 from ..numbers import format_number, is_mark
 from ..roster import csv_text
+from ..spreadsheet import cell_value
 
 STUDENT_COLUMNS = ("code", "registration", "name")
 MAXIMA = "max"  # the first cell of the marks sheet's second row
@@ -83,11 +84,12 @@ class Codes:
 
 
 def _rows(path: Path, what: str) -> Iterator[tuple[int, list[str]]]:
-    """The file's CSV records with their line numbers, blank lines left out."""
+    """The file's CSV records with their line numbers, blank lines left out, each cell's value as
+    examgen's CSV writer neutralised it (``'=cmd`` is ``=cmd``, spreadsheet.py)."""
     reader = csv.reader(io.StringIO(csv_text(path, what), newline=""))
     for row in reader:
         if any(cell.strip() for cell in row):
-            yield reader.line_num, row
+            yield reader.line_num, [cell_value(cell) for cell in row]
 
 
 def _columns(header: list[str], wanted: tuple[str, ...], loc: Loc, out: Collector, what: str) -> dict[str, int]:

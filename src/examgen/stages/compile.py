@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Collector, CompileError, EnvironmentProblem, ErrorGroup, ExamgenError, Loc
+from ..errors import Collector, CompileError, EnvironmentProblem, ErrorGroup, ExamgenError, Loc, OutputProblem
 from ..model.rendered import ANNOUNCEMENT, MARKER
 from ..sandbox.bubblewrap import sandbox_works
 from ..sandbox.tex import contained, tex_environment
@@ -50,6 +50,10 @@ READING = ("Runaway argument", "Paragraph ended before", "File ended while scann
 UNDEFINED_REFERENCE = re.compile(r"^LaTeX Warning: Reference `([^']*)' on page \S+ undefined on input line (\d+)\.",
                                  re.M)
 UNFINISHED_PATH = "Did you forget a semicolon?"
+# pdfTeX's own write failures (its output file), and TeX's on a file it may write in the document's folder (a
+# name with a folder or a leading dot is one kpathsea's paranoid mode refused: the source asked for it)
+WRITE_FAILED = re.compile(r"^!\s*pdfTeX error: [^\n]*?\b((?:fwrite|fflush|fputc|putc|fclose)\(\) failed[^\n]*)"
+                          r"|I can't write on file `([^./'\n][^/'\n]*)'", re.M)
 MAX_ERRORS = 10  # LaTeX errors reported from one run; later ones are mostly the first ones' echoes
 
 
@@ -60,6 +64,7 @@ class Job:
     name: str
     folder: Path
     kind: str = "view"  # as messages name it: "the student view", "the figures document"
+    max_errors: int = MAX_ERRORS  # more where each error is a row of its own (copies' names): TeX stops at 100
 
     @property
     def shown(self) -> str:
@@ -206,10 +211,10 @@ def _too_long(job: Job, tex_lines: list[str], buffer: int) -> CompileError:
                     f"too long for TeX's line buffer ({buffer:,} bytes): break it into shorter lines")
 
 
-def _one(errors: list[ExamgenError]) -> ExamgenError:
+def _one(errors: list[ExamgenError], most: int = MAX_ERRORS) -> ExamgenError:
     """The errors of a run, the same one reported once (as TeX repeats an error of a text the
-    document typesets twice), at most MAX_ERRORS."""
-    unique = list({str(error): error for error in errors}.values())[:MAX_ERRORS]
+    document typesets twice), at most ``most``."""
+    unique = list({str(error): error for error in errors}.values())[:most]
     return ErrorGroup.of(unique)
 
 
@@ -232,16 +237,23 @@ def _located_errors(job: Job, log: str, tex_lines: list[str]) -> list[ExamgenErr
 
 
 def _failure(job: Job, output: str) -> ExamgenError:
-    """What went wrong, from TeX's log and its output, named after the pieces of the exam at fault."""
+    """What went wrong, from TeX's log and its output, named after the pieces of the exam at fault; a file
+    TeX could not write (a full or read-only disk) is the folder's problem, whatever TeX was typesetting."""
     log = job.log.read_text(encoding="utf-8", errors="replace") if job.log.exists() else output
     everything = f"{log}\n{output}"
+    unwritten = WRITE_FAILED.search(everything)
+    if unwritten:
+        failed, file = unwritten.groups()
+        cause = f"pdfTeX's {failed}" if failed else f"TeX could not open {file}"
+        return OutputProblem(f"cannot write {job.shown} here: {cause}; is the disk full or read-only?",
+                             Loc(job.folder))
     tex_lines = job.tex.read_text(encoding="utf-8").splitlines()
     too_long = TOO_LONG.search(everything)
     if too_long:
         return _too_long(job, tex_lines, int(too_long.group(1)))
     errors = _located_errors(job, log, tex_lines)
     if errors:
-        return _one(errors)
+        return _one(errors, job.max_errors)
     reached = _piece_reached(pieces(tex_lines), everything)  # TeX names no line of the source: where it had got to
     what, loc = reached.what, reached.loc
     image = UNREADABLE_IMAGE.search(everything)

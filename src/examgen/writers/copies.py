@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..codes import EXAM_CODE, NUMBER_DIGITS, copy_code, mistyped, qr_payload
-from ..errors import Collector, SourceError
+from ..errors import Collector, CompileError, ErrorGroup, ExamgenError, Loc, SourceError, printable
 from ..model.rendered import source_marker
 from ..model.source import Exam
 from ..roster import Student
-from ..stages.compile import Job, compile_document
+from ..stages.compile import Job, compile_document, pieces, source_of
 from .layout import Box, Layout
 from .pdf import Importer, PdfFile, Written, stream
 
@@ -43,6 +43,10 @@ CJK = re.compile(f"([{HANGUL}\u2e80-\u312f\u3190-\u9fff\uf900-\ufaff\uff00-\uffe
 HANGUL_RUN = re.compile(f"([{HANGUL}]+)")
 QUAD = r"\quad "
 LABEL_DEPTH_MM = 1.5  # the code slot's baseline above its bottom (examgen.sty: \egslot{code})
+TEX_ERROR_LIMIT = 100  # errors of the overlays' run: every row's, until TeX itself gives up
+UNPRINTABLE = re.compile(r"(?<=Unicode character )(.) \(U\+[0-9A-F]+\)")  # inputenc: a character no font has
+OVERFULL = re.compile(r"^Overfull \\[hv]box \(([0-9.]+)pt too (wide|high)\) "
+                      r"(?:in paragraph at lines (\d+)--\d+|detected at line (\d+))", re.M)
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,13 @@ OVERLAY_PREAMBLE = r"""\documentclass{article}
 \newcommand\eglabel[3]{% a copy's code, right-aligned on the slot's baseline
   \setbox0\hbox to #1bp{\hfil\small\bfseries #3}\dp0=0pt
   \egoverlay{#1}{#2}{\vfil\box0\kern \egdepth}}
-\newcommand\egname[3]{% a named cover: #3 the name's lines on a white ground that hides the sticker box
+\newcommand\egtrial[2]{% #2 set in box 0 as \egname sets it, #1 wide, its overfull lines unreported
+  \setbox0\vbox{\hfuzz=\maxdimen\hsize=\dimexpr#1bp-5mm\relax\raggedright#2}}
+\newcommand\egname[3]{% a named cover: #3 the name's lines on a white ground that hides the sticker box, the
+  % name \LARGE, or \Large or \large where the block would be taller than the box
+  \let\egsize\LARGE\egtrial{#1}{#3}%
+  \ifdim\dimexpr\ht0+\dp0\relax>#2bp\let\egsize\Large\egtrial{#1}{#3}\fi
+  \ifdim\dimexpr\ht0+\dp0\relax>#2bp\let\egsize\large\fi
   \egoverlay{#1}{#2}{\pdfliteral page{q 1 g 0 0 #1 #2 re f Q}\vfil
     \hbox to\hsize{\hskip\egbleed\vbox{\hsize=\dimexpr#1bp-5mm\relax\raggedright#3}\hss}\vfil}}
 \begin{document}
@@ -240,7 +250,7 @@ def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]
             facts = [rf"\mbox{{{label[key]} {tex_text(value)}}}" for key, value in (
                 ("registration_label", student.registration), ("seat_label", student.seat),
                 ("room_label", student.room)) if value]  # a fact breaks between lines, never inside
-            name = rf"{{\small {label['name_label']}}}\par{{\LARGE\bfseries {tex_text(student.name)}\par}}"
+            name = rf"{{\small {label['name_label']}}}\par{{\egsize\bfseries {tex_text(student.name)}\par}}"
             lines.append(source_marker(f"roster {student.loc.line}", "roster row", student.loc))
             lines.append(rf"\egname{{{width:.3f}}}{{{height:.3f}}}{{{name}\medskip"
                          rf"{{\normalsize {QUAD.join(facts)}}}}}")
@@ -250,12 +260,51 @@ def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]
 
 def typeset_overlays(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str], folder: Path,
                      out: Collector) -> Path:
-    """One LaTeX run for every copy's overlays; returns the PDF."""
-    job = Job("overlays", folder, "document")
+    """One LaTeX run for every copy's overlays; returns the PDF. A name block that does not fit the
+    sticker box is an error at its roster row, as is a name the fonts cannot print (one per name)."""
+    job = Job("overlays", folder, "document", max_errors=TEX_ERROR_LIMIT)
     folder.mkdir(parents=True, exist_ok=True)
-    job.tex.write_text(overlay_source(copies, stamp, label), encoding="utf-8")
-    compile_document(job, out)
+    source = overlay_source(copies, stamp, label)
+    job.tex.write_text(source, encoding="utf-8")
+    students = {copy.student.loc.line or 0: copy.student for copy in copies if copy.student}  # by roster line
+    try:
+        log = compile_document(job, out)
+    except ExamgenError as failed:
+        raise ErrorGroup.of(_per_name(failed.problems, students)) from None
+    tex_lines = source.splitlines()
+    marked = pieces(tex_lines)
+    misfits: dict[Student, str] = {}  # a student -> how far the name block is too wide or too high
+    for match in OVERFULL.finditer(log):
+        excess, direction, *lines = match.groups()
+        line = int(next(found for found in lines if found))
+        row = source_of(marked, line).loc
+        student = students.get(row.line or 0) if row else None
+        if student and tex_lines[line - 1].startswith(r"\egname"):
+            misfits.setdefault(student, f"{float(excess):.0f} pt too {direction}")
+    if misfits:
+        raise ErrorGroup.of([SourceError(
+            f"{printable(student.name)}: the name block is {excess} for the cover's sticker box (a name, registration "
+            "number, seat or room with no space to break at, or a name too long): shorten it in the roster",
+            student.loc, "roster row") for student, excess in misfits.items()])
     return job.pdf
+
+
+def _per_name(problems: list[ExamgenError], students: Mapping[int, Student]) -> list[ExamgenError]:
+    """TeX's errors of the overlays, those of a name its fonts cannot print merged into one per name
+    (inputenc reports every character, and a script such as Cyrillic is a whole name of them)."""
+    unprintable: dict[Loc, list[str]] = {}
+    for problem in problems:
+        found = UNPRINTABLE.search(problem.message)
+        if found and problem.loc and problem.loc.line in students:
+            characters = unprintable.setdefault(problem.loc, [])
+            if found.group(0) not in characters:
+                characters.append(found.group(0))
+    kept: list[ExamgenError] = [problem for problem in problems if problem.loc not in unprintable]
+    for row, characters in unprintable.items():
+        kept.append(CompileError(f"LaTeX error: the cover's fonts cannot print the name "
+                                 f"'{printable(students[row.line or 0].name)}': {', '.join(characters)}", row,
+                                 "roster row"))
+    return kept
 
 
 # --- the PDFs -------------------------------------------------------------------------------------

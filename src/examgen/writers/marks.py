@@ -2,19 +2,19 @@
 
 A header row (``code,registration,name`` and every part's number, in exam order), a row of
 maxima (``max``, two empty cells, every part's points as the key writes them), then one row
-per copy of an ``examgen copies`` run, in its manifest's order, with an empty cell per part.
+per copy of an ``examgen copies`` run, in its manifest's order, with an empty cell per part. A name or
+registration number a spreadsheet would run as a formula is written as text (spreadsheet.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 from ..errors import ExportError, Loc
 from ..model.source import Exam
 from ..numbers import format_number
+from ..spreadsheet import safe_csv
 from .copies import MANIFEST
 
 
@@ -39,11 +39,9 @@ def read_manifest(folder: Path, exam: Exam) -> list[dict]:
 def marks_csv(exam: Exam, entries: list[dict]) -> str:
     """The sheet for the copies (manifest entries)."""
     parts = [part for _, part in exam.parts()]
-    buffer = io.StringIO()
-    sheet = csv.writer(buffer, lineterminator="\r\n")
-    sheet.writerow(["code", "registration", "name", *(part.number for part in parts)])
-    sheet.writerow(["max", "", "", *(format_number(part.points) for part in parts)])
+    rows = [["code", "registration", "name", *(part.number for part in parts)],
+            ["max", "", "", *(format_number(part.points) for part in parts)]]
     for entry in entries:
         student = entry.get("student") or {}
-        sheet.writerow([entry["code"], student.get("registration", ""), student.get("name", ""), *([""] * len(parts))])
-    return buffer.getvalue()
+        rows.append([entry["code"], student.get("registration", ""), student.get("name", ""), *([""] * len(parts))])
+    return safe_csv(rows, "\r\n")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..errors import ExportError
 from ..model.source import Exam
 from ..numbers import MARKS_PER_POINT
+from ..spreadsheet import safe_csv
 
 ID_PAGE = 1  # the cover, with the name and registration number
 
@@ -90,8 +91,8 @@ def version_map(exam: Exam, variants: tuple[str, ...], entries: list[dict]) -> s
     """Plom's question-version map (CSV) for the copies (manifest entries): a copy is a paper of the same
     number, every question of it in its variant's version (version 1 without variants)."""
     questions = len(exam.problems)
-    lines = [",".join(["paper_number", *(f"q{number}.version" for number in range(1, questions + 1))])]
+    rows: list[list[object]] = [["paper_number", *(f"q{number}.version" for number in range(1, questions + 1))]]
     for entry in entries:
         version = variants.index(entry["variant"]) + 1 if variants else 1
-        lines.append(",".join([str(entry["copy"]), *[str(version)] * questions]))
-    return "\n".join(lines) + "\n"
+        rows.append([entry["copy"], *[version] * questions])
+    return safe_csv(rows, "\n")
