@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
-from support import HEADER, REPO, pypdf_texts, write_exam
+from support import HEADER, REPO, pypdf_texts, squash, write_exam
 
 from examgen.commands.build import build
 from examgen.errors import CheckError, Collector, ExamgenError
 from examgen.orchestrate import prepare
 from examgen.project import Project
-from examgen.stages.check import PdfText, check, cover_claims, leaks, plain, read_view, tikz_texts, words
+from examgen.stages.check import PdfText, check, cover_claims, leaks, plain, read_view, tikz_texts, unwritable, words
+from examgen.stages.positions import Box, Mark
 from examgen.theme import DEFAULT
 
 
@@ -237,3 +238,92 @@ def test_a_theme_that_shows_solutions_to_students_finds_none_to_show(tmp_path):
     student = "\n".join(pypdf_texts(tmp_path / "out" / "student.pdf"))
     assert "42" not in student and "0.11" not in student
 
+
+
+WRITABLE = HEADER + """\
+problems:
+  - title: Room to write
+    parts:
+      - points: 1
+        prompt: Which numbers are prime?
+        options:
+          - text: "2"
+            correct: true
+          - "4"
+      - points: 2
+        prompt: What is 6 times 7?
+        answer: 42
+      - points: 1
+        prompt: Name a square number.
+        space: %s
+"""
+
+
+@pytest.mark.latex
+def test_every_space_a_hand_writes_in_is_large_enough_or_the_build_fails_naming_its_part(tmp_path):
+    """The check of writable areas measures what TeX placed (the marks of student.pos): the default
+    theme's check boxes, grading boxes, numeric box and answer spaces pass; a theme that draws the
+    numeric box 2 cm wide and an answer space of one row fails the build, each space named by its
+    part (a source cannot ask for less than 1cm of space: test_validate)."""
+    write_exam(tmp_path / "good" / "exams" / "t", WRITABLE % "2cm")
+    build(Project(tmp_path / "good").resolve("t"), out_dir=tmp_path / "good-out")
+    narrow = ("\\egnumeric[<< answer.box >>cm]", "\\egnumeric[2cm]")
+    shrunk = theme_project(tmp_path / "bad", WRITABLE % "2cm", narrow)
+    blocks = shrunk.root / "templates" / "blocks.tex.j2"
+    blocks.write_text(blocks.read_text(encoding="utf-8").replace("\\eganswer{<< part.answer.space >>}",
+                                                                 "\\eganswer{0.6}"), encoding="utf-8")
+    with pytest.raises(ExamgenError) as info:
+        build(shrunk.resolve("t"), out_dir=tmp_path / "bad-out")
+    assert info.value.exit_code == 5
+    assert sorted(str(problem).split(": ", 1)[1] for problem in info.value.problems) == [
+        "part 1.2: its numeric answer box is 20.0 mm × 10.0 mm on page 2 of the student PDF, smaller than a hand "
+        "writes in (at least 30 mm × 8 mm): give it more room ('space', 'box') or a theme that draws it larger",
+        "part 1.3: its answer space is 160.0 mm × 5.0 mm on page 2 of the student PDF, smaller than a hand writes "
+        "in (at least 50 mm × 10 mm): give it more room ('space', 'box') or a theme that draws it larger"]
+
+
+@pytest.mark.parametrize("kind, key, size, named", [
+    ("checkbox", ("1", "1.1", "2"), (2.0, 2.0), "part 1.1: its check box is 2.0 mm × 2.0 mm"),
+    ("grade", ("1.2", "1"), (4.2, 2.5), "part 1.2: its grading box is 4.2 mm × 2.5 mm"),
+    ("numeric", ("1.2",), (29.0, 10.0), "part 1.2: its numeric answer box is 29.0 mm × 10.0 mm"),
+    ("answer", ("1.3",), (160.0, 9.0), "part 1.3: its answer space is 160.0 mm × 9.0 mm"),
+    ("checkbox", ("1", "1.1", "1"), (3.4, 3.4), None),
+    ("answer", ("1.3",), (50.0, 10.0), None),
+    ("qr", (), (1.0, 1.0), None),  # not a space anyone writes in
+])
+def test_each_kind_of_space_has_its_least_size(tmp_path, kind, key, size, named):
+    write_exam(tmp_path / "exams" / "t", WRITABLE % "2cm")
+    exam = prepare(Project(tmp_path).resolve("t"), Collector()).exam
+    box = Box(100.0, 100.0, size[0] / 25.4 * 72, size[1] / 25.4 * 72)
+    found = [str(problem) for problem in unwritable(exam, [Mark(2, kind, key, box)])]
+    assert found == [] if named is None else (len(found) == 1 and named in found[0]), found
+
+
+NUMERIC = HEADER + """\
+problems:
+  - title: Numbers
+    parts:
+      - points: 1
+        prompt: A third?
+        answer: 1 / 3
+        tolerance: 0.005
+      - points: 1
+        prompt: How many kB?
+        answer: 12861.44
+        tolerance: 1%
+        unit: kB
+      - points: 1
+        prompt: Six sevens?
+        answer: 42
+"""
+
+
+@pytest.mark.latex
+def test_the_solution_states_a_numeric_answer_to_the_decimals_its_tolerance_needs_with_its_range(tmp_path):
+    write_exam(tmp_path / "exams" / "t", NUMERIC)
+    build(Project(tmp_path).resolve("t"), out_dir=tmp_path / "out")
+    solution, student = (squash("\n".join(pypdf_texts(tmp_path / "out" / f"{view}.pdf")))
+                         for view in ("solution", "student"))
+    for shown in ("0.333(±0.005)", "12861(±129)kB", "Answer:42"):
+        assert shown in solution, solution
+    assert "0.333" not in student and "12861" not in student and "±" not in student

@@ -163,9 +163,9 @@ def test_every_stage_handles_the_toy_kind_or_refuses_it_by_name(built, tmp_path)
     from examgen.grading.score import Keys, score
     from examgen.grading.sheets import Codes, read_crosses, read_marks
     from examgen.stages.check import read_pdf, words
+    from examgen.stages.positions import read_layout
     from examgen.variants import shuffled
     from examgen.verify import _part
-    from examgen.writers.layout import read_layout
 
     target, result, out = built
     # key.json: the kind's own entries; the solution crosses its right box (the build's check counts the

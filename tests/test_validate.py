@@ -88,6 +88,31 @@ problems:
 """)
 
 
+def test_spaces_a_hand_cannot_write_in_are_refused_at_their_lines(tmp_path):
+    with pytest.raises(ExamgenError) as info:
+        check(tmp_path, """
+problems:
+  - title: P
+    parts:
+      - points: 2
+        prompt: a
+        space: 0.8cm
+      - points: 1
+        prompt: b
+        answer: 2
+        box: 2cm
+      - points: 1
+        prompt: c
+        answer: 2
+        space: 5mm
+""")
+    assert [str(problem).split("exam.yaml:")[1] for problem in info.value.problems] == [
+        "15: part 1.1: 'space' must be at least 1cm: a hand writes two lines of the grid in it",
+        "19: part 1.2: 'box' must be at least 3cm wide: a hand writes a number in it",
+        "23: part 1.3: 'space' must be at least 1cm: a hand writes two lines of the grid in it",
+    ]
+
+
 def test_missing_solution_is_a_warning(tmp_path):
     _, out = check(tmp_path, """
 problems:

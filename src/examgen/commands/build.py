@@ -129,12 +129,14 @@ def build_many(targets: list[Target], out_dir: Path | None = None, force: bool =
 def _check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:
     """The checks of one exam's (or variant's) two views (stages/check.py)."""
     from ..stages.check import check  # here: a build that finds nothing changed needs none of it
+    from ..stages.positions import read_marks
 
     views = {view: products[f"{rendered.variant}/{view}" if rendered.variant else view] for view in VIEWS}
     overflows = _layout_warnings(rendered.exam, {view: product.log for view, product in views.items()}, out)
     student, solution = views["student"].pdf, views["solution"].pdf
     assert student is not None and solution is not None
-    check(rendered, student, solution, overflows, out)
+    positions = next(path for name, path in views["student"].files.items() if name.endswith(".pdf"))
+    check(rendered, student, solution, overflows, out, read_marks(positions.with_suffix(".pos")))
 
 
 def _layout_warnings(exam: Exam[str], logs: dict[str, str], out: Collector) -> list[Overflow]:

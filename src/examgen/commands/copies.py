@@ -97,10 +97,11 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
                   progress: Progress | None) -> CopiesResult:
     from pypdf import PdfReader
 
+    from ..stages.positions import read_layout
     from ..stages.render import strings
     from ..writers import copies as writer
     from ..writers.key import key_digest
-    from ..writers.layout import layout_json, read_layout
+    from ..writers.layout import layout_json
 
     exam, out = built.exam, Collector()
     copies = writer.plan(exam, request.count, students, request.by_seat)
@@ -156,6 +157,7 @@ def _copies_views(target: Target, exam: Exam[Text], labels: tuple[str, ...], out
     starting from copy 1's page references; a view whose inputs did not change keeps its PDF) and
     checked as a student view alone (its solution view is not made: the key comes from its texts)."""
     from ..stages.check import check_student
+    from ..stages.positions import read_marks
     from ..writers.views import ViewWriter
 
     theme = target.project.theme()
@@ -170,7 +172,8 @@ def _copies_views(target: Target, exam: Exam[Text], labels: tuple[str, ...], out
     def checked(label: str | None, own: Collector) -> Path:
         product = products[f"{label}/student"]
         assert product.pdf is not None
-        check_student(rendered[label], product.pdf, own)
+        pdf = product.files[f"{label}/student.pdf"]
+        check_student(rendered[label], product.pdf, read_marks(pdf.with_suffix(".pos")), own)
         return product.files[f"{label}/student.pdf"]
 
     return each_variant(labels, checked, out)

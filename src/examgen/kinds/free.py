@@ -16,13 +16,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 DEFAULT_SPACE_CM = 4.0
+LEAST_SPACE_CM = 1.0
 NOTE_KEYS: shapes.Keys = {
     "text": shapes.text("The note (LaTeX), in the sample solution only."),
     "points": shapes.points("What it earns (or deducts, negative).", deduction=True),
 }
 NOTE_REQUIRED = ("text",)
 WORKED_KEYS: shapes.Keys = {  # a worked answer's: free and numeric parts
-    "space": shapes.length("Answer space height: 6cm, 35mm, 2in, 100pt (default 4cm)."),
+    "space": shapes.length("Answer space height: 6cm, 35mm, 2in, 100pt (default 4cm, at least 1cm)."),
     "solution": shapes.text("The sample solution (LaTeX), typeset in the answer space."),
     "notes": shapes.items("Correction notes: text, or {text, points}.", shapes.either(
         "A note.", shapes.text("A note (LaTeX)."), shapes.mapping(NOTE_KEYS, NOTE_REQUIRED))),
@@ -71,6 +72,16 @@ class Free(WorkedAnswer[T]):
         return Essay()
 
 
+def answer_space(fields: Fields) -> float | None:
+    """The answer space's height in cm (None if not given): at least two rows of the grid, which the
+    build's check of writable areas requires too."""
+    space = fields.length_cm("space") if fields.has("space") else None
+    if space is not None and space < LEAST_SPACE_CM:
+        fields.fail(f"'space' must be at least {LEAST_SPACE_CM:g}cm: a hand writes two lines of the grid in it",
+                    "space")
+    return space
+
+
 def notes(fields: Fields) -> tuple[Note[Text], ...]:
     result = []
     for item, loc in fields.items("notes"):
@@ -97,7 +108,7 @@ class FreeKind:
         return True
 
     def validate(self, fields: Fields) -> Free[Text]:
-        space = fields.length_cm("space") if fields.has("space") else DEFAULT_SPACE_CM
+        space = answer_space(fields) or DEFAULT_SPACE_CM
         if not fields.has("solution"):
             fields.warn("no sample solution")
         return Free(space or DEFAULT_SPACE_CM, fields.text("solution"), notes(fields))

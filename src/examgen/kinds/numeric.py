@@ -14,13 +14,15 @@ from ..model.source import Expression, Note, Text
 from ..model.tree import SourceMap
 from ..numbers import format_number
 from .base import Number
-from .free import WORKED_KEYS, WorkedAnswer, notes
+from .free import WORKED_KEYS, WorkedAnswer, answer_space, notes
 
 if TYPE_CHECKING:
     from ..model.fields import Fields
 
 T = TypeVar("T")
 RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*$")
+DEFAULT_BOX_CM = 5.0  # the answer box's width: a number, its sign and a unit in a hand's size
+LEAST_BOX_CM = 3.0  # what the build's check of writable areas requires (stages/check.py)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Numeric(WorkedAnswer[T]):
     space: float | None  # working grid in cm, None for the answer box alone
     solution: T | None
     notes: tuple[Note[T], ...]
+    box: float = DEFAULT_BOX_CM  # the answer box's width in cm
     kind: ClassVar[str] = "numeric"
     graded: ClassVar[bool] = True
 
@@ -44,6 +47,13 @@ class Numeric(WorkedAnswer[T]):
     @property
     def absolute_tolerance(self) -> float:
         return abs(self.number) * self.tolerance if self.relative else self.tolerance
+
+    @property
+    def decimals(self) -> int | None:
+        """The decimals a grader needs to see the answer against its tolerance: down to the
+        tolerance's first significant digit (none for an exact answer: as ``num`` prints it)."""
+        tolerance = self.absolute_tolerance
+        return max(0, -math.floor(math.log10(tolerance))) if tolerance > 0 else None
 
     def for_student(self) -> Numeric[T]:
         return replace(self, value=math.nan, tolerance=math.nan, solution=None, notes=())
@@ -72,6 +82,8 @@ class NumericKind:
                                    {"type": "number", "minimum": 0},
                                    {"type": "string", "pattern": RELATIVE.pattern}),
         "unit": shapes.plain("The answer's unit (plain text)."),
+        "box": shapes.length(f"The answer box's width: 6cm, 45mm (default {DEFAULT_BOX_CM:g}cm, at least "
+                             f"{LEAST_BOX_CM:g}cm)."),
         **WORKED_KEYS,
     }
     marker: str | None = "answer"
@@ -87,12 +99,15 @@ class NumericKind:
                         "answer")
             value = 0
         tolerance, relative = self._tolerance(fields)
-        space = fields.length_cm("space") if fields.has("space") else None
+        space = answer_space(fields)
         if space is None and (fields.has("solution") or fields.has("notes")):
             fields.fail("a numeric part's solution and notes stand in its working space: give it a 'space'")
         answer = Expression.written(str(value), fields.loc("answer"))
+        box = fields.length_cm("box") if fields.has("box") else DEFAULT_BOX_CM
+        if box is not None and box < LEAST_BOX_CM:
+            fields.fail(f"'box' must be at least {LEAST_BOX_CM:g}cm wide: a hand writes a number in it", "box")
         return Numeric(answer, tolerance, relative, fields.plain("unit"), space, fields.text("solution"),
-                       notes(fields))
+                       notes(fields), box or DEFAULT_BOX_CM)
 
     @staticmethod
     def _tolerance(fields: Fields) -> tuple[float, bool]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import CheckError, Collector, EnvironmentProblem
 from ..model.rendered import RenderedExam
 from ..model.source import Exam, Part
+from .positions import Mark
 
 SOLUTION_MARK = b"/ExamgenSolution"  # marked-content tag around every solution and note (examgen.sty)
 WATERMARK_MARK = b"/ExamgenWatermark"  # marked-content tag around the watermark (exam.tex.j2)
@@ -298,16 +299,47 @@ def _no_leaks(rendered: RenderedExam, student: PdfText, out: Collector) -> None:
         out.error(CheckError(leak, None, "student PDF"))
 
 
-def check_student(rendered: RenderedExam, student: PdfText, out: Collector) -> None:
+def check_student(rendered: RenderedExam, student: PdfText, marks: Iterable[Mark], out: Collector) -> None:
     """The checks of a student PDF made without its solution view (a copy's own variant): the cover's
-    claims, and nothing of the solution in it."""
+    claims, nothing of the solution in it, room to write in every space."""
     _claims(rendered.exam, student, out)
     _no_leaks(rendered, student, out)
+    for problem in unwritable(rendered.exam, marks):
+        out.error(problem)
     out.raise_if_any()
 
 
+MM_PER_BP = 25.4 / 72
+LEAST_WRITABLE_MM = {  # what a hand needs, by mark (width, height): the spaces a student or grader writes in
+    "checkbox": ((3.0, 3.0), "check box"),
+    "grade": ((3.0, 3.0), "grading box"),
+    "numeric": ((30.0, 8.0), "numeric answer box"),
+    "answer": ((50.0, 10.0), "answer space"),
+}
+
+
+def unwritable(exam: Exam[str], marks: Iterable[Mark]) -> list[CheckError]:
+    """Every space of the student PDF (as TeX measured it: stages/positions.py) that is smaller than
+    a hand can write in, each naming its part; a theme that marks a space smaller, or a source that
+    asks for one, fails the build rather than the exam."""
+    parts = {part.number: part for _, part in exam.parts()}
+    problems = []
+    for mark in marks:
+        if mark.kind not in LEAST_WRITABLE_MM:
+            continue
+        (least_width, least_height), what = LEAST_WRITABLE_MM[mark.kind]
+        width, height = mark.box.width * MM_PER_BP, mark.box.height * MM_PER_BP
+        if width < least_width - 0.05 or height < least_height - 0.05:
+            part = parts[mark.key[1] if mark.kind == "checkbox" else mark.key[0]]
+            problems.append(CheckError(
+                f"its {what} is {width:.1f} mm × {height:.1f} mm on page {mark.page} of the student PDF, smaller "
+                f"than a hand writes in (at least {least_width:g} mm × {least_height:g} mm): give it more room "
+                "('space', 'box') or a theme that draws it larger", part.loc, part.context))
+    return problems
+
+
 def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows: list[Overflow],
-          out: Collector) -> None:
+          out: Collector, marks: Iterable[Mark] = ()) -> None:
     """Raise CheckError listing everything wrong with the two PDFs (as read by read_view)."""
     exam = rendered.exam
     _claims(exam, student, out)
@@ -324,4 +356,6 @@ def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows
                              f"ones (the theme crosses an option's box with \\egchoicebox, which marks it)",
                              None, "solution PDF"))
     _no_leaks(rendered, student, out)
+    for problem in unwritable(exam, marks):
+        out.error(problem)
     out.raise_if_any()

@@ -30,7 +30,7 @@ from ..model.rendered import source_marker
 from ..model.source import Exam
 from ..roster import Student
 from ..stages.compile import Job, compile_document, pieces, source_of
-from .layout import Box, Layout
+from ..stages.positions import Box, Layout
 from .pdf import Importer, PdfFile, Written, stream
 
 FOLDER = "copies"  # the copies' folder in the course's records (course/<id>/copies)
