@@ -64,7 +64,7 @@ def test_key(built):
 def test_a_numeric_answer_stands_in_its_box_in_the_solution_only(built):
     sample = built("sample")
     student, solution = sample.student.pages[3], sample.solution.pages[3]
-    assert re.search(r"Answer:\s+12861\.44\s+kB", solution)
+    assert re.search(r"Answer:\s+12861\s+\(±129\)\s+kB", solution)  # to the tolerance's decimals, with its range
     assert re.search(r"Answer:\s+kB", student) and "12861" not in sample.student_text
 
 
