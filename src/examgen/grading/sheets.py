@@ -5,11 +5,9 @@ collected, each at its file:line, before anything is scored or written."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +15,13 @@ from ..codes import CODE, mistyped
 from ..errors import Collector, Loc, SourceError, printable
 from ..model.source import Exam, Part
 from ..numbers import format_number, is_mark
-from ..roster import csv_text
+from ..roster import csv_rows
 
 STUDENT_COLUMNS = ("code", "registration", "name")
 MAXIMA = "max"  # the first cell of the marks sheet's second row
 CROSSES_COLUMNS = ("code", "part", "crossed")
 POINTS = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+OPTION_NUMBER = re.compile(r"[0-9]{1,4}")  # ASCII digits ("²" is a digit to str.isdigit, not to int)
 
 
 @dataclass(frozen=True)
@@ -82,14 +81,6 @@ class Codes:
         return None
 
 
-def _rows(path: Path, what: str) -> Iterator[tuple[int, list[str]]]:
-    """The file's CSV records with their line numbers, blank lines left out."""
-    reader = csv.reader(io.StringIO(csv_text(path, what), newline=""))
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            yield reader.line_num, row
-
-
 def _columns(header: list[str], wanted: tuple[str, ...], loc: Loc, out: Collector, what: str) -> dict[str, int]:
     """Where each column is (by its name, in any order); a missing, doubled or unknown column is an error."""
     names = [cell.strip().lower() for cell in header]
@@ -130,7 +121,7 @@ def _points(cell: str, part: Part, loc: Loc, out: Collector) -> float | None:
 def read_marks(path: Path, exam: Exam, codes: Codes, out: Collector) -> tuple[Row, ...]:
     """The copies' rows of a marks sheet; its problems go to ``out``."""
     parts = {part.number: part for _, part in exam.parts()}
-    rows = _rows(path, "marks sheet")
+    rows = csv_rows(path, "marks sheet", out)
     line, header = next(rows, (1, []))
     columns = _columns(header, (*STUDENT_COLUMNS, *parts), Loc(path, line), out, "marks sheet")
     if "code" not in columns:
@@ -184,7 +175,7 @@ def read_marks(path: Path, exam: Exam, codes: Codes, out: Collector) -> tuple[Ro
 def read_crosses(path: Path, exam: Exam, copies: set[str], out: Collector) -> tuple[Crossed, ...]:
     """A scanner's crosses for copies of the marks sheet; its problems go to ``out``."""
     parts = {part.number: part for _, part in exam.parts()}
-    rows = _rows(path, "crosses file")
+    rows = csv_rows(path, "crosses file", out)
     line, header = next(rows, (1, []))
     columns = _columns(header, CROSSES_COLUMNS, Loc(path, line), out, "crosses file")
     if len(columns) < len(CROSSES_COLUMNS):
@@ -206,7 +197,8 @@ def read_crosses(path: Path, exam: Exam, copies: set[str], out: Collector) -> tu
         elif (code, number) in seen:
             problems.append(f"copy {code}, part {number} is also on line {seen[code, number]}")
         count = len(part.answer.boxes()) if part else 0
-        options = {int(option) for option in crossed.split() if option.isdigit() and 1 <= int(option) <= count}
+        options = {int(option) for option in crossed.split()
+                   if OPTION_NUMBER.fullmatch(option) and 1 <= int(option) <= count}
         if count and len(options) < len(crossed.split()):
             problems.append(f"'{printable(crossed)}' is not a list of distinct option numbers of part {number} "
                             f"(1 to {count}, separated by spaces)")
