@@ -64,7 +64,7 @@ def running(pid: int) -> bool:
 
 
 SLOW = {  # what makes a stage take minutes, and the process that shows it is running
-    "compute": ([("extra_pages: 1", "extra_pages: 1\nlimits: {seconds: 300}"),
+    "compute": ([("extra_pages: 1", "extra_pages: 1\nlimits: {seconds: 120}"),
                  ("a, b = 6, 7", "import time\n      time.sleep(300)\n      a, b = 6, 7")], b"python"),
     "latex": ([("Name a square number.",
                 r"Name a square number.\count255=0 \loop\ifnum\count255<2000000000 \advance\count255 by 1 \repeat")],

@@ -295,7 +295,7 @@ def running_blocks(seen: set[tuple[int, str]]) -> bool:
 
 
 def test_killing_examgen_kills_the_compute_process(tmp_path, sandbox):
-    exam = write_exam(tmp_path, HEADER + problem("x = 0\nwhile True:\n    x += 1", "limits: {seconds: 600}"))
+    exam = write_exam(tmp_path, HEADER + problem("x = 0\nwhile True:\n    x += 1", "limits: {seconds: 120}"))
     examgen = subprocess.Popen([sys.executable, "-m", "examgen.cli", "check", str(exam)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen: set[tuple[int, str]] = set()
@@ -371,3 +371,44 @@ def test_every_failing_block_is_reported(tmp_path):
     with pytest.raises(ExamgenError) as info:
         run(tmp_path, body)
     assert [p.context for p in info.value.problems] == ["compute block of problem 1", "compute block of problem 2"]
+
+
+SLEEPY = """
+problems:
+""" + "".join(f"""  - title: P{n}
+    compute: |
+      import time
+      time.sleep(1.5)
+      x = {n}
+    parts:
+      - points: 1
+        prompt: <<x>>
+        solution: s
+""" for n in range(1, 4))
+
+
+def check_with(exam: Path, **environment: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "examgen.cli", "check", str(exam)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **environment})
+
+
+def test_a_source_asks_for_limits_only_up_to_the_machines_ceilings(tmp_path):
+    exam = write_exam(tmp_path, HEADER + problem("x = 1", "limits: {seconds: 300, memory_mb: 65536}"))
+    run = check_with(exam)
+    assert run.returncode == 2, run.stderr
+    assert ("'seconds' must be more than 0 and at most 120 (this machine's ceiling: EXAMGEN_MAX_BLOCK_SECONDS, which "
+            "the machine's operator sets): make the block faster") in run.stderr
+    assert "'memory_mb' must be between 64 and 8192 (this machine's ceiling: EXAMGEN_MAX_MEMORY_MB" in run.stderr
+    run = check_with(exam, EXAMGEN_MAX_BLOCK_SECONDS="300", EXAMGEN_MAX_MEMORY_MB="65536")
+    assert run.returncode == 0, run.stderr
+    run = check_with(exam, EXAMGEN_MAX_BLOCK_SECONDS="lots")
+    assert run.returncode == 6 and "EXAMGEN_MAX_BLOCK_SECONDS is 'lots': set it to a positive number" in run.stderr
+
+
+def test_the_blocks_of_a_build_share_one_total_time(tmp_path):
+    exam = write_exam(tmp_path, HEADER + SLEEPY)
+    assert check_with(exam).returncode == 0
+    run = check_with(exam, EXAMGEN_MAX_COMPUTE_SECONDS="2")
+    assert run.returncode == 3, run.stderr
+    assert ("compute block of problem 2: was stopped: the compute blocks of a build may run 2 s together (this "
+            "machine's EXAMGEN_MAX_COMPUTE_SECONDS, which its operator sets), and that time was up") in run.stderr

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
 import string
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ from examgen.commands.copies import CopiesRequest, make_copies
 from examgen.errors import Collector, ExamgenError, OutputProblem, SourceError
 from examgen.orchestrate import read_exam
 from examgen.project import Project
-from examgen.roster import read_roster
+from examgen.roster import MAX_FIELD, MAX_STUDENTS, read_roster
 from examgen.writers.copies import find, plan
 
 DATA = Path(__file__).parent / "data"
@@ -141,6 +144,50 @@ def test_a_bad_roster_on_the_command_line_is_exit_2_with_every_row(project):
     run = subprocess.run([sys.executable, "-m", "examgen.cli", "copies", "minimal", "--roster",
                           str(DATA / "broken-roster.csv")], cwd=project, capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("broken-roster.csv:") == 3 and "Traceback" not in run.stderr
+    assert not (project / "build").exists()
+
+
+def test_a_roster_past_its_bounds_is_an_error_at_its_line(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("registration,name,notes\n" + "1,Ada,\n" + f"{'2' * 121},Bea,\n" + f"3,Cy,{'x' * 140_000}\n"
+                      + "4,Di,\n", encoding="utf-8")
+    with pytest.raises(ExamgenError) as caught:
+        read_roster(roster)
+    assert [str(problem) for problem in caught.value.problems] == [
+        f"{roster}:3: roster: the registration is longer than {MAX_FIELD} characters",
+        f"{roster}:4: roster: cannot be read as CSV (field larger than field limit (131072); a field holds at most "
+        "131,072 characters): a quote left open? The rows after it were not read"]
+    roster.write_text("registration,name\n" + "".join(f"{n},Student {n}\n" for n in range(1, 100_001)),
+                      encoding="utf-8")
+    with pytest.raises(SourceError, match=f"{roster}:{MAX_STUDENTS + 2}: roster: more than 9,999 students, the most "
+                                          "one run makes copies for: split the roster"):
+        read_roster(roster)
+
+
+def copies_of(project: Path, roster: str) -> subprocess.Popen:
+    """`examgen copies minimal --roster ROSTER`, its memory bounded: an unbounded read fails here
+    rather than take the machine's memory."""
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30)); "
+    return subprocess.Popen([sys.executable, "-c", limit + "from examgen.cli import main; main()", "copies",
+                             "minimal", "--roster", roster], cwd=project, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_an_endless_roster_is_an_error_and_a_stop_ends_its_reading(project, tmp_path):
+    with copies_of(project, "/dev/zero") as run:
+        _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 2 and "/dev/zero: roster: longer than 64 MB, which no roster is" in stderr, stderr
+    fifo = tmp_path / "roster.csv"
+    os.mkfifo(fifo)
+    with copies_of(project, str(fifo)) as run, open(fifo, "w") as writer:
+        writer.write("registration,name\n")
+        for n in range(20):  # a pipe that keeps coming, slowly (a stuck program's output)
+            writer.write(f"{n},Student {n}\n")
+            writer.flush()
+            time.sleep(0.1)
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=30)
+    assert run.returncode == 143 and "interrupted by SIGTERM" in stderr, stderr
     assert not (project / "build").exists()
 
 

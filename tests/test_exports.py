@@ -371,6 +371,16 @@ def test_converter_reports_what_it_cannot_convert_at_its_part_and_line(tmp_path)
                                             "\\weird (examgen's HTML converter has no rule for it)"]
 
 
+def test_a_control_character_a_computed_value_brings_in_is_an_error_at_its_line(tmp_path):
+    out = Collector()
+    latex = Latex("first line\nsecond \f page", Loc(tmp_path / "exam.yaml", 10), "part 2.3")
+    assert Converter({}, {}, {}, str).text(latex, out, block=False).text == ""
+    assert [str(e) for e in out.errors] == [
+        f"{Loc(tmp_path / 'exam.yaml', 11)}: part 2.3: cannot convert to HTML: the text holds the control character "
+        "'\\x0c' (U+000C), which neither LaTeX nor the exports' XML can hold: remove it (a line break makes a new "
+        "line, a blank line a new paragraph)"]
+
+
 def test_converter_reads_examgens_markup_of_a_placement_never_the_themes_drawing(tmp_path):
     drawn = drawn_beside("figure", "net", "\\begin{frame}\\fancy{x}\\end{frame}\n",
                          "\\begin{egblock}\n\\egpicture{abc}\\egcaption{Figure}{egfigure}{The net}\\label{eg-1-net}\n"

@@ -144,6 +144,8 @@ BAD_CROSSES = [
     [code("E1", 1), "7.1", "1"],  # 3: no such part
     [code("E1", 8), "1.1", "1"],  # 4: not on the marks sheet
     [code("E1", 1), "1.1", "1 5"],  # 5: no option 5
+    [code("E1", 4), "1.1", "\u00b2"],  # 6: a digit to str.isdigit, not to int
+    [code("E1", 5), "1.1", "1" * 5000],  # 7: more digits than int() reads
 ]
 EXPECTED = [
     "marks.csv:1: marks sheet: column 'extra' is not one of the marks sheet's",
@@ -161,6 +163,8 @@ EXPECTED = [
     "crosses.csv:3: crosses file: the exam has no part '7.1'",
     f"crosses.csv:4: crosses file: copy '{code('E1', 8)}' is not on the marks sheet",
     "crosses.csv:5: crosses file: '1 5' is not a list of distinct option numbers of part 1.1 (1 to 4",
+    "crosses.csv:6: crosses file: '\u00b2' is not a list of distinct option numbers",
+    "crosses.csv:7: crosses file: '1111",
 ]
 
 
@@ -220,6 +224,16 @@ def test_formulas_in_a_roster_reach_no_csv_as_formulas_and_read_back_intact(proj
     write_csv(marks, [header, maxima, [*rows[0][:3], "'-1", *maxima[4:]]])
     with pytest.raises(ExamgenError, match="-1 points: marks are never negative"):
         grade(target, GradeRequest(marks, copies=copies, out=tmp_path / "again"))
+def test_a_cell_longer_than_the_csv_reader_takes_is_an_error_at_its_line(model, tmp_path):
+    target, _, _, _ = model
+    write_csv(tmp_path / "marks.csv", [BAD_MARKS[0][:-1] + ["1.6"], BAD_MARKS[1][:-1] + ["2"],
+                                       [code("E1", 1), "r1", "A" * 200_000, "2", "4", "4", "4", "4", "2"]])
+    run = subprocess.run([sys.executable, "-m", "examgen.cli", "grade", str(target.exam_file), "marks.csv",
+                          "--out", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert ("marks.csv:3: marks sheet: cannot be read as CSV (field larger than field limit (131072); a field holds "
+            "at most 131,072 characters): a quote left open?") in run.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_grading_scale_from_the_source_the_default_and_the_command_line(tmp_path):

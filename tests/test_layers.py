@@ -18,7 +18,8 @@ SOURCE = Path(__file__).resolve().parents[1] / "src"
 # package and everything in it.
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundations", {"examgen", "examgen.errors", "examgen.numbers", "examgen.shapes", "examgen.stopping",
-                     "examgen.codes", "examgen.roster", "examgen.spreadsheet", "examgen.sandbox.*"}),
+                     "examgen.codes", "examgen.roster", "examgen.spreadsheet", "examgen.ceilings",
+                     "examgen.sandbox.*"}),
     ("records", {"examgen.model.*", "examgen.kinds.*"}),
     ("stages", {"examgen.stages.*", "examgen.theme", "examgen.project", "examgen.cache", "examgen.figures",
                 "examgen.variants", "examgen.verify", "examgen.grading.*", "examgen.outputs"}),

@@ -5,8 +5,6 @@ collected, each at its file:line, before anything is scored or written."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -17,13 +15,14 @@ from ..codes import CODE, mistyped
 from ..errors import Collector, Loc, SourceError, printable
 from ..model.source import Exam, Part
 from ..numbers import format_number, is_mark
-from ..roster import csv_text
+from ..roster import csv_rows
 from ..spreadsheet import cell_value
 
 STUDENT_COLUMNS = ("code", "registration", "name")
 MAXIMA = "max"  # the first cell of the marks sheet's second row
 CROSSES_COLUMNS = ("code", "part", "crossed")
 POINTS = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+OPTION_NUMBER = re.compile(r"[0-9]{1,4}")  # ASCII digits ("²" is a digit to str.isdigit, not to int)
 
 
 @dataclass(frozen=True)
@@ -83,15 +82,6 @@ class Codes:
         return None
 
 
-def _rows(path: Path, what: str) -> Iterator[tuple[int, list[str]]]:
-    """The file's CSV records with their line numbers, blank lines left out, each cell's value as
-    examgen's CSV writer neutralised it (``'=cmd`` is ``=cmd``, spreadsheet.py)."""
-    reader = csv.reader(io.StringIO(csv_text(path, what), newline=""))
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            yield reader.line_num, [cell_value(cell) for cell in row]
-
-
 def _columns(header: list[str], wanted: tuple[str, ...], loc: Loc, out: Collector, what: str) -> dict[str, int]:
     """Where each column is (by its name, in any order); a missing, doubled or unknown column is an error."""
     names = [cell.strip().lower() for cell in header]
@@ -129,10 +119,17 @@ def _points(cell: str, part: Part, loc: Loc, out: Collector) -> float | None:
     return value
 
 
+def _rows(path: Path, what: str, out: Collector) -> Iterator[tuple[int, list[str]]]:
+    """The file's CSV records (roster.csv_rows), each cell's value as examgen's CSV writer neutralised
+    it (``'=cmd`` is ``=cmd``, spreadsheet.py)."""
+    for line, row in csv_rows(path, what, out):
+        yield line, [cell_value(cell) for cell in row]
+
+
 def read_marks(path: Path, exam: Exam, codes: Codes, out: Collector) -> tuple[Row, ...]:
     """The copies' rows of a marks sheet; its problems go to ``out``."""
     parts = {part.number: part for _, part in exam.parts()}
-    rows = _rows(path, "marks sheet")
+    rows = _rows(path, "marks sheet", out)
     line, header = next(rows, (1, []))
     columns = _columns(header, (*STUDENT_COLUMNS, *parts), Loc(path, line), out, "marks sheet")
     if "code" not in columns:
@@ -186,7 +183,7 @@ def read_marks(path: Path, exam: Exam, codes: Codes, out: Collector) -> tuple[Ro
 def read_crosses(path: Path, exam: Exam, copies: set[str], out: Collector) -> tuple[Crossed, ...]:
     """A scanner's crosses for copies of the marks sheet; its problems go to ``out``."""
     parts = {part.number: part for _, part in exam.parts()}
-    rows = _rows(path, "crosses file")
+    rows = _rows(path, "crosses file", out)
     line, header = next(rows, (1, []))
     columns = _columns(header, CROSSES_COLUMNS, Loc(path, line), out, "crosses file")
     if len(columns) < len(CROSSES_COLUMNS):
@@ -208,7 +205,8 @@ def read_crosses(path: Path, exam: Exam, copies: set[str], out: Collector) -> tu
         elif (code, number) in seen:
             problems.append(f"copy {code}, part {number} is also on line {seen[code, number]}")
         count = len(part.answer.boxes()) if part else 0
-        options = {int(option) for option in crossed.split() if option.isdigit() and 1 <= int(option) <= count}
+        options = {int(option) for option in crossed.split()
+                   if OPTION_NUMBER.fullmatch(option) and 1 <= int(option) <= count}
         if count and len(options) < len(crossed.split()):
             problems.append(f"'{printable(crossed)}' is not a list of distinct option numbers of part {number} "
                             f"(1 to {count}, separated by spaces)")

@@ -117,7 +117,7 @@ def _options(fields: Fields) -> list[Option[Text]]:
             fields.out.error(SourceError("an option must be text or a mapping with 'text' and 'correct'", loc,
                                          fields.context))
         else:
-            options.append(Option(Text(str(item), loc), False, loc))
+            options.append(Option(fields.text_at(str(item), loc, "the option"), False, loc))
     return options
 
 

@@ -93,7 +93,7 @@ def notes(fields: Fields) -> tuple[Note[Text], ...]:
             fields.out.error(SourceError("a note must be text or a mapping with 'text' and 'points'", loc,
                                          fields.context))
         else:
-            result.append(Note(Text(str(item), loc), None, loc))
+            result.append(Note(fields.text_at(str(item), loc, "the note"), None, loc))
     return tuple(result)
 
 

@@ -13,7 +13,7 @@ import unicodedata
 from typing import overload
 
 from .. import shapes
-from ..errors import Collector, Loc, SourceError
+from ..errors import Collector, Loc, SourceError, printable
 from ..numbers import is_mark
 from ..shapes import Keys
 from .source import Code, Text
@@ -42,6 +42,22 @@ PRINTABLE = frozenset("\t\n") | _characters("""
 """)
 
 NAME = re.compile(shapes.NAME)
+UNFIT_IN_TEXTS = ("Cc", "Cs")  # control characters (YAML's "\\f", "\\x01"), lone surrogates ("\\ud800")
+FIT_CONTROLS = frozenset("\t\n\r")  # white space TeX and XML both read
+
+
+def unfit_character(text: str) -> str | None:
+    """The first character of a text that neither pdflatex (an invalid or undefined character) nor
+    the exports' XML 1.0 can hold, if any: control characters but tab and line breaks, lone
+    surrogates, U+FFFE and U+FFFF."""
+    return next((char for char in text if char not in FIT_CONTROLS and (
+        unicodedata.category(char) in UNFIT_IN_TEXTS or char in "\ufffe\uffff")), None)
+
+
+def unfit_message(char: str) -> str:
+    """Why a text cannot hold ``char``, and what to do."""
+    return (f"holds the control character '{printable(char)}' (U+{ord(char):04X}), which neither LaTeX nor the "
+            "exports' XML can hold: remove it (a line break makes a new line, a blank line a new paragraph)")
 
 
 class Fields:
@@ -107,7 +123,15 @@ class Fields:
 
     def text(self, key: str) -> Text | None:
         value = self.string(key)
-        return None if value is None else Text(value, self.loc(key))
+        return None if value is None else self.text_at(value, self.loc(key), f"'{key}'")
+
+    def text_at(self, value: str, loc: Loc, what: str = "the text") -> Text:
+        """A text of the source (a key's, or an entry's of a list) at ``loc``; a character no
+        document can hold is an error there."""
+        char = unfit_character(value)
+        if char is not None:
+            self.out.error(SourceError(f"{what} {unfit_message(char)}", loc, self.context))
+        return Text(value, loc)
 
     def name(self, key: str) -> str | None:
         value = self.string(key)

@@ -7,11 +7,12 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
-from ..errors import SourceError
+from ..errors import SourceError, printable
 from ..project import EXAM_FILE, Project
 from ..schema import SCHEMA_FILES, schema_text
 
 EXAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_ID = 64  # characters: a folder's name, and part of build/<id>-grading's (file names stop at 255 bytes)
 RESERVED = ("lib",)  # exams/lib holds the helper modules
 
 
@@ -29,7 +30,10 @@ def write_schemas(exams: Path) -> list[Path]:
 def new_exam(project: Project, exam_id: str, language: str) -> Path:
     """Write ``exams/<id>/exam.yaml`` (never over an existing exam) and the schemas; the exam file."""
     if not EXAM_ID.match(exam_id) or exam_id in RESERVED:
-        raise SourceError(f"'{exam_id}' cannot name an exam: use letters, digits, '_', '-' or '.' (not 'lib')")
+        raise SourceError(f"'{printable(exam_id)}' cannot name an exam: use letters, digits, '_', '-' or '.' "
+                          "(not 'lib')")
+    if len(exam_id) > MAX_ID:
+        raise SourceError(f"an exam id of {len(exam_id)} characters is too long: use at most {MAX_ID}")
     languages = project.theme().languages()
     if language not in languages:
         raise SourceError(f"no strings for language '{language}' in the theme (it has: {', '.join(sorted(languages))})")

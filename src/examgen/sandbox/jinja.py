@@ -10,7 +10,9 @@ lists and mappings in place. What it leaves open, this module closes:
   after (literals, calls, other filters): at most MAX_SIZE characters or items, counted through
   nested lists as printing them would (a list holding one long string twice counts it twice);
   integers stay below MAX_INT_BITS. Methods of strings, numbers, lists and mappings are limited
-  to those that cannot widen (no ``ljust``, ``to_bytes``, ``format``).
+  to those that cannot widen (no ``ljust``, ``to_bytes``, ``format``). A filter whose arguments
+  set how long one step in C runs (``round``'s precision) has them bounded before it runs: the
+  watchdog below cannot interrupt C.
 - What one rendering outputs: at most MAX_SIZE characters.
 - Many small steps: a watchdog thread stops a rendering past SECONDS or past MEMORY_BYTES of
   growth of examgen's memory, by raising an exception in the rendering thread
@@ -39,6 +41,7 @@ from jinja2.utils import Namespace
 MAX_ITEMS = 100_000  # a range: what a text may loop over
 MAX_SIZE = 10_000_000  # characters (or items) one operation may build, and one rendering output
 MAX_INT_BITS = 100_000  # integers of about 30,000 digits
+MAX_ROUND_DIGITS = 30_000  # round's precision: past the digits of any number a template holds, it rounds nothing
 SECONDS = 5  # one text, answer or document; texts render in milliseconds
 MEMORY_BYTES = 512 * 1024 * 1024  # growth of examgen's memory while one rendering runs
 POLL_SECONDS = 0.02
@@ -196,11 +199,26 @@ WIDENING: dict[str, Callable[..., int]] = {
 }
 
 
+def _round_precision(value: Any, precision: Any = 0, method: Any = "common") -> None:
+    """``round`` makes 10 ** precision in C, where no time limit can stop it: a precision of
+    30,000,000 digits took minutes."""
+    if _is_int(precision) and abs(precision) > MAX_ROUND_DIGITS:
+        raise TemplateLimit(f"round({precision:,}): a precision of more than {MAX_ROUND_DIGITS:,} digits either "
+                            "way is refused (no number of a template has that many): round to fewer places")
+
+
+# Filters whose arguments decide how long one step in C takes, each with its check of them (taking
+# the filter's own parameters, as WIDENING's do).
+SLOW_ARGUMENTS: dict[str, Callable[..., None]] = {"round": _round_precision}
+
+
 def _bounded_filter(name: str, function: Callable) -> Callable:
     """A filter whose input is made a list if it was an iterator (counted while it is read), and
-    which refuses to make more than MAX_SIZE: before it runs where it may widen, else after."""
+    which refuses to make more than MAX_SIZE: before it runs where it may widen, else after; and
+    arguments that would make one step run for minutes (SLOW_ARGUMENTS)."""
     passes_argument = getattr(function, "jinja_pass_arg", None) is not None
     widening = WIDENING.get(name)
+    slow_arguments = SLOW_ARGUMENTS.get(name)
 
     @functools.wraps(function)
     def bounded(*args: Any, **kwargs: Any) -> Any:
@@ -211,6 +229,8 @@ def _bounded_filter(name: str, function: Callable) -> Callable:
             checked(argument, f"the input of the filter '{name}'")
         if widening:
             _refuse_past(widening(*args[at:], **kwargs), f"the filter '{name}'")
+        if slow_arguments:
+            slow_arguments(*args[at:], **kwargs)
         result = function(*args, **kwargs)
         return result if isinstance(result, Iterator) else checked(result, f"the filter '{name}'")
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
+from ..ceilings import COMPUTE_SECONDS, Ceilings, ceilings
 from ..errors import Collector, ComputeError, EnvironmentProblem, Loc
 from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.source import Code, Exam, Text
@@ -101,12 +102,15 @@ class _Conversation:
     output, which nothing else reads, only the tail is kept. It ends when every block reported,
     the child closed its channel, or a deadline passed."""
 
-    def __init__(self, process: subprocess.Popen, results: int, seconds: float, blocks: int, sent: int):
+    def __init__(self, process: subprocess.Popen, results: int, seconds: float, blocks: int, sent: int,
+                 total_seconds: float):
         assert process.stdin is not None and process.stdout is not None
         self.stdin, self.stdout, self.results = process.stdin, process.stdout, results
         self.seconds, self.blocks, self.sent = seconds, blocks, sent
         self.reply, self.pending, self.closed = _Reply(), bytearray(), False
         self.deadline = time.monotonic() + STARTUP_SECONDS
+        self.total_seconds = total_seconds
+        self.over = time.monotonic() + total_seconds  # every block together, however many
 
     def run(self, job: bytes) -> _Reply:
         with selectors.DefaultSelector() as selector:
@@ -115,7 +119,7 @@ class _Conversation:
             selector.register(self.stdout, selectors.EVENT_READ)
             selector.register(self.results, selectors.EVENT_READ)
             while self.listening():
-                for key, _ in selector.select(self.deadline - time.monotonic()):
+                for key, _ in selector.select(min(self.deadline, self.over) - time.monotonic()):
                     if key.fileobj is self.stdin:
                         job = self.send(job, selector)
                     elif key.fileobj is self.stdout:
@@ -129,6 +133,11 @@ class _Conversation:
             return False
         if time.monotonic() >= self.deadline:
             self.reply.stopped = "was stopped after its time limit"
+            return False
+        if time.monotonic() >= self.over:
+            self.reply.stopped = (f"was stopped: the compute blocks of a build may run {self.total_seconds:g} s "
+                                  f"together (this machine's {COMPUTE_SECONDS}, which its operator sets), and "
+                                  "that time was up: make the blocks faster")
             return False
         return True
 
@@ -228,6 +237,11 @@ def may_draw(code: Code) -> bool:
     return any(isinstance(node, ast.Name) and node.id in VARIANT_NAMES for node in ast.walk(tree))
 
 
+def _limits(exam: Exam[Text], most: Ceilings) -> tuple[float, int]:
+    """A block's time and memory limits: the source's (or the defaults), within this machine's ceilings."""
+    return min(exam.limits.seconds, most.block_seconds), int(min(exam.limits.memory_mb, most.memory_mb))
+
+
 def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Text], labels: tuple[str, ...],
          out: Collector) -> tuple[list[dict | None], bool]:
     """Each block's result for each variant in turn (one variant without ``labels``); None: not run,
@@ -237,10 +251,12 @@ def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Tex
     command, contained = _command(exam, write_end)
     if not contained:
         out.warn(UNSANDBOXED)
+    most = ceilings()
+    seconds, memory_mb = _limits(exam, most)
     job: dict = {
         "paths": helper_paths(exam),
-        "seconds": exam.limits.seconds,
-        "memory_mb": exam.limits.memory_mb,
+        "seconds": seconds,
+        "memory_mb": memory_mb,
         "parent": 1 if contained else os.getpid(),  # bubblewrap's reaper, or examgen
         "blocks": [{"scope": scope, "seed": seed, "varies": varying, "label": code.label, "source": code.source,
                     "file": str(code.loc.file), "line": code.loc.line or 1}
@@ -257,7 +273,8 @@ def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Tex
         os.close(write_end)
     with process:
         try:
-            reply = _Conversation(process, read_end, exam.limits.seconds, total, sent).run(json.dumps(job).encode())
+            reply = _Conversation(process, read_end, seconds, total, sent, most.compute_seconds).run(
+                json.dumps(job).encode())
             status = _end(process, contained, patient=reply.stopped is None)
         finally:
             if process.returncode is None:  # interrupted (Ctrl-C) while talking to the child
@@ -321,7 +338,7 @@ def _results(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam
         return _run(blocks, varies, exam, labels, out)[0]
     from ..cache import compute_digest
 
-    job = {"limits": [exam.limits.seconds, exam.limits.memory_mb], "variants": list(labels),
+    job = {"limits": list(_limits(exam, ceilings())), "variants": list(labels),
            "code": exam.meta.code if labels else None, "varies": varies,
            "blocks": [[scope, seed, code.label, code.source, str(code.loc.file)] for scope, seed, code in blocks]}
     key = compute_digest(exam, job, (CHILD, DRAWS))

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from .. import kinds, shapes
+from ..ceilings import BLOCK_SECONDS, MEMORY_MB, ceilings
 from ..errors import Collector, SourceError
 from ..grading.scale import GRADING_KEYS, read_grading
 from ..model.fields import NAME, Fields
@@ -131,7 +132,7 @@ def _texts(fields: Fields, key: str) -> tuple[Text, ...]:
         if isinstance(item, (SourceMap, SourceList)):
             fields.out.error(SourceError(f"each entry of '{key}' must be text", loc, fields.context))
         else:
-            result.append(Text(str(item), loc))
+            result.append(fields.text_at(str(item), loc, f"the entry of '{key}'"))
     return tuple(result)
 
 
@@ -236,7 +237,7 @@ def _table(data: SourceMap, problem: int, out: Collector) -> Table:
         if not isinstance(row, SourceList):
             out.error(SourceError("each table row must be a list of cells", loc, f.context))
             continue
-        rows.append(tuple(Text(str(cell), cell_loc) for cell, cell_loc in zip(row, row.item_locs)))
+        rows.append(tuple(f.text_at(str(cell), cell_loc, "the cell") for cell, cell_loc in zip(row, row.item_locs)))
     places, sep = _num_options(f)
     return Table(f.name("id") or "", problem, f.text("caption"), _texts(f, "header"), tuple(rows),
                  f.name("data"), f.text("align"), places, sep, data.loc)
@@ -328,10 +329,13 @@ def _limits(f: Fields, out: Collector) -> Limits:
     lf = Fields(data, LIMIT_KEYS, None, out)
     seconds = lf.number("seconds", Limits.seconds)
     memory = lf.number("memory_mb", Limits.memory_mb)
-    if not 0 < seconds <= 600:
-        lf.fail("'seconds' must be between 0 and 600", "seconds")
-    if not 64 <= memory <= 65536:
-        lf.fail("'memory_mb' must be between 64 and 65536", "memory_mb")
+    most = ceilings()
+    if not 0 < seconds <= most.block_seconds:
+        lf.fail(f"'seconds' must be more than 0 and at most {most.block_seconds:g} (this machine's ceiling: "
+                f"{BLOCK_SECONDS}, which the machine's operator sets): make the block faster", "seconds")
+    if not 64 <= memory <= most.memory_mb:
+        lf.fail(f"'memory_mb' must be between 64 and {most.memory_mb:g} (this machine's ceiling: {MEMORY_MB}, "
+                "which the machine's operator sets): make the block use less", "memory_mb")
     return Limits(float(seconds), int(memory))
 
 

@@ -25,6 +25,7 @@ from html import escape
 from typing import NoReturn
 
 from ..errors import Collector, ExportError, Loc
+from ..model.fields import unfit_character, unfit_message
 from ..model.rendered import DRAWN, DRAWN_END, EXPORTED, Latex, RenderedExam
 from ..model.source import Figure, Part, Problem
 from ..numbers import format_number
@@ -94,6 +95,9 @@ class Converter:
 
     def convert(self, latex: str, block: bool = True) -> Html:
         """A text as XHTML: in paragraphs (``block``), or inline (an option, a title)."""
+        unfit = unfit_character(latex)
+        if unfit is not None:  # brought in by a computed value: the source's own texts are checked
+            raise Unconvertible(unfit_message(unfit).replace("holds", "the text holds", 1), latex.index(unfit))
         used: list[str] = []
         body = _Reading(self, latex, used).run()
         if block:
