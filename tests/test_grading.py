@@ -323,3 +323,14 @@ def test_the_report_renders_in_headless_chromium(model, tmp_path):
     blue = ((pixels[..., 2] > 0.5) & (pixels[..., 0] < 0.4)).mean()  # the plots' bars
     red = ((pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.4)).mean()  # the failing grade's bar, the flags
     assert ink > 0.05 and blue > 0.01 and red > 0.0005, (ink, blue, red)
+
+
+def test_thresholds_to_try_others_never_replace_the_official_results(model):
+    """`grade --thresholds` without --out writes its what-if outputs beside the official ones."""
+    target, _, marks, crosses = model
+    official = grade(target, GradeRequest(marks, crosses))
+    kept = {name: (official.out_dir / name).read_bytes() for name in official.files}
+    trial = grade(target, GradeRequest(marks, crosses, parse_thresholds("pass=1")))
+    assert official.out_dir == target.course / "grading" and trial.out_dir == target.course / "grading-what-if"
+    assert {name: (official.out_dir / name).read_bytes() for name in official.files} == kept
+    assert {row[1] for row in rows_of(trial.out_dir / "grades.csv")[1:]} == {"pass"}

@@ -208,7 +208,8 @@ def _thresholds(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--copies", type=click.Path(file_okay=False, path_type=Path),
               help="The copies' folder with manifest.json (default course/<id>/copies/).")
 @click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
-              help="Folder for results.csv, grades.csv, report.html (default course/<id>/grading/).")
+              help="Folder for results.csv, grades.csv, report.html (default course/<id>/grading/; with "
+                   "--thresholds, course/<id>/grading-what-if/).")
 @click.pass_context
 def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thresholds: tuple, copies: Path | None,
           out: Path | None) -> None:

@@ -16,6 +16,7 @@ from ..writers.copies import FOLDER
 from .copies import warn_if_changed
 
 GRADING = "grading"  # the grading outputs' folder in the course's records
+WHAT_IF = "grading-what-if"  # --thresholds' outputs without --out: beside the real ones, never over them
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class GradeRequest:
     crosses: Path | None = None  # a scanner's crosses for the multiple-choice parts
     thresholds: tuple[Threshold, ...] = ()  # --thresholds: instead of the source's scale
     copies: Path | None = None  # the copies' folder (its manifest.json); default course/<id>/copies/
-    out: Path | None = None  # default course/<id>/grading/
+    out: Path | None = None  # default course/<id>/grading/ (with thresholds, course/<id>/grading-what-if/)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     analysis = analyse(results)
     texts = {"results.csv": results_csv(results), "grades.csv": grades_csv(results),
              "report.html": report_html(exam, results, analysis)}
-    folder = request.out or target.course / GRADING
+    folder = request.out or target.course / (WHAT_IF if request.thresholds else GRADING)
     with writing("the grading outputs", folder):
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in texts.items():
