@@ -98,6 +98,30 @@ def test_without_variants_a_block_sees_no_draws(tmp_path):
         render_all(read_exam(target, target.project.theme(), Collector()), target.project.theme(), Collector())
 
 
+def test_a_compute_error_is_told_once_naming_the_variants_it_happened_in_unless_all(tmp_path):
+    write_exam(tmp_path / "exams" / "fails", HEADER + dedent("""
+        variants: 4
+        problems:
+          - title: Everywhere
+            compute: x = 1 / 0
+            parts:
+              - {points: 1, prompt: "<< x >>", solution: s}
+          - title: In B only
+            compute: |
+              assert variant != "B", "B draws badly"
+              y = 1
+            parts:
+              - {points: 1, prompt: "<< y >>", solution: s}
+        """))
+    target = Project(tmp_path).resolve("fails")
+    with pytest.raises(Exception) as raised:
+        render_all(read_exam(target, target.project.theme(), Collector()), target.project.theme(), Collector())
+    told = [str(problem).split("exams/fails/")[1] for problem in raised.value.problems]
+    assert len(told) == 2, told
+    assert told[0].startswith("exam.yaml:13: compute block of problem 1: ZeroDivisionError"), told  # all four
+    assert told[1] == "exam.yaml:18: compute block of problem 2 (variant B): assertion failed: B draws badly", told
+
+
 @pytest.mark.parametrize(("value", "message"), [
     ("0", "'variants' must be a count from 1 to 26"),
     ("[A, A]", "a list of distinct labels"),

@@ -50,24 +50,31 @@ def each_variant(labels: Iterable[str | None], work: Callable[[str | None, Colle
     once, naming the variants it happened in unless it happened in all (the theme's, say); its
     warnings, once each, into ``out``."""
     done: dict[str | None, T] = {}
-    failed: dict[tuple, tuple[ExamgenError, dict]] = {}  # each error once, with the variants it happened in
+    failed: list[tuple[ExamgenError, str | None]] = []
     labels = list(labels)
     for label in labels:
         own = Collector()
         try:
             done[label] = work(label, own)
         except ExamgenError as exc:
-            for problem in exc.problems:
-                failed.setdefault(problem.identity, (problem, {}))[1][label] = True
+            failed += [(problem, label) for problem in exc.problems]
         out.noted(own.warnings)
-    errors = []
-    for problem, where in failed.values():
-        if None not in where and len(where) < len(labels):  # not every variant: name them
-            problem.variants = tuple(where)
-        errors.append(problem)
-    if errors:
-        raise ErrorGroup.of(errors)
+    if failed:
+        raise ErrorGroup.of(once_each(failed, labels))
     return done
+
+
+def once_each(found: Iterable[tuple[ExamgenError, str | None]], labels: Sequence[str | None]) -> list[ExamgenError]:
+    """Each problem once (errors alike but for their variant are one), naming the variants it happened
+    in (``found``: each error with its variant's label) unless it happened in every one of ``labels``
+    (the theme's, say, or a block that fails whatever it draws)."""
+    where: dict[tuple, tuple[ExamgenError, dict[str | None, bool]]] = {}
+    for problem, label in found:
+        where.setdefault(problem.identity, (problem, {}))[1][label] = True
+    for problem, seen in where.values():
+        named = None not in seen and len(seen) < len(labels)
+        problem.variants = tuple(label for label in seen if label is not None) if named else ()
+    return [problem for problem, _ in where.values()]
 
 
 def render_all(exam: Exam[Text], theme: Theme, out: Collector, labels: tuple[str, ...] = (),
@@ -79,11 +86,13 @@ def render_all(exam: Exam[Text], theme: Theme, out: Collector, labels: tuple[str
     from .stages.compute import compute_variants
     from .stages.render import precompile, render_texts
 
+    labels = labels or built_variants(exam)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
-        computing = pool.submit(compute_variants, exam, labels or built_variants(exam), out,
-                                work / "compute.json" if work else None)
+        computing = pool.submit(compute_variants, exam, labels, out, work / "compute.json" if work else None)
         precompile(exam, theme, work / "texts.marshal" if work else None)
         computed = {variant.variant: variant for variant in computing.result() if variant is not None}
+    out.errors = once_each(((error, error.variants[0] if error.variants else None) for error in out.errors),
+                           labels or (None,))
     out.raise_if_any()
     return each_variant(computed, lambda label, own: render_texts(computed[label], theme, own), out)
 
