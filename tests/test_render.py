@@ -57,6 +57,21 @@ def render(tmp_path, body: str):
     return render_texts(compute(exam, out), THEME, out), out
 
 
+def test_an_answer_that_names_an_undefined_value_suggests_the_computed_one(tmp_path):
+    with pytest.raises(ComputeError) as info:
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      mu = 1.5
+    parts:
+      - points: 1
+        prompt: The mean?
+        answer: mu_
+""")
+    assert str(info.value).endswith("exam.yaml:17: part 1.1: name 'mu_' is not defined; did you mean 'mu'?")
+
+
 def test_undefined_name_names_file_line_and_part(tmp_path):
     with pytest.raises(ComputeError) as info:
         render(tmp_path, """

@@ -392,7 +392,10 @@ class TextRenderer:
         """An expression of the source (a numeric answer: ``a * b``) in the given scope."""
         try:
             answer = self.env.compile_expression(expression.source, undefined_to_none=False)
-            return run_limited(lambda: answer(values))
+            value = run_limited(lambda: answer(values))
+            if isinstance(value, jinja2.Undefined):  # a name alone (``answer: mu_``) is undefined, not a value
+                value._fail_with_undefined_error()
+            return value
         except Exception as exc:  # noqa: BLE001 - reported with its location, like a text's failure
             raise ComputeError(_message(exc, values), expression.loc, context) from None
 
