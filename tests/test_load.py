@@ -97,3 +97,21 @@ def test_list_reports_the_good_exams_beside_invalid_ones(tmp_path):
     assert lines[:2] == ["good: Test Course (T100 quiz, Q0001, 2024-05-06) - 1 problem, 4 credits",
                          "  1. Arithmetic (4 credits, 3 parts)"]
     assert [line.split(" (")[0] for line in lines[2:]] == ["points-not-finite: invalid", "yaml-billion-laughs: invalid"]
+
+
+@pytest.mark.parametrize("text, line, said", [
+    ("a:\n  b: 1\n   c: 2\n", 3, "this line is indented more than its neighbours"),
+    ("problems:\n  - title: x\n    parts:\n    - points: 1\n      prompt: a\n     solution: b\n", 6,
+     "this line is indented differently from the keys of its mapping"),
+    ("prompt: What is x: y?\n", 1, "the value of 'prompt' holds ': '"),
+    ("a:\n\t- b\n", 2, "a tab: YAML indents with spaces only"),
+    ("a: 1\nb\nc: 2\n", 2, "has no ': ': add the colon"),
+    ("a: [1, 2\n", 1, "a quote or bracket opened here is never closed"),
+    ('a: "x\n', 1, "a quote or bracket opened here is never closed"),
+])
+def test_yaml_mistakes_are_told_in_plain_words_at_their_line(tmp_path, text, line, said):
+    path = tmp_path / "exam.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError) as info:
+        read_yaml(path)
+    assert info.value.loc.line == line and said in info.value.message, str(info.value)

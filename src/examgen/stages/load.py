@@ -46,6 +46,7 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."),
 )
 _TEXT = "tag:yaml.org,2002:str"
+OPENED_AT_CONTEXT = ("end of stream", "did not find expected ','", "could not find expected ':'")
 MAX_DEPTH = 64  # an exam nests about 8 levels (problems, parts, notes, table rows)
 
 
@@ -165,14 +166,44 @@ def read_yaml(path: Path):
         return _TreeReader(loader, path).read()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark and "end of stream" in (exc.problem or ""):
-            mark = exc.context_mark  # where the unclosed quote or bracket opened
-        detail = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SourceError(f"YAML syntax: {detail}", Loc(path, mark.line + 1 if mark else None)) from None
+        if exc.context_mark and any(at in (exc.problem or "") for at in OPENED_AT_CONTEXT):
+            mark = exc.context_mark  # where the unclosed quote or bracket, or the key without its colon, began
+        lines = text.splitlines()
+        shown = lines[mark.line] if mark and mark.line < len(lines) else ""
+        raise SourceError(_yaml_in_words(exc, shown), Loc(path, mark.line + 1 if mark else None)) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"YAML: {exc}", Loc(path)) from None
     finally:
         loader.dispose()
+
+
+def _yaml_in_words(exc: yaml.MarkedYAMLError, line: str) -> str:
+    """What PyYAML's complaint means for the line it points at, and what to do; its own words in
+    brackets, for the rest."""
+    detail = " ".join(part for part in (exc.context, exc.problem) if part)
+    problem = exc.problem or ""
+    if "\t" in line[:len(line) - len(line.lstrip())] or "\\t" in problem:
+        said = "a tab: YAML indents with spaces only, so replace the tab with spaces"
+    elif "mapping values are not allowed" in problem:
+        key, _, value = line.partition(": ")
+        if value and ": " in value and not value.lstrip().startswith(("'", '"')):
+            said = (f"the value of '{key.strip(' -')}' holds ': ' (a colon and a space), which YAML reads as another "
+                    "key: put the value in quotes, or write it as a block after '|'")
+        else:
+            said = "this line is indented more than its neighbours: give it the same indentation as the keys beside it"
+    elif "did not find expected key" in problem:
+        opened = exc.context_mark.line + 1 if exc.context_mark else None
+        said = ("this line is indented differently from the keys of its mapping" +
+                (f" (which starts at line {opened})" if opened else "") +
+                ": line it up with them, or indent it under the key it belongs to")
+    elif "could not find expected ':'" in problem:
+        said = ("a line where a 'key: value' was expected has no ': ': add the colon, or indent the line as a "
+                "continuation")
+    elif "end of stream" in problem or "did not find expected ','" in problem:
+        said = "a quote or bracket opened here is never closed: close it"
+    else:
+        return f"YAML syntax: {detail}"
+    return f"YAML syntax: {said} ({detail})"
 
 
 def source_folders(exam_file: Path) -> tuple[Path, ...]:
