@@ -1,7 +1,7 @@
 """A course's roster for named copies: a UTF-8 CSV with a header row naming at least the
-columns ``registration`` and ``name`` (any case, any order); ``seat`` and ``room`` are
-optional, other columns are ignored. Every bad row is reported at once, as file:line,
-before anything is written."""
+columns ``registration`` and ``name`` (any case, any order); ``seat``, ``room`` and
+``print_name`` (the name as the cover prints it, where it differs) are optional, other columns
+are ignored. Every bad row is reported at once, as file:line, before anything is written."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import UNFIT_IN_NAMES, Collector, Loc, SourceError, printable
 
 REQUIRED = ("registration", "name")
-OPTIONAL = ("seat", "room")
+OPTIONAL = ("seat", "room", "print_name")
 MAX_NAME = 120  # characters: a cover line, not a paragraph
 
 
@@ -27,6 +27,11 @@ class Student:
     seat: str
     room: str
     loc: Loc
+    print_name: str = ""  # the name as the cover prints it, where the fonts cannot print the name
+
+    @property
+    def printed_name(self) -> str:
+        return self.print_name or self.name
 
 
 def csv_text(path: Path, what: str) -> str:
@@ -69,8 +74,8 @@ def read_roster(path: Path) -> tuple[Student, ...]:
         problems = [f"empty {column}" for column in REQUIRED if not values[column]]
         problems += [f"the {column} holds a control character ({printable(char)})"
                      for column, value in values.items() if (char := _unfit(value))]
-        if len(values["name"]) > MAX_NAME:
-            problems.append(f"the name is longer than {MAX_NAME} characters")
+        problems += [f"the {column} is longer than {MAX_NAME} characters"
+                     for column in ("name", "print_name") if len(values.get(column, "")) > MAX_NAME]
         registration = values["registration"]
         if registration and registration in seen:
             problems.append(f"registration number {printable(registration)} is also on line {seen[registration]}")
@@ -79,7 +84,8 @@ def read_roster(path: Path) -> tuple[Student, ...]:
             out.error(SourceError(problem, loc, "roster"))
         if not problems:
             students.append(Student(registration, unicodedata.normalize("NFC", values["name"]),
-                                    values.get("seat", ""), values.get("room", ""), loc))
+                                    values.get("seat", ""), values.get("room", ""), loc,
+                                    unicodedata.normalize("NFC", values.get("print_name", ""))))
     out.raise_if_any()
     if not students:
         raise SourceError("the roster names no student", Loc(path), "roster")
