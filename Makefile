@@ -4,15 +4,18 @@ BIN      := $(VENV)/bin
 EXAM     ?=
 # TeX Live from Debian: the engine, the LaTeX packages the templates use, latexmk (the benchmark's floor
 # runs it; builds run pdflatex themselves); poppler-utils
-# (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox; CJK for pdflatex
-# with the Arphic GB Song font (Chinese and Japanese names on named covers, `examgen copies --roster`)
-# and TeX Live's Korean fonts (Nanum Gothic in Type 1, for Hangul names).
+# (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox; LuaLaTeX
+# (texlive-luatex: luaotfload) with the Noto fonts for the names on named covers (`examgen copies --roster`,
+# the overlays alone): Noto Sans for Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari and Thai
+# (fonts-noto-core), Noto Sans CJK for Han, kana and Hangul (fonts-noto-cjk).
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
             texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils bubblewrap \
-            latex-cjk-common latex-cjk-chinese-arphic-gbsn00lp texlive-lang-korean
+            texlive-luatex fonts-noto-core fonts-noto-cjk
 # One file per package the templates load: if kpsewhich finds them all, TeX is complete.
 TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty \
-             CJKutf8.sty c70gbsn.fd c70nanumgt.fd preview.sty
+             preview.sty fontspec.sty luaotfload.sty
+# The overlays' fonts (writers/copies.py: FONTS), one file per package.
+FONT_PROBE := /usr/share/fonts/truetype/noto/NotoSans-Bold.ttf /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc
 # What the tests use to look at what examgen makes: zbarimg (a QR decoder) reads every copy's QR codes
 # back from rendered pages; Debian's chromium loads `examgen serve`'s page (and HTML reports) headless.
 TEST_DEBS := zbar-tools chromium
@@ -39,9 +42,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 tex:
-	@if ! command -v pdflatex >/dev/null || ! command -v latexmk >/dev/null \
+	@if ! command -v pdflatex >/dev/null || ! command -v lualatex >/dev/null || ! command -v latexmk >/dev/null \
 	    || ! command -v pdftoppm >/dev/null || ! command -v bwrap >/dev/null \
-	    || ! kpsewhich $(TEX_PROBE) >/dev/null 2>&1; then \
+	    || ! kpsewhich $(TEX_PROBE) >/dev/null 2>&1 || ! ls $(FONT_PROBE) >/dev/null 2>&1; then \
 	  echo "Installing TeX Live from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $(TEX_DEBS) >/dev/null; \

@@ -311,20 +311,53 @@ def test_a_bad_roster_writes_nothing(project, tmp_path):
     assert not (tmp_path / "copies").exists() and not (project / "build").exists()
 
 
+def cover_text(pdf: Path, page: int) -> str:
+    """A page's text as pdftotext reads it, without spaces and the marks it puts around right-to-left text."""
+    text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True,
+                          text=True).stdout
+    return "".join(char for char in text if not char.isspace() and char not in "\u202a\u202b\u202c\u202d\u202e")
+
+
 @pytest.mark.latex
-def test_a_name_the_fonts_cannot_print_is_one_error_at_its_row(project, tmp_path):
-    """Thai, Cyrillic, Arabic and Hebrew names: one error per name (not per character), at its row, naming it."""
-    names = ["สมชาย", "Дмитрий", "محمد", "שלום"]
+def test_names_of_every_script_print_and_read_back_and_named_covers_have_no_sticker_notes(project, tmp_path):
+    """Vietnamese, Polish, Turkish, Icelandic, Greek, Cyrillic, Arabic and Hebrew (right to left),
+    Devanagari, Thai, Han, kana and Hangul: each cover reads back its name; the sticker's notes are
+    on a cover without a name only."""
+    target = Project(project).resolve("minimal")
+    roster = DATA / "scripts-roster.csv"
+    result = make_copies(target, CopiesRequest(roster=roster, out=tmp_path / "copies"))
+    for index, student in enumerate(read_roster(roster)):
+        cover = cover_text(result.out_dir / "print.pdf", index * result.pages + 1)
+        assert "".join(student.name.split()) in cover, (student.name, cover)
+        assert "attendancecheck" not in cover and "Note:" not in cover
+    counted = make_copies(target, CopiesRequest(count=1, out=tmp_path / "counted"))
+    assert "Duringtheattendancecheckasticker" in cover_text(counted.out_dir / "print.pdf", 1)
+
+
+@pytest.mark.latex
+def test_a_character_no_font_has_is_one_error_at_its_row_and_print_name_prints_instead(project, tmp_path):
+    """Linear B and Egyptian hieroglyphs: one error per row, naming the characters and print_name; a
+    print_name is what the cover prints, the manifest keeps the name."""
     roster = tmp_path / "roster.csv"
-    roster.write_text("registration,name\n1,Ada\n" + "".join(f"{n},{name}\n" for n, name in enumerate(names, 2)),
-                      encoding="utf-8")
+    roster.write_text("registration,name,print_name\n1,Ada\n2,Ra \U00013080 Lovelace\n3,\U00010000\U00010001 Knossos\n"
+                      "4,Bo,\U00010002\n", encoding="utf-8")
+    target = Project(project).resolve("minimal")
     with pytest.raises(ExamgenError) as caught:
-        make_copies(Project(project).resolve("minimal"), CopiesRequest(roster=roster, out=tmp_path / "copies"))
-    assert [str(problem).split(" the name ")[0] for problem in caught.value.problems] == \
-        [f"{roster}:{line}: roster row: LaTeX error: the cover's fonts cannot print" for line in range(3, 7)]
-    for problem, name in zip(caught.value.problems, names):
-        assert f"'{name}': {name[0]} (U+{ord(name[0]):04X})" in str(problem)
+        make_copies(target, CopiesRequest(roster=roster, out=tmp_path / "copies"))
+    assert [str(problem) for problem in caught.value.problems] == [
+        f"{roster}:3: roster row: Ra \U00013080 Lovelace: the cover's fonts have no \U00013080 (U+13080) for the name: "
+        "give the name as the cover should print it in a 'print_name' column (the manifest keeps the name)",
+        f"{roster}:4: roster row: \U00010000\U00010001 Knossos: the cover's fonts have no \U00010000 (U+10000), "
+        "\U00010001 (U+10001) for the name: give the name as the cover should print it in a 'print_name' column (the "
+        "manifest keeps the name)",
+        f"{roster}:5: roster row: \U00010002: the cover's fonts have no \U00010002 (U+10002) for the print_name: write "
+        "the print_name in other characters"]
     assert not (tmp_path / "copies").exists()
+    roster.write_text("registration,name,print_name\n1,\U00010000\U00010001 Knossos,Knossos\n", encoding="utf-8")
+    result = make_copies(target, CopiesRequest(roster=roster, out=tmp_path / "copies"))
+    assert "Knossos" in cover_text(result.out_dir / "print.pdf", 1)
+    manifest = json.loads((result.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["entries"][0]["student"]["name"] == "\U00010000\U00010001 Knossos"
 
 
 @pytest.mark.latex
@@ -351,11 +384,25 @@ def test_a_name_block_that_does_not_fit_the_cover_is_an_error_at_its_row_and_a_l
         f"{roster}:6: roster row: Cy: the name block is"], messages
     assert all("too wide for the cover's sticker box" in message for message in messages)
     assert not (tmp_path / "copies").exists()
-    roster.write_text(f"registration,name\n1,{spaced}\n", encoding="utf-8")
+    long = "Karl-Theodor Maria Nikolaus Johann Jacob Philipp Franz Joseph Sylvester Freiherr von und zu Guttenberg"
+    roster.write_text(f"registration,name\n1,{spaced}\n2,{long}\n3,Ada 王小明\n", encoding="utf-8")
     result = make_copies(Project(project).resolve("minimal"), CopiesRequest(roster=roster, out=tmp_path / "copies"))
-    cover = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(result.out_dir / "print.pdf"), "-"],
-                           capture_output=True, text=True).stdout
-    assert "".join(spaced.split()) in "".join(cover.split())
+    assert "".join(spaced.split()) in cover_text(result.out_dir / "print.pdf", 1)
+    lines = name_lines(result.out_dir / "print.pdf", result.pages + 1, long)
+    assert lines == ["Karl-Theodor Maria Nikolaus", "Johann Jacob Philipp Franz", "Joseph Sylvester Freiherr von",
+                     "und zu Guttenberg"], lines  # every line holds all of the name that fits: no "von" alone
+    fonts = subprocess.run(["pdffonts", "-f", str(2 * result.pages + 1), "-l", str(2 * result.pages + 1),
+                            str(result.out_dir / "print.pdf")], capture_output=True, text=True).stdout
+    assert "NotoSans-Bold" in fonts and "NotoSansCJKsc-Bold" in fonts, fonts  # one weight in every script
+
+
+def name_lines(pdf: Path, page: int, name: str) -> list[str]:
+    """The lines of a cover that hold the words of ``name``, as pdftotext lays them out."""
+    text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True,
+                          text=True).stdout
+    words = set(name.split())
+    return [line.strip() for line in text.splitlines() if line.split() and set(line.split()) <= words]
+
 
 
 @pytest.mark.latex

@@ -1,9 +1,10 @@
 """A course's roster for named copies: a UTF-8 CSV with a header row naming at least the
-columns ``registration`` and ``name`` (any case, any order); ``seat`` and ``room`` are
-optional, other columns are ignored. Every bad row is reported at once, as file:line,
-before anything is written. A roster (or a marks sheet, read alike) is bounded: at most
-MAX_BYTES, read in chunks that a stop (SIGTERM) ends, so ``--roster /dev/zero`` or an endless
-pipe is an error, not a process that reads until the kernel kills it."""
+columns ``registration`` and ``name`` (any case, any order); ``seat``, ``room`` and
+``print_name`` (the name as the cover prints it, where it differs) are optional, other columns
+are ignored. Every bad row is reported at once, as file:line, before anything is written. A
+roster (or a marks sheet, read alike) is bounded: at most MAX_BYTES, read in chunks that a stop
+(SIGTERM) ends, so ``--roster /dev/zero`` or an endless pipe is an error, not a process that
+reads until the kernel kills it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from . import stopping
 from .errors import UNFIT_IN_NAMES, Collector, Loc, SourceError, printable
 
 REQUIRED = ("registration", "name")
-OPTIONAL = ("seat", "room")
+OPTIONAL = ("seat", "room", "print_name")
 MAX_FIELD = 120  # characters of each column a cover prints: a line, not a paragraph
 MAX_STUDENTS = 9_999  # copy numbers of four digits; a larger course is split by room, a run each
 MAX_BYTES = 64 * 2**20  # a roster or marks sheet of 99,999 rows with many columns is a few MB
@@ -34,6 +35,11 @@ class Student:
     seat: str
     room: str
     loc: Loc
+    print_name: str = ""  # the name as the cover prints it, where the fonts cannot print the name
+
+    @property
+    def printed_name(self) -> str:
+        return self.print_name or self.name
 
 
 def _read_bounded(path: Path, what: str) -> bytes:
@@ -123,7 +129,8 @@ def read_roster(path: Path) -> tuple[Student, ...]:
             out.error(SourceError(problem, loc, "roster"))
         if not problems:
             students.append(Student(registration, unicodedata.normalize("NFC", values["name"]),
-                                    values.get("seat", ""), values.get("room", ""), loc))
+                                    values.get("seat", ""), values.get("room", ""), loc,
+                                    unicodedata.normalize("NFC", values.get("print_name", ""))))
     out.raise_if_any()
     if not students:
         raise SourceError("the roster names no student", Loc(path), "roster")

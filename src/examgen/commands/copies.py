@@ -105,6 +105,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
 
     exam, out = built.exam, Collector()
     copies = writer.plan(exam, request.count, students, request.by_seat)
+    writer.check_printable(copies)
     chosen = (writer.find(copies, request.only),) if request.only else copies
     if exam.variants and exam.variants.per_copy:
         student_pdfs = _copies_views(target, exam, tuple(str(copy.number) for copy in copies), out)

@@ -1,4 +1,4 @@
-r"""Stage 5, compile: a LaTeX source to its PDF with pdflatex.
+r"""Stage 5, compile: a LaTeX source to its PDF with pdflatex (the copies' overlays: lualatex).
 
 pdflatex runs again only while the page references change (the ``.aux`` file):
 two passes from clean, since the cover states the page count, one after most
@@ -65,6 +65,7 @@ class Job:
     folder: Path
     kind: str = "view"  # as messages name it: "the student view", "the figures document"
     max_errors: int = MAX_ERRORS  # more where each error is a row of its own (copies' names): TeX stops at 100
+    engine: str = "pdflatex"  # or "lualatex" (the copies' overlays: any script, in OpenType fonts)
 
     @property
     def shown(self) -> str:
@@ -74,6 +75,11 @@ class Job:
     def view(self) -> str | None:
         """The view this document is, for errors that name it (none for a figures document)."""
         return self.name if self.kind == "view" else None
+
+    @property
+    def font_cache(self) -> Path | None:
+        """Where luaotfload keeps its font tables (LuaTeX alone loads OpenType fonts)."""
+        return self.folder / "texmf-var" if self.engine == "lualatex" else None
 
     @property
     def tex(self) -> Path:
@@ -92,9 +98,9 @@ class Job:
         return self.folder / f"{self.name}.aux"
 
 
-def pdflatex_command(job: Job) -> list[str]:
-    """pdflatex going on past an error, so one run reports them all (its PDF is not used then)."""
-    return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-file-line-error", job.tex.name]
+def latex_command(job: Job) -> list[str]:
+    """LaTeX going on past an error, so one run reports them all (its PDF is not used then)."""
+    return [job.engine, "-no-shell-escape", "-interaction=nonstopmode", "-file-line-error", job.tex.name]
 
 
 @dataclass(frozen=True)
@@ -302,9 +308,9 @@ def compile_document(job: Job, out: Collector, settle: bool = True) -> str:
     TeX runs in its sandbox (sandbox/tex.py); where bubblewrap cannot make one, a warning
     says so and kpathsea's paranoid mode alone limits what TeX reads and writes.
     """
-    if not shutil.which("pdflatex"):
-        raise EnvironmentProblem("pdflatex not found: install TeX Live (`make build` installs it)")
-    command = pdflatex_command(job)
+    if not shutil.which(job.engine):
+        raise EnvironmentProblem(f"{job.engine} not found: install TeX Live (`make build` installs it)")
+    command = latex_command(job)
     if sandbox_works():
         command = contained(command, job.folder)
     else:
@@ -315,8 +321,8 @@ def compile_document(job: Job, out: Collector, settle: bool = True) -> str:
     for _ in range(MAX_PASSES):
         references = _read_bytes(job.aux)
         try:
-            result = subprocess.run(command, cwd=job.folder, env=tex_environment(), stdin=subprocess.DEVNULL,
-                                    capture_output=True, text=True, errors="replace",
+            result = subprocess.run(command, cwd=job.folder, env=tex_environment(job.font_cache),
+                                    stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
                                     timeout=max(deadline - time.monotonic(), 1))
         except subprocess.TimeoutExpired as timeout:
             printed = timeout.stdout or b""  # what TeX printed until then (bytes, whatever ``text`` says)

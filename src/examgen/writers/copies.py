@@ -4,8 +4,9 @@ every page (docs/copies.md).
 The exam compiles once. Each page of the student PDF becomes one form XObject that every
 copy's page shows; a copy's page adds only its QR code (a few filled rectangles) and its
 code label. The labels, and with a roster the names on the covers, are typeset in one
-LaTeX run for all copies (``overlays.tex``), each on a page of its own that becomes a
-form XObject too. Where to stamp is what TeX measured (writers/layout.py).
+LuaLaTeX run for all copies (``overlays.tex``), each on a page of its own that becomes a
+form XObject too: LuaLaTeX with Debian's Noto fonts prints the scripts rosters hold, the exam
+itself stays on pdfLaTeX. Where to stamp is what TeX measured (writers/layout.py).
 
 Codes and their check characters: codes.py.
 
@@ -16,16 +17,17 @@ byte-identical to the one ``--split`` wrote, years later.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
-import logging
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..codes import EXAM_CODE, NUMBER_DIGITS, copy_code, mistyped, qr_payload
-from ..errors import Collector, CompileError, ErrorGroup, ExamgenError, Loc, SourceError, printable
+from ..errors import Collector, EnvironmentProblem, ErrorGroup, SourceError, printable
 from ..model.rendered import source_marker
 from ..model.source import Exam
 from ..roster import Student
@@ -37,16 +39,9 @@ FOLDER = "copies"  # the copies' folder in the course's records (course/<id>/cop
 MANIFEST = "manifest.json"
 COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-[A-Z0-9]\.pdf")  # what a run writes
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
-STICKER = re.compile(rb"/ExamgenSticker BMC\n.*?EMC\n", re.S)  # \egsticker's drawing (examgen.sty)
-HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
-CJK = re.compile(f"([{HANGUL}\u2e80-\u312f\u3190-\u9fff\uf900-\ufaff\uff00-\uffef]+)")
-HANGUL_RUN = re.compile(f"([{HANGUL}]+)")
+# the sticker box and its notes (examgen.sty: \egsticker, \egstickernotes), which a named cover leaves out
+STICKER = re.compile(rb"/ExamgenSticker BMC[ \n].*?EMC\n", re.S)
 QUAD = r"\quad "
-LABEL_DEPTH_MM = 1.5  # the code slot's baseline above its bottom (examgen.sty: \egslot{code})
-TEX_ERROR_LIMIT = 100  # errors of the overlays' run: every row's, until TeX itself gives up
-UNPRINTABLE = re.compile(r"(?<=Unicode character )(.) \(U\+[0-9A-F]+\)")  # inputenc: a character no font has
-OVERFULL = re.compile(r"^Overfull \\[hv]box \(([0-9.]+)pt too (wide|high)\) "
-                      r"(?:in paragraph at lines (\d+)--\d+|detected at line (\d+))", re.M)
 
 
 @dataclass(frozen=True)
@@ -192,56 +187,191 @@ def contents_of(copies: tuple[Copy, ...], stamp: Stamp) -> list[list[bytes]]:
 
 # --- the overlays: code labels and names, one LaTeX run ------------------------------------------
 
+FONTS_FOLDER = Path("/usr/share/fonts")  # Debian's fonts-noto-core and fonts-noto-cjk (the Makefile installs them)
+
+
+@dataclass(frozen=True)
+class Font:
+    """A Noto family the covers' names print in, Regular and Bold: an NFSS family of LuaLaTeX's
+    (``eg<name>``), its files under FONTS_FOLDER, the OpenType script HarfBuzz shapes it for, and
+    whether that script runs right to left."""
+
+    name: str
+    files: str  # the files' path without "-Regular.ttf" / "-Bold.ttf"
+    script: str
+    rtl: bool = False
+    extension: str = "ttf"
+    index: int | None = None  # the face in a font collection (.ttc)
+
+    def file(self, weight: str) -> Path:
+        return FONTS_FOLDER / f"{self.files}-{weight}.{self.extension}"
+
+    def declaration(self) -> str:
+        face = f"({self.index})" if self.index is not None else ""
+        shapes = "".join(rf"\DeclareFontShape{{TU}}{{eg{self.name}}}{{{series}}}{{n}}{{<-> "
+                         rf'"[{self.file(weight)}]{face}:mode=harf;script={self.script}"}}{{}}'
+                         for series, weight in (("m", "Regular"), ("b", "Bold")))
+        return rf"\DeclareFontFamily{{TU}}{{eg{self.name}}}{{}}{shapes}"
+
+
+def _noto(script: str, name: str, tag: str, rtl: bool = False) -> Font:
+    return Font(script, f"truetype/noto/NotoSans{name}", tag, rtl)
+
+
+# A character prints in the first of these fonts that has it: Noto Sans (Latin, Greek, Cyrillic), then the
+# scripts of fonts-noto-core a roster may hold, then Noto Sans CJK (Han, kana, Hangul) in its Simplified Chinese
+# face, whose kana and Hangul are the Japanese and Korean faces' (a face per region would cost a second each).
+FONTS = (_noto("latin", "", "latn"), _noto("arabic", "Arabic", "arab", True), _noto("hebrew", "Hebrew", "hebr", True),
+         _noto("devanagari", "Devanagari", "dev2"), _noto("bengali", "Bengali", "bng2"),
+         _noto("gurmukhi", "Gurmukhi", "gur2"), _noto("gujarati", "Gujarati", "gjr2"), _noto("tamil", "Tamil", "tml2"),
+         _noto("telugu", "Telugu", "tel2"), _noto("kannada", "Kannada", "knd2"),
+         _noto("malayalam", "Malayalam", "mlm2"), _noto("sinhala", "Sinhala", "sinh"), _noto("thai", "Thai", "thai"),
+         _noto("lao", "Lao", "lao"), _noto("khmer", "Khmer", "khmr"), _noto("myanmar", "Myanmar", "mym2"),
+         _noto("armenian", "Armenian", "armn"), _noto("georgian", "Georgian", "geor"),
+         _noto("ethiopic", "Ethiopic", "ethi"), _noto("thaana", "Thaana", "thaa", True),
+         Font("cjk", "opentype/noto/NotoSansCJK", "hani", extension="ttc", index=2))
+LABEL_DEPTH_MM = 1.5  # the code slot's baseline above its bottom (examgen.sty: \egslot{code})
+TEX_ERROR_LIMIT = 100  # errors of the overlays' run: every row's, until TeX itself gives up
+OVERFULL = re.compile(r"^Overfull \\[hv]box \(([0-9.]+)pt too (wide|high)\) "
+                      r"(?:in paragraph at lines (\d+)--\d+|detected at line (\d+))", re.M)
+
+
+@functools.cache
+def characters(font: Font) -> frozenset[int]:
+    """The characters both weights of a font have (their cmap tables)."""
+    from fontTools.ttLib import TTFont  # only named covers read fonts
+
+    def cmap(weight: str) -> set[int]:
+        path = font.file(weight)
+        try:
+            with TTFont(path, fontNumber=font.index if font.index is not None else -1, lazy=True) as face:
+                return set(face.getBestCmap())
+        except OSError:
+            raise EnvironmentProblem(f"the font {path} is missing, which names on covers print in: install Debian's "
+                                     "fonts-noto-core and fonts-noto-cjk (`make build` installs them)") from None
+
+    return frozenset(cmap("Regular") & cmap("Bold"))
+
+
+def font_runs(text: str) -> list[tuple[Font | None, str]]:
+    """``text`` cut into runs of one font each: a letter in the first font that has it, anything else
+    (spaces, punctuation, digits, marks) in the font of the run it is in where that font has it;
+    None for a character no font has."""
+    runs: list[tuple[Font | None, str]] = []
+    for char in text:
+        current = runs[-1][0] if runs else None
+        if current and ord(char) in characters(current) and not unicodedata.category(char).startswith("L"):
+            font: Font | None = current
+        else:
+            font = next((font for font in FONTS if ord(char) in characters(font)), None)
+        if runs and runs[-1][0] == font:
+            runs[-1] = (font, runs[-1][1] + char)
+        else:
+            runs.append((font, char))
+    return runs
+
+
+def unprintable(text: str) -> list[str]:
+    """The characters of ``text`` that no font of the covers has."""
+    return list(dict.fromkeys(char for font, run in font_runs(text) if font is None for char in run))
+
+
+def check_printable(copies: tuple[Copy, ...]) -> None:
+    """Every roster row whose cover would need a character no font has: one error per row, naming the
+    column and the characters, before LaTeX runs."""
+    out = Collector()
+    for copy in copies:
+        student = copy.student
+        if student is None:
+            continue
+        for column, value in (("print_name" if student.print_name else "name", student.printed_name),
+                              ("registration", student.registration), ("seat", student.seat),
+                              ("room", student.room)):
+            missing = unprintable(value)
+            if missing:
+                advice = ("give the name as the cover should print it in a 'print_name' column (the manifest "
+                          "keeps the name)" if column == "name" else f"write the {column} in other characters")
+                out.error(SourceError(f"{printable(value)}: the cover's fonts have no "
+                                      f"{', '.join(f'{char} (U+{ord(char):04X})' for char in missing)} "
+                                      f"for the {column}: {advice}", student.loc, "roster row"))
+    out.raise_if_any()
+
+
 OVERLAY_PREAMBLE = r"""\documentclass{article}
 \usepackage[T1]{fontenc}
-\usepackage[utf8]{inputenc}
-\usepackage{lmodern}
 \usepackage[scaled=0.92]{helvet}
 \renewcommand{\familydefault}{\sfdefault}
-\usepackage{CJKutf8}
 \nofiles
+\pdfvariable suppressoptionalinfo 1023 % no ID, dates or producer: the page contents are what examgen takes
 \tracinglostchars=3 % a character the fonts lack is an error, never a blank
 \hoffset=-1in \voffset=-1in \parindent=0pt
 \newcommand\egoverlay[3]{% one overlay per page: #1 width, #2 height (in bp), #3 its vertical list
-  \pdfpagewidth=#1bp\relax\pdfpageheight=#2bp\relax\shipout\vbox to #2bp{\hsize=#1bp\relax#3}}
+  \pagewidth=#1bp\relax\pageheight=#2bp\relax\shipout\vbox to #2bp{\hsize=#1bp\relax#3}}
 \newcommand\eglabel[3]{% a copy's code, right-aligned on the slot's baseline
   \setbox0\hbox to #1bp{\hfil\small\bfseries #3}\dp0=0pt
   \egoverlay{#1}{#2}{\vfil\box0\kern \egdepth}}
+\newcommand\egin[2]{{\fontfamily{#1}\selectfont#2}}% a run of another script's font
+\newcommand\egrtl[2]{{\fontfamily{#1}\selectfont\textdir TRT#2}}% ... one written right to left
+\newcommand\egbreak[1]{\penalty#1\relax}% where a name may break: the later, the cheaper
+\newcommand\egblock{% a name block's paragraphs: Noto Sans, ragged right, no hyphens; with the \egbreak
+  % penalties and lines that cost more than any of them, each line holds all the name that fits
+  \fontencoding{TU}\fontfamily{eglatin}\selectfont\rightskip=0pt plus 1fil\relax\hyphenpenalty=10000
+  \exhyphenpenalty=10000 \linepenalty=1000 }
 \newcommand\egtrial[2]{% #2 set in box 0 as \egname sets it, #1 wide, its overfull lines unreported
-  \setbox0\vbox{\hfuzz=\maxdimen\hsize=\dimexpr#1bp-5mm\relax\raggedright#2}}
+  \setbox0\vbox{\hfuzz=\maxdimen\hsize=\dimexpr#1bp-5mm\relax\egblock#2}}
 \newcommand\egname[3]{% a named cover: #3 the name's lines on a white ground that hides the sticker box, the
   % name \LARGE, or \Large or \large where the block would be taller than the box
   \let\egsize\LARGE\egtrial{#1}{#3}%
   \ifdim\dimexpr\ht0+\dp0\relax>#2bp\let\egsize\Large\egtrial{#1}{#3}\fi
   \ifdim\dimexpr\ht0+\dp0\relax>#2bp\let\egsize\large\fi
-  \egoverlay{#1}{#2}{\pdfliteral page{q 1 g 0 0 #1 #2 re f Q}\vfil
-    \hbox to\hsize{\hskip\egbleed\vbox{\hsize=\dimexpr#1bp-5mm\relax\raggedright#3}\hss}\vfil}}
-\begin{document}
+  \egoverlay{#1}{#2}{\pdfextension literal page{q 1 g 0 0 #1 #2 re f Q}\vfil
+    \hbox to\hsize{\hskip\egbleed\vbox{\hsize=\dimexpr#1bp-5mm\relax\egblock#3}\hss}\vfil}}
 """
 
 
-def tex_text(text: str) -> str:
-    """Plain text (a name) as LaTeX: pylatex's escaping, CJK runs in a CJK font: Hangul in Nanum Gothic,
-    Han and kana in Arphic GB Song (its GB 2312 has no Hangul). pylatex writes ^ as an accent on
-    nothing (``\\^{}``), which prints and reads back as a circumflex: the ASCII character is
-    \\textasciicircum."""
+def tex_text(text: str, breaks: bool = False) -> str:
+    """Plain text (a name) as LaTeX: pylatex's escaping, each run in its font and, with ``breaks``, a
+    penalty at every space and after every hyphen that is lower the later it comes. pylatex writes ^
+    as an accent on nothing (``\\^{}``), which prints and reads back as a circumflex: the ASCII
+    character is \\textasciicircum."""
     from pylatex.utils import escape_latex  # only the copies writer needs pylatex
 
-    return "".join(_cjk(run) if CJK.fullmatch(run)
-                   else str(escape_latex(run)).replace(r"\^{}", r"\textasciicircum{}")
-                   for run in CJK.split(text) if run)
+    places = len(re.findall(r" |-(?=\S)", text)) if breaks else 0
+
+    def escaped(run: str) -> str:
+        nonlocal places
+        pieces = []
+        for piece in re.split(r"( |-(?=\S))", run):
+            pieces.append(str(escape_latex(piece)).replace(r"\^{}", r"\textasciicircum{}") if piece != " " else "")
+            if piece in (" ", "-") and breaks:
+                pieces.append(rf"\egbreak{{{places}}}")
+                places -= 1
+            if piece == " ":
+                pieces.append(r"\ ")
+        return "".join(pieces)
+
+    latex = []
+    for font, run in font_runs(text):
+        assert font is not None, "check_printable let a character no font has through"
+        latex.append(escaped(run) if font.name == "latin" else
+                     rf"\eg{'rtl' if font.rtl else 'in'}{{eg{font.name}}}{{{escaped(run)}}}")
+    return "".join(latex)
 
 
-def _cjk(run: str) -> str:
-    """A run of CJK characters as CJK environments, one per font."""
-    return "".join(rf"\begin{{CJK}}{{UTF8}}{{{'nanumgt' if HANGUL_RUN.fullmatch(part) else 'gbsn'}}}"
-                   rf"{part}\end{{CJK}}" for part in HANGUL_RUN.split(run) if part)
+def font_declarations(texts: list[str]) -> str:
+    """The NFSS families of the fonts ``texts`` use (LaTeX loads a font where it is first used)."""
+    used = {font.name for text in texts for font, _ in font_runs(text) if font} | {"latin"}
+    return "\n".join(font.declaration() for font in FONTS if font.name in used)
 
 
 def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]) -> str:
     """overlays.tex: per copy its code label, then (with a roster) its name; each name line is
     marked with its roster row, so a LaTeX error names the row (stages/compile.py)."""
-    lines = [OVERLAY_PREAMBLE.replace(r"\egdepth", f"{LABEL_DEPTH_MM}mm").replace(r"\egbleed", f"{STICKER_BLEED}bp")]
+    named = [copy.student for copy in copies if copy.student and stamp.sticker]
+    texts = [text for student in named for text in (student.printed_name, student.registration, student.seat,
+                                                  student.room)]
+    preamble = OVERLAY_PREAMBLE.replace(r"\egdepth", f"{LABEL_DEPTH_MM}mm").replace(r"\egbleed", f"{STICKER_BLEED}bp")
+    lines = [preamble + font_declarations(texts), r"\begin{document}"]
     for copy in copies:
         lines.append(rf"\eglabel{{{stamp.code.width:.3f}}}{{{stamp.code.height:.3f}}}{{{copy.code}}}")
         student = copy.student
@@ -250,7 +380,8 @@ def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]
             facts = [rf"\mbox{{{label[key]} {tex_text(value)}}}" for key, value in (
                 ("registration_label", student.registration), ("seat_label", student.seat),
                 ("room_label", student.room)) if value]  # a fact breaks between lines, never inside
-            name = rf"{{\small {label['name_label']}}}\par{{\egsize\bfseries {tex_text(student.name)}\par}}"
+            name = (rf"{{\small {label['name_label']}}}\par"
+                    rf"{{\egsize\bfseries {tex_text(student.printed_name, breaks=True)}\par}}")
             lines.append(source_marker(f"roster {student.loc.line}", "roster row", student.loc))
             lines.append(rf"\egname{{{width:.3f}}}{{{height:.3f}}}{{{name}\medskip"
                          rf"{{\normalsize {QUAD.join(facts)}}}}}")
@@ -260,17 +391,14 @@ def overlay_source(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str]
 
 def typeset_overlays(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, str], folder: Path,
                      out: Collector) -> Path:
-    """One LaTeX run for every copy's overlays; returns the PDF. A name block that does not fit the
-    sticker box is an error at its roster row, as is a name the fonts cannot print (one per name)."""
-    job = Job("overlays", folder, "document", max_errors=TEX_ERROR_LIMIT)
+    """One LuaLaTeX run for every copy's overlays; returns the PDF. A name block that does not fit the
+    sticker box is an error at its roster row."""
+    job = Job("overlays", folder, "document", max_errors=TEX_ERROR_LIMIT, engine="lualatex")
     folder.mkdir(parents=True, exist_ok=True)
     source = overlay_source(copies, stamp, label)
     job.tex.write_text(source, encoding="utf-8")
     students = {copy.student.loc.line or 0: copy.student for copy in copies if copy.student}  # by roster line
-    try:
-        log = compile_document(job, out)
-    except ExamgenError as failed:
-        raise ErrorGroup.of(_per_name(failed.problems, students)) from None
+    log = compile_document(job, out)
     tex_lines = source.splitlines()
     marked = pieces(tex_lines)
     misfits: dict[Student, str] = {}  # a student -> how far the name block is too wide or too high
@@ -283,28 +411,10 @@ def typeset_overlays(copies: tuple[Copy, ...], stamp: Stamp, label: dict[str, st
             misfits.setdefault(student, f"{float(excess):.0f} pt too {direction}")
     if misfits:
         raise ErrorGroup.of([SourceError(
-            f"{printable(student.name)}: the name block is {excess} for the cover's sticker box (a name, registration "
-            "number, seat or room with no space to break at, or a name too long): shorten it in the roster",
-            student.loc, "roster row") for student, excess in misfits.items()])
+            f"{printable(student.printed_name)}: the name block is {excess} for the cover's sticker box (a name, "
+            "registration number, seat or room with no space to break at, or a name too long): shorten it in the "
+            "roster", student.loc, "roster row") for student, excess in misfits.items()])
     return job.pdf
-
-
-def _per_name(problems: list[ExamgenError], students: Mapping[int, Student]) -> list[ExamgenError]:
-    """TeX's errors of the overlays, those of a name its fonts cannot print merged into one per name
-    (inputenc reports every character, and a script such as Cyrillic is a whole name of them)."""
-    unprintable: dict[Loc, list[str]] = {}
-    for problem in problems:
-        found = UNPRINTABLE.search(problem.message)
-        if found and problem.loc and problem.loc.line in students:
-            characters = unprintable.setdefault(problem.loc, [])
-            if found.group(0) not in characters:
-                characters.append(found.group(0))
-    kept: list[ExamgenError] = [problem for problem in problems if problem.loc not in unprintable]
-    for row, characters in unprintable.items():
-        kept.append(CompileError(f"LaTeX error: the cover's fonts cannot print the name "
-                                 f"'{printable(students[row.line or 0].name)}': {', '.join(characters)}", row,
-                                 "roster row"))
-    return kept
 
 
 # --- the PDFs -------------------------------------------------------------------------------------
@@ -358,13 +468,7 @@ class CopiesPdf:
                 forms.append(page_form(pages[0], importer, without_sticker=True))
             self.forms[variant] = list(range(len(base), len(base) + len(forms)))
             base += forms
-        pypdf_log = logging.getLogger("pypdf")
-        level = pypdf_log.level
-        pypdf_log.setLevel(logging.ERROR)  # CJKutf8 gives its fonts a /ToUnicode pdfTeX gives them too: harmless
-        try:
-            overlays = [page_form(page, importer) for page in PdfReader(overlays_pdf).pages]
-        finally:
-            pypdf_log.setLevel(level)
+        overlays = [page_form(page, importer) for page in PdfReader(overlays_pdf).pages]
         per_copy = len(overlays) // len(copies)
         self.overlays = [overlays[i * per_copy:(i + 1) * per_copy] for i in range(len(copies))]
         first = len(importer.bodies) + 1
