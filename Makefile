@@ -6,13 +6,14 @@ EXAM     ?=
 # runs it; builds run pdflatex themselves); poppler-utils
 # (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox; CJK for pdflatex
 # with the Arphic GB Song font (Chinese and Japanese names on named covers, `examgen copies --roster`)
-# and TeX Live's Korean fonts (Nanum Gothic in Type 1, for Hangul names).
+# and TeX Live's Korean fonts (Nanum Gothic in Type 1, for Hangul names); babel's German with the German
+# hyphenation patterns (`language: de`; English ones come with texlive-latex-base).
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
             texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils bubblewrap \
-            latex-cjk-common latex-cjk-chinese-arphic-gbsn00lp texlive-lang-korean
+            latex-cjk-common latex-cjk-chinese-arphic-gbsn00lp texlive-lang-korean texlive-lang-german
 # One file per package the templates load: if kpsewhich finds them all, TeX is complete.
 TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty \
-             CJKutf8.sty c70gbsn.fd c70nanumgt.fd preview.sty
+             CJKutf8.sty c70gbsn.fd c70nanumgt.fd preview.sty babel.sty english.ldf ngerman.ldf loadhyph-de-1996.tex
 # What the tests use to look at what examgen makes: zbarimg (a QR decoder) reads every copy's QR codes
 # back from rendered pages; Debian's chromium loads `examgen serve`'s page (and HTML reports) headless.
 TEST_DEBS := zbar-tools chromium
