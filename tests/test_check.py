@@ -13,8 +13,18 @@ from examgen.commands.build import build
 from examgen.errors import CheckError, Collector, ExamgenError
 from examgen.orchestrate import prepare
 from examgen.project import Project
-from examgen.stages.check import (PdfText, check, cover_claims, leaks, plain, read_view, tikz_texts, unstated,
-                                  unwritable, words)
+from examgen.stages.check import (
+    PdfText,
+    check,
+    cover_claims,
+    leaks,
+    plain,
+    read_view,
+    tikz_texts,
+    unstated,
+    unwritable,
+    words,
+)
 from examgen.stages.positions import Box, Mark
 from examgen.theme import DEFAULT
 
