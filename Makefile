@@ -7,13 +7,14 @@ EXAM     ?=
 # (pdftotext for the build's checks, pdftoppm to look at pages); bubblewrap, TeX's sandbox; LuaLaTeX
 # (texlive-luatex: luaotfload) with the Noto fonts for the names on named covers (`examgen copies --roster`,
 # the overlays alone): Noto Sans for Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari and Thai
-# (fonts-noto-core), Noto Sans CJK for Han, kana and Hangul (fonts-noto-cjk).
+# (fonts-noto-core), Noto Sans CJK for Han, kana and Hangul (fonts-noto-cjk); babel's German with the
+# German hyphenation patterns (`language: de`; English ones come with texlive-latex-base).
 TEX_DEBS := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
             texlive-pictures texlive-fonts-recommended lmodern latexmk poppler-utils bubblewrap \
-            texlive-luatex fonts-noto-core fonts-noto-cjk
+            texlive-luatex fonts-noto-core fonts-noto-cjk texlive-lang-german
 # One file per package the templates load: if kpsewhich finds them all, TeX is complete.
 TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumitem.sty helvet.sty \
-             preview.sty fontspec.sty luaotfload.sty
+             preview.sty fontspec.sty luaotfload.sty babel.sty english.ldf ngerman.ldf loadhyph-de-1996.tex
 # The overlays' fonts (writers/copies.py: FONTS), one file per package.
 FONT_PROBE := /usr/share/fonts/truetype/noto/NotoSans-Bold.ttf /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc
 # What the tests use to look at what examgen makes: zbarimg (a QR decoder) reads every copy's QR codes

@@ -7,13 +7,24 @@ import re
 from pathlib import Path
 
 import pytest
-from support import HEADER, REPO, pypdf_texts, squash, write_exam
+from support import HEADER, REPO, Built, pypdf_texts, squash, write_exam
 
 from examgen.commands.build import build
 from examgen.errors import CheckError, Collector, ExamgenError
 from examgen.orchestrate import prepare
 from examgen.project import Project
-from examgen.stages.check import PdfText, check, cover_claims, leaks, plain, read_view, tikz_texts, unwritable, words
+from examgen.stages.check import (
+    PdfText,
+    check,
+    cover_claims,
+    leaks,
+    plain,
+    read_view,
+    tikz_texts,
+    unstated,
+    unwritable,
+    words,
+)
 from examgen.stages.positions import Box, Mark
 from examgen.theme import DEFAULT
 
@@ -327,3 +338,109 @@ def test_the_solution_states_a_numeric_answer_to_the_decimals_its_tolerance_need
     for shown in ("0.333(±0.005)", "12861(±129)kB", "Answer:42"):
         assert shown in solution, solution
     assert "0.333" not in student and "12861" not in student and "±" not in student
+
+
+BOX = "\\begin{tikzpicture}\\draw (0,0) rectangle (4,%s);\\end{tikzpicture}"
+BEHIND = HEADER + f"""\
+problems:
+  - title: A full page
+    parts:
+      - points: 1
+        prompt: Write.
+        space: 21cm
+  - title: A figure and its parts
+    new_page: true
+    figures:
+      - id: box
+        caption: A box.
+        tikz: '{BOX % 2}'
+    parts:
+      - points: 1
+        prompt: Describe the box.
+        space: 12cm
+      - points: 1
+        prompt: Draw it again.
+        space: 12cm
+  - title: Elsewhere
+    parts:
+      - points: 1
+        prompt: See << ref('box') >> once more.
+        space: 3cm
+      - points: 1
+        prompt: Nothing to see.
+        space: 20cm
+"""
+
+
+@pytest.mark.latex
+def test_a_part_on_the_back_of_the_sheet_with_its_figure_is_a_warning_naming_it(tmp_path):
+    """Pages 2k and 2k+1 face each other in a stapled duplex copy: 2.1 faces nothing it lacks (its
+    figure is on its page), 2.2 and 3.1 (which refers to the figure) are on page 4, the back of page 3
+    that holds it, and 3.2 is on page 5, another sheet."""
+    write_exam(tmp_path / "exams" / "t", BEHIND)
+    result = build(Project(tmp_path).resolve("t"), out_dir=tmp_path / "out")
+    behind = [warning for warning in result.warnings if "turn the sheet" in warning]
+    assert [re.search(r"part \d\.\d", warning).group() for warning in behind] == ["part 2.2", "part 3.1"], behind
+    assert "exam.yaml:25: part 2.2: warning: it is on page 4, the other side of the sheet with figure 'box' " \
+           "(page 3)" in behind[0]
+    assert "'new_page: true'" in behind[0] and "<< figure('id') >>" in behind[0]
+
+
+STRANDED = HEADER + f"""\
+problems:
+  - title: Most of a page
+    parts:
+      - points: 1
+        prompt: Write.
+        space: 17cm
+  - title: A figure at the bottom
+    intro: Look at the box.
+    figures:
+      - id: box
+        caption: A box.
+        tikz: '{BOX % 2.5}'
+    parts:
+      - points: 1
+        prompt: Describe the box.
+        space: 8cm
+"""
+
+
+@pytest.mark.latex
+def test_a_problems_heading_intro_and_figure_go_to_the_page_of_its_first_part(tmp_path):
+    write_exam(tmp_path / "exams" / "t", STRANDED)
+    build(Project(tmp_path).resolve("t"), out_dir=tmp_path / "out")
+    pages = [Built.flat(page) for page in pypdf_texts(tmp_path / "out" / "student.pdf")]
+    with_figure = next(page for page in pages if "figure 2 1 a box" in page)
+    assert "problem 2 a figure at the bottom" in with_figure and "look at the box" in with_figure
+    assert "2 1 describe the box" in with_figure, pages[1:3]
+
+
+@pytest.mark.latex
+def test_a_german_solution_writes_the_numeric_answer_with_a_decimal_comma(tmp_path):
+    write_exam(tmp_path / "exams" / "t", NUMERIC.replace("examiner: E\n", "examiner: E\nlanguage: de\n"))
+    build(Project(tmp_path).resolve("t"), out_dir=tmp_path / "out")
+    solution = squash("\n".join(pypdf_texts(tmp_path / "out" / "solution.pdf")))
+    for shown in ("0,333(±0,005)", "12861(±129)kB", "Antwort:42"):
+        assert shown in solution, solution
+    assert "0.333" not in solution
+
+
+def test_verify_finds_the_keys_numbers_in_a_german_solution_by_their_decimal_comma(tmp_path):
+    """The key writes 0.5 in every language; the German texts print 0{,}5, the PDF shows 0,5."""
+    write_exam(tmp_path / "exams" / "t", HEADER + "language: de\n" + """\
+problems:
+  - title: Halves
+    compute: |
+      half = 0.5
+    parts:
+      - points: 1
+        prompt: Halve one.
+        solution: $<< half|num >>$
+""")
+    rendered = prepare(Project(tmp_path).resolve("t"), Collector())
+    assert dict(rendered.printed["1.1"]) == {"half": "0.5"}
+    assert "$0{,}5$" in str(rendered.exam.problems[0].parts[0].answer.solution)
+    assert unstated(rendered, PdfText(["1.1 Halve one. 0,5"], [], "")) == []
+    assert [m for _, m in unstated(rendered, PdfText(["1.1 Halve one."], [], ""))] == [
+        "the solution PDF does not show half = 0.5"]

@@ -3,7 +3,10 @@ example theme of docs/, and the German strings; the build's checks pass in any o
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from examgen.commands.build import build
 from examgen.errors import Collector, SourceError
 from examgen.orchestrate import prepare
 from examgen.project import Project
+from examgen.stages.check import page_texts
 from examgen.stages.render import render_document
 from examgen.theme import DEFAULT, Theme
 
@@ -112,6 +116,26 @@ def test_the_sample_in_german(tmp_path):
     assert "Convolutions (5,5 Punkte)" in student[1]
     assert "musterlösung" in Built.flat(solution[0]) and f"Seite 2 / {len(student)}" in solution[1]
     assert "korrekturhinweise" in Built.flat(" ".join(solution)) and "sample solution" not in " ".join(solution)
+
+
+@pytest.mark.latex
+def test_a_german_exam_hyphenates_in_german_and_writes_every_number_with_a_decimal_comma(tmp_path):
+    """English patterns broke the cover's "geklebt" as "gek-lebt"; the cover's table said "P 1"; the
+    texts' numbers, a table's and the notes' points were English. The key keeps decimal points."""
+    project = sample_project(tmp_path, language="de")
+    result = build(project.resolve("sample"), out_dir=tmp_path / "out")
+    student, solution = (page_texts(result.out_dir / "A" / f"{view}.pdf") for view in ("student", "solution"))
+    cover = subprocess.run(["pdftotext", "-layout", "-l", "1", result.out_dir / "A" / "student.pdf", "-"],
+                           capture_output=True, text=True, check=True).stdout  # as printed: its hyphens kept
+    assert "gek-" not in cover and "geklebt" in student[0]
+    assert re.search(r"A ?1\s+A ?2\s+A ?3\s+A ?4", cover) and not re.search(r"P ?1", cover)  # Aufgabe, not Problem
+    text = "\n".join(solution)
+    for shown in ("−0,7956", "0,0121", "−0,044", "(0,5 P.): result", "3.215.360"):
+        assert shown in text, shown
+    assert not re.search(r"\d\.\d{2,}", text.replace("3.215.360", "")), re.findall(r".*\d\.\d{2,}.*", text)
+    assert "Tabelle 3.1" in text and re.search(r"-0,8\s+0,5\s+0,1", text)  # the table's cells
+    key = json.loads((result.out_dir / "key.json").read_text(encoding="utf-8"))
+    assert key["variants"]["A"]["problems"][2]["parts"][1]["values_printed"]["w_new"] == "-0.7956"
 
 
 @pytest.mark.latex

@@ -89,6 +89,13 @@ def test_seed_slips_are_corrected(exam):
     assert "TODO" not in solution and "doublecheck" not in solution.lower()  # 3.2
 
 
+def test_the_notes_speak_to_a_grader_not_of_the_seeds_history(exam):
+    """2.13's note said a bare "2" was "(the original key)": a grader has no original key."""
+    notes = Built.flat(exam.solution_text)
+    assert "original key" not in notes
+    assert "a bare 2 earns the point only when the answer says it counts per neuron" in notes
+
+
 @pytest.mark.parametrize("phrase", [
     "correction notes",
     "sample solution",

@@ -43,11 +43,12 @@ def rounded(value: int | float, places: int | None = None) -> decimal.Decimal:
     return decimal_value(value).quantize(quantum, context=_CONTEXT)
 
 
-def format_number(value, places: int | None = None, sep: str = "") -> str:
+def format_number(value, places: int | None = None, sep: str = "", decimal: str = ".") -> str:
     """A number as an examiner writes it: 0.65 not 0.6500000000000001, 2 not 2.0.
 
     ``places`` caps the decimals (rounded half away from zero, trailing zeros dropped);
-    ``sep`` groups thousands (use "{,}" in math mode).
+    ``sep`` groups thousands (use "{,}" in math mode); ``decimal`` is the decimal mark ("{,}" in a
+    language that writes a decimal comma).
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
@@ -64,7 +65,7 @@ def format_number(value, places: int | None = None, sep: str = "") -> str:
     if sep:
         whole = f"{int(whole):,}".replace(",", sep)
     sign = "-" if number < 0 else ""  # a value that rounds to zero prints as 0, not -0
-    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+    return f"{sign}{whole}{decimal}{fraction}" if fraction else f"{sign}{whole}"
 
 
 def key_number(value: int | float) -> int | float:

@@ -27,6 +27,9 @@ WATERMARK_MARK = b"/ExamgenWatermark"  # marked-content tag around the watermark
 CROSS_MARK = b"/ExamgenCross BMC"  # marked-content tag around every crossed option's box (\egchoicebox)
 CLAIM = re.compile(rb"/ExamgenClaim <</Name /(\w+) /Value \(([^)]*)\)>> BDC")  # \egclaim (examgen.sty)
 PART_START = re.compile(rb"/ExamgenPart <</Number \(([^)]*)\)>> BDC")  # the egpart environment (examgen.sty)
+PLACED = re.compile(rb"/ExamgenPlaced <</Label \(([^)]*)\)>> BDC")  # a figure or table (\egplaced, examgen.sty)
+REFERENCE = re.compile(r"\\ref\{([^}]*)\}")  # ref('id') in a text
+PLACED_IN_TEXT = re.compile(r"\\egplaced\{([^}]*)\}")  # figure('id') or table('id') in a text
 WINDOW = 5  # words in a row that make a leak
 MIN_LETTERS = 12  # shorter texts cannot be told apart from ordinary exam words
 RELATIONS = {"approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠"}
@@ -218,18 +221,25 @@ def leaks(exam: Exam[str], student: PdfText, shown: Exam[str] | None = None) -> 
 def unstated(rendered: RenderedExam, solution: PdfText) -> list[tuple[Part[str], str]]:
     """The key's numbers that the solution PDF (read with its text) does not show, by part: each
     value of ``values_printed`` that the part's texts print, and a numeric part's answer."""
-    shown = set(NUMBER.findall("\n".join(solution.pages)))
+    shown = set(map(_marked_alike, NUMBER.findall("\n".join(solution.pages))))
     missing = []
     for _, part in rendered.exam.parts():
         texts = [part.prompt, part.lead, *part.answer.public(), *part.answer.secrets()]
-        printed = set(NUMBER.findall(" ".join(str(text) for text in texts if text).replace("{,}", ",")))
+        printed = set(map(_marked_alike, NUMBER.findall(" ".join(str(text) for text in texts if text)
+                                                        .replace("{,}", ","))))
         numbers = {name: text.replace("{,}", ",").lstrip("-") for name, text in rendered.printed[part.number].items()}
-        wanted = {name: number for name, number in numbers.items() if number in printed}
+        wanted = {name: number for name, number in numbers.items() if _marked_alike(number) in printed}
         if (answer := part.answer.key().get("answer_printed")) is not None:
             wanted["the answer"] = answer.lstrip("-")
         missing += [(part, f"the solution PDF does not show {name} = {number}") for name, number in wanted.items()
-                    if not {number, number.replace(".", ",")} & shown]
+                    if _marked_alike(number) not in shown]
     return missing
+
+
+def _marked_alike(number: str) -> str:
+    """A number with its decimal and thousands marks made one: the key writes a decimal point, a German
+    PDF a comma (and a point between thousands)."""
+    return number.replace(",", ".")
 
 
 def cover_claims(cover: bytes) -> dict[str, float]:
@@ -261,6 +271,58 @@ def part_pages(pdf: PdfText) -> dict[str, int]:
     """The page each part starts on, as the theme marks it."""
     return {number.decode(): page for page, stream in enumerate(pdf.streams, 1)
             for number in PART_START.findall(stream)}
+
+
+def placed_pages(pdf: PdfText) -> dict[str, int]:
+    """The page each figure and table stands on, by its label, as the theme marks it."""
+    return {label.decode(): page for page, stream in enumerate(pdf.streams, 1) for label in PLACED.findall(stream)}
+
+
+def sheet(page: int) -> int:
+    """The sheet a page of a duplex-printed copy is printed on: pages 1 and 2 are the first sheet's
+    front and back; 2k and 2k+1 face each other in the open copy."""
+    return (page + 1) // 2
+
+
+def needed(exam: Exam[str]) -> dict[str, dict[str, str]]:
+    """By part number, the figures and tables a part needs in sight (label -> what the examiner calls it):
+    its problem's own, shown with the intro, up to the first part that places one in its own text (that
+    one is the part's), and any it refers to (``ref``)."""
+    names = {thing.label: f"{kind} '{thing.id}'" for problem in exam.problems
+             for kind, things in (("figure", problem.figures), ("table", problem.tables)) for thing in things}
+    found = {}
+    for problem in exam.problems:
+        texts = {part.number: " ".join(str(text) for text in (part.lead, part.prompt, *part.answer.public()) if text)
+                 for part in problem.parts}
+        in_parts = set(PLACED_IN_TEXT.findall(" ".join(texts.values())))
+        labels_of_problem = [*(f.label for f in problem.figures), *(t.label for t in problem.tables)]
+        shared = [label for label in labels_of_problem if label not in in_parts]
+        for part in problem.parts:
+            if PLACED_IN_TEXT.search(texts[part.number]):
+                shared = []  # from a part that shows a figure of its own on, the parts need that one
+            labels = [*shared, *REFERENCE.findall(texts[part.number])]
+            found[part.number] = {label: names[label] for label in labels if label in names}
+    return found
+
+
+def behind(exam: Exam[str], student: PdfText) -> list[tuple[Part[str], str]]:
+    """Each part printed on the other side of the sheet that holds a figure or table it needs: a reader
+    of the stapled, duplex-printed copy would turn the sheet back and forth."""
+    parts, placed, wanted = part_pages(student), placed_pages(student), needed(exam)
+    found = []
+    for _, part in exam.parts():
+        page = parts.get(part.number)
+        if page is None:
+            continue
+        behind_it = [f"{name} (page {placed[label]})" for label, name in wanted[part.number].items()
+                     if label in placed and placed[label] != page and sheet(placed[label]) == sheet(page)]
+        if behind_it:
+            found.append((part, f"it is on page {page}, the other side of the sheet with {', '.join(behind_it)}, "
+                                "which it needs: a reader must turn the sheet to see both; start the problem on "
+                                "a new page ('new_page: true') so that it stands on one page or on two facing "
+                                "ones (2 and 3, 4 and 5, ...), or place the figure in a text on this page or the "
+                                "facing one (<< figure('id') >>, << table('id') >>)"))
+    return found
 
 
 def _pagination(student: PdfText, solution: PdfText, overflows: list[Overflow], out: Collector) -> None:
@@ -358,4 +420,6 @@ def check(rendered: RenderedExam, student: PdfText, solution: PdfText, overflows
     _no_leaks(rendered, student, out)
     for problem in unwritable(exam, marks):
         out.error(problem)
+    for part, message in behind(rendered.student.exam, student):
+        out.warn(message, part.loc, part.context)
     out.raise_if_any()

@@ -93,8 +93,13 @@ class Strings:
         return _compiled(self.env, text).render(values) if any(m in text for m in MARKERS) else text
 
     def number(self, value: float) -> str:
-        """A number with the language's decimal separator (``decimal`` in the table, default '.')."""
-        return format_number(value).replace(".", str(self.table.get("decimal", ".")))
+        """A number in a sentence, with the language's decimal mark (``decimal`` in the table, default '.')."""
+        return format_number(value, decimal=str(self.table.get("decimal", ".")))
+
+    def marks(self) -> NumberMarks:
+        """How the texts' numbers are written in this language, as LaTeX."""
+        decimal, thousands = str(self.table.get("decimal", ".")), str(self.table.get("thousands", "{,}"))
+        return NumberMarks("{,}" if decimal == "," else decimal, "{,}" if thousands == "," else thousands)
 
     def items(self, key: str) -> list[str]:
         """A list of sentences (``sticker_notes``)."""
@@ -114,16 +119,44 @@ class Strings:
                     month=months[value.month - 1], year=value.year)
 
 
+@dataclasses.dataclass(frozen=True)
+class NumberMarks:
+    """A language's decimal mark and thousands mark in LaTeX: a comma as ``{,}``, which math mode
+    does not space as punctuation (``0{,}5``)."""
+
+    decimal: str = "."
+    thousands: str = "{,}"
+
+    def write(self, value, places: int | None = None, sep: str = "") -> str:
+        """``format_number`` in this language: a comma that groups thousands (``sep``) becomes the
+        language's thousands mark, so that German's 3.215.360 never reads as a decimal."""
+        grouping = self.thousands if sep in (",", "{,}") else sep
+        return format_number(value, places, grouping, self.decimal)
+
+
 PRINTED: contextvars.ContextVar[list[tuple[object, str]] | None] = contextvars.ContextVar("printed", default=None)
+POINT_MARKS = NumberMarks()  # a decimal point: outside a rendering, and in English
+MARKS: contextvars.ContextVar[NumberMarks] = contextvars.ContextVar("marks", default=POINT_MARKS)
 
 
 def _num(value, places: int | None = None, sep: str = "") -> str:
-    """The texts' ``num`` filter: format_number, noting what it printed for the key."""
-    text = format_number(value, places, sep)
+    """The texts' ``num`` filter: the number in the exam's language; the key notes it as ``format_number``
+    writes it, with a decimal point in every language (key.json is read by programs)."""
+    text = MARKS.get().write(value, places, sep)
     printed = PRINTED.get()
     if printed is not None:
-        printed.append((value, text))
+        printed.append((value, format_number(value, places, sep)))
     return text
+
+
+@contextlib.contextmanager
+def _numbers_in(words: Strings):
+    """Numbers written in ``words``' language while rendering (the ``num`` filter, data tables)."""
+    token = MARKS.set(words.marks())
+    try:
+        yield
+    finally:
+        MARKS.reset(token)
 
 
 FILTERS = dict(num=_num, tex=escape_tex, grade=grade_label)
@@ -198,6 +231,18 @@ def percent_signs(source: str) -> str:
         return source
     pieces = re.split(f"({TEMPLATE_SPAN.pattern})", source, flags=re.S)
     return "".join(piece if i % 2 else UNESCAPED_PERCENT.sub(r"\1\\%", piece) for i, piece in enumerate(pieces))
+
+
+# A % where a LaTeX comment starts (at a line's start, or after a space that follows no number: "5 % of"
+# is a percent sign), then a space and words to the end of the line
+COMMENT_HABIT = re.compile(r"(?:^|(?<![\d\\])\s)(%[ \t]+\S[^\n]*)", re.M)
+
+
+def comment_habits(source: str) -> list[tuple[int, str]]:
+    """Each ``%`` of a prose text that looks like a LaTeX comment (``% TODO: ask tutor``), which prints
+    as written, with its 0-based line; template expressions aside."""
+    text = TEMPLATE_SPAN.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), source)
+    return [(text.count("\n", 0, m.start(1)), m.group(1).rstrip()) for m in COMMENT_HABIT.finditer(text)]
 
 
 def _template_frame(exc: BaseException, name: str = "<template>") -> traceback.FrameSummary | None:
@@ -353,6 +398,11 @@ class TextRenderer:
         key = (text, context)
         if key in self.expanded:
             return self.expanded[key]
+        if text not in self.code:
+            for line, comment in comment_habits(text.source):
+                self.out.warn(f"'{comment}' prints as written: a % in a text is a percent sign, not a LaTeX "
+                              "comment; put a note to yourself in a template comment <# ... #>, or write \\% "
+                              "where the sign is meant", text.loc.shifted(line), context)
         expanded = self._expand(text, source, context, values, unusable)
         if text not in self.specs:  # a column spec is no text: a marker line would break the tabular
             expanded = Latex(expanded, text.loc, context)
@@ -445,7 +495,7 @@ def _table_rows(table: Table[str], values, context: str, out: Collector) -> Tabl
         out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
                                table.loc, context))
         return table
-    cell = lambda v: v if isinstance(v, str) else format_number(v, table.places, table.sep)  # noqa: E731
+    cell = lambda v: v if isinstance(v, str) else MARKS.get().write(v, table.places, table.sep)  # noqa: E731
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
 
@@ -620,14 +670,16 @@ def solution_problems(computed: ComputedExam, theme: Theme, numbers: frozenset[i
     blocks, numbered = _Blocks(theme, words, True), Numbered(exam, words)
     given = given_names(computed, True)
     found = {}
-    for problem in exam.problems:
-        if problem.number in numbers:
-            out = Collector()
-            texts = TextRenderer(environment(theme), exam, out)
-            renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, given, out)
-            rendered = renderer.render()
-            found[problem.number] = (rendered, {part.number: renderer.used(part) for part in problem.parts},
-                                     out.errors)
+    with _numbers_in(words):
+        for problem in exam.problems:
+            if problem.number in numbers:
+                out = Collector()
+                texts = TextRenderer(environment(theme), exam, out)
+                renderer = _ProblemRenderer(problem, computed.scope(problem.number), texts, blocks, numbered, given,
+                                            out)
+                rendered = renderer.render()
+                found[problem.number] = (rendered, {part.number: renderer.used(part) for part in problem.parts},
+                                         out.errors)
     return found
 
 
@@ -682,12 +734,13 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
     """Expand every text of the exam with its problem's computed values, for both views (a
     text that does not use ``solution`` is expanded once for both)."""
     texts = TextRenderer(environment(theme), computed.exam, out)
-    solution, values, printed = _view(computed, theme, texts, True, out)
-    for problem in computed.exam.problems:
-        _unused(problem, computed.scope(problem.number), texts, out)
-    out.raise_if_any()
-    student, _, _ = _view(computed, theme, texts, False, out, solution.placed)
-    out.raise_if_any()
+    with _numbers_in(strings(theme, computed.exam.meta.language)):
+        solution, values, printed = _view(computed, theme, texts, True, out)
+        for problem in computed.exam.problems:
+            _unused(problem, computed.scope(problem.number), texts, out)
+        out.raise_if_any()
+        student, _, _ = _view(computed, theme, texts, False, out, solution.placed)
+        out.raise_if_any()
     student = View(_for_student(student.exam), student.placed)
     return RenderedExam(computed.exam, solution, student, MappingProxyType(values), MappingProxyType(printed),
                         computed.variant)
@@ -697,10 +750,11 @@ def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str
     """The LaTeX source of one view: the same template for student and solution."""
     template = environment(theme).get_template("exam.tex.j2")
     view = rendered.view(solution)
+    words = strings(theme, rendered.exam.meta.language)
     try:
-        return run_limited(lambda: template.render(exam=view.exam, placed=view.placed, solution=solution,
-                                                   variant=rendered.variant,
-                                                   _=strings(theme, rendered.exam.meta.language)))
+        with _numbers_in(words):
+            return run_limited(lambda: template.render(exam=view.exam, placed=view.placed, solution=solution,
+                                                       variant=rendered.variant, _=words))
     except (TemplateLimit, SecurityError) as exc:  # the theme's mistake: named like an exam's
         frame = _template_frame(exc, ".j2")
         raise ComputeError(_message(exc), frame and Loc(Path(frame.filename), frame.lineno), "the theme") from None

@@ -38,7 +38,7 @@ IGNORED = {"small", "footnotesize", "scriptsize", "tiny", "normalsize", "large",
            "raggedright", "raggedleft", "centering", "noindent", "medskip", "smallskip", "bigskip", "relax",
            "toprule", "midrule", "bottomrule", "hline", "nobreak", "linebreak", "allowbreak", "bfseries",
            "itshape", "ttfamily", "sffamily", "rmfamily", "normalfont", "unskip", "ignorespaces"}
-DROPPED_WITH_ARGUMENT = {"hspace", "vspace", "label", "message", "phantom", "vphantom", "hphantom"}
+DROPPED_WITH_ARGUMENT = {"hspace", "vspace", "label", "egplaced", "message", "phantom", "vphantom", "hphantom"}
 SYMBOLS = {"%": "%", "&": "&amp;", "\n": " ", "_": "_", "#": "#", "$": "$", "{": "{", "}": "}", ",": "&#8201;",
            " ": " ", ";": "&#8197;", "quad": "&#8195;", "qquad": "&#8195;&#8195;", "ldots": "&#8230;",
            "dots": "&#8230;", "textbackslash": "\\", "textasciitilde": "~", "textasciicircum": "^",
