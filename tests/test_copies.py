@@ -20,7 +20,7 @@ from support import REPO
 
 from examgen.codes import check_character, copy_code, qr_payload
 from examgen.commands.copies import CopiesRequest, make_copies
-from examgen.errors import Collector, ExamgenError, OutputProblem, SourceError
+from examgen.errors import Collector, ExamgenError, Loc, OutputProblem, SourceError
 from examgen.orchestrate import read_exam
 from examgen.project import Project
 from examgen.roster import MAX_FIELD, MAX_STUDENTS, read_roster
@@ -149,17 +149,18 @@ def test_a_bad_roster_on_the_command_line_is_exit_2_with_every_row(project):
 
 def test_a_roster_past_its_bounds_is_an_error_at_its_line(tmp_path):
     roster = tmp_path / "roster.csv"
+    at = Loc(roster)  # as messages name it, wherever the clone lives
     roster.write_text("registration,name,notes\n" + "1,Ada,\n" + f"{'2' * 121},Bea,\n" + f"3,Cy,{'x' * 140_000}\n"
                       + "4,Di,\n", encoding="utf-8")
     with pytest.raises(ExamgenError) as caught:
         read_roster(roster)
     assert [str(problem) for problem in caught.value.problems] == [
-        f"{roster}:3: roster: the registration is longer than {MAX_FIELD} characters",
-        f"{roster}:4: roster: cannot be read as CSV (field larger than field limit (131072); a field holds at most "
+        f"{at}:3: roster: the registration is longer than {MAX_FIELD} characters",
+        f"{at}:4: roster: cannot be read as CSV (field larger than field limit (131072); a field holds at most "
         "131,072 characters): a quote left open? The rows after it were not read"]
     roster.write_text("registration,name\n" + "".join(f"{n},Student {n}\n" for n in range(1, 100_001)),
                       encoding="utf-8")
-    with pytest.raises(SourceError, match=f"{roster}:{MAX_STUDENTS + 2}: roster: more than 9,999 students, the most "
+    with pytest.raises(SourceError, match=f"{at}:{MAX_STUDENTS + 2}: roster: more than 9,999 students, the most "
                                           "one run makes copies for: split the roster"):
         read_roster(roster)
 
@@ -339,18 +340,19 @@ def test_a_character_no_font_has_is_one_error_at_its_row_and_print_name_prints_i
     """Linear B and Egyptian hieroglyphs: one error per row, naming the characters and print_name; a
     print_name is what the cover prints, the manifest keeps the name."""
     roster = tmp_path / "roster.csv"
+    at = Loc(roster)  # as messages name it, wherever the clone lives
     roster.write_text("registration,name,print_name\n1,Ada\n2,Ra \U00013080 Lovelace\n3,\U00010000\U00010001 Knossos\n"
                       "4,Bo,\U00010002\n", encoding="utf-8")
     target = Project(project).resolve("minimal")
     with pytest.raises(ExamgenError) as caught:
         make_copies(target, CopiesRequest(roster=roster, out=tmp_path / "copies"))
     assert [str(problem) for problem in caught.value.problems] == [
-        f"{roster}:3: roster row: Ra \U00013080 Lovelace: the cover's fonts have no \U00013080 (U+13080) for the name: "
+        f"{at}:3: roster row: Ra \U00013080 Lovelace: the cover's fonts have no \U00013080 (U+13080) for the name: "
         "give the name as the cover should print it in a 'print_name' column (the manifest keeps the name)",
-        f"{roster}:4: roster row: \U00010000\U00010001 Knossos: the cover's fonts have no \U00010000 (U+10000), "
+        f"{at}:4: roster row: \U00010000\U00010001 Knossos: the cover's fonts have no \U00010000 (U+10000), "
         "\U00010001 (U+10001) for the name: give the name as the cover should print it in a 'print_name' column (the "
         "manifest keeps the name)",
-        f"{roster}:5: roster row: \U00010002: the cover's fonts have no \U00010002 (U+10002) for the print_name: write "
+        f"{at}:5: roster row: \U00010002: the cover's fonts have no \U00010002 (U+10002) for the print_name: write "
         "the print_name in other characters"]
     assert not (tmp_path / "copies").exists()
     roster.write_text("registration,name,print_name\n1,\U00010000\U00010001 Knossos,Knossos\n", encoding="utf-8")
@@ -366,6 +368,7 @@ def test_a_name_block_that_does_not_fit_the_cover_is_an_error_at_its_row_and_a_l
     an error at its row naming the student. A name of 120 characters with spaces (the roster's most)
     fits in a smaller size."""
     roster = tmp_path / "roster.csv"
+    at = Loc(roster)  # as messages name it, wherever the clone lives
     spaced = " ".join(["Maximiliana"] * 11)[:120]
     roster.write_text("registration,name,seat,room\n"
                       f"1,{spaced},A1,R1\n"
@@ -379,9 +382,9 @@ def test_a_name_block_that_does_not_fit_the_cover_is_an_error_at_its_row_and_a_l
     assert all(isinstance(problem, SourceError) for problem in caught.value.problems)
     messages = [str(problem) for problem in caught.value.problems]
     assert [message.split(" pt too ")[0].rsplit(" ", 1)[0] for message in messages] == [
-        f"{roster}:3: roster row: Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft: the name block is",
-        f"{roster}:4: roster row: Ada: the name block is", f"{roster}:5: roster row: Bo: the name block is",
-        f"{roster}:6: roster row: Cy: the name block is"], messages
+        f"{at}:3: roster row: Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft: the name block is",
+        f"{at}:4: roster row: Ada: the name block is", f"{at}:5: roster row: Bo: the name block is",
+        f"{at}:6: roster row: Cy: the name block is"], messages
     assert all("too wide for the cover's sticker box" in message for message in messages)
     assert not (tmp_path / "copies").exists()
     long = "Karl-Theodor Maria Nikolaus Johann Jacob Philipp Franz Joseph Sylvester Freiherr von und zu Guttenberg"
