@@ -6,6 +6,7 @@ headless Chromium."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import subprocess
@@ -191,11 +192,15 @@ EVALUATED = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet runs as a f
 
 
 @pytest.mark.parametrize("value", ["=cmd", "+1", "-1", "@SUM(A1)", "\tx", "\r=x", "'t Hooft", "'", "''=x",
-                                   "Ada", "", "'x"])
+                                   "Ada", "", "'x", "03712345", "'03712345", "2.10", "1.1", "12", "1.5", "1.",
+                                   "1234567890123456"])
 def test_a_neutral_cell_is_never_a_formula_and_reads_back_as_its_value(value):
-    written = neutral_cell(value)
-    assert not written.startswith(EVALUATED)
-    assert cell_value(written) == value
+    for keep_text in (False, True):
+        written = neutral_cell(value, keep_text)
+        assert not written.startswith(EVALUATED)
+        assert cell_value(written) == value
+    renumbered = value in ("03712345", "2.10", "1.", "1234567890123456")  # a spreadsheet saves another number
+    assert neutral_cell(value, keep_text=True) == ("'" if renumbered else "") + neutral_cell(value)
 
 
 @pytest.mark.latex
@@ -323,3 +328,88 @@ def test_the_report_renders_in_headless_chromium(model, tmp_path):
     blue = ((pixels[..., 2] > 0.5) & (pixels[..., 0] < 0.4)).mean()  # the plots' bars
     red = ((pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.4)).mean()  # the failing grade's bar, the flags
     assert ink > 0.05 and blue > 0.01 and red > 0.0005, (ink, blue, red)
+
+
+TEN_PARTS = HEADER + """\
+problems:
+  - title: Ten parts
+    parts:
+""" + "".join(f"      - {{points: 1, prompt: Part {n}., space: 1cm, solution: An answer.}}\n" for n in range(1, 11))
+REGISTRATIONS = ["03712345", "03712346", "13712347"]
+
+
+def _ten_parts(tmp_path: Path):
+    """A project with an exam whose parts 1.1 and 1.10 a spreadsheet reads as the same number, and the
+    manifest of three copies made from a roster whose registration numbers start with 0 but one."""
+    from examgen.writers.marks import marks_csv
+
+    write_exam(tmp_path / "exams" / "ten", TEN_PARTS)
+    target = Project(tmp_path).resolve("ten")
+    entries = [{"copy": n, "code": code("E1", n), "student": {"registration": registration, "name": f"Müller {n}"}}
+               for n, registration in enumerate(REGISTRATIONS, 1)]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "manifest.json").write_text(json.dumps({"exam": "ten", "entries": entries}), encoding="utf-8")
+    return target, copies, marks_csv(prepare(target, Collector()).exam, entries)
+
+
+def _spreadsheet_saved(sheet: Path, out: Path) -> Path:
+    """The sheet as LibreOffice Calc opens and saves it (UTF-8, comma-separated, its default column types)."""
+    soffice = shutil.which("soffice")
+    assert soffice, "soffice is missing: `make test` installs Debian's libreoffice-calc-nogui"
+    out.mkdir()
+    subprocess.run([soffice, f"-env:UserInstallation={(out / 'profile').as_uri()}", "--headless",
+                    "--infilter=CSV:44,34,76", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+                    "--outdir", str(out), str(sheet)], capture_output=True, timeout=180, check=True)
+    return out / sheet.name
+
+
+@pytest.mark.spreadsheet
+def test_the_marks_sheet_survives_a_round_trip_through_libreoffice(tmp_path):
+    """Filled in and saved by LibreOffice, the sheet keeps part 1.10's column and the registration
+    numbers' leading zeros, and grades.csv has every student's number as the roster gave it."""
+    target, copies, text = _ten_parts(tmp_path)
+    header, maxima, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[-1] == "'1.10" and [row[1] for row in rows] == ["'03712345", "'03712346", "13712347"]
+    assert text.count("'") == 3  # nothing else changed: 1.1, the maxima, the codes as they were
+    filled = tmp_path / "marks.csv"
+    write_csv(filled, [header, maxima, *(row[:3] + ["1"] * 9 + [str(n % 2)] for n, row in enumerate(rows))])
+    saved = _spreadsheet_saved(filled, tmp_path / "saved")
+    assert "1.1,1.2" in saved.read_text(encoding="utf-8")  # LibreOffice did read and write it
+    result = grade(target, GradeRequest(saved, copies=copies, out=tmp_path / "grading"))
+    assert result.warnings == []
+    assert rows_of(result.out_dir / "grades.csv")[1:] == [[r, g] for r, g in zip(REGISTRATIONS, ["1.3", "1.0", "1.3"])]
+    assert [row[:3] for row in rows_of(result.out_dir / "results.csv")[1:]] == [
+        [code("E1", n), registration, f"Müller {n}"] for n, registration in enumerate(REGISTRATIONS, 1)]
+
+    plain = tmp_path / "plain.csv"  # as examgen wrote it before: 1.10 becomes 1.1, 03712345 becomes 3712345
+    write_csv(plain, [[cell_value(cell) for cell in row] for row in list(csv.reader(filled.open(encoding="utf-8")))])
+    unzeroed = _spreadsheet_saved(plain, tmp_path / "plain")
+    assert rows_of(unzeroed)[0][-1] == "1.1" and rows_of(unzeroed)[2][1] == "3712345"
+    with pytest.raises(ExamgenError, match=r"column '1.1' is given twice: a spreadsheet saved column 1.10 as the "
+                                           r"number 1.1 \(export the sheet again"):
+        grade(target, GradeRequest(unzeroed, copies=copies, out=tmp_path / "again"))
+    sheet = rows_of(unzeroed)
+    sheet[0][-1] = "1.10"
+    write_csv(unzeroed, sheet)
+    result = grade(target, GradeRequest(unzeroed, copies=copies, out=tmp_path / "again"))
+    assert result.warnings == [f"{unzeroed}: marks sheet: warning: 2 registration numbers lost their leading zeros (a "
+                               "spreadsheet saved them as numbers; the first on line 3): results.csv and grades.csv "
+                               "have them as the copies' manifest gives them"]
+    assert [row[0] for row in rows_of(result.out_dir / "grades.csv")[1:]] == REGISTRATIONS
+
+
+def test_a_registration_number_that_is_not_the_copys_is_refused(tmp_path):
+    """The copy code says whose copy a row is; a registration number the manifest does not give that
+    copy is an error at its line (an empty one is the manifest's)."""
+    target, copies, text = _ten_parts(tmp_path)
+    header, maxima, *rows = list(csv.reader(io.StringIO(text)))
+    rows[0][1], rows[1][1] = "03712399", ""
+    write_csv(tmp_path / "marks.csv", [header, maxima, *(row[:3] + ["1"] * 10 for row in rows)])
+    with pytest.raises(ExamgenError) as raised:
+        grade(target, GradeRequest(tmp_path / "marks.csv", copies=copies, out=tmp_path / "grading"))
+    assert [str(problem).split("marks.csv:", 1)[1] for problem in getattr(raised.value, "problems", [raised.value])] \
+        == [f"3: marks sheet: registration number '03712399' is not that of copy {code('E1', 1)}, '03712345' in "
+            f"{copies / 'manifest.json'}: the grade goes to the copy's student; enter the manifest's number, or check "
+            "the copy code"]
+    assert not (tmp_path / "grading").exists()
