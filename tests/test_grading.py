@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from examgen.errors import Collector, ErrorGroup, ExamgenError, SourceError
 from examgen.grading.analysis import EVERYBODY, NEGATIVE, NOBODY, analyse
 from examgen.grading.scale import GERMAN, parse_thresholds, points_of, resolve
 from examgen.model.source import Grading, Threshold
-from examgen.orchestrate import prepare
+from examgen.orchestrate import prepare, read_exam, render_all
 from examgen.project import Project
 from examgen.roster import read_roster
 from examgen.spreadsheet import cell_value, neutral_cell
@@ -413,3 +414,39 @@ def test_a_registration_number_that_is_not_the_copys_is_refused(tmp_path):
             f"{copies / 'manifest.json'}: the grade goes to the copy's student; enter the manifest's number, or check "
             "the copy code"]
     assert not (tmp_path / "grading").exists()
+
+
+def test_option_counts_mark_each_variants_own_key_where_variants_compute_it(tmp_path):
+    """Part 1.1 of tests/roots/variants is correct as shown in some variants and "none of the above" in
+    others. Every copy crosses its own variant's key: each row of the option counts has ✓ exactly on the
+    options every copy of it crossed, a row per key with its variants named."""
+    from examgen.writers.marks import marks_csv
+
+    shutil.copytree(REPO / "tests" / "roots" / "variants", tmp_path / "exams" / "variants")
+    shutil.copytree(REPO / "exams" / "lib", tmp_path / "exams" / "lib")
+    target = Project(tmp_path).resolve("variants")
+    theme, out = target.project.theme(), Collector()
+    variants = render_all(read_exam(target, theme, out), theme, out)
+    part = {label: next(p for _, p in rendered.exam.parts() if p.number == "1.1")
+            for label, rendered in variants.items()}
+    in_source = {label: {p.answer.order[o - 1] for o in p.answer.crossed()} for label, p in part.items()}
+    assert len({frozenset(key) for key in in_source.values()}) > 1  # the key differs between variants
+    entries = [{"copy": n, "code": code("V0001", n), "variant": "ABCD"[(n - 1) % 4]} for n in range(1, 9)]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "manifest.json").write_text(json.dumps({"exam": "variants", "entries": entries}), encoding="utf-8")
+    header, maxima, *rows = list(csv.reader(io.StringIO(marks_csv(variants["A"].exam, entries))))
+    write_csv(tmp_path / "marks.csv", [header, maxima, *(row[:3] + ["0"] * (len(header) - 3) for row in rows)])
+    write_csv(tmp_path / "crosses.csv", [["code", "part", "crossed"], *(
+        [entry["code"], "1.1", " ".join(map(str, sorted(part[entry["variant"]].answer.crossed())))]
+        for entry in entries)])
+    grade(target, GradeRequest(tmp_path / "marks.csv", tmp_path / "crosses.csv", copies=copies, out=tmp_path / "out"))
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    options = report.split("how often each option was crossed</h2>")[1]
+    counted = [row for row in options.split("<tr>")[2:] if row.startswith("<td class=\"l\">1.1</td>")]
+    assert len(counted) == len({frozenset(key) for key in in_source.values()})
+    for row in counted:
+        cells = re.findall(r"<td>([^<]*(?:<span class=ok>✓</span>)?[^<]*)</td>", row)[2:]  # the options
+        assert cells and all(("✓" in cell) == cell.endswith("100%") for cell in cells if cell), row
+    labels = [re.search(r'<td class="l">([A-D, ]+)</td>', row)[1] for row in counted]
+    assert sorted(", ".join(labels).split(", ")) == ["A", "B", "C", "D"]
