@@ -18,8 +18,10 @@ TEX_PROBE := lmodern.sty tikz.sty lastpage.sty adjustbox.sty needspace.sty enumi
 # The overlays' fonts (writers/copies.py: FONTS), one file per package.
 FONT_PROBE := /usr/share/fonts/truetype/noto/NotoSans-Bold.ttf /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc
 # What the tests use to look at what examgen makes: zbarimg (a QR decoder) reads every copy's QR codes
-# back from rendered pages; Debian's chromium loads `examgen serve`'s page (and HTML reports) headless.
-TEST_DEBS := zbar-tools chromium
+# back from rendered pages; Debian's chromium loads `examgen serve`'s page (and HTML reports) headless;
+# LibreOffice's spreadsheet without a display (soffice, 271 MB installed) opens and saves the marks sheet
+# as a grader's spreadsheet does.
+TEST_DEBS := zbar-tools chromium libreoffice-calc-nogui
 
 .PHONY: build test bench tex tools venv clean
 
@@ -52,8 +54,8 @@ tex:
 	fi
 
 tools:
-	@if ! command -v zbarimg >/dev/null || ! command -v chromium >/dev/null; then \
-	  echo "Installing zbar-tools and Chromium from Debian packages..."; \
+	@if ! command -v zbarimg >/dev/null || ! command -v chromium >/dev/null || ! command -v soffice >/dev/null; then \
+	  echo "Installing zbar-tools, Chromium and LibreOffice Calc from Debian packages..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $(TEST_DEBS) >/dev/null; \
 	fi

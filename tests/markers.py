@@ -1,6 +1,6 @@
-"""The marks for what a test needs besides Python, enforced: ``latex`` (TeX Live's pdflatex) and
-``browser`` (headless Chromium), so that ``pytest -m "not latex and not browser"`` runs the rest
-quickly and without them.
+"""The marks for what a test needs besides Python, enforced: ``latex`` (TeX Live's pdflatex),
+``browser`` (headless Chromium) and ``spreadsheet`` (LibreOffice's soffice, headless), so that
+``pytest -m "not latex and not browser and not spreadsheet"`` runs the rest quickly and without them.
 
 A test that uses a fixture which builds with LaTeX (LATEX_FIXTURES) is marked ``latex`` here, at
 collection. Any other test that runs LaTeX or Chromium must carry the mark itself, and one that
@@ -28,6 +28,7 @@ LATEX_FIXTURES = {"built"}  # support.py's fixtures that build exams (pdflatex):
 TOOLS = {  # per mark, the programs a test without it may not run
     "latex": ("pdflatex", "latexmk", "lualatex", "xelatex", "pdftex", "luatex", "xetex", "latex"),
     "browser": ("chromium", "chromium-browser", "google-chrome"),
+    "spreadsheet": ("soffice", "libreoffice", "localc"),
 }
 IN_SANDBOX = {mark: tuple(t for t in tools if t != "latex") for mark, tools in TOOLS.items()}  # `latex`:
 # also a folder's name, which bubblewrap's arguments may end in

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 import shutil
 import tomllib
 import zipfile
@@ -26,6 +27,7 @@ from examgen.roster import Student
 from examgen.stages.check import part_pages, read_pdf
 from examgen.writers.copies import manifest_json, plan
 from examgen.writers.html import Converter, Image, Unconvertible
+from examgen.writers.plom import heading_label
 from examgen.writers.plom import plan as plom_plan
 
 EXAMS = ["sample", "2021-endterm", "2022-endterm"]
@@ -277,20 +279,41 @@ def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
     shared = any(a["pages"][-1] == b["pages"][0] for a, b in zip(spec["question"], spec["question"][1:]))
     assert spec.get("allowSharedPages", False) == shared
     assert ("half credits" in spec["longName"]) == halves
+    for label in result.key.get("variants", [""]):  # every version's PDF: its cover, headings, unmarked pages
+        version = read_pdf(result.out / label / "student.pdf")
+        headings = {number: page for page, text in enumerate(version.pages, 1)
+                    for number in re.findall(r"^Problem (\d+)\b", text, re.M)}
+        assert version.pages[0].count("Problem") == 0 and (f"Variant {label}" in version.pages[0]) == bool(label)
+        assert [question["pages"][0] for question in spec["question"]] == [headings[str(problem["number"])]
+                                                                           for problem in key["problems"]]
+        unmarked = [version.pages[page - 1] for page in spec["doNotMarkPages"]]
+        assert not [text for text in unmarked if re.search(r"^Problem \d", text, re.M)]
+        assert not {page for page in part_pages(version).values()} & set(spec["doNotMarkPages"])
 
 
-def test_plom_pages_before_a_problems_first_part_are_the_problems():
-    """The pages between one problem's last part and the next one's first (its heading, intro and
-    figures) are the next problem's, a page both share is both's; only the pages after the last
-    part are not marked."""
+PAGES = ["Student ID\nInstructions", "Instructions, continued", "Problem 1 Perceptrons (4 credits)\n1.1 ...\n"
+         "Problem 2 Backpropagation (5.5 credits)\nThe intro of problem 2", "Figure 2.1: a network",
+         "2.1 ...\n2.2 ...", "2.3 ...\nProblem 3 Convolutions (5.5 credits)\n3.1 ...", "3.2 ... 3.4 ...",
+         "Problem 4 Attention (2 credits)\nA long intro, see Problem 3", "4.1 ...", "Additional space",
+         "", ""]
+
+
+def test_plom_questions_start_at_their_problems_heading_where_its_intro_and_figures_are():
+    """A problem's pages start where its heading is, also on the last page of the problem before it
+    (problem 2 here: heading and intro on page 3, its figure on page 4, its parts from page 5); a
+    page both share is both's; a cover's second page and the pages after the last part are not
+    marked. A theme's heading the text does not show leaves the pages between problems to the next."""
     target = Project(REPO).resolve("sample")
     exam = read_exam(target, target.project.theme(), Collector())
-    landed = {"1.1": 2, "1.2": 2, "2.1": 4, "2.2": 4, "2.3": 5, "3.1": 5, "3.2": 6, "3.3": 6, "3.4": 6,
-              "4.1": 8, "4.2": 8}
-    spec = plom_plan(exam, landed, 10)
-    assert spec.questions == (("Problem 1", (2,), 8), ("Problem 2", (3, 4, 5), 11), ("Problem 3", (5, 6), 11),
-                              ("Problem 4", (7, 8), 4))
-    assert spec.do_not_mark == (9, 10) and spec.shared and spec.scale == 2
+    landed = {"1.1": 3, "1.2": 3, "2.1": 5, "2.2": 5, "2.3": 6, "3.1": 6, "3.2": 7, "3.3": 7, "3.4": 7,
+              "4.1": 9, "4.2": 9}
+    spec = plom_plan(exam, landed, PAGES, lambda number: f"Problem {number}")
+    assert spec.questions == (("Problem 1", (3,), 8), ("Problem 2", (3, 4, 5, 6), 11), ("Problem 3", (6, 7), 11),
+                              ("Problem 4", (8, 9), 4))
+    assert spec.do_not_mark == (2, 10, 11, 12) and spec.shared and spec.scale == 2 and spec.pages == 12
+    unlabelled = plom_plan(exam, landed, PAGES, lambda number: f"Aufgabe {number}")
+    assert [pages for _, pages, _ in unlabelled.questions] == [(2, 3), (4, 5, 6), (6, 7), (8, 9)]
+    assert heading_label(r"\textbf{Aufgabe}~3") == "Aufgabe 3"
 
 
 # --- the marks sheet --------------------------------------------------------------------------------
@@ -312,7 +335,8 @@ def test_marks_sheet_lists_every_copy_and_part_with_its_maximum(built, tmp_path)
     key_parts = parts(built("sample").exam_key)
     assert rows[0] == ["code", "registration", "name", *(p["number"] for p in key_parts)]
     assert rows[1] == ["max", "", "", *(f"{p['points']:g}" for p in key_parts)]
-    assert rows[2:] == [[copy.code, s.registration, s.name, *[""] * len(key_parts)] for copy, s in zip(made, students)]
+    assert rows[2:] == [[copy.code, f"'{s.registration}", s.name, *[""] * len(key_parts)]  # '03001: kept as text
+                        for copy, s in zip(made, students)]
     assert "1.5" in rows[1] and "2" in rows[1]
 
     with pytest.raises(ExportError, match="run `examgen copies` first"):

@@ -6,7 +6,9 @@ headless Chromium."""
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from examgen.errors import Collector, ErrorGroup, ExamgenError, SourceError
 from examgen.grading.analysis import EVERYBODY, NEGATIVE, NOBODY, analyse
 from examgen.grading.scale import GERMAN, parse_thresholds, points_of, resolve
 from examgen.model.source import Grading, Threshold
-from examgen.orchestrate import prepare
+from examgen.orchestrate import prepare, read_exam, render_all
 from examgen.project import Project
 from examgen.roster import read_roster
 from examgen.spreadsheet import cell_value, neutral_cell
@@ -191,11 +193,15 @@ EVALUATED = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet runs as a f
 
 
 @pytest.mark.parametrize("value", ["=cmd", "+1", "-1", "@SUM(A1)", "\tx", "\r=x", "'t Hooft", "'", "''=x",
-                                   "Ada", "", "'x"])
+                                   "Ada", "", "'x", "03712345", "'03712345", "2.10", "1.1", "12", "1.5", "1.",
+                                   "1234567890123456"])
 def test_a_neutral_cell_is_never_a_formula_and_reads_back_as_its_value(value):
-    written = neutral_cell(value)
-    assert not written.startswith(EVALUATED)
-    assert cell_value(written) == value
+    for keep_text in (False, True):
+        written = neutral_cell(value, keep_text)
+        assert not written.startswith(EVALUATED)
+        assert cell_value(written) == value
+    renumbered = value in ("03712345", "2.10", "1.", "1234567890123456")  # a spreadsheet saves another number
+    assert neutral_cell(value, keep_text=True) == ("'" if renumbered else "") + neutral_cell(value)
 
 
 @pytest.mark.latex
@@ -334,3 +340,124 @@ def test_thresholds_to_try_others_never_replace_the_official_results(model):
     assert official.out_dir == target.course / "grading" and trial.out_dir == target.course / "grading-what-if"
     assert {name: (official.out_dir / name).read_bytes() for name in official.files} == kept
     assert {row[1] for row in rows_of(trial.out_dir / "grades.csv")[1:]} == {"pass"}
+
+
+TEN_PARTS = HEADER + """\
+problems:
+  - title: Ten parts
+    parts:
+""" + "".join(f"      - {{points: 1, prompt: Part {n}., space: 1cm, solution: An answer.}}\n" for n in range(1, 11))
+REGISTRATIONS = ["03712345", "03712346", "13712347"]
+
+
+def _ten_parts(tmp_path: Path):
+    """A project with an exam whose parts 1.1 and 1.10 a spreadsheet reads as the same number, and the
+    manifest of three copies made from a roster whose registration numbers start with 0 but one."""
+    from examgen.writers.marks import marks_csv
+
+    write_exam(tmp_path / "exams" / "ten", TEN_PARTS)
+    target = Project(tmp_path).resolve("ten")
+    entries = [{"copy": n, "code": code("E1", n), "student": {"registration": registration, "name": f"Müller {n}"}}
+               for n, registration in enumerate(REGISTRATIONS, 1)]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "manifest.json").write_text(json.dumps({"exam": "ten", "entries": entries}), encoding="utf-8")
+    return target, copies, marks_csv(prepare(target, Collector()).exam, entries)
+
+
+def _spreadsheet_saved(sheet: Path, out: Path) -> Path:
+    """The sheet as LibreOffice Calc opens and saves it (UTF-8, comma-separated, its default column types)."""
+    soffice = shutil.which("soffice")
+    assert soffice, "soffice is missing: `make test` installs Debian's libreoffice-calc-nogui"
+    out.mkdir()
+    subprocess.run([soffice, f"-env:UserInstallation={(out / 'profile').as_uri()}", "--headless",
+                    "--infilter=CSV:44,34,76", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+                    "--outdir", str(out), str(sheet)], capture_output=True, timeout=180, check=True)
+    return out / sheet.name
+
+
+@pytest.mark.spreadsheet
+def test_the_marks_sheet_survives_a_round_trip_through_libreoffice(tmp_path):
+    """Filled in and saved by LibreOffice, the sheet keeps part 1.10's column and the registration
+    numbers' leading zeros, and grades.csv has every student's number as the roster gave it."""
+    target, copies, text = _ten_parts(tmp_path)
+    header, maxima, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[-1] == "'1.10" and [row[1] for row in rows] == ["'03712345", "'03712346", "13712347"]
+    assert text.count("'") == 3  # nothing else changed: 1.1, the maxima, the codes as they were
+    filled = tmp_path / "marks.csv"
+    write_csv(filled, [header, maxima, *(row[:3] + ["1"] * 9 + [str(n % 2)] for n, row in enumerate(rows))])
+    saved = _spreadsheet_saved(filled, tmp_path / "saved")
+    assert "1.1,1.2" in saved.read_text(encoding="utf-8")  # LibreOffice did read and write it
+    result = grade(target, GradeRequest(saved, copies=copies, out=tmp_path / "grading"))
+    assert result.warnings == []
+    assert rows_of(result.out_dir / "grades.csv")[1:] == [[r, g] for r, g in zip(REGISTRATIONS, ["1.3", "1.0", "1.3"])]
+    assert [row[:3] for row in rows_of(result.out_dir / "results.csv")[1:]] == [
+        [code("E1", n), registration, f"Müller {n}"] for n, registration in enumerate(REGISTRATIONS, 1)]
+
+    plain = tmp_path / "plain.csv"  # as examgen wrote it before: 1.10 becomes 1.1, 03712345 becomes 3712345
+    write_csv(plain, [[cell_value(cell) for cell in row] for row in list(csv.reader(filled.open(encoding="utf-8")))])
+    unzeroed = _spreadsheet_saved(plain, tmp_path / "plain")
+    assert rows_of(unzeroed)[0][-1] == "1.1" and rows_of(unzeroed)[2][1] == "3712345"
+    with pytest.raises(ExamgenError, match=r"column '1.1' is given twice: a spreadsheet saved column 1.10 as the "
+                                           r"number 1.1 \(export the sheet again"):
+        grade(target, GradeRequest(unzeroed, copies=copies, out=tmp_path / "again"))
+    sheet = rows_of(unzeroed)
+    sheet[0][-1] = "1.10"
+    write_csv(unzeroed, sheet)
+    result = grade(target, GradeRequest(unzeroed, copies=copies, out=tmp_path / "again"))
+    assert result.warnings == [f"{unzeroed}: marks sheet: warning: 2 registration numbers lost their leading zeros (a "
+                               "spreadsheet saved them as numbers; the first on line 3): results.csv and grades.csv "
+                               "have them as the copies' manifest gives them"]
+    assert [row[0] for row in rows_of(result.out_dir / "grades.csv")[1:]] == REGISTRATIONS
+
+
+def test_a_registration_number_that_is_not_the_copys_is_refused(tmp_path):
+    """The copy code says whose copy a row is; a registration number the manifest does not give that
+    copy is an error at its line (an empty one is the manifest's)."""
+    target, copies, text = _ten_parts(tmp_path)
+    header, maxima, *rows = list(csv.reader(io.StringIO(text)))
+    rows[0][1], rows[1][1] = "03712399", ""
+    write_csv(tmp_path / "marks.csv", [header, maxima, *(row[:3] + ["1"] * 10 for row in rows)])
+    with pytest.raises(ExamgenError) as raised:
+        grade(target, GradeRequest(tmp_path / "marks.csv", copies=copies, out=tmp_path / "grading"))
+    assert [str(problem).split("marks.csv:", 1)[1] for problem in getattr(raised.value, "problems", [raised.value])] \
+        == [f"3: marks sheet: registration number '03712399' is not that of copy {code('E1', 1)}, '03712345' in "
+            f"{copies / 'manifest.json'}: the grade goes to the copy's student; enter the manifest's number, or check "
+            "the copy code"]
+    assert not (tmp_path / "grading").exists()
+
+
+def test_option_counts_mark_each_variants_own_key_where_variants_compute_it(tmp_path):
+    """Part 1.1 of tests/roots/variants is correct as shown in some variants and "none of the above" in
+    others. Every copy crosses its own variant's key: each row of the option counts has ✓ exactly on the
+    options every copy of it crossed, a row per key with its variants named."""
+    from examgen.writers.marks import marks_csv
+
+    shutil.copytree(REPO / "tests" / "roots" / "variants", tmp_path / "exams" / "variants")
+    shutil.copytree(REPO / "exams" / "lib", tmp_path / "exams" / "lib")
+    target = Project(tmp_path).resolve("variants")
+    theme, out = target.project.theme(), Collector()
+    variants = render_all(read_exam(target, theme, out), theme, out)
+    part = {label: next(p for _, p in rendered.exam.parts() if p.number == "1.1")
+            for label, rendered in variants.items()}
+    in_source = {label: {p.answer.order[o - 1] for o in p.answer.crossed()} for label, p in part.items()}
+    assert len({frozenset(key) for key in in_source.values()}) > 1  # the key differs between variants
+    entries = [{"copy": n, "code": code("V0001", n), "variant": "ABCD"[(n - 1) % 4]} for n in range(1, 9)]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "manifest.json").write_text(json.dumps({"exam": "variants", "entries": entries}), encoding="utf-8")
+    header, maxima, *rows = list(csv.reader(io.StringIO(marks_csv(variants["A"].exam, entries))))
+    write_csv(tmp_path / "marks.csv", [header, maxima, *(row[:3] + ["0"] * (len(header) - 3) for row in rows)])
+    write_csv(tmp_path / "crosses.csv", [["code", "part", "crossed"], *(
+        [entry["code"], "1.1", " ".join(map(str, sorted(part[entry["variant"]].answer.crossed())))]
+        for entry in entries)])
+    grade(target, GradeRequest(tmp_path / "marks.csv", tmp_path / "crosses.csv", copies=copies, out=tmp_path / "out"))
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    options = report.split("how often each option was crossed</h2>")[1]
+    counted = [row for row in options.split("<tr>")[2:] if row.startswith("<td class=\"l\">1.1</td>")]
+    assert len(counted) == len({frozenset(key) for key in in_source.values()})
+    for row in counted:
+        cells = re.findall(r"<td>([^<]*(?:<span class=ok>✓</span>)?[^<]*)</td>", row)[2:]  # the options
+        assert cells and all(("✓" in cell) == cell.endswith("100%") for cell in cells if cell), row
+    labels = [re.search(r'<td class="l">([A-D, ]+)</td>', row)[1] for row in counted]
+    assert sorted(", ".join(labels).split(", ")) == ["A", "B", "C", "D"]

@@ -81,7 +81,7 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
                 codes.variants)
     results = score(tuple(part for _, part in exam.parts()), rows, crossed, keys, scale, problems)
     problems.raise_if_any()
-    out.noted(problems.warnings)  # the scale's
+    out.noted(problems.warnings)  # the scale's, the marks sheet's
     unregistered = sum(not graded.row.registration for graded in results.graded)
     if unregistered:
         out.warn(f"{unregistered} graded copies have no registration number: grades.csv leaves them out")

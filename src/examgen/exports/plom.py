@@ -21,13 +21,16 @@ class PlomSpec:
 
     def export(self, build: Build, out: Collector) -> Exported:
         from ..stages.check import part_pages, read_pdf
-        from ..writers.plom import plan, plom_toml
+        from ..stages.render import strings
+        from ..writers.plom import heading_label, plan, plom_toml
 
         exam, variants = build.exam, _versions(build.exam)
+        sentence = strings(build.target.project.theme(), exam.meta.language)
+        heading = lambda number: heading_label(sentence("problem", number=number))  # noqa: E731
         specs = {}
         for label in variants or (None,):  # a version per variant: Plom needs their questions on the same pages
-            student = read_pdf(build.out_dir / (label or "") / "student.pdf", texts=None)
-            specs[label] = plan(exam, part_pages(student), len(student.streams))
+            student = read_pdf(build.out_dir / (label or "") / "student.pdf")
+            specs[label] = plan(exam, part_pages(student), student.pages, heading)
         spec = specs[next(iter(specs))]
         if any(other != spec for other in specs.values()):
             raise ExportError("the variants' problems land on different pages, and Plom needs every version of a "

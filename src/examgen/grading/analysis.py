@@ -50,13 +50,15 @@ class PartStats:
 
 @dataclass(frozen=True)
 class OptionStats:
-    """How often each option of a multiple-choice part was crossed, among the copies a scanner read."""
+    """How often each option of a multiple-choice part was crossed, among the copies a scanner read
+    that share one key: in an exam whose variants compute the key, one per key (its variants named)."""
 
     number: str
     scanned: int  # copies with a reading of this part
-    crossed: tuple[int, ...]  # per option, from option 1
-    correct: frozenset[int]  # the exam's key
-    right: int  # copies whose crosses were exactly the key
+    crossed: tuple[int, ...]  # per option, from option 1 (as the source numbers them)
+    correct: frozenset[int]  # these copies' key, as the source numbers the options
+    right: int  # copies whose crosses were exactly their key
+    variants: tuple[str, ...] = ()  # the variants of these copies, where the part's key differs between variants
 
 
 @dataclass(frozen=True)
@@ -94,18 +96,24 @@ def _part(results: Results, index: int, totals: list[float]) -> PartStats:
 
 
 def _options(results: Results) -> tuple[OptionStats, ...]:
+    """Per part, the crossed options counted among the copies of each key (source numbering), so that
+    every count is marked correct or not as those copies' key has it."""
     graded = {graded.row.code for graded in results.graded}
+    keys = results.keys
+    order = {label: index for index, label in enumerate(keys.variant_keys)}
     stats = []
     for part in results.parts:
         readings = [(c.code, c.options) for c in results.crossed if c.part == part.number and c.code in graded]
-        if not readings:
-            continue
+        by_key: dict[frozenset[int], list[tuple[str, frozenset[int]]]] = {}
+        for code, options in readings:
+            by_key.setdefault(keys.in_source(part.number, keys.of(code)[part.number], code), []).append((code, options))
         count = len(part.answer.boxes())
-        keys = results.keys
-        crossed = Counter(option for code, options in readings for option in keys.in_source(part.number, options, code))
-        right = sum(options == keys.of(code)[part.number] for code, options in readings)
-        stats.append(OptionStats(part.number, len(readings), tuple(crossed[o] for o in range(1, count + 1)),
-                                 keys.in_source(part.number, keys.exam_key[part.number]), right))
+        for correct, some in by_key.items():
+            crossed = Counter(option for code, options in some for option in keys.in_source(part.number, options, code))
+            right = sum(options == keys.of(code)[part.number] for code, options in some)
+            labels = {label for code, _ in some if (label := keys.assigned.get(code)) is not None}
+            stats.append(OptionStats(part.number, len(some), tuple(crossed[o] for o in range(1, count + 1)), correct,
+                                     right, tuple(sorted(labels, key=order.__getitem__)) if len(by_key) > 1 else ()))
     return tuple(stats)
 
 

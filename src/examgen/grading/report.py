@@ -114,7 +114,8 @@ def _variants(exam: Exam, results: Results, analysis: Analysis) -> str:
     rows.append(["copies", *(str(stats.count) for stats in analysis.variants)])
     table = _table(["part", *(f"variant {html.escape(stats.label)}" for stats in analysis.variants)], rows)
     return ("<h2>Difficulty per variant</h2>\n<p>Each part's difficulty among the copies of each variant. Below, "
-            "a shuffled part's options are counted as the source numbers them, together across variants.</p>\n"
+            "a shuffled part's options are counted as the source numbers them, together across the variants that share "
+            "its key.</p>\n"
             f"{table}\n")
 
 
@@ -122,13 +123,20 @@ def _options(analysis: Analysis) -> str:
     if not analysis.options:
         return "<p>No scanner readings were given (<code>--crosses</code>): no option counts.</p>"
     widest = max(len(stats.crossed) for stats in analysis.options)
+    per_key = any(stats.variants for stats in analysis.options)  # a column naming each row's variants
     rows = []
     for stats in analysis.options:
         cells = [f'{"<span class=ok>✓</span> " if option in stats.correct else ""}'
                  f"{_percent(count, stats.scanned)}" for option, count in enumerate(stats.crossed, 1)]
-        rows.append([stats.number, str(stats.scanned), _percent(stats.right, stats.scanned),
-                     *cells, *([""] * (widest - len(cells)))])
-    return _table(["part", "scanned", "all right", *(f"option {i}" for i in range(1, widest + 1))], rows)
+        rows.append([stats.number, *([_variant_labels(stats.variants)] if per_key else []), str(stats.scanned),
+                     _percent(stats.right, stats.scanned), *cells, *([""] * (widest - len(cells)))])
+    return _table(["part", *(["variants"] if per_key else []), "scanned", "all right",
+                   *(f"option {i}" for i in range(1, widest + 1))], rows, left=(0, 1) if per_key else (0,))
+
+
+def _variant_labels(labels: tuple[str, ...], most: int = 6) -> str:
+    """The variants a row of option counts is of: all (an empty cell), their labels, or how many."""
+    return html.escape(", ".join(labels)) if len(labels) <= most else f"{len(labels)} variants"
 
 
 def _flags(analysis: Analysis) -> str:
@@ -167,7 +175,8 @@ the part's points with the total of the other parts (below 0: students who did w
 {_parts(analysis)}{images["items"]}
 {_variants(exam, results, analysis)}<h2>Multiple choice: how often each option was crossed</h2>
 <p>Among the copies a scanner read; ✓ marks the correct options, "all right" the copies whose crosses are
-exactly the key.</p>
+exactly their key. Options are numbered as the source numbers them. Where variants compute a part's key, the
+part has a row per key, counted among the copies of the variants named, each with its own ✓.</p>
 {_options(analysis)}
 </body></html>
 """

@@ -16,7 +16,7 @@ from ..errors import Collector, Loc, SourceError, printable
 from ..model.source import Exam, Part
 from ..numbers import format_number, is_mark
 from ..roster import csv_rows
-from ..spreadsheet import cell_value
+from ..spreadsheet import cell_value, renumbered, saved_number
 
 STUDENT_COLUMNS = ("code", "registration", "name")
 MAXIMA = "max"  # the first cell of the marks sheet's second row
@@ -46,25 +46,30 @@ class Crossed:
     loc: Loc
 
 
-def manifest_variants(path: Path) -> dict[str, str | None] | None:
-    """The copy codes of an `examgen copies` run (its manifest.json), each with its variant (None in an
-    exam without variants); None where there is no manifest."""
+def manifest_entries(path: Path) -> dict[str, dict] | None:
+    """The copies of an `examgen copies` run (its manifest.json) by code; None where there is no manifest."""
     if not path.is_file():
         return None
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))["entries"]
-        return {entry["code"]: entry.get("variant") for entry in entries}
+        return {entry["code"]: entry for entry in entries}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SourceError(f"not a manifest of `examgen copies` ({exc}): make the copies again", Loc(path)) from None
 
 
 class Codes:
     """Which copy codes belong to the exam: those of its manifest, or without one any well-formed
-    code with the exam's code and a check character that agrees."""
+    code with the exam's code and a check character that agrees; and, where its copies were made
+    from a roster, each copy's registration number."""
 
     def __init__(self, exam_code: str, manifest: Path):
         self.exam_code, self.manifest = exam_code, manifest
-        self.variants = manifest_variants(manifest)
+        entries = manifest_entries(manifest)
+        self.variants: dict[str, str | None] | None = None if entries is None else {
+            code: entry.get("variant") for code, entry in entries.items()}
+        self.registrations: dict[str, str] = {
+            code: str(entry["student"]["registration"]) for code, entry in (entries or {}).items()
+            if isinstance(entry.get("student"), dict) and entry["student"].get("registration")}
         self.known = None if self.variants is None else frozenset(self.variants)
 
     def problem(self, code: str) -> str | None:
@@ -85,8 +90,11 @@ class Codes:
 def _columns(header: list[str], wanted: tuple[str, ...], loc: Loc, out: Collector, what: str) -> dict[str, int]:
     """Where each column is (by its name, in any order); a missing, doubled or unknown column is an error."""
     names = [cell.strip().lower() for cell in header]
+    saved_as = {saved_number(name): name for name in wanted if renumbered(name)}
     for name in sorted({name for name in names if names.count(name) > 1}):
-        out.error(SourceError(f"column '{printable(name)}' is given twice", loc, what))
+        why = (f": a spreadsheet saved column {saved_as[name]} as the number {name} (export the sheet again; "
+               f"examgen writes it '{saved_as[name]}, which spreadsheets keep)" if name in saved_as else "")
+        out.error(SourceError(f"column '{printable(name)}' is given twice{why}", loc, what))
     for name in names:
         if name not in wanted:
             out.error(SourceError(f"column '{printable(name)}' is not one of the {what}'s (it has "
@@ -150,6 +158,7 @@ def read_marks(path: Path, exam: Exam, codes: Codes, out: Collector) -> tuple[Ro
     valid: dict[tuple[str, float], float | None] = {}  # (a cell's text, the part's points) -> its points
     seen: dict[str, int] = {}  # code -> its line
     registered: dict[str, int] = {}  # registration number -> its line
+    unzeroed: list[int] = []  # the lines whose registration number lost its leading zeros
     for line, row in rows:
         loc = Loc(path, line)
         if len(row) > len(header):
@@ -157,6 +166,16 @@ def read_marks(path: Path, exam: Exam, codes: Codes, out: Collector) -> tuple[Ro
         code = cell(row, "code").strip().upper()
         registration = cell(row, "registration").strip()
         problem = codes.problem(code) if code else "no copy code"
+        rostered = codes.registrations.get(code)
+        if not problem and rostered is not None:
+            if registration and registration != rostered:
+                if registration == rostered.lstrip("0"):
+                    unzeroed.append(line)
+                else:
+                    problem = (f"registration number '{printable(registration)}' is not that of copy {code}, "
+                               f"'{printable(rostered)}' in {Loc(codes.manifest)}: the grade goes to the copy's "
+                               "student; enter the manifest's number, or check the copy code")
+            registration = rostered  # the copy's student, as its code says
         if not problem and code in seen:
             problem = f"copy {code} is also on line {seen[code]} (a duplicated copy)"
         if not problem and registration and registration in registered:
@@ -177,6 +196,10 @@ def read_marks(path: Path, exam: Exam, codes: Codes, out: Collector) -> tuple[Ro
                     valid[text, part.points] = value
                 marks[number] = valid[text, part.points]
         found.append(Row(code, registration, cell(row, "name").strip(), marks, loc))
+    if unzeroed:
+        out.warn(f"{len(unzeroed)} registration numbers lost their leading zeros (a spreadsheet saved them as "
+                 f"numbers; the first on line {unzeroed[0]}): results.csv and grades.csv have them as the copies' "
+                 "manifest gives them", Loc(path), "marks sheet")
     return tuple(found)
 
 

@@ -3,7 +3,8 @@
 A header row (``code,registration,name`` and every part's number, in exam order), a row of
 maxima (``max``, two empty cells, every part's points as the key writes them), then one row
 per copy of an ``examgen copies`` run, in its manifest's order, with an empty cell per part. A name or
-registration number a spreadsheet would run as a formula is written as text (spreadsheet.py).
+registration number a spreadsheet would run as a formula is written as text, and so are a registration
+number and a part number it would save as another number (``'03712345``, ``'2.10``; spreadsheet.py).
 """
 
 from __future__ import annotations
@@ -44,4 +45,4 @@ def marks_csv(exam: Exam, entries: list[dict]) -> str:
     for entry in entries:
         student = entry.get("student") or {}
         rows.append([entry["code"], student.get("registration", ""), student.get("name", ""), *([""] * len(parts))])
-    return safe_csv(rows, "\r\n")
+    return safe_csv(rows, "\r\n", keep_text=True)

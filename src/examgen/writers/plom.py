@@ -1,9 +1,11 @@
 """A Plom spec (TOML) for the student PDF (docs/exports.md): Plom 0.20/0.21 (``[[question]]`` tables).
 
 A Plom question is a problem: its pages are those its parts landed on in the built student PDF
-(the parts' ``/ExamgenPart`` marks, stages/check.part_pages), with the pages before its first
-part that hold only its heading and intro; its mark is its credits. The cover is the ID page;
-every other page (additional space, padding) is a do-not-mark page. Plom's marks are whole
+(the parts' ``/ExamgenPart`` marks, stages/check.part_pages), from the page its heading stands on
+(a line of the page's text that starts with it, as the theme's ``problem`` sentence prints it), so
+that its intro and figures are its pages too, also on the last page of the problem before it; its
+mark is its credits. The cover is the ID page; every other page (a cover's second page, additional
+space, padding) is a do-not-mark page. Each version (variant) is planned from its own PDF. Plom's marks are whole
 numbers: an exam with a half credit anywhere is marked in half credits (every mark doubled,
 said in the spec's comment and its long name).
 """
@@ -11,6 +13,7 @@ said in the spec's comment and its long name).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import ExportError
@@ -32,24 +35,43 @@ class Spec:
     scale: int  # marks per credit: 1, or 2 for an exam with half credits
 
 
-def plan(exam: Exam, part_pages: dict[str, int], pages: int) -> Spec:
-    """Each problem's pages from where its parts landed; every other page but the cover is not marked."""
+def plan(exam: Exam, part_pages: dict[str, int], texts: Sequence[str], heading: Callable[[int], str]) -> Spec:
+    """Each problem's pages, from its heading's page (``heading``: the line that starts a problem's heading,
+    looked for in the page ``texts``) to the page its last part landed on; every other page but the cover
+    is not marked."""
     missing = [part.number for _, part in exam.parts() if part.number not in part_pages]
     if missing:
         raise ExportError(f"the student PDF does not mark where parts {', '.join(missing)} are: build it again "
                           "(examgen build --force)", exam.loc)
     scale = 1 if all(float(p.credits).is_integer() for p in exam.problems) else MARKS_PER_POINT
-    questions, last, shared = [], ID_PAGE, False
+    questions, last = [], ID_PAGE
     for problem in exam.problems:
         landed = [part_pages[part.number] for part in problem.parts]
         first = min(landed)
-        shared = shared or first == last
-        start = first if first <= last else last + 1  # pages between the last problem's parts and this one's
+        start = _heading_page(texts, heading(problem.number), max(last, ID_PAGE + 1), first)
+        if start is None:  # a theme's heading that does not start a line with the sentence
+            start = first if first <= last else last + 1  # the pages after the last problem's parts
         questions.append((f"Problem {problem.number}", tuple(range(start, max(landed) + 1)),
                           round(problem.credits * scale)))
         last = max(landed)
-    used = {page for _, spread, _ in questions for page in spread} | {ID_PAGE}
+    spreads = [set(spread) for _, spread, _ in questions]
+    shared = any(a & b for a, b in zip(spreads, spreads[1:]))
+    used = set().union(*spreads, {ID_PAGE})
+    pages = len(texts)
     return Spec(pages, tuple(questions), tuple(p for p in range(1, pages + 1) if p not in used), shared, scale)
+
+
+def _heading_page(texts: Sequence[str], label: str, since: int, until: int) -> int | None:
+    """The first page from ``since`` to ``until`` with a line that starts with ``label`` ("Problem 2",
+    not "Problem 21")."""
+    line = re.compile(r"^[ \t]*" + r"\s+".join(map(re.escape, label.split())) + "(?![0-9])", re.M)
+    return next((page for page in range(since, until + 1) if page <= len(texts) and line.search(texts[page - 1])),
+                None)
+
+
+def heading_label(sentence: str) -> str:
+    """A problem's heading as pdftotext reads it: the theme's sentence without its LaTeX commands."""
+    return " ".join(re.sub(r"\\[A-Za-z@]+\*?|[{}~]", " ", sentence).split())
 
 
 def _array(values: tuple[int, ...]) -> str:
