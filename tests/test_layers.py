@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                      "examgen.sandbox.*"}),
     ("records", {"examgen.model.*", "examgen.kinds.*"}),
     ("stages", {"examgen.stages.*", "examgen.theme", "examgen.project", "examgen.cache", "examgen.figures",
-                "examgen.variants", "examgen.verify", "examgen.grading.*", "examgen.outputs"}),
+                "examgen.variants", "examgen.verify", "examgen.grading.*", "examgen.outputs", "examgen.scanning.*"}),
     ("writers", {"examgen.writers.*"}),
     ("orchestrator", {"examgen.orchestrate"}),
     ("commands", {"examgen.commands.*", "examgen.exports.*"}),

@@ -232,6 +232,42 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
 
 @main.command()
 @click.argument("exam")
+@click.argument("scans", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--copies", type=click.Path(file_okay=False, path_type=Path),
+              help="The printed copies' folder (default course/<id>/copies/).")
+@click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
+              help="The scan's folder, which keeps every bundle given to it (default course/<id>/scans/).")
+@click.pass_context
+def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | None, out: Path | None) -> None:
+    """Read scanned copies of EXAM (PDFs or images; added to the earlier ones): crosses.csv and marks.csv for
+    `examgen grade`, pages.csv, flags.csv and the answers cut out (docs/scanning.md)."""
+
+    def action() -> None:
+        from .commands.scan import ScanRequest
+        from .commands.scan import scan as scan_copies
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        progress = _Progress("pages") if sys.stderr.isatty() else None
+        result = scan_copies(target, ScanRequest(scans, copies, out), progress)
+        _warn(result.warnings)
+        shown = os.path.relpath(result.out_dir)
+        click.echo(f"{target.id}: {_counted(result.pages, 'page')} in {_counted(result.bundles, 'bundle')} "
+                   f"({result.pages_read_now} read now), {_counted(result.copies, 'copy', 'copies')}; "
+                   f"{result.unknown} unknown, {result.duplicates} duplicates, {result.foreign} foreign, "
+                   f"{result.incomplete} copies with pages missing; {_counted(result.flags, 'part')} to review"
+                   f"{f' ({result.decided} decided)' if result.decided else ''} -> {shown}/ "
+                   f"({', '.join(result.files)})")
+        if result.flags:
+            click.echo(f"  review: {shown}/flags.csv lists them, each with its cut-out image; write the "
+                       f"decisions into {shown}/decisions.csv (code,part,decision) and run `examgen scan {target.id}` "
+                       "again")
+
+    _run(ctx, action)
+
+
+@main.command()
+@click.argument("exam")
 @click.option("--format", "format_", required=True, type=click.Choice(list(EXPORTERS)),
               help="; ".join(f"{exporter.name}: {exporter.about}" for exporter in EXPORTERS.values()) + ".")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),

@@ -148,6 +148,14 @@ class VerifyError(ExamgenError):
     exit_code = 9
 
 
+class ScanError(ExamgenError):
+    """`examgen scan` cannot read its inputs as they are: a file that is not a PDF or an image, an
+    encrypted PDF, a scan of another exam, a copies folder the scan does not match
+    (docs/scanning.md). The place is the file and, where it is one page's, ``page N``."""
+
+    exit_code = 10
+
+
 class StrictWarning(ExamgenError):
     """A warning, which ``--strict`` (for CI) makes an error: nothing is installed."""
 

@@ -1,0 +1,271 @@
+"""`examgen scan`: scanned copies in; crosses.csv and marks.csv for `examgen grade`, pages.csv, the
+parts a person must decide (flags.csv) and the answers cut out (scanning/, docs/scanning.md).
+
+Every file given is checked before any page is read (nothing is written on a bad one). A scan's
+folder keeps every bundle it was given, byte for byte, so a run with a new bundle adds it to the
+earlier ones: all are counted together, a page scanned twice once, and a bundle read before is not
+read again (its readings are cached by its digest). A process per core reads the pages, fed one
+page at a time, so memory stays flat in the number of pages."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import shutil
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from .. import stopping
+from ..errors import Collector, Loc, ScanError
+from ..orchestrate import CORES, read_exam, worker_processes, worker_result
+from ..outputs import replace_file, writing
+from ..project import Target
+from ..scanning.inputs import Bundle, open_bundle
+from ..scanning.printed import LAYOUT, MANIFEST, Printed, read_printed
+from ..scanning.read import DAMAGED, FOREIGN, NOT_PRINTED, READ, PageReading
+from ..scanning.results import Flag, Gathered, ScannedPart
+from ..spreadsheet import safe_csv
+from ..writers.copies import FOLDER
+
+SCANS = "scans"  # the scans' folder in the course's records (course/<id>/scans)
+BUNDLES, CACHE, ANSWERS = "bundles", "cache", "answers"
+BUNDLES_FILE = "bundles.csv"  # the bundles of the scan, in the order given: stored name, name as given
+DECISIONS = "decisions.csv"
+PAGES_IN_FLIGHT_PER_CORE = 3  # pages handed to the workers ahead of the one the scan waits for
+
+Progress = Callable[[int, int], None]  # pages read, pages to read
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """What `examgen scan` reads, and where its outputs go."""
+
+    scans: tuple[Path, ...]  # new bundles: PDFs or images
+    copies: Path | None = None  # the printed copies' folder; default course/<id>/copies/
+    out: Path | None = None  # the scan's folder; default course/<id>/scans/
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    out_dir: Path
+    files: list[str]
+    bundles: int  # in the scan, the earlier ones included
+    pages: int
+    read: int  # pages identified as pages of the copies, each counted once
+    pages_read_now: int  # pages whose images were read in this run (the others came from the cache)
+    copies: int  # copies with a page scanned
+    flags: int  # parts of copies a person must still decide
+    decided: int
+    unknown: int
+    duplicates: int
+    foreign: int
+    incomplete: int  # copies with pages missing
+    warnings: list[str]
+    gathered: Gathered
+
+
+def scan(target: Target, request: ScanRequest, progress: Progress | None = None) -> ScanResult:
+    """Read the new bundles (and the scan's earlier ones, from its cache) against the printed copies,
+    and write the scan's outputs."""
+    from ..scanning.results import crosses_csv, flags_csv, gather, marks_csv, pages_csv, read_decisions
+
+    out = Collector()
+    exam = read_exam(target, target.project.theme(), out)
+    out.raise_if_any()
+    printed = read_printed(request.copies or target.course / FOLDER, exam.id)
+    if printed.exam_code != exam.meta.code:
+        raise ScanError(f"these copies carry exam code {printed.exam_code}, the exam is {exam.meta.code}: give "
+                        "--copies DIR with the copies of this exam", Loc(printed.folder))
+    parts = [ScannedPart(part.number, part.points, len(part.answer.boxes())) for _, part in exam.parts()]
+    folder = request.out or target.course / SCANS
+    known = _known_bundles(folder)
+    new = _new_bundles(request.scans, known, out)
+    decisions = read_decisions(folder / DECISIONS, printed, parts)
+    copies_digest = hashlib.sha256((printed.folder / MANIFEST).read_bytes()
+                                   + (printed.folder / LAYOUT).read_bytes()).hexdigest()
+    bundles = [*known, *((bundle, bundle.path.name) for bundle in new)]
+    with writing("the scan", folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / ".staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        readings, read_now = _readings(bundles, folder, staging, printed, copies_digest, progress)
+        _refuse_what_is_not_this_exam(new, readings, printed)
+        gathered = gather([page for bundle, _ in bundles for page in readings[bundle.digest]], printed, parts,
+                          decisions)
+        names = {bundle.digest: name for bundle, name in bundles}
+        texts = {"pages.csv": pages_csv(gathered, names), "crosses.csv": crosses_csv(gathered, printed, parts),
+                 "marks.csv": marks_csv(gathered, printed, [(part.number, part.points) for part in parts]),
+                 "flags.csv": flags_csv(gathered, names, partial(_cut_out, copies_digest))}
+        stopping.current().check()
+        for bundle in new:
+            stored = folder / BUNDLES / bundle.stored_name
+            stored.parent.mkdir(exist_ok=True)
+            replace_file(stored, partial(shutil.copyfile, bundle.path))
+        (folder / CACHE).mkdir(exist_ok=True)
+        for entry in os.scandir(staging):
+            os.replace(entry.path, folder / CACHE / entry.name)
+        replace_file(folder / BUNDLES_FILE, partial(Path.write_text, data=safe_csv(
+            [["stored", "given"], *((bundle.stored_name, name) for bundle, name in bundles)], "\r\n"),
+            encoding="utf-8"))
+        for name, text in texts.items():
+            replace_file(folder / name, partial(Path.write_text, data=text, encoding="utf-8"))
+        _write_answers(folder, gathered, copies_digest)
+        shutil.rmtree(staging, ignore_errors=True)
+    statuses = [status for _, status in gathered.pages]
+    return ScanResult(folder, [*texts, ANSWERS + "/"], len(bundles), len(statuses), statuses.count(READ),
+                      read_now, len(gathered.present), len({(flag.code, flag.part) for flag in gathered.flags}),
+                      gathered.decided,
+                      len(statuses) - statuses.count(READ) - statuses.count("duplicate") - statuses.count(FOREIGN),
+                      statuses.count("duplicate"), statuses.count(FOREIGN), len(gathered.missing), out.warnings,
+                      gathered)
+
+
+def _cut_out(copies: str, flag: Flag) -> str:
+    """Where the cut-out of a flagged part's boxes is, in the scan's folder."""
+    from ..scanning import store
+
+    if flag.at is None:
+        return ""
+    bundle, number = flag.at
+    return store.part_file(Path(CACHE) / store.entry_name(bundle, copies), number, flag.part).as_posix()
+
+
+def _known_bundles(folder: Path) -> list[tuple[Bundle, str]]:
+    """The bundles an earlier run of the scan stored, in the order they were given."""
+    listing = folder / BUNDLES_FILE
+    if not listing.is_file():
+        return []
+    known = []
+    for row in list(csv.reader(io.StringIO(listing.read_text(encoding="utf-8"), newline="")))[1:]:
+        stored = folder / BUNDLES / row[0]
+        if not stored.is_file():
+            raise ScanError(f"the scan's bundle {row[0]} ({row[1]}) is missing from {Loc(stored.parent)}: put it "
+                            "back, or start a new scan folder (--out DIR)", Loc(listing))
+        known.append((open_bundle(stored), row[1]))
+    return known
+
+
+def _new_bundles(paths: tuple[Path, ...], known: list[tuple[Bundle, str]], out: Collector) -> list[Bundle]:
+    """The files given, each checked whole; one the scan holds already is noted, not read again."""
+    problems = Collector()
+    seen = {bundle.digest: name for bundle, name in known}
+    new = []
+    for path in paths:
+        try:
+            bundle = open_bundle(path)
+        except ScanError as exc:
+            problems.error(exc)
+            continue
+        if bundle.digest in seen:
+            out.warn(f"is already in the scan (as {seen[bundle.digest]}): its pages are not counted again", Loc(path))
+            continue
+        seen[bundle.digest] = path.name
+        new.append(bundle)
+    problems.raise_if_any()
+    return new
+
+
+def _readings(bundles: list[tuple[Bundle, str]], folder: Path, staging: Path, printed: Printed, copies: str,
+              progress: Progress | None) -> tuple[dict[str, list[PageReading]], int]:
+    """Every bundle's page readings: from the cache, or read by a process per core (their images into
+    ``staging``, a folder per bundle, moved into the cache with the outputs)."""
+    from ..scanning import store
+
+    readings: dict[str, list[PageReading]] = {}
+    to_read = []
+    for bundle, _ in bundles:
+        cached = store.load(folder / CACHE / store.entry_name(bundle.digest, copies))
+        if cached is not None and len(cached) == bundle.pages:
+            readings[bundle.digest] = cached
+        else:
+            to_read.append(bundle)
+            readings[bundle.digest] = []
+    total = sum(bundle.pages for bundle in to_read)
+    if not total:
+        return readings, 0
+    done = 0
+    for bundle in to_read:
+        entry = staging / store.entry_name(bundle.digest, copies)
+        entry.mkdir()
+        for reading in _read_pages(bundle, printed):
+            readings[bundle.digest].append(store.stored(reading, entry))
+            done += 1
+            if progress:
+                progress(done, total)
+        store.write_readings(entry, readings[bundle.digest])
+    return readings, total
+
+
+def _read_pages(bundle: Bundle, printed: Printed) -> Iterator[PageReading]:
+    """A bundle's pages read in order, by a process per core, a few pages ahead of the one waited for."""
+    from ..scanning.inputs import pages_of
+    from ..scanning.read import read_in_worker, start_worker
+
+    workers = min(CORES, bundle.pages)
+    with worker_processes(workers, start_worker, (printed,)) as pool:
+        waiting: deque[Future[PageReading]] = deque()
+        for page in pages_of(bundle, bundle.path):
+            stopping.current().check()
+            waiting.append(pool.submit(read_in_worker, page))
+            if len(waiting) > workers * PAGES_IN_FLIGHT_PER_CORE:
+                yield worker_result(waiting.popleft())
+        while waiting:
+            yield worker_result(waiting.popleft())
+
+
+def _refuse_what_is_not_this_exam(new: list[Bundle], readings: dict[str, list[PageReading]],
+                                  printed: Printed) -> None:
+    """A new bundle of another exam's pages, or of copies the copies' folder does not list, or with an
+    image that cannot be decoded, is an error at the bundle (and page): nothing is written."""
+    problems = Collector()
+    for bundle in new:
+        pages = readings[bundle.digest]
+        for page in pages:
+            if page.status == DAMAGED:
+                problems.error(ScanError("its image cannot be decoded: scan the page again", Loc(bundle.path),
+                                         f"page {page.number}"))
+        statuses = {page.status for page in pages}
+        labels = [page.label for page in pages if page.label]
+        if READ not in statuses and FOREIGN in statuses:
+            exams = sorted({label.exam_code for label in labels if label.exam_code != printed.exam_code})
+            problems.error(ScanError(f"is a scan of exam {', '.join(exams)}, not of {printed.exam_code} (its pages' QR "
+                                     "codes say so): scan this exam's copies", Loc(bundle.path)))
+        elif READ not in statuses and NOT_PRINTED in statuses:
+            first = next(label for page, label in ((p, p.label) for p in pages) if page.status == NOT_PRINTED
+                         and label)
+            problems.error(ScanError(f"its pages are of copies {Loc(printed.folder)} does not hold (such as "
+                                     f"{first.code}, page {first.page}): give --copies DIR with the folder of the "
+                                     "copies that were printed", Loc(bundle.path)))
+    problems.raise_if_any()
+
+
+def _write_answers(folder: Path, gathered: Gathered, copies: str) -> None:
+    """answers/<code>/<part>.jpg: every part's answer space as scanned (``-2``, ... for a part's further
+    spaces), from the cache; written aside and switched in whole."""
+    from ..scanning import store
+
+    staged, old = folder / ".answers-new", folder / ".answers-old"
+    for leftover in (staged, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    staged.mkdir()
+    for reading, status in gathered.pages:
+        if status != READ or reading.label is None:
+            continue
+        entry = folder / CACHE / store.entry_name(reading.bundle, copies)
+        target = staged / reading.label.code
+        target.mkdir(exist_ok=True)
+        for index, (part, _) in enumerate(reading.answers):
+            name = next(candidate for number in range(1, 100)
+                        if not (target / (candidate := f"{part}{'' if number == 1 else f'-{number}'}.jpg")).exists())
+            shutil.copyfile(store.answer_file(entry, reading.number, index), target / name)
+    if (folder / ANSWERS).exists():
+        os.rename(folder / ANSWERS, old)
+    os.rename(staged, folder / ANSWERS)
+    shutil.rmtree(old, ignore_errors=True)

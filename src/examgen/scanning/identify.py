@@ -1,0 +1,125 @@
+"""Which page of which copy a scanned page is, and where its printed page lies in the image.
+
+The QR code (``CODE/PAGE/C``, codes.py) names the page; the centres of its three finder patterns,
+against the QR box of layout.json, place the printed page in the image at any rotation, skew and
+scale. The QR code is a 12 mm base for a 280 mm page, so that placement is a point or two off at the
+far edge; the boxes' own frames correct it (marks.refine). A page whose QR code cannot be read, or
+whose check characters disagree, is unknown: it is never guessed into a copy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..codes import check_character, mistyped
+from ..stages.positions import Box
+
+if TYPE_CHECKING:
+    import numpy as np
+
+PAYLOAD = re.compile(r"([A-Z0-9]+)-(\d+)-([A-Z0-9])/(\d+)/([A-Z0-9])")
+CORNER_SHARE = (0.32, 0.26)  # the part of the width and height where a corner's search looks first
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a page's QR code says: the copy's code and the page of the copy."""
+
+    code: str
+    exam_code: str
+    page: int
+
+
+@dataclass(frozen=True)
+class Found:
+    """A QR code found in a scan: its text and its corners in pixels (top left, top right, bottom right,
+    bottom left of the symbol as printed)."""
+
+    text: str
+    corners: tuple[tuple[float, float], ...]
+
+
+def parse_label(text: str) -> Label | None:
+    """The copy and page a QR code's text names; None for a text that is not examgen's or whose check
+    characters disagree (a misread)."""
+    match = PAYLOAD.fullmatch(text)
+    if not match:
+        return None
+    code = f"{match[1]}-{match[2]}-{match[3]}"
+    page = int(match[4])
+    if mistyped(code) or check_character(code + str(page)) != match[5] or page < 1:
+        return None
+    return Label(code, match[1], page)
+
+
+def find_qr(gray: np.ndarray) -> Found | None:
+    """The examgen QR code of a page (any rotation): first in the corners, where it is printed, then
+    anywhere; then in a half-size image, which smooths a noisy or dithered scan."""
+    import cv2
+    import zxingcpp
+
+    height, width = gray.shape
+    across, down = int(width * CORNER_SHARE[0]), int(height * CORNER_SHARE[1])
+    corners = [(width - across, height - down), (0, 0), (width - across, 0), (0, height - down)]
+    tries = [(gray[y:y + down, x:x + across], x, y, 1.0) for x, y in corners]
+    tries.append((gray, 0, 0, 1.0))
+    tries.append((cv2.resize(gray, (width // 2, height // 2), interpolation=cv2.INTER_AREA), 0, 0, 2.0))
+    qr_only = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode])
+    for image, x, y, scale in tries:
+        for result in zxingcpp.read_barcodes(image, formats=qr_only):
+            if PAYLOAD.fullmatch(result.text):
+                position = result.position
+                points = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
+                return Found(result.text, tuple((x + p.x * scale, y + p.y * scale) for p in points))
+    return None
+
+
+def qr_placement(found: Found, qr: Box, page_height: float, gray: np.ndarray) -> np.ndarray:
+    """The affine map (2 x 3) from page points (x right, y down from the top left corner) to image
+    pixels, from the centres of the QR code's three finder patterns: each found as the centre of the
+    ink around where the decoder's corners put it, to a fraction of a pixel (the corners alone are a
+    pixel or two off, a degree of turn over the page)."""
+    import numpy as np
+    import segno
+
+    modules = len(segno.make_qr(found.text, error="m", boost_error=False).matrix)  # the run's version (copies.py)
+    corners = np.array(found.corners)
+    across, down = (corners[1] - corners[0]) / modules, (corners[3] - corners[0]) / modules  # a module's steps
+    finders, printed = [], []
+    top = page_height - qr.y - qr.height
+    step = qr.width / modules
+    for column, row in ((3.5, 3.5), (modules - 3.5, 3.5), (3.5, modules - 3.5)):
+        centre = corners[0] + column * across + row * down
+        finders.append(_ink_centre(gray, centre, across, down))
+        printed.append((qr.x + column * step, top + row * step))
+    source = np.array([[x, y, 1.0] for x, y in printed])
+    return np.linalg.solve(source, np.array(finders)).T
+
+
+def _ink_centre(gray: np.ndarray, centre: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """The centre of a finder pattern: the centroid of the ink within four modules of ``centre`` (the
+    pattern reaches 3.5, its white separator 4.5), found twice, the second time around the first."""
+    import numpy as np
+
+    reach = 4.0 * max(float(np.hypot(*across)), float(np.hypot(*down)))
+    for _ in range(2):
+        left, top = int(max(centre[0] - reach, 0)), int(max(centre[1] - reach, 0))
+        window = gray[top:int(centre[1] + reach) + 1, left:int(centre[0] + reach) + 1].astype(np.float64)
+        if window.size == 0:
+            return centre
+        ink = np.clip(np.percentile(window, 95) - window, 0, None)
+        total = ink.sum()
+        if total == 0:
+            return centre
+        rows, columns = np.indices(ink.shape)
+        centre = np.array([left + (columns * ink).sum() / total, top + (rows * ink).sum() / total])
+    return centre
+
+
+def rotation(placement: np.ndarray) -> int:
+    """How far the page is turned in the scan, to the nearest quarter turn (0, 90, 180, 270 clockwise)."""
+    import math
+
+    angle = math.degrees(math.atan2(placement[1, 0], placement[0, 0]))
+    return int(round(angle / 90)) % 4 * 90

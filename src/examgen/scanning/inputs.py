@@ -1,0 +1,132 @@
+"""The scanned files (bundles): a PDF of scanned pages, or image files (JPEG, PNG, TIFF of one or
+more pages). Each is checked whole before any page is read (a file that is neither, an encrypted
+PDF: an error at the file), then its pages are handed out one at a time, as the bytes the scanner
+wrote where they are an image file of their own (a JPEG inside a PDF), so that memory stays flat in
+the number of pages and the image is decoded once, by the worker that reads it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import Loc, ScanError
+
+RENDER_DPI = 200  # a PDF page that is not one scanned image (a PDF of the copies themselves) is rendered so
+PDF_MAGIC = b"%PDF-"
+IMAGE_MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"II*\x00": "tif", b"MM\x00*": "tif"}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One scanned file: its path as given, the SHA-256 of its bytes (what it is known by in the scan's
+    folder and its cache), its kind (pdf, jpg, png, tif) and its pages."""
+
+    path: Path
+    digest: str
+    kind: str
+    pages: int
+
+    @property
+    def stored_name(self) -> str:
+        return f"{self.digest[:16]}.{self.kind}"
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """A page to read: its bundle and number (from 1), and either the bytes of an image file
+    (``encoded``) or the decoded grayscale pixels (``pixels``, rows of bytes, with ``width``)."""
+
+    bundle: str  # the bundle's digest
+    number: int
+    encoded: bytes | None = None
+    pixels: bytes | None = None
+    width: int = 0
+
+
+def _kind(head: bytes) -> str | None:
+    if head.startswith(PDF_MAGIC):
+        return "pdf"
+    return next((kind for magic, kind in IMAGE_MAGIC.items() if head.startswith(magic)), None)
+
+
+def open_bundle(path: Path) -> Bundle:
+    """A scanned file, checked whole: an error at the file if it cannot be read as scanned pages."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ScanError("is a folder: give the scanned files (PDF, JPEG, PNG, TIFF)", Loc(path)) from None
+    except OSError as exc:
+        raise ScanError(f"cannot be read ({exc.strerror})", Loc(path)) from None
+    kind = _kind(data[:16])
+    if kind is None:
+        raise ScanError("is neither a PDF nor an image (JPEG, PNG, TIFF): give the scanner's files as it wrote them",
+                        Loc(path))
+    digest = hashlib.sha256(data).hexdigest()
+    if kind == "pdf":
+        return Bundle(path, digest, kind, _pdf_pages(path, data))
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ScanError(f"is a damaged {kind.upper()} image ({exc}): scan it again", Loc(path)) from None
+    return Bundle(path, digest, kind, frames)
+
+
+def _pdf_pages(path: Path, data: bytes) -> int:
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise ScanError("is an encrypted PDF: save the scan without a password (or export its pages as images) "
+                            "and give that", Loc(path)) from None
+        raise ScanError(f"is a damaged PDF ({exc}): scan it again, or save it again from a viewer", Loc(path)) from None
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
+def pages_of(bundle: Bundle, path: Path) -> Iterator[PageImage]:
+    """The bundle's pages, one at a time (``path``: where its bytes are now)."""
+    if bundle.kind == "pdf":
+        yield from _pdf_page_images(bundle, path)
+    elif bundle.kind == "tif" and bundle.pages > 1:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            for index in range(bundle.pages):
+                image.seek(index)
+                gray = image.convert("L")
+                yield PageImage(bundle.digest, index + 1, pixels=gray.tobytes(), width=gray.width)
+    else:
+        yield PageImage(bundle.digest, 1, encoded=path.read_bytes())
+
+
+def _pdf_page_images(bundle: Bundle, path: Path) -> Iterator[PageImage]:
+    """A scanned PDF's pages: a page that is one JPEG (as scanners write them) as that JPEG's bytes,
+    any other page rendered to grayscale."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    document = pdfium.PdfDocument(path)
+    try:
+        for index in range(len(document)):
+            page = document[index]
+            images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
+            if len(images) == 1 and images[0].get_filters() == ["DCTDecode"]:
+                yield PageImage(bundle.digest, index + 1, encoded=bytes(images[0].get_data(decode_simple=False)))
+            else:
+                bitmap = page.render(scale=RENDER_DPI / 72, grayscale=True)
+                pixels = bitmap.to_numpy()
+                gray = pixels[..., 0] if pixels.ndim == 3 else pixels
+                yield PageImage(bundle.digest, index + 1, pixels=gray.tobytes(), width=gray.shape[1])
+            page.close()
+    finally:
+        document.close()
