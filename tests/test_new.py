@@ -51,6 +51,7 @@ def test_a_new_exam_and_its_schemas(tmp_path: Path) -> None:
     ("lib", "'lib' cannot name an exam"),
     ("../up", "'../up' cannot name an exam"),
     ("a" * 300, "an exam id of 300 characters is too long: use at most 64"),
+    ("abc2\n", "'abc2\\n' cannot name an exam"),  # a newline the id's pattern let through at its end
 ])
 def test_new_refuses_an_id_it_cannot_use(tmp_path: Path, exam_id: str, message: str) -> None:
     assert _examgen("new", "demo", cwd=tmp_path).returncode == 0

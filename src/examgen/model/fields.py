@@ -135,7 +135,7 @@ class Fields:
 
     def name(self, key: str) -> str | None:
         value = self.string(key)
-        if value is not None and not NAME.match(value):
+        if value is not None and not NAME.fullmatch(value):
             self.fail(f"'{key}' must be a name of letters, digits, '_', '-' or '.', not {value!r}", key)
         return value
 

@@ -12,7 +12,7 @@ from ..project import EXAM_FILE, Project
 from ..schema import SCHEMA_FILES, schema_text
 
 EXAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MAX_ID = 64  # characters: a folder's name, and part of build/<id>-grading's (file names stop at 255 bytes)
+MAX_ID = 64  # characters: a folder's name, and part of the names of the files and folders made for it
 RESERVED = ("lib",)  # exams/lib holds the helper modules
 
 
@@ -29,7 +29,7 @@ def write_schemas(exams: Path) -> list[Path]:
 
 def new_exam(project: Project, exam_id: str, language: str) -> Path:
     """Write ``exams/<id>/exam.yaml`` (never over an existing exam) and the schemas; the exam file."""
-    if not EXAM_ID.match(exam_id) or exam_id in RESERVED:
+    if not EXAM_ID.fullmatch(exam_id) or exam_id in RESERVED:
         raise SourceError(f"'{printable(exam_id)}' cannot name an exam: use letters, digits, '_', '-' or '.' "
                           "(not 'lib')")
     if len(exam_id) > MAX_ID:

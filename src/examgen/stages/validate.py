@@ -179,7 +179,7 @@ def _variants(f: Fields) -> Variants | None:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_VARIANTS:
         return Variants(tuple(chr(ord("A") + i) for i in range(value)), False, loc)
     labels = [str(label) for label in value] if isinstance(value, SourceList) else []
-    if not labels or not all(NAME.match(label) for label in labels) or len(set(labels)) < len(labels):
+    if not labels or not all(NAME.fullmatch(label) for label in labels) or len(set(labels)) < len(labels):
         f.fail(f"'variants' must be a count from 1 to {MAX_VARIANTS} (labels A, B, ...), a list of distinct "
                f"labels (names such as A or group-1) or '{PER_COPY}', not {value!r}", "variants")
         return None
@@ -314,7 +314,7 @@ def _date(f: Fields) -> datetime.date:
 
 def _time(f: Fields, key: str) -> str:
     value = f.string(key, "")
-    if value and not TIME.match(value):
+    if value and not TIME.fullmatch(value):
         f.fail(f"'{key}' must be a time such as 08:15, not {value!r}", key)
     return value
 
@@ -357,9 +357,9 @@ def _schedule(f: Fields) -> tuple[str, str, int | None]:
         if not duration or duration > 24 * 60:
             f.fail(f"'duration' must be a working time such as 90, '90 min' or '1h30', not {value!r}", "duration")
             duration = None
-    if not (start and TIME.match(start)):
+    if not (start and TIME.fullmatch(start)):
         return start, end, duration
-    if end and TIME.match(end):
+    if end and TIME.fullmatch(end):
         between = (_minutes(end) - _minutes(start)) % (24 * 60)
         if duration is not None and duration != between:
             f.fail(f"'duration' says {duration} minutes, but {start} to {end} is {between}", "duration")
