@@ -229,3 +229,33 @@ def test_bad_inputs_are_errors_at_their_file_and_write_nothing(course, tmp_path)
     with pytest.raises(ScanError, match="no manifest.json here"):
         scan(course, ScanRequest((foreign,), copies=empty, out=out))
     shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.parametrize("marks, read", [
+    ([], FILLED),  # a cross undone
+    ([(12.0, 3.0)], UNCLEAR),  # a mark to its right: the cover's way to mark an option again
+    ([(-9.0, 3.0)], UNCLEAR),  # or to its left
+])
+def test_a_filled_option_with_a_mark_beside_it_is_for_a_person(marks, read):
+    """A filled box is a cross undone, unless a mark stands beside it: then the student may have marked
+    the option again (the cover's third sample), which only a person can tell; a grading box is not asked."""
+    import cv2
+    import numpy as np
+
+    from examgen.scanning.marks import read_box
+    from examgen.stages.positions import Box
+
+    per_point = 200 / 72
+    gray = np.full((round(100 * per_point), round(100 * per_point)), 255, np.uint8)
+    box = Box(40.0, 40.0, 9.64, 9.64)  # a check box of 3.4 mm, y up from the page's bottom (100 pt high)
+    top_left = (round(box.x * per_point), round((100 - box.y - box.height) * per_point))
+    bottom_right = (round((box.x + box.width) * per_point), round((100 - box.y) * per_point))
+    cv2.rectangle(gray, top_left, bottom_right, 0, thickness=cv2.FILLED)
+    for dx, size in marks:
+        middle = (round((box.x + box.width / 2 + dx) * per_point), round((100 - box.y - box.height / 2) * per_point))
+        half = round(size * per_point)
+        cv2.line(gray, (middle[0] - half, middle[1] - half), (middle[0] + half, middle[1] + half), 0, 3)
+        cv2.line(gray, (middle[0] - half, middle[1] + half), (middle[0] + half, middle[1] - half), 0, 3)
+    placement = np.array([[per_point, 0, 0], [0, per_point, 0.0]])  # printed points to pixels
+    assert read_box(gray, placement, box, 0.6, 100.0, option=True).state == read
+    assert read_box(gray, placement, box, 0.6, 100.0).state == FILLED

@@ -33,6 +33,8 @@ CROSS_EDGE = 0.4  # the most dark share between a cross's arms, near the middle 
 BETWEEN_ARMS = 0.24  # how far from both diagonals (by the box's side) is between a cross's arms
 CROSS_CORNER, CROSS_MIDDLE = 0.06, 0.15  # the least dark share of each corner ninth and the middle one
 FRAME_AT_LEAST = 0.15  # how much darker the frame's line must be than the paper beside it to be found
+BESIDE = (2.0, 7.0)  # points from a check box's side to where a mark beside it is looked for (its text is 8.5 away)
+MARKED_BESIDE_AT_LEAST = 0.03  # share of dark pixels beside a box that is a mark, not dust
 
 EMPTY, CROSSED, FILLED, UNCLEAR = "empty", "crossed", "filled", "unclear"
 
@@ -134,9 +136,11 @@ def refine(gray: np.ndarray, placement: np.ndarray, boxes: list[tuple[Box, float
     return placement
 
 
-def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_height: float) -> BoxState:
+def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_height: float,
+             option: bool = False) -> BoxState:
     """What the box (PDF points; its frame drawn with a ``line`` wide rule centred on it) holds, read where its
-    frame is, within NUDGE points of where the refined placement puts it."""
+    frame is, within NUDGE points of where the refined placement puts it. An ``option``'s filled box with a
+    mark beside it may be the cover's re-marking of an undone cross: unclear, for a person."""
     ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, NUDGE)
     if frame < FRAME_AT_LEAST:
         return BoxState(UNCLEAR, 0.0, "its printed frame is not where it should be (the page is damaged or misplaced)")
@@ -144,7 +148,19 @@ def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, pag
     inset = (NUDGE + PAD + line + line / 2 + CLEAR_OF_FRAME) * per_point
     inside = ink[round(inset + dy):round(inset + dy + (box.height - line - 2 * CLEAR_OF_FRAME) * per_point),
                  round(inset + dx):round(inset + dx + (box.width - line - 2 * CLEAR_OF_FRAME) * per_point)]
-    return classify(inside)
+    state = classify(inside)
+    if option and state.state == FILLED and _marked_beside(gray, placement, box, page_height):
+        return BoxState(UNCLEAR, state.dark, "a filled box with a mark beside it: an option marked again?")
+    return state
+
+
+def _marked_beside(gray: np.ndarray, placement: np.ndarray, box: Box, page_height: float) -> bool:
+    """Whether there is a mark just left or right of a box, between it and its margin or its option's text."""
+    near, far = BESIDE
+    strips = (Box(box.x + box.width + near, box.y, far - near, box.height),
+              Box(box.x - far, box.y, far - near, box.height))
+    return any(float((ink_of(cut(gray, placement, strip, page_height, READ_DPI)) > DARK).mean())
+               >= MARKED_BESIDE_AT_LEAST for strip in strips)
 
 
 def classify(inside: np.ndarray) -> BoxState:

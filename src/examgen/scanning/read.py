@@ -109,7 +109,8 @@ def read_page(page: PageImage, printed: Printed) -> PageReading:
                                                                  (sheet.grading_boxes, True, GRADING_LINE))
              for spot in spots]
     placement = refine(gray, placement, [(spot.box, line) for spot, _, line in spots], height)
-    boxes = tuple(BoxReading(spot.part, spot.value, grading, read_box(gray, placement, spot.box, line, height))
+    boxes = tuple(BoxReading(spot.part, spot.value, grading,
+                             read_box(gray, placement, spot.box, line, height, option=not grading))
                   for spot, grading, line in spots)
     return PageReading(page.bundle, page.number, READ, text, label, turned, boxes,
                        _part_crops(gray, placement, sheet, height),
