@@ -149,7 +149,7 @@ class Converter:
                      line(formula.at), context)
         return html
 
-    def plain(self, latex: str) -> str:
+    def plain_text(self, latex: str) -> str:
         """A text as plain text, its formulas as bare TeX: an image's alternative text."""
         return plain(Html(_Reading(self, latex, _Found(), plain_math=True).run()))
 
@@ -157,7 +157,7 @@ class Converter:
         """An image's alternative text: its caption as the student PDF numbers it ("Figure 2.1: …")."""
         if caption is None:
             return self.words[kind]
-        return f"{self.words[kind]} {self.labels.get(label, '')}: {self.plain(caption)}"
+        return f"{self.words[kind]} {self.labels.get(label, '')}: {self.plain_text(caption)}"
 
 
 class _Reading:
