@@ -26,15 +26,25 @@ from examgen.project import Project
 from examgen.roster import Student
 from examgen.stages.check import part_pages, read_pdf
 from examgen.writers.copies import manifest_json, plan
-from examgen.writers.html import Converter, Image, Unconvertible
+from examgen.writers.html import NONE_OF_THESE, OWN_NONE, Converter, Image, KeptTex, Unconvertible
+from examgen.writers.moodle import MOODLE_FRACTIONS
 from examgen.writers.plom import heading_label
 from examgen.writers.plom import plan as plom_plan
+from examgen.writers.qti import mathml
 
 EXAMS = ["sample", "2021-endterm", "2022-endterm"]
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
+MATHML = "{http://www.w3.org/1998/Math/MathML}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
 # the XHTML elements QTI 2.1's content model has (of those the converter makes)
 XHTML = {"div", "p", "br", "strong", "em", "code", "ul", "ol", "li", "table", "tbody", "tr", "td", "img"}
+# the MathML elements QTI's math is made of (the MathML 2 schema QTI 2.1 imports has them all)
+MATH = {"math", "semantics", "annotation", "mrow", "mi", "mo", "mn", "mtext", "mfrac", "msub", "msup", "msubsup",
+        "mover", "munder", "munderover", "msqrt", "mroot", "mspace", "mstyle", "mtable", "mtr", "mtd", "mpadded",
+        "menclose", "mphantom"}
+# the question types of core Moodle 4.x's XML import (question/format/xml/format.php import_question)
+MOODLE_CORE = {"category", "multichoice", "truefalse", "shortanswer", "numerical", "description", "matching",
+               "cloze", "essay", "calculated", "calculatedsimple", "calculatedmulti"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8")
 
 
@@ -43,12 +53,12 @@ def parts(key: dict) -> list[dict]:
 
 
 def questions(key: dict) -> list[tuple[dict, str]]:
-    """Every part as the exports ask it, with its name's and identifier's suffix: with variants, each
-    problem's parts once per variant (`` variant A``, ``-A``)."""
+    """Every part as the exports ask it, with its name's and identifier's suffix: in exam order, each
+    part once per variant (`` variant A``, ``-A``), its variants together."""
     variants = key.get("variants") or {"": key}
-    numbers = [problem["number"] for problem in next(iter(variants.values()))["problems"]]
-    return [(part, label) for number in numbers for label, variant in variants.items()
-            for part in variant["problems"][number - 1]["parts"]]
+    first = next(iter(variants.values()))["problems"]
+    return [(variant["problems"][p]["parts"][k], label) for p, problem in enumerate(first)
+            for k in range(len(problem["parts"])) for label, variant in variants.items()]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +69,8 @@ def exported(built, tmp_path_factory):
     def get(exam: str, form: str) -> Path:
         if (exam, form) not in cache:
             folder = tmp_path_factory.mktemp(f"{exam}-{form}")
-            out = folder / {"moodle": "moodle.xml", "qti": "qti.zip", "plom": "plom.toml"}[form]
+            out = folder / {"moodle": "moodle.xml", "moodle-multichoiceset": "moodle-multichoiceset.xml",
+                            "qti": "qti.zip", "plom": "plom.toml"}[form]
             result = export(Project(REPO).resolve(exam), ExportRequest(form, out, build=built(exam).out))
             assert result.path == out
             cache[(exam, form)] = out
@@ -68,10 +79,10 @@ def exported(built, tmp_path_factory):
     return get
 
 
-def xhtml(text: str) -> ET.Element:
+def xhtml(text: str, allowed: set[str] = XHTML) -> ET.Element:
     """A text of the export as XHTML: it must parse, and hold only elements QTI's XHTML has."""
     element = ET.fromstring(f"<div>{text}</div>")
-    assert {e.tag.removeprefix(QTI) for e in element.iter()} <= XHTML, text
+    assert {e.tag.removeprefix(QTI) for e in element.iter()} <= allowed, text
     return element
 
 
@@ -82,22 +93,65 @@ def _html(element: ET.Element) -> str:
     """A Moodle text element's HTML, its images checked against the files embedded beside it."""
     text = element.findtext("text") or ""
     files = {file.get("name"): base64.b64decode(file.text or "") for file in element.findall("file")}
-    shown = {img.get("src", "").removeprefix("@@PLUGINFILE@@/") for img in xhtml(text).iter("img")}
+    shown = {img.get("src", "").removeprefix("@@PLUGINFILE@@/")
+             for img in xhtml(text, XHTML | {"details", "summary"}).iter("img")}
     assert shown == set(files)
     assert all(data.startswith(IMAGE_MAGIC) for data in files.values())
     return text
 
 
+def moodle_imports(quiz: ET.Element) -> None:
+    """What core Moodle 4.x's importer requires of a file, or it stops the whole import: core question
+    types only (an unknown one is 'xmltypeunsupported'), every fraction one of
+    question_bank::fraction_options_full() within 1e-5 (match_grade_options), a multichoice with
+    check boxes whose positive fractions, rounded to 2 places, add up to 100 % and at least 2 answers
+    (qtype_multichoice::save_question_options), a name, categories below $course$/top."""
+    allowed = {0.0, *MOODLE_FRACTIONS, *(-f for f in MOODLE_FRACTIONS)}
+    for question in quiz:
+        kind = question.get("type")
+        assert kind in MOODLE_CORE, kind
+        if kind == "category":
+            assert question.findtext("category/text").startswith("$course$/top/")
+            continue
+        assert question.findtext("name/text").strip()
+        fractions = [float(a.get("fraction")) / 100 for a in question.findall("answer")]
+        assert all(any(abs(f - ok) < 1e-5 for ok in allowed) for f in fractions), fractions
+        if kind == "multichoice":
+            assert len(fractions) >= 2
+            assert question.findtext("single") == "false"
+            assert round(sum(f for f in fractions if f > 0), 2) == 1
+
+
+def choice_texts(question: ET.Element) -> list[str]:
+    return [" ".join((a.findtext("text") or "").split()) for a in question.findall("answer")]
+
+
 @pytest.mark.latex
 @pytest.mark.parametrize("exam", EXAMS)
 def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported):
+    """Core Moodle imports every question (issue 26.1): several correct options are a core
+    multichoice, +100/k % each and -100 % for every other; one "none" option per part (26.2); a
+    category per part holding its variants (26.4)."""
     key = built(exam).key
     quiz = ET.parse(exported(exam, "moodle")).getroot()
     assert quiz.tag == "quiz"
+    moodle_imports(quiz)
     categories = [q.findtext("category/text") for q in quiz if q.get("type") == "category"]
     assert categories[0] == f"$course$/top/{exam}"
-    assert [c.removeprefix(f"$course$/top/{exam}/").split()[0] for c in categories[1:]] == \
-        [str(p["number"]) for p in built(exam).exam_key["problems"]]
+    problems = built(exam).exam_key["problems"]
+    parts_of = {str(p["number"]): [part["number"] for part in p["parts"]] for p in problems}
+    below = [c.removeprefix(f"$course$/top/{exam}/").split("/") for c in categories[1:]]
+    assert [path[0].split()[0] for path in below if len(path) == 1] == list(parts_of)
+    assert [path[1].split()[0] for path in below if len(path) == 2] == [n for ns in parts_of.values() for n in ns]
+    current, members = None, {}
+    for element in quiz:  # every question in its part's category
+        if element.get("type") == "category":
+            current = element.findtext("category/text").split("/")[-1].split()[0]
+        else:
+            members.setdefault(current, []).append(element.findtext("name/text"))
+    variants = list(key.get("variants") or [""])
+    assert {part: len(names) for part, names in members.items()} == {
+        n: len(variants) for ns in parts_of.values() for n in ns}
     found = [q for q in quiz if q.get("type") != "category"]
     names = [q.findtext("name/text") for q in found]
     assert len(set(names)) == len(names) == len(questions(key))
@@ -110,17 +164,17 @@ def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported
         if part["kind"] == "choice":
             answers = question.findall("answer")
             fractions = [float(a.get("fraction")) for a in answers]
+            texts = choice_texts(question)
+            nones = [n for n, text in enumerate(texts, 1) if OWN_NONE.fullmatch(text.rstrip(".!"))]
+            assert len(nones) == 1, texts  # the part's own "none of these", or the one added last
+            added = texts[-1] == NONE_OF_THESE["en"]
             correct = [n for n, f in enumerate(fractions, 1) if f > 0]
-            options = len(answers) - 1  # the last is "none of these"
-            assert correct == (part["correct"] or [options + 1])
+            assert correct == (part["correct"] or [len(answers)] if added else part["correct"])
             for answer in answers:
                 _html(answer)
-            if len(part["correct"]) > 1:  # the plugin: correct is any fraction but 0; its own export writes 100
-                assert kind == "multichoiceset" and set(fractions) == {0, 100}
-            else:  # Moodle's rule: the positive fractions add up to 100 %
-                assert kind == "multichoice" and question.findtext("single") == "false"
-                assert sum(f for f in fractions if f > 0) == pytest.approx(100)
-                assert sorted(fractions) == [-100] * options + [100]
+            assert kind == "multichoice" and question.findtext("single") == "false"
+            assert fractions == [pytest.approx(100 / len(correct), abs=1e-4) if n in correct else -100
+                                 for n in range(1, len(answers) + 1)]
         elif part["kind"] == "numeric":
             assert kind == "numerical"
             answer = question.find("answer")
@@ -133,12 +187,62 @@ def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported
             assert grader.strip()
 
 
+@pytest.mark.latex
+def test_moodle_with_the_plugin_writes_several_correct_options_as_multichoiceset(built, exported):
+    """--format moodle-multichoiceset: for a Moodle with the All-or-Nothing plugin, the parts with
+    several correct options (the sample's 1.1) as multichoiceset, the rest as core Moodle has them."""
+    core = ET.parse(exported("sample", "moodle")).getroot()
+    plugin = ET.parse(exported("sample", "moodle-multichoiceset")).getroot()
+    assert len(core) == len(plugin)
+    for ours, theirs in zip(core, plugin):
+        several = sum(float(a.get("fraction")) > 0 for a in ours.findall("answer")) > 1
+        if ours.get("type") == "multichoice" and several:
+            assert theirs.get("type") == "multichoiceset" and theirs.find("single") is None
+            assert [float(a.get("fraction")) for a in theirs.findall("answer")] == [
+                100 if float(a.get("fraction")) > 0 else 0 for a in ours.findall("answer")]
+        else:
+            assert ET.tostring(ours) == ET.tostring(theirs)
+    assert {q.findtext("name/text") for q in plugin if q.get("type") == "multichoiceset"} == {
+        "sample 1.1 variant A", "sample 1.1 variant B"}
+
+
+@pytest.mark.latex
+def test_every_question_is_answerable_alone_and_warns_where_it_is_not(built, exported, tmp_path):
+    """A question holds its problem's intro, figures and tables and, as collapsed context, the leads
+    and prompts of the parts before it (issue 26.3): the sample's 4.2 ("And without its bias?")
+    shows 4.1's question, the 2022 endterm's 5.10 the lead of 5.8; a text referring to an earlier
+    answer is warned of at its line."""
+    quiz = ET.parse(exported("sample", "moodle")).getroot()
+    texts = {q.findtext("name/text"): q.findtext("questiontext/text") for q in quiz if q.get("type") != "category"}
+    alone = texts["sample 4.2 variant A"]
+    assert alone.startswith("<details><summary>Earlier parts of this problem</summary><p><strong>4.1</strong>")
+    assert "How many trainable parameters has one" in alone and alone.endswith("<p>And without its bias?</p>")
+    assert "<details>" not in texts["sample 4.1 variant A"]
+    assert "Table 3.1: Values of the variables" in texts["sample 3.3 (neuron-memory) variant A"]
+    endterm = ET.parse(exported("2022-endterm", "moodle")).getroot()
+    texts = {q.findtext("name/text"): q.findtext("questiontext/text") for q in endterm}
+    assert "semantic segmentation" in texts["2022-endterm 5.10"].split("<strong>5.8</strong>")[1]
+    with zipfile.ZipFile(exported("2022-endterm", "qti")) as package:  # QTI has no details: a div of its own
+        body = ET.fromstring(package.read("item-5.10.xml")).find(f"{QTI}itemBody/{QTI}div")
+        earlier = body.find(f"{QTI}div[@class='earlier-parts']")
+        assert "semantic segmentation" in "".join(earlier.itertext())
+    result = export(Project(REPO).resolve("2022-endterm"),
+                    ExportRequest("moodle", tmp_path / "bank.xml", build=built("2022-endterm").out))
+    assert [w for w in result.warnings if "refers to" in w] == [
+        "exams/2022-endterm/problems/6-backpropagation.yaml:117: part 6.2: warning: 'your results' refers to an "
+        "earlier answer, which the exported question cannot show: say in the text what it needs (a value, the "
+        "figure), or review the question after import"]
+
+
 # --- QTI --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.latex
 @pytest.mark.parametrize("exam", EXAMS)
 def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exported):
+    """A section per part selecting one of its variants, so the test's maximum is the exam's (issue
+    26.4); item titles name the variant; a skipped choice scores 0, "none of these" is a choice of
+    its own; images carry their caption; math is MathML with its TeX (26.5)."""
     key = built(exam).key
     asked = questions(key)
     with zipfile.ZipFile(exported(exam, "qti")) as package:
@@ -154,22 +258,48 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
         test = ET.fromstring(package.read("test.xml"))
         refs = [ref.get("href") for ref in test.iter(f"{QTI}assessmentItemRef")]
         assert refs == [r.get("href") for r in items]
-        assert len(list(test.iter(f"{QTI}assessmentSection"))) == len(built(exam).exam_key["problems"])
-        for resource, (part, _) in zip(items, asked):
+        problems = test.findall(f"{QTI}testPart/{QTI}assessmentSection")
+        assert len(problems) == len(built(exam).exam_key["problems"])
+        maximum = 0.0
+        for problem, expected in zip(problems, built(exam).exam_key["problems"]):
+            sections = problem.findall(f"{QTI}assessmentSection")
+            assert [s.get("title") for s in sections] == [p["number"] for p in expected["parts"]]
+            for section in sections:  # selection first (the schema's order), then every variant's item
+                assert section[0].tag == f"{QTI}selection" and section[0].get("select") == "1"
+                variants = [ref.get("identifier") for ref in section.findall(f"{QTI}assessmentItemRef")]
+                assert variants == [f"item-{section.get('title')}" + (f"-{v}" if v else "")
+                                    for v in (key.get("variants") or [""])]
+                item = ET.fromstring(package.read(f"{variants[0]}.xml"))
+                maximum += float(item.find(f"{QTI}outcomeDeclaration[@identifier='MAXSCORE']/{QTI}defaultValue/"
+                                           f"{QTI}value").text)
+        assert maximum == built(exam).key["total_points"]
+        assert [v.get("variableIdentifier") for v in test.iter(f"{QTI}testVariables")] == ["SCORE", "MAXSCORE"]
+        for resource, (part, variant) in zip(items, asked):
             item = ET.fromstring(package.read(resource.get("href")))
             assert item.tag == f"{QTI}assessmentItem"
+            assert item.get("title").startswith(f"{part['number']} ")
+            assert item.get("title").endswith(f" (variant {variant})" if variant else "")
             maximum = item.find(f"{QTI}outcomeDeclaration[@identifier='MAXSCORE']")
             assert float(maximum.findtext(f"{QTI}defaultValue/{QTI}value")) == part["points"]
             body = item.find(f"{QTI}itemBody")
             for image in body.iter(f"{QTI}img"):
                 assert image.get("src") in names and package.read(image.get("src")).startswith(IMAGE_MAGIC)
+                assert image.get("alt").startswith(("Figure ", "Table ", "Abbildung ", "Tabelle ")), image.get("alt")
+            for math in body.iter(f"{MATHML}math"):
+                assert math[0].tag == f"{MATHML}semantics"
+                assert math[0][-1].tag == f"{MATHML}annotation" and math[0][-1].get("encoding") == "application/x-tex"
             response = item.find(f"{QTI}responseDeclaration")
             values = [v.text for v in response.iter(f"{QTI}value")]
             score = [float(v.text) for v in item.iter(f"{QTI}baseValue")]
             if part["kind"] == "choice":
-                assert values == [f"option-{n}" for n in part["correct"]]
+                choices = body.findall(f"{QTI}choiceInteraction/{QTI}simpleChoice")
+                added = choices[-1].get("identifier") == "option-none"
+                texts = [" ".join("".join(c.itertext()).split()) for c in choices]
+                assert sum(bool(OWN_NONE.fullmatch(t.rstrip(".!"))) for t in texts) == 1
+                assert values == [f"option-{n}" for n in part["correct"]] or \
+                    (added and not part["correct"] and values == ["option-none"])
                 assert score == [part["points"]]
-                assert (item.find(f".//{QTI}isNull") is not None) == (not part["correct"])
+                assert item.find(f".//{QTI}isNull") is None and item.find(f".//{QTI}match") is not None
             elif part["kind"] == "numeric":
                 assert float(values[0]) == pytest.approx(part["answer"], rel=1e-9)
                 equal = item.find(f".//{QTI}equal")
@@ -179,7 +309,29 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
                 assert body.find(f"{QTI}rubricBlock[@view='scorer']") is not None
             for block in body:
                 if block.tag in (f"{QTI}div", f"{QTI}rubricBlock"):
-                    assert {e.tag.removeprefix(QTI) for e in block.iter()} - {"rubricBlock"} <= XHTML
+                    found = {e.tag.removeprefix(QTI).removeprefix(MATHML) for e in block.iter()} - {"rubricBlock"}
+                    assert found <= XHTML | MATH, found - XHTML - MATH
+
+
+def test_qti_math_is_mathml_with_its_tex_or_stays_tex_with_a_warning(tmp_path):
+    """A formula is MathML with its TeX as annotation; one latex2mathml cannot convert (an unknown
+    command, which it would pass through as text) stays TeX, warned of at its part and line."""
+    math = ET.fromstring(mathml(r"\frac{a}{b} < \text{kernel\_size}", False))
+    assert math.tag == f"{MATHML}math" and math[0].tag == f"{MATHML}semantics"
+    assert math.find(f".//{MATHML}mfrac") is not None and math.find(f".//{MATHML}mtext").text == "kernel_size"
+    assert math[0][-1].text == r"\frac{a}{b} < \text{kernel\_size}"
+    aligned = ET.fromstring(mathml(r"\begin{aligned} a &= b \\ c &= d \end{aligned}", True))
+    assert aligned.get("display") == "block" and aligned.find(f".//{MATHML}mtable") is not None
+    assert mathml(r"\unknowncommand x", False) is None and mathml(r"x^{", False) is None
+    converter = Converter({}, {}, {"figure": "Figure"}, str, mathml)
+    kept: list[KeptTex] = []
+    html = converter.convert(r"Known $x^2$, unknown $\unknowncommand x$.", kept=kept)
+    assert "<m:msup>" in html.text and r"\(\unknowncommand x\)" in html.text
+    assert kept == [KeptTex(21, r"\unknowncommand x")]
+    out = Collector()
+    converter.text(Latex("first\nthen $\\unknowncommand x$", Loc(tmp_path / "exam.yaml", 10), "part 2.3"), out)
+    assert out.warnings == [f"{Loc(tmp_path / 'exam.yaml', 11)}: part 2.3: warning: the formula '\\unknowncommand "
+                            "x' is kept as TeX: the platform's math (MathML) cannot convert it"]
 
 
 # --- a theme's own figures and tables ----------------------------------------------------------------
@@ -375,7 +527,7 @@ def test_converter_makes_lists_tables_figures_and_numbers_references():
                    "\\bottomrule\\end{tabular}", **{"eg-1-net": "1.1"})
     assert "See 1.1:" in html
     assert "<ul><li>one</li><li>two \\(x\\)</li></ul>" in html
-    assert '<img src="img/p1-net.png" alt="p1-net.png"/>' in html and "Figure 1.1: The net" in html
+    assert '<img src="img/p1-net.png" alt="Figure 1.1: The net"/>' in html and "Figure 1.1: The net" in html
     assert "<table><tbody><tr><td>a</td><td>\\(b\\)</td></tr><tr><td>1</td><td>2</td></tr></tbody></table>" in html
     xhtml(html)
 

@@ -17,7 +17,8 @@ __all__ = ["EXPORTERS", "Build", "Exported", "Exporter", "table"]
 def _registry() -> dict[str, Exporter]:
     from . import marks, moodle, plom, qti
 
-    found: list[Exporter] = [moodle.EXPORTER, qti.EXPORTER, plom.EXPORTER, plom.VERSIONS, marks.EXPORTER]
+    found: list[Exporter] = [moodle.EXPORTER, moodle.MULTICHOICESET, qti.EXPORTER, plom.EXPORTER, plom.VERSIONS,
+                             marks.EXPORTER]
     return {exporter.name: exporter for exporter in found}
 
 

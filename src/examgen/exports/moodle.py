@@ -1,4 +1,9 @@
-"""`--format moodle`: a Moodle XML question bank (writers/moodle.py, docs/exports.md)."""
+"""`--format moodle`: a Moodle XML question bank for core Moodle; `--format moodle-multichoiceset`: the
+same for a Moodle with the All-or-Nothing plugin (writers/moodle.py, docs/exports.md).
+
+The plugin is a format of its own, not an option of `moodle`: the registry's formats are what
+`--format`, `--help` and the docs' table list, a file's name says which it is (both may lie in
+`course/<id>/`), and no other exporter needs an option."""
 
 from __future__ import annotations
 
@@ -7,19 +12,22 @@ from .exporter import Build, Exported
 
 
 class MoodleXml:
-    name = "moodle"
-    file = "moodle.xml"
     counts = "questions"
     reads_copies = False
-    about = "a Moodle question bank: a category per problem, a question per part (and variant)"
+
+    def __init__(self, name: str, file: str, about: str, plugin: bool):
+        self.name, self.file, self.about, self.plugin = name, file, about, plugin
 
     def export(self, build: Build, out: Collector) -> Exported:
         from ..writers import moodle
         from .questions import questions
 
         found = questions(build, out, moodle.source)
-        return Exported(moodle.moodle_xml(found.id, found.title, found.meta.language, found.questions, found.images),
+        return Exported(moodle.moodle_xml(found.id, found.title, found.questions, found.images, self.plugin),
                         len(found.questions))
 
 
-EXPORTER = MoodleXml()
+EXPORTER = MoodleXml("moodle", "moodle.xml", "a Moodle question bank for core Moodle: a category per part, its "
+                     "variants the questions in it", plugin=False)
+MULTICHOICESET = MoodleXml("moodle-multichoiceset", "moodle-multichoiceset.xml", "the same for a Moodle with the "
+                           "All-or-Nothing plugin: several correct options as `multichoiceset`", plugin=True)

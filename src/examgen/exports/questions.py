@@ -1,5 +1,5 @@
 """The parts as questions for the platforms that show HTML (Moodle, QTI): the rendered texts of
-every variant as HTML (writers/html.py), the figures as images."""
+every variant as HTML (writers/html.py), the figures as images, each part's variants together."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Questions:
     """What a platform's file is made of: the exam's id, title and language, its questions (each part
-    once per variant, a problem's questions together) and their images by name."""
+    once per variant, in exam order, a part's variants together) and their images by name."""
 
     id: str
     title: str
@@ -33,8 +33,10 @@ class Questions:
     images: dict[str, Image]
 
 
-def questions(build: Build, out: Collector, source: Callable[[str], str]) -> Questions:
-    """The exam's questions, their texts converted with the platform's ``source`` (how it shows TeX)."""
+def questions(build: Build, out: Collector, source: Callable[[str], str],
+              math: Callable[[str, bool], str | None] | None = None) -> Questions:
+    """The exam's questions, their texts converted for the platform: ``source``, an image's address
+    there; ``math``, a formula as its XHTML (None: TeX for MathJax)."""
     from ..stages.render import strings
     from ..writers.html import Converter, questions
 
@@ -47,15 +49,16 @@ def questions(build: Build, out: Collector, source: Callable[[str], str]) -> Que
     images = _figure_images(variants, placed)
     rendered = next(iter(variants.values()))
     words = strings(theme, rendered.exam.meta.language)
-    found = []
+    found: list[tuple[int, Question]] = []
     for label, variant in variants.items():  # with variants, each part once per variant
         converter = Converter(images, _labels(target.work / (label or "") / "student" / "student.aux"),
-                              {"figure": words("figure"), "table": words("table")}, source)
-        found += questions(variant, converter)
-    found.sort(key=lambda question: question.problem.number)  # a problem's questions together, in its category
+                              {"figure": words("figure"), "table": words("table")}, source, math)
+        found += enumerate(questions(variant, converter, out))
+    found.sort(key=lambda numbered: numbered[0])  # stable: the parts in exam order, each one's variants together
     meta = rendered.exam.meta
     title = f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}"
-    return Questions(rendered.id, title, meta, found, {image.name: image for image in images.values()})
+    return Questions(rendered.id, title, meta, [question for _, question in found],
+                     {image.name: image for image in images.values()})
 
 
 def _labels(aux: Path) -> dict[str, str]:

@@ -5,10 +5,11 @@ A small converter for the LaTeX that exam texts use, rather than a library: pyla
 converter on its ``LatexWalker`` (tried: the same rules over its nodes, the same HTML for all
 510 texts of the three exams) is half as long, but less strict (a ``^`` or ``_`` in prose,
 ``\textbf x`` pass) and some 30 times slower (parsing those texts alone takes 220 ms, this
-whole conversion 7 ms); latex2mathml makes MathML, where the platforms' MathJax typesets
-the TeX itself; pandoc is a 100 MB tool for a few dozen commands.
-Math stays TeX, between ``\( … \)`` and ``\[ … \]``, for MathJax to typeset (``align*``
-becomes ``aligned``, which MathJax knows in any configuration); prose commands become XHTML
+whole conversion 7 ms); pandoc is a 100 MB tool for a few dozen commands.
+Math is the platform's (``Converter``'s ``math``): by default TeX, between ``\( … \)`` and
+``\[ … \]``, for MathJax to typeset (``align*`` becomes ``aligned``, which MathJax knows in any
+configuration); QTI's is MathML (writers/qti.py), and a formula it cannot convert stays TeX with a
+warning at its line (``KeptTex``). Prose commands become XHTML
 elements (well-formed XML, as QTI needs). A figure or table stands in a text as examgen draws
 it (the default theme's ``egblock``, ``\egpicture``, ``\egcaption``, ``tabular``): where a
 theme draws it otherwise, that markup is beside the drawing in comment lines, and the
@@ -20,11 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import NoReturn
 
 from ..errors import Collector, ExportError, Loc
+from ..kinds.base import Choose
 from ..model.fields import unfit_character, unfit_message
 from ..model.rendered import DRAWN, DRAWN_END, EXPORTED, Latex, RenderedExam
 from ..model.source import Figure, Part, Problem
@@ -75,6 +77,22 @@ class Html:
         return Html(self.text + other.text, self.images + tuple(i for i in other.images if i not in self.images))
 
 
+@dataclass(frozen=True)
+class KeptTex:
+    """A formula the platform's math could not convert, kept as TeX: where it starts in its text."""
+
+    at: int
+    tex: str
+
+
+@dataclass
+class _Found:
+    """What one conversion met beyond its XHTML: the images it shows, the formulas kept as TeX."""
+
+    images: list[str] = field(default_factory=list)
+    kept: list[KeptTex] = field(default_factory=list)
+
+
 class Unconvertible(Exception):
     """Something in a text the converter has no rule for, at an offset of the text."""
 
@@ -87,48 +105,81 @@ class Converter:
     """LaTeX texts to XHTML. ``images`` maps a TikZ picture's key (``\\egpicture``) and an image
     figure's file name (``\\includegraphics``) to the image shown; ``labels`` a ``\\label`` to its
     number as the student PDF printed it; ``words`` the theme's "Figure" and "Table" (by ``figure``,
-    ``table``); ``source`` an image's name to its address on the platform."""
+    ``table``); ``source`` an image's name to its address on the platform; ``math`` a formula's TeX
+    (and whether it is displayed) to the platform's XHTML for it, None where it cannot convert it
+    (then it stays TeX); without ``math``, every formula is TeX for MathJax."""
 
     def __init__(self, images: Mapping[str, Image], labels: Mapping[str, str], words: Mapping[str, str],
-                 source: Callable[[str], str]):
-        self.images, self.labels, self.words, self.source = images, labels, words, source
+                 source: Callable[[str], str], math: Callable[[str, bool], str | None] | None = None):
+        self.images, self.labels, self.words, self.source, self.math = images, labels, words, source, math
 
-    def convert(self, latex: str, block: bool = True) -> Html:
-        """A text as XHTML: in paragraphs (``block``), or inline (an option, a title)."""
+    def convert(self, latex: str, block: bool = True, kept: list[KeptTex] | None = None) -> Html:
+        """A text as XHTML: in paragraphs (``block``), or inline (an option, a title); the formulas
+        the platform's math could not convert are added to ``kept``."""
         unfit = unfit_character(latex)
         if unfit is not None:  # brought in by a computed value: the source's own texts are checked
             raise Unconvertible(unfit_message(unfit).replace("holds", "the text holds", 1), latex.index(unfit))
-        used: list[str] = []
-        body = _Reading(self, latex, used).run()
+        found = _Found()
+        body = _Reading(self, latex, found).run()
         if block:
             body = "".join(f"<div>{piece}</div>" if BLOCK_TAG.search(piece) else f"<p>{piece}</p>"
                            for piece in PARAGRAPH.split(body.strip()) if piece.strip())
-        return Html(body.strip(), tuple(dict.fromkeys(used)))
+        if kept is not None:
+            kept += found.kept
+        return Html(body.strip(), tuple(dict.fromkeys(found.images)))
 
     def text(self, latex: Latex | str, out: Collector, block: bool = True) -> Html:
-        """``convert``, an unconvertible text noted in ``out`` with its part and line (an empty result)."""
+        """``convert``, an unconvertible text noted in ``out`` with its part and line (an empty result),
+        a formula kept as TeX warned of there."""
+        loc, context = getattr(latex, "loc", None), getattr(latex, "context", None)
+
+        def line(at: int) -> Loc | None:
+            return loc.shifted(latex[:at].count("\n")) if isinstance(loc, Loc) else None
+
+        kept: list[KeptTex] = []
         try:
-            return self.convert(latex, block)
+            html = self.convert(latex, block, kept)
         except Unconvertible as problem:
-            loc = getattr(latex, "loc", None)
-            line = loc.shifted(latex[:problem.at].count("\n")) if isinstance(loc, Loc) else None
-            out.error(ExportError(f"cannot convert to HTML: {problem.message}", line, getattr(latex, "context", None)))
+            out.error(ExportError(f"cannot convert to HTML: {problem.message}", line(problem.at), context))
             return Html("")
+        for formula in kept:
+            tex = " ".join(formula.tex.split())
+            out.warn(f"the formula '{tex if len(tex) < 60 else tex[:57] + '...'}' is kept as TeX: the platform's "
+                     "math (MathML) cannot convert it",
+                     line(formula.at), context)
+        return html
+
+    def plain_text(self, latex: str) -> str:
+        """A text as plain text, its formulas as bare TeX: an image's alternative text."""
+        return plain(Html(_Reading(self, latex, _Found(), plain_math=True).run()))
+
+    def alt(self, kind: str, label: str, caption: str | None) -> str:
+        """An image's alternative text: its caption as the student PDF numbers it ("Figure 2.1: …")."""
+        if caption is None:
+            return self.words[kind]
+        return f"{self.words[kind]} {self.labels.get(label, '')}: {self.plain_text(caption)}"
 
 
 class _Reading:
     """One pass over a text."""
 
-    def __init__(self, converter: Converter, text: str, used: list[str], offset: int = 0):
-        self.converter, self.text, self.used, self.offset = converter, text, used, offset
+    def __init__(self, converter: Converter, text: str, found: _Found, offset: int = 0, alt: str | None = None,
+                 plain_math: bool = False):
+        self.converter, self.text, self.found, self.offset = converter, text, found, offset
+        self.alt = alt  # an image's alternative text here: the caption of its block
+        self.plain_math = plain_math  # formulas as bare TeX (in an alternative text)
         self.at = 0
+
+    def reading(self, text: str, offset: int, alt: str | None = None) -> _Reading:
+        """Another reading of (a stretch of) this text, meeting what this one meets."""
+        return _Reading(self.converter, text, self.found, offset, alt or self.alt, self.plain_math)
 
     def fail(self, message: str, at: int | None = None) -> NoReturn:
         raise Unconvertible(message, self.offset + (self.at if at is None else at))
 
     def inner(self, start: int, end: int) -> str:
         """The XHTML of a stretch of this text."""
-        return _Reading(self.converter, self.text[start:end], self.used, self.offset + start).run()
+        return self.reading(self.text[start:end], self.offset + start).run()
 
     def run(self) -> str:
         out: list[str] = []
@@ -163,7 +214,7 @@ class _Reading:
         beside the drawing (model/rendered.drawn_beside), the drawing left out."""
         markup = "".join(line[1:] for line in placed.group("markup").splitlines(keepends=True))
         try:
-            html = _Reading(self.converter, markup, self.used).run()
+            html = self.reading(markup, 0).run()
         except Unconvertible as problem:  # at its place in the commented lines: one '%' more per line
             lines = markup.count("\n", 0, problem.at) + 1
             self.fail(problem.message, placed.start("markup") + problem.at + lines)
@@ -218,13 +269,22 @@ class _Reading:
             return value
         return None
 
-    def math(self, body: str, display: bool) -> str:
+    def math(self, body: str, display: bool, start: int) -> str:
+        """A formula in the platform's math, or as TeX for MathJax where it has none or cannot convert it."""
         body = PARAGRAPH.sub("\n", body.strip())  # a blank line would end the paragraph around it
+        if self.plain_math:
+            return escape(body, quote=False)
+        if self.converter.math is not None:
+            markup = self.converter.math(body, display)
+            if markup is not None:
+                return markup
+            self.found.kept.append(KeptTex(self.offset + start, body))
         return (r"\[" if display else r"\(") + escape(body, quote=False) + (r"\]" if display else r"\)")
 
     def dollar_math(self) -> str:
         display = self.text.startswith("$$", self.at)
         delimiter = "$$" if display else "$"
+        opening = self.at
         start = self.at + len(delimiter)
         end = start
         while True:
@@ -235,7 +295,7 @@ class _Reading:
                 break
             end += 1
         self.at = end + len(delimiter)
-        return self.math(self.text[start:end], display)
+        return self.math(self.text[start:end], display, opening)
 
     def until(self, closing: str, start: int) -> int:
         end = self.text.find(closing, start)
@@ -253,7 +313,7 @@ class _Reading:
             closing = r"\)" if name == "(" else r"\]"
             end = self.until(closing, self.at)
             body, self.at = self.text[self.at:end], end + 2
-            return self.math(body, name == "[")
+            return self.math(body, name == "[", start)
         if name == "\\":
             self.optional()
             return "<br/>"
@@ -292,6 +352,15 @@ class _Reading:
             return self.environment(self.raw_argument(), start)
         self.fail(f"\\{name} (examgen's HTML converter has no rule for it)", start)
 
+    def caption_alt(self, start: int, end: int) -> str | None:
+        r"""The plain text of the ``\egcaption`` in a block (``Figure 2.1: …``), for its image's alternative text."""
+        caption = self.text.find(r"\egcaption", start, end)
+        if caption < 0:
+            return None
+        reading = _Reading(self.converter, self.text[:end], _Found(), self.offset, plain_math=True)
+        reading.at = caption
+        return plain(Html(reading.command()))
+
     def caption_number(self) -> str:
         r"""The number of the caption the ``\label`` after it names, as the student PDF printed it."""
         label = re.match(r"\s*\\label\{([^}]*)\}", self.text[self.at:])
@@ -303,8 +372,9 @@ class _Reading:
         image = self.converter.images.get(key)
         if image is None:
             self.fail(f"no rendered image for the figure '{key}'", at)
-        self.used.append(image.name)
-        return f'<img src="{escape(self.converter.source(image.name))}" alt="{escape(image.name)}"/>'
+        self.found.images.append(image.name)
+        alt = self.alt if self.alt is not None else self.converter.words["figure"]
+        return f'<img src="{escape(self.converter.source(image.name))}" alt="{escape(alt)}"/>'
 
     def environment(self, name: str, start: int) -> str:
         end = self.environment_end(name)
@@ -313,13 +383,13 @@ class _Reading:
         if name in MATH_ENVIRONMENTS:
             inner = MATH_ENVIRONMENTS[name]
             body = self.text[body_start:body_end]
-            return self.math(rf"\begin{{{inner}}}{body}\end{{{inner}}}" if inner else body, True)
+            return self.math(rf"\begin{{{inner}}}{body}\end{{{inner}}}" if inner else body, True, start)
         if name in LISTS:
             return self.list(LISTS[name], body_start, body_end)
         if name == "tabular":
             return self.table(body_start, body_end)
         if name in CONTAINERS:
-            reading = _Reading(self.converter, self.text[:body_end], self.used, self.offset)
+            reading = self.reading(self.text[:body_end], self.offset, self.caption_alt(body_start, body_end))
             reading.at = body_start
             reading.optional()
             if name in ("minipage", "adjustbox"):
@@ -348,7 +418,7 @@ class _Reading:
         return f"<{tag}>" + "".join(f"<li>{entry}</li>" for entry in entries) + f"</{tag}>" if entries else ""
 
     def table(self, start: int, end: int) -> str:
-        reading = _Reading(self.converter, self.text[:end], self.used, self.offset)
+        reading = self.reading(self.text[:end], self.offset)
         reading.at = start
         reading.argument()  # the column spec
         rows = _split(self.text, reading.at, end, r"\\")
@@ -398,6 +468,23 @@ def plain(html: Html) -> str:
 
 # --- the parts as questions ------------------------------------------------------------------------
 
+NONE_OF_THESE = {"en": "None of these options is correct.", "de": "Keine dieser Antworten ist richtig."}
+EARLIER = {"en": "Earlier parts of this problem", "de": "Die vorigen Teilaufgaben dieser Aufgabe"}
+OWN_NONE = re.compile(r"(none|keine)( (of|der|dieser|davon)\b.*)?", re.I)  # an option "none of the above"
+LABEL = re.compile(r"\\label\{([^}]*)\}")
+REF = re.compile(r"\\ref\{([^}]*)\}")
+# What a part's text may refer to that its exported question cannot show, as the words that do
+LACKING = [
+    ("an earlier answer", re.compile(
+        r"\b(your|the previous|the preceding|the earlier|the above) (results?|answers?|solutions?|values?)\b"
+        r"|\byou (computed|calculated)\b|\b(ihr|ihre|ihrem|ihren|dein|deine|deinem|deinen) "
+        r"(ergebnis|antwort|lösung)|\b(berechnete|ermittelte)[nmrs]?\b", re.I)),
+    ("a later part", re.compile(r"\b(next|following|later) (parts?|subproblems?|questions?|tasks?)\b"
+                                r"|\b(nächste|folgende)n? (teilaufgabe|aufgabe)", re.I)),
+    ("a page of the paper", re.compile(r"\b(next|following|previous|last) page\b|\boverleaf\b"
+                                       r"|\b(nächsten|vorigen|vorherigen|letzten) seite\b", re.I)),
+]
+
 
 @dataclass(frozen=True)
 class Note:
@@ -406,19 +493,36 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Earlier:
+    """A part before the question's in its problem, as context: its number, lead and prompt."""
+
+    number: str
+    text: Html
+
+
+@dataclass(frozen=True)
 class Question:
-    """A part as an online platform asks it: the problem's intro and its figures and tables come
-    first (each question stands alone), then the part's lead and prompt; texts the student sees
-    are the student view's, the solution and notes the solution view's."""
+    """A part as an online platform asks it, answerable alone: the problem's intro and its figures
+    and tables, the leads and prompts of the parts before it, then the part's own lead and prompt;
+    texts the student sees are the student view's, the solution and notes the solution view's."""
 
     problem: Problem[str]  # the solution view's records (the key)
     part: Part[str]
     title: str  # the problem's title as plain text
-    text: Html
+    language: str
+    intro: Html  # the problem's intro and the figures and tables that follow it in the PDF
+    earlier: tuple[Earlier, ...]
+    text: Html  # the part's own lead and prompt
     options: tuple[Html, ...]
+    none: Html | None  # "none of these" added as the last option: a choice part without its own
     solution: Html | None
     notes: tuple[Note, ...]
     variant: str | None = None  # its variant's label, in an exam with variants
+
+    @property
+    def choices(self) -> tuple[Html, ...]:
+        """The options a platform offers: the part's, then the added "none of these"."""
+        return self.options + ((self.none,) if self.none else ())
 
     @property
     def lines(self) -> int:
@@ -427,10 +531,23 @@ class Question:
 
     @property
     def images(self) -> tuple[str, ...]:
-        found = self.text.images + tuple(name for option in self.options for name in option.images)
-        if self.solution:
-            found += self.solution.images
-        return tuple(dict.fromkeys(found + tuple(name for note in self.notes for name in note.text.images)))
+        texts = [self.intro, *(earlier.text for earlier in self.earlier), self.text, *self.options]
+        texts += [self.solution] if self.solution else []
+        texts += [note.text for note in self.notes]
+        return tuple(dict.fromkeys(name for text in texts for name in text.images))
+
+    def body(self, collapsed: bool) -> Html:
+        """The question's whole text; the earlier parts in a ``details`` element a reader opens
+        (``collapsed``, where the platform's HTML has it), else in a ``div`` of their own."""
+        html = self.intro
+        if self.earlier:
+            heading = escape(EARLIER.get(self.language, EARLIER["en"]))
+            html += Html(f"<details><summary>{heading}</summary>" if collapsed
+                         else f'<div class="earlier-parts"><p><em>{heading}</em></p>')
+            for earlier in self.earlier:
+                html += Html(f"<p><strong>{earlier.number}</strong></p>") + earlier.text
+            html += Html("</details>" if collapsed else "</div>")
+        return html + self.text
 
 
 def unasked(question: Question, platform: str) -> ExportError:
@@ -461,25 +578,82 @@ def figure_key(figure: Figure[str]) -> str | None:
     return figure.picture or figure.asset
 
 
-def questions(rendered: RenderedExam, converter: Converter) -> list[Question]:
-    """Every part of the exam as a question; all texts the converter cannot read are raised together."""
-    out = Collector()
+def questions(rendered: RenderedExam, converter: Converter, out: Collector) -> list[Question]:
+    """Every part of the exam as a question; all texts the converter cannot read are raised together,
+    a text that refers to what its question lacks is warned of in ``out``."""
+    problems = Collector()
     found = []
+    language = rendered.exam.meta.language
     for problem, seen_problem in zip(rendered.exam.problems, rendered.student.exam.problems):
-        title = plain(converter.text(problem.title, out, block=False))
-        intro = converter.text(seen_problem.intro, out) if seen_problem.intro else Html("")
-        intro += _unplaced(rendered, converter, seen_problem, out)
+        title = plain(converter.text(problem.title, problems, block=False))
+        intro = converter.text(seen_problem.intro, problems) if seen_problem.intro else Html("")
+        intro += _unplaced(rendered, converter, seen_problem, problems)
+        shown = set(_unplaced_labels(rendered, seen_problem))
+        shown |= set(LABEL.findall(seen_problem.intro or ""))
+        earlier: list[Earlier] = []
         for part, seen_part in zip(problem.parts, seen_problem.parts):
-            text = intro + (converter.text(seen_part.lead, out) if seen_part.lead else Html(""))
-            text += converter.text(seen_part.prompt, out)
-            options = tuple(converter.text(box, out, block=False) for box in seen_part.answer.boxes())
+            own = [text for text in (seen_part.lead, seen_part.prompt) if text]
+            text = Html("")
+            for latex in own:
+                text += converter.text(latex, problems)
+            shown |= {label for latex in own for label in LABEL.findall(latex)}
+            _warn_lacking(seen_part, own, shown, converter.labels, out)
+            options = tuple(converter.text(box, problems, block=False) for box in seen_part.answer.boxes())
             solution_text = part.answer.written_solution()
-            solution = converter.text(solution_text, out) if solution_text else None
-            notes = tuple(Note(note.points, converter.text(note.text, out, block=False))
+            solution = converter.text(solution_text, problems) if solution_text else None
+            notes = tuple(Note(note.points, converter.text(note.text, problems, block=False))
                           for note in part.answer.rubric())
-            found.append(Question(problem, part, title, text, options, solution, notes, rendered.variant))
-    out.raise_if_any()
+            none = _added_none(part, options, language, rendered.variant, problems)
+            found.append(Question(problem, part, title, language, intro, tuple(earlier), text, options, none,
+                                  solution, notes, rendered.variant))
+            earlier.append(Earlier(part.number, text))
+    out.noted(problems.warnings)
+    problems.raise_if_any()
     return found
+
+
+def _added_none(part: Part[str], options: tuple[Html, ...], language: str, variant: str | None,
+                out: Collector) -> Html | None:
+    """The option "none of these" a choice part gets as its last ("cross nothing" is an answer no
+    platform grades), unless it has one of its own: then that one is the part's way to say so."""
+    form = part.answer.form()
+    if not isinstance(form, Choose):
+        return None
+    if not any(OWN_NONE.fullmatch(plain(option).rstrip(".!")) for option in options):
+        return Html(escape(NONE_OF_THESE.get(language, NONE_OF_THESE["en"])))
+    if not form.correct:
+        out.error(ExportError("no option is correct, not even the part's own 'none of these': the paper's answer "
+                              "is to cross nothing, which no platform grades; mark its 'none' option correct",
+                              part.loc, part.context, variants=(variant,) if variant else ()))
+    return None
+
+
+def _warn_lacking(part: Part[str], texts: list[str], shown: set[str], labels: Mapping[str, str],
+                  out: Collector) -> None:
+    """Warn where a part's lead or prompt refers to what its exported question cannot show: an
+    earlier answer, a later part, a page of the paper, a figure or table of elsewhere (``\\ref``)."""
+    for text in texts:
+        loc = getattr(text, "loc", None)
+
+        def line(at: int, text: str = text, loc: Loc | None = loc) -> Loc | None:
+            return loc.shifted(text[:at].count("\n")) if isinstance(loc, Loc) else part.loc
+
+        for what, pattern in LACKING:
+            for match in pattern.finditer(text):
+                out.warn(f"'{match.group(0)}' refers to {what}, which the exported question cannot show: say "
+                         "in the text what it needs (a value, the figure), or review the question after import",
+                         line(match.start()), part.context)
+        for ref in REF.finditer(text):
+            if ref.group(1) not in shown:
+                out.warn(f"it refers to {labels.get(ref.group(1), ref.group(1))} (\\ref{{{ref.group(1)}}}), which "
+                         "its exported question does not show: only its problem's intro, figures and tables and "
+                         "the parts up to it are there", line(ref.start()), part.context)
+
+
+def _unplaced_labels(rendered: RenderedExam, problem: Problem[str]) -> list[str]:
+    placed = rendered.student.placed[problem.number]
+    return [figure.label for figure in problem.figures if figure.id not in placed] + \
+        [table.label for table in problem.tables if table.id not in placed]
 
 
 def _caption(converter: Converter, kind: str, label: str, caption: str | None, out: Collector) -> Html:
@@ -501,7 +675,8 @@ def _unplaced(rendered: RenderedExam, converter: Converter, problem: Problem[str
             if image is None:
                 out.error(ExportError(f"figure '{figure.id}' has no rendered image", figure.loc, problem.context))
                 continue
-            img = f'<img src="{escape(converter.source(image.name))}" alt="{escape(image.name)}"/>'
+            alt = converter.alt("figure", figure.label, figure.caption)
+            img = f'<img src="{escape(converter.source(image.name))}" alt="{escape(alt)}"/>'
             html += Html(f"<div>{img}</div>", (image.name,))
             html += _caption(converter, "figure", figure.label, figure.caption, out)
     for table in problem.tables:

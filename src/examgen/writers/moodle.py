@@ -1,17 +1,26 @@
-r"""Moodle XML (docs/exports.md): a question bank with a category per exam and per problem.
+r"""Moodle XML (docs/exports.md): a question bank with a category per exam, per problem and per
+part, the part's variants the questions in its category (a quiz's "random question" from it gives
+each student one variant of that part).
 
-Multiple choice keeps the exam's all-or-nothing rule exactly: every choice question offers
-the part's options and a last one, "none of these options" (the paper's answer "cross
-nothing", which Moodle cannot grade; offered in every question so it tells nothing). With
-one correct option (or none: then "none of these") it is Moodle's core ``multichoice`` with
-check boxes: the correct option +100 %, every other -100 % (Moodle floors a grade at 0), so
-only the correct option alone scores. With several correct options core Moodle gives partial
-credit for some of them, so the part is a ``multichoiceset`` ("All-or-Nothing Multiple
-Choice", a plugin in Moodle's plugin directory): full points for exactly the correct set.
-Numeric parts are ``numerical`` with the absolute tolerance and the unit (optional, not
-graded: the paper prints it); free-answer parts ``essay`` with the sample solution and the
-correction notes as information for graders. Each part is asked in its kind's form
-(``kinds.base``); a kind without one is an error naming the part, never an essay.
+Every question imports into core Moodle. Multiple choice keeps the exam's all-or-nothing rule as
+closely as core ``multichoice`` can: every choice question offers the part's options and a last
+one, "none of these options" (the paper's answer "cross nothing", which Moodle cannot grade;
+offered in every question so it tells nothing), unless the part has its own. With check boxes
+(``single=false``) Moodle adds the fractions of the ticked boxes and floors the sum at 0; its
+positive fractions must add up to 100 %. So each of k correct options is +100/k %, every other
+-100 %: any wrong cross scores 0, exactly the correct set 100 %, and only a strict subset of the
+correct options, nothing wrong, earns part (j/k) of the points, where the paper gives 0. The
+format ``moodle-multichoiceset`` writes the parts with several correct options as the plugin
+``multichoiceset`` ("All-or-Nothing Multiple Choice") instead, which grades the rule exactly.
+Numeric parts are ``numerical`` with the absolute tolerance and the unit (optional, not graded:
+the paper prints it); free-answer parts ``essay`` with the sample solution and the correction
+notes as information for graders. Each part is asked in its kind's form (``kinds.base``); a kind
+without one is an error naming the part, never an essay.
+
+Checked against Moodle 4.x's importer (question/format/xml/format.php, question/format.php): the
+fractions must be among ``question_bank::fraction_options_full()`` (MOODLE_FRACTIONS) or the
+import stops, and a ``multichoice`` with check boxes is refused unless its positive fractions,
+rounded to 2 places, add up to exactly 100 %.
 """
 
 from __future__ import annotations
@@ -20,12 +29,15 @@ import base64
 from html import escape
 from xml.etree import ElementTree as ET
 
+from ..errors import ExportError
 from ..kinds.base import Choose, Essay, Number
 from ..numbers import format_number
 from .html import Html, Image, Question, unasked, worked
 
 PLUGINFILE = "@@PLUGINFILE@@/"  # how Moodle's XML addresses a file embedded in the same text
-NONE_OF_THESE = {"en": "None of these options is correct.", "de": "Keine dieser Antworten ist richtig."}
+# The fractions Moodle's import accepts (question_bank::fraction_options_full(), within 1e-5), positive
+MOODLE_FRACTIONS = (1.0, 0.9, 0.8333333, 0.8, 0.75, 0.7, 0.6666667, 0.6, 0.5, 0.4, 0.3333333, 0.3, 0.25, 0.2,
+                    0.1666667, 0.1428571, 0.125, 0.1111111, 0.1, 0.05)
 
 
 def source(name: str) -> str:
@@ -66,12 +78,19 @@ def question_name(exam_id: str, question: Question) -> str:
     return f"{exam_id} {part.number}" + (f" ({part.id})" if part.id else "") + variant
 
 
-def fractions(correct: tuple[int, ...], options: int) -> tuple[str, list[float]]:
-    """The question type and each answer's fraction in percent (the options, then "none of these")."""
-    if len(correct) > 1:
-        return "multichoiceset", [100.0 if n in correct else 0.0 for n in range(1, options + 2)]
-    right = correct[0] if correct else options + 1
-    return "multichoice", [100.0 if n == right else -100.0 for n in range(1, options + 2)]
+def fractions(question: Question, correct: tuple[int, ...], plugin: bool) -> tuple[str, list[float]]:
+    """The question type and each choice's fraction in percent, for the correct choices' numbers:
+    core ``multichoice``, each correct one +100/k %, the others -100 %; with ``plugin``, several
+    correct ones as ``multichoiceset``, those 100 and the others 0 (what the plugin's own export writes)."""
+    choices = range(1, len(question.choices) + 1)
+    if plugin and len(correct) > 1:
+        return "multichoiceset", [100.0 if n in correct else 0.0 for n in choices]
+    share = next((f for f in MOODLE_FRACTIONS if abs(f - 1 / len(correct)) < 1e-5), None)
+    if share is None:
+        raise ExportError(f"{len(correct)} correct options: core Moodle has no fraction 1/{len(correct)} to give "
+                          "each its share of 100 %; export with --format moodle-multichoiceset for a Moodle "
+                          "with that plugin", question.part.loc, question.part.context)
+    return "multichoice", [round(100 * share, 5) if n in correct else -100.0 for n in choices]
 
 
 def _common(quiz: ET.Element, kind: str, exam_id: str, question: Question, images: dict[str, Image],
@@ -79,7 +98,7 @@ def _common(quiz: ET.Element, kind: str, exam_id: str, question: Question, image
     element = ET.SubElement(quiz, "question", {"type": kind})
     name = ET.SubElement(element, "name")
     ET.SubElement(name, "text").text = question_name(exam_id, question)
-    _text(element, "questiontext", question.text, images)
+    _text(element, "questiontext", question.body(collapsed=True), images)
     _text(element, "generalfeedback", feedback, images)
     _value(element, "defaultgrade", format_number(question.part.points))
     _value(element, "penalty", "0")
@@ -89,9 +108,10 @@ def _common(quiz: ET.Element, kind: str, exam_id: str, question: Question, image
     return element
 
 
-def _choice(quiz: ET.Element, exam_id: str, question: Question, form: Choose, language: str,
+def _choice(quiz: ET.Element, exam_id: str, question: Question, form: Choose, plugin: bool,
             images: dict[str, Image]) -> None:
-    kind, shares = fractions(form.correct, len(question.options))
+    choices = question.choices
+    kind, shares = fractions(question, form.correct or (len(choices),), plugin)  # none correct: "none of these"
     element = _common(quiz, kind, exam_id, question, images, Html(""))
     if kind == "multichoice":
         _value(element, "single", "false")
@@ -101,8 +121,7 @@ def _choice(quiz: ET.Element, exam_id: str, question: Question, form: Choose, la
     for tag in ("correctfeedback", "partiallycorrectfeedback", "incorrectfeedback"):
         _text(element, tag, "")
     ET.SubElement(element, "shownumcorrect")
-    texts = [*question.options, Html(NONE_OF_THESE.get(language, NONE_OF_THESE["en"]))]
-    for text, share in zip(texts, shares):
+    for text, share in zip(choices, shares):
         option = _text(element, "answer", text, images)
         option.set("fraction", format_number(share))
         _text(option, "feedback", "")
@@ -136,20 +155,26 @@ def _essay(quiz: ET.Element, exam_id: str, question: Question, images: dict[str,
     _text(element, "responsetemplate", "")
 
 
-def moodle_xml(exam_id: str, exam_title: str, language: str, questions: list[Question],
-               images: dict[str, Image]) -> bytes:
-    """The question bank: the exam's category, then per problem its category and its parts."""
+def moodle_xml(exam_id: str, exam_title: str, questions: list[Question], images: dict[str, Image],
+               plugin: bool = False) -> bytes:
+    """The question bank: the exam's category, then per problem its category, in it per part a
+    category holding the part's variants; ``plugin``: several correct options as ``multichoiceset``."""
     quiz = ET.Element("quiz")
     _category(quiz, category_path(exam_id), f"<p>{escape(exam_title)}</p>")
-    problem = None
+    problem, part = None, None
     for question in questions:
-        if question.problem.number != problem:
-            problem = question.problem.number
-            _category(quiz, category_path(exam_id, f"{problem} {question.title}"),
-                      f"<p>{problem} {escape(question.title)}</p>")
+        number = question.problem.number
+        problem_name = f"{number} {question.title}"
+        if number != problem:
+            problem = number
+            _category(quiz, category_path(exam_id, problem_name), f"<p>{escape(problem_name)}</p>")
+        if question.part.number != part:
+            part = question.part.number
+            _category(quiz, category_path(exam_id, problem_name, part_category(question)),
+                      f"<p>{escape(part_category(question))}: {format_number(question.part.points)} points</p>")
         form = question.part.answer.form()
         if isinstance(form, Choose):
-            _choice(quiz, exam_id, question, form, language, images)
+            _choice(quiz, exam_id, question, form, plugin, images)
         elif isinstance(form, Number):
             _numerical(quiz, exam_id, question, form, images)
         elif isinstance(form, Essay):
@@ -158,3 +183,9 @@ def moodle_xml(exam_id: str, exam_title: str, language: str, questions: list[Que
             raise unasked(question, "Moodle XML")
     ET.indent(quiz, space=" ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="utf-8") + b"\n"
+
+
+def part_category(question: Question) -> str:
+    """A part's category: its number (and id); its variants are the questions in it."""
+    part = question.part
+    return part.number + (f" ({part.id})" if part.id else "")

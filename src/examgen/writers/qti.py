@@ -1,13 +1,16 @@
 """An IMS QTI 2.1 content package (docs/exports.md): a zip of ``imsmanifest.xml``, one
-``assessmentItem`` per part, an ``assessmentTest`` with a section per problem, and the images.
+``assessmentItem`` per part and variant, an ``assessmentTest`` with a section per problem holding a
+section per part that selects one of its variants, and the images.
 
-The mapping is Moodle's: a choice part is a ``choiceInteraction`` (any number of boxes, in
-the exam's order) scored all-or-nothing by its own response processing (the points for
-exactly the correct set; for a part without a correct option, for crossing none); a numeric
-part a ``textEntryInteraction`` of a float, right within the absolute tolerance; a free-answer
-part an ``extendedTextInteraction`` scored by hand, with the sample solution and the
-correction notes in a ``rubricBlock`` for scorers. Math stays TeX in ``\\( … \\)``. Each part
-is asked in its kind's form (``kinds.base``); a kind without one is an error naming the part.
+The mapping is Moodle's: a choice part is a ``choiceInteraction`` (any number of boxes, in the
+exam's order, and "none of these" unless the part has its own) scored all-or-nothing by its own
+response processing: the points for exactly the correct set, 0 for anything else, an empty
+response included; a numeric part a ``textEntryInteraction`` of a float, right within the absolute
+tolerance; a free-answer part an ``extendedTextInteraction`` scored by hand, with the sample
+solution and the correction notes in a ``rubricBlock`` for scorers. Math is MathML, its TeX kept
+as an annotation (``mathml``; a formula latex2mathml cannot convert stays TeX, with a warning).
+Each part is asked in its kind's form (``kinds.base``); a kind without one is an error naming the
+part. Checked against the QTI 2.1 (final, 2012) and IMS CP 1.1 XSDs while written (docs/exports.md).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..numbers import format_number
 from .html import Html, Image, Question, unasked, worked
 
 QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"
+MATHML = "http://www.w3.org/1998/Math/MathML"
 CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
@@ -30,8 +34,36 @@ IMAGES = "images/"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same exam gives the same bytes
 
 
+ET.register_namespace("m", MATHML)
+NONE_CHOICE = "option-none"
+
+
 def source(name: str) -> str:
     return IMAGES + name
+
+
+def mathml(tex: str, display: bool) -> str | None:
+    """A formula as MathML (latex2mathml), its TeX kept as an annotation; None where latex2mathml
+    cannot convert it, or passes a command it does not know through as text."""
+    from latex2mathml.converter import convert
+
+    readable = tex  # latex2mathml reads align* and gather*, not the converter's aligned and gathered
+    for inner, outer in (("aligned", "align*"), ("gathered", "gather*")):
+        readable = readable.replace(f"{{{inner}}}", f"{{{outer}}}")
+    try:
+        math = ET.fromstring(convert(readable, display="block" if display else "inline"))
+    except Exception:  # latex2mathml's own errors for TeX it cannot read (no common base class), or its
+        return None  # alignments' '&' passed through unescaped, which no XML parser reads
+    for token in math.iter():
+        token.text = token.text and re.sub(r"\\([_%#$])", r"\1", token.text)  # left escaped in \text{…}
+        if token.text and "\\" in token.text:  # a command latex2mathml does not know, passed through
+            return None
+    semantics = ET.Element(f"{{{MATHML}}}semantics")
+    row = semantics if len(math) == 1 else ET.SubElement(semantics, f"{{{MATHML}}}mrow")
+    row.extend(list(math))
+    ET.SubElement(semantics, f"{{{MATHML}}}annotation", {"encoding": "application/x-tex"}).text = tex
+    math[:] = [semantics]
+    return ET.tostring(math, encoding="unicode")
 
 
 def identifier(text: str) -> str:
@@ -41,6 +73,10 @@ def identifier(text: str) -> str:
 
 def item_id(question: Question) -> str:
     return f"item-{question.part.number}" + (f"-{question.variant}" if question.variant else "")
+
+
+def item_title(question: Question) -> str:
+    return f"{question.part.number} {question.title}" + (f" (variant {question.variant})" if question.variant else "")
 
 
 def _root(tag: str, namespace: str, schema: str, attributes: dict[str, str]) -> ET.Element:
@@ -80,32 +116,30 @@ def _set_score(condition: ET.Element, points: float) -> None:
 
 def assessment_item(question: Question) -> ET.Element:
     part, form = question.part, question.part.answer.form()
-    item = _root("assessmentItem", QTI, QTI_XSD, {"identifier": item_id(question), "title": f"{part.number} "
-                  f"{question.title}", "adaptive": "false", "timeDependent": "false"})
+    item = _root("assessmentItem", QTI, QTI_XSD, {"identifier": item_id(question), "title": item_title(question),
+                                                  "adaptive": "false", "timeDependent": "false"})
     response = _sub(item, "responseDeclaration", {"identifier": "RESPONSE"})
     _score(item, part.points)
     body = _sub(item, "itemBody")
-    body.append(xhtml(question.text))
+    body.append(xhtml(question.body(collapsed=False)))
     processing = ET.Element("responseProcessing")
     if isinstance(form, Choose):
         response.attrib.update(cardinality="multiple", baseType="identifier")
-        if form.correct:
-            correct = _sub(response, "correctResponse")
-            for number in form.correct:
-                _sub(correct, "value", text=f"option-{number}")
+        choices = [(f"option-{number}", option) for number, option in enumerate(question.options, 1)]
+        choices += [(NONE_CHOICE, question.none)] if question.none else []
+        correct = _sub(response, "correctResponse")
+        for number in form.correct or (len(choices),):  # none correct: "none of these"
+            _sub(correct, "value", text=choices[number - 1][0])
         interaction = _sub(body, "choiceInteraction", {"responseIdentifier": "RESPONSE", "shuffle": "false",
                                                        "maxChoices": "0"})
-        for number, option in enumerate(question.options, 1):
+        for identifier, option in choices:
             choice = xhtml(option, "simpleChoice")
-            choice.set("identifier", f"option-{number}")
+            choice.set("identifier", identifier)
             interaction.append(choice)
-        condition = _condition(processing)
-        if form.correct:
-            match = _sub(condition, "match")
-            _sub(match, "variable", {"identifier": "RESPONSE"})
-            _sub(match, "correct", {"identifier": "RESPONSE"})
-        else:
-            _sub(_sub(condition, "isNull"), "variable", {"identifier": "RESPONSE"})
+        condition = _condition(processing)  # an empty response matches no set: skipped is 0
+        match = _sub(condition, "match")
+        _sub(match, "variable", {"identifier": "RESPONSE"})
+        _sub(match, "correct", {"identifier": "RESPONSE"})
         _set_score(condition, part.points)
     elif isinstance(form, Number):
         response.attrib.update(cardinality="single", baseType="float")
@@ -137,20 +171,29 @@ def assessment_item(question: Question) -> ET.Element:
 
 
 def assessment_test(exam_id: str, title: str, questions: list[Question]) -> ET.Element:
+    """The test: a section per problem, in it a section per part that selects one of the part's
+    variants; ``SCORE`` and ``MAXSCORE`` are the sums over the items selected."""
     test = _root("assessmentTest", QTI, QTI_XSD, {"identifier": identifier(f"test-{exam_id}"), "title": title})
-    _sub(test, "outcomeDeclaration", {"identifier": "SCORE", "cardinality": "single", "baseType": "float"})
+    for name in ("SCORE", "MAXSCORE"):
+        _sub(test, "outcomeDeclaration", {"identifier": name, "cardinality": "single", "baseType": "float"})
     test_part = _sub(test, "testPart", {"identifier": "exam", "navigationMode": "nonlinear",
                                         "submissionMode": "simultaneous"})
-    sections: dict[int, ET.Element] = {}
+    problems: dict[int, ET.Element] = {}
+    parts: dict[str, ET.Element] = {}
     for question in questions:
-        number = question.problem.number
-        if number not in sections:
-            sections[number] = _sub(test_part, "assessmentSection", {
+        number, part = question.problem.number, question.part.number
+        if number not in problems:
+            problems[number] = _sub(test_part, "assessmentSection", {
                 "identifier": f"problem-{number}", "title": f"{number} {question.title}", "visible": "true"})
-        _sub(sections[number], "assessmentItemRef", {"identifier": item_id(question),
-                                                     "href": f"{item_id(question)}.xml"})
-    total = _sub(_sub(test, "outcomeProcessing"), "setOutcomeValue", {"identifier": "SCORE"})
-    _sub(_sub(total, "sum"), "testVariables", {"variableIdentifier": "SCORE"})
+        if part not in parts:
+            parts[part] = _sub(problems[number], "assessmentSection", {
+                "identifier": identifier(f"part-{part}"), "title": part, "visible": "false"})
+            _sub(parts[part], "selection", {"select": "1"})
+        _sub(parts[part], "assessmentItemRef", {"identifier": item_id(question), "href": f"{item_id(question)}.xml"})
+    processing = _sub(test, "outcomeProcessing")
+    for name in ("SCORE", "MAXSCORE"):
+        total = _sub(processing, "setOutcomeValue", {"identifier": name})
+        _sub(_sub(total, "sum"), "testVariables", {"variableIdentifier": name})
     return test
 
 
