@@ -6,12 +6,16 @@ copy's page shows; a copy's page adds only its QR code (a few filled rectangles)
 code label. The labels, and with a roster the names on the covers, are typeset in one
 LuaLaTeX run for all copies (``overlays.tex``), each on a page of its own that becomes a
 form XObject too: LuaLaTeX with Debian's Noto fonts prints the scripts rosters hold, the exam
-itself stays on pdfLaTeX. Where to stamp is what TeX measured (writers/layout.py).
+itself stays on pdfLaTeX. Where to stamp is what TeX measured (stages/positions.py).
 
 Codes and their check characters: codes.py.
 
 Every byte is a function of the inputs (writers/pdf.py): ``--only`` writes a copy
 byte-identical to the one ``--split`` wrote, years later.
+
+Over 500 lines, as one module: the plan of the copies, the measured stamp, the overlays' document
+and the copies' PDF objects describe one file format of examgen's own, each piece written for
+the others' numbers (pages, object numbers, positions).
 """
 
 from __future__ import annotations
