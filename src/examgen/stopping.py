@@ -109,7 +109,9 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        stop.over.set()
+        if stop.signum is None:
+            stop.over.set()  # after a stop, the reaper goes on until the process ends: a thread still
+            # winding down (a writer between two LaTeX passes) may start a child, which it ends at once
 
 
 @contextmanager

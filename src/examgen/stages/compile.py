@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import stopping
 from ..errors import Collector, CompileError, EnvironmentProblem, ErrorGroup, ExamgenError, Loc, OutputProblem
 from ..model.rendered import ANNOUNCEMENT, MARKER
 from ..sandbox.bubblewrap import sandbox_works
@@ -319,6 +320,7 @@ def compile_document(job: Job, out: Collector, settle: bool = True) -> str:
     job.pdf.unlink(missing_ok=True)  # a pass that ships no page must not leave the last build's PDF looking new
     deadline = time.monotonic() + TIMEOUT_SECONDS
     for _ in range(MAX_PASSES):
+        stopping.current().check()  # a stop ends the document here: no pass starts after it
         references = _read_bytes(job.aux)
         try:
             result = subprocess.run(command, cwd=job.folder, env=tex_environment(job.font_cache),
