@@ -229,13 +229,14 @@ def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) ->
         if folder.exists():
             os.rename(folder, old)
         os.rename(staged, folder)
-        if _read(old / MANIFEST) not in (None, _read(folder / MANIFEST)):
+        if _content(old / MANIFEST) not in (None, _content(folder / MANIFEST)):
             os.rename(old, next(kept for number in itertools.count(1)
                                 if not (kept := folder.with_name(f"{folder.name}.replaced-{number}")).exists()))
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _read(path: Path) -> bytes | None:
+def _content(path: Path) -> bytes | None:
+    """A file's bytes, None where there is no such file."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
