@@ -14,6 +14,8 @@ from .errors import UNFIT_IN_NAMES, Collector, Loc, SourceError, printable
 from .theme import Theme, leads_to, link_out
 
 EXAM_FILE = "exam.yaml"
+COPIES = "copies"  # the copies' folder in an exam's course records (course/<id>/copies)
+MANIFEST = "manifest.json"  # a run of copies' record of each copy: code, student, variant, pages
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,11 @@ class Target:
     def course(self) -> Path:
         """Its course records (copies, exports, grades): apart from the build, which never removes them."""
         return self.project.course / self.id
+
+    @property
+    def copies(self) -> Path:
+        """The default folder of its copies, which export, grade and scan read."""
+        return self.course / COPIES
 
 
 def refuse_links_out(folders: dict[Path, str], home: Path) -> None:

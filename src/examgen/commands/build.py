@@ -30,7 +30,7 @@ from ..orchestrate import (
     run_writers,
 )
 from ..outputs import OutputFolder, writing
-from ..project import Target
+from ..project import COPIES, MANIFEST, Target
 from ..writers import Context, Product, output_names, writers
 
 if TYPE_CHECKING:
@@ -101,13 +101,11 @@ def _adopt_older_copies(target: Target, output: OutputFolder) -> None:
     """Copies an older examgen made inside a set of outputs, which a build replaces and the next one
     removes, moved to the course's records first: the current set's as ``copies`` (unless the records
     hold copies already), any other's beside it, named after its set. Nothing else is moved."""
-    from ..writers.copies import FOLDER, MANIFEST
-
-    for older in (folder / FOLDER for folder in output.sets()):
+    for older in (folder / COPIES for folder in output.sets()):
         if (older / MANIFEST).is_file():
-            moved = target.course / FOLDER
+            moved = target.copies
             if moved.exists():
-                moved = target.course / f"{FOLDER}{older.parent.name.removeprefix(output.prefix.rstrip('-'))}"
+                moved = target.course / f"{COPIES}{older.parent.name.removeprefix(output.prefix.rstrip('-'))}"
             moved.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(older, moved)
 

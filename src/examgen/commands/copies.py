@@ -34,7 +34,7 @@ from ..orchestrate import (
     worker_result,
 )
 from ..outputs import replace_file, writing
-from ..project import Target
+from ..project import MANIFEST, Target
 from ..writers import Context
 from .build import BuildResult, build
 
@@ -72,11 +72,10 @@ Progress = Callable[[int, int], None]  # copies done, copies in all
 def warn_if_changed(copies: Path, key: bytes, consequence: str, out: Collector) -> None:
     """A warning when the exam's key is no longer the one its copies (``copies``: their folder)
     were made with: the exam changed after printing. A manifest of an older examgen records none."""
-    from ..writers import copies as writer
     from ..writers.key import key_digest
 
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        made_with = json.loads((copies / writer.MANIFEST).read_text(encoding="utf-8")).get("key_sha256")
+        made_with = json.loads((copies / MANIFEST).read_text(encoding="utf-8")).get("key_sha256")
         if made_with and made_with != key_digest(key):
             out.warn(f"the exam changed since its copies were made ({Loc(copies)}): {consequence}")
 
@@ -128,7 +127,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     stopping.current().check()
     pdf = writer.CopiesPdf(student_pdfs, overlays_pdf, copies, stamp,
                            writer.info_object(exam, os.environ.get("SOURCE_DATE_EPOCH")))
-    folder = request.out or target.course / writer.FOLDER
+    folder = request.out or target.copies
     warnings = list(dict.fromkeys(built.warnings + out.warnings))  # a copy's variant may warn as the build did
     if request.only:
         copy = chosen[0]
@@ -211,7 +210,7 @@ def _install_copies(folder: Path, files: dict[str, Callable[[Path], object]]) ->
     renames: a failed run leaves the last copies as they were. An existing folder is replaced only
     if it holds nothing but what a run of copies writes; copies of another run (another manifest:
     copies that may have been printed) are kept beside it as ``copies.replaced-N``, never removed."""
-    from ..writers.copies import COPIES_FILE, MANIFEST
+    from ..writers.copies import COPIES_FILE
 
     staged, old = folder.with_name(f".{folder.name}.examgen-new"), folder.with_name(f".{folder.name}.examgen-old")
     with writing("the copies", folder.parent):

@@ -10,7 +10,6 @@ from ..errors import Collector
 from ..exports import EXPORTERS, Build
 from ..outputs import replace_file, writing
 from ..project import Target
-from ..writers.copies import FOLDER
 from .build import build
 from .copies import warn_if_changed
 
@@ -37,7 +36,7 @@ def export(target: Target, request: ExportRequest) -> ExportResult:
     exporter = EXPORTERS[request.format]
     built = build(target, request.build)
     out = Collector()
-    copies = request.copies or target.course / FOLDER
+    copies = request.copies or target.copies
     if exporter.reads_copies:
         warn_if_changed(copies, (built.out_dir / "key.json").read_bytes(),
                         f"the {exporter.name} export follows the exam as it is now", out)

@@ -11,8 +11,7 @@ from ..errors import Collector, Loc, SourceError
 from ..model.source import Grading, Threshold
 from ..orchestrate import read_exam, render_all
 from ..outputs import replace_file, writing
-from ..project import Target
-from ..writers.copies import FOLDER
+from ..project import MANIFEST, Target
 from .copies import warn_if_changed
 
 GRADING = "grading"  # the grading outputs' folder in the course's records
@@ -50,13 +49,12 @@ def grade(target: Target, request: GradeRequest) -> GradeResult:
     from ..grading.scale import GERMAN, resolve
     from ..grading.score import Keys, score
     from ..grading.sheets import Codes, read_crosses, read_marks
-    from ..writers.copies import MANIFEST
     from ..writers.key import key_json
 
     out = Collector()
     theme = target.project.theme()
     source = read_exam(target, theme, out)
-    copies = request.copies or target.course / FOLDER
+    copies = request.copies or target.copies
     codes = Codes(source.meta.code, copies / MANIFEST)
     if codes.known is None:
         out.warn(f"no manifest of copies at {Loc(codes.manifest)}: the copy codes were checked for their form, "

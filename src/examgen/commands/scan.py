@@ -25,13 +25,12 @@ from .. import stopping
 from ..errors import Collector, Loc, ScanError
 from ..orchestrate import CORES, read_exam, worker_processes, worker_result
 from ..outputs import replace_file, writing
-from ..project import Target
+from ..project import MANIFEST, Target
 from ..scanning.inputs import Bundle, open_bundle
-from ..scanning.printed import LAYOUT, MANIFEST, Printed, read_printed
+from ..scanning.printed import LAYOUT, Printed, read_printed
 from ..scanning.read import DAMAGED, FOREIGN, NOT_PRINTED, READ, PageReading
 from ..scanning.results import Flag, Gathered, ScannedPart
 from ..spreadsheet import safe_csv
-from ..writers.copies import FOLDER
 
 SCANS = "scans"  # the scans' folder in the course's records (course/<id>/scans)
 BUNDLES, CACHE, ANSWERS = "bundles", "cache", "answers"
@@ -78,7 +77,7 @@ def scan(target: Target, request: ScanRequest, progress: Progress | None = None)
     out = Collector()
     exam = read_exam(target, target.project.theme(), out)
     out.raise_if_any()
-    printed = read_printed(request.copies or target.course / FOLDER, exam.id)
+    printed = read_printed(request.copies or target.copies, exam.id)
     if printed.exam_code != exam.meta.code:
         raise ScanError(f"these copies carry exam code {printed.exam_code}, the exam is {exam.meta.code}: give "
                         "--copies DIR with the copies of this exam", Loc(printed.folder))

@@ -30,7 +30,7 @@ class Exported:
 
 class Exporter(Protocol):
     name: str  # the --format
-    file: str  # the file's name in the build's output folder
+    file: str  # the file's name in the course's records (course/<id>/), unless --out names one
     counts: str  # what ``Exported.items`` counts: "questions", "copies"
     reads_copies: bool  # it reads an `examgen copies` run (--copies)
     about: str  # one line for --help and the docs

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Loc, ScanError
+from ..project import MANIFEST
 from ..stages.positions import Box
 
-MANIFEST = "manifest.json"
 LAYOUT = "layout.json"
 
 

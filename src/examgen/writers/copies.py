@@ -39,8 +39,6 @@ from ..stages.compile import Job, compile_document, pieces, source_of
 from ..stages.positions import Box, Layout
 from .pdf import Importer, PdfFile, Written, stream
 
-FOLDER = "copies"  # the copies' folder in the course's records (course/<id>/copies)
-MANIFEST = "manifest.json"
 COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-[A-Z0-9]\.pdf")  # what a run writes
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
 # the sticker box and its notes (examgen.sty: \egsticker, \egstickernotes), which a named cover leaves out

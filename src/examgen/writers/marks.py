@@ -15,8 +15,8 @@ from pathlib import Path
 from ..errors import ExportError, Loc
 from ..model.source import Exam
 from ..numbers import format_number
+from ..project import MANIFEST
 from ..spreadsheet import safe_csv
-from .copies import MANIFEST
 
 
 def read_manifest(folder: Path, exam: Exam) -> list[dict]:
