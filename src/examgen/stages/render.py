@@ -43,6 +43,7 @@ from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.rendered import Latex, RenderedExam, View, drawn_beside
 from ..model.source import Code, Exam, Expression, Figure, Part, Problem, Table, Text
 from ..numbers import format_number
+from ..outputs import replace_file
 from ..sandbox import jinja as sandbox_jinja
 from ..sandbox.jinja import TemplateLimit, TemplateSandbox, run_limited
 from ..theme import DEFAULT, Theme
@@ -359,9 +360,8 @@ def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> Non
     if store is not None and new:
         texts = {source: (_KNOWN[source].code, tuple(sorted(_KNOWN[source].names)))
                  for source in sources if source in _KNOWN}
-        written = store.with_suffix(".tmp")
-        written.write_bytes(marshal.dumps((STORE_VERSION, texts)))
-        written.replace(store)
+        kept = marshal.dumps((STORE_VERSION, texts))
+        replace_file(store, lambda path: path.write_bytes(kept))
 
 
 def _code_texts(exam: Exam[Text]) -> frozenset[Text]:
