@@ -22,11 +22,13 @@ LAYERS: list[tuple[str, set[str]]] = [
                      "examgen.sandbox.*"}),
     ("records", {"examgen.model.*", "examgen.kinds.*"}),
     ("stages", {"examgen.stages.*", "examgen.theme", "examgen.project", "examgen.cache", "examgen.figures",
-                "examgen.variants", "examgen.verify", "examgen.grading.*", "examgen.outputs", "examgen.scanning.*"}),
+                "examgen.variants", "examgen.verify", "examgen.grading.*", "examgen.outputs", "examgen.scanning.*",
+                "examgen.marking.*"}),
     ("writers", {"examgen.writers.*"}),
     ("orchestrator", {"examgen.orchestrate"}),
     ("commands", {"examgen.commands.*", "examgen.exports.*"}),
-    ("front ends", {"examgen.cli", "examgen.serve.*", "examgen.new", "examgen.schema"}),
+    ("front ends", {"examgen.cli", "examgen.serve.*", "examgen.new", "examgen.schema",
+                    "examgen.markserver.*"}),
 ]
 # Imports that reach up a layer, each with its reason (at most two).
 REACHING_UP: dict[tuple[str, str], str] = {}

@@ -1,0 +1,1 @@
+"""Marking on screen: what graders give each scanned answer (records), where it is kept (the store)."""
