@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 import shutil
 from pathlib import Path
@@ -198,7 +199,9 @@ def test_simulated_scans_are_read_as_the_truth_and_grade_as_it(course, tmp_path)
     results = [(tmp_path / folder / "results.csv").read_text() for folder in ("graded-scan", "graded-truth")]
     assert results[0] == results[1]
     answers = sorted(path.name for path in (out / "answers" / printed.codes[0]).iterdir())
-    assert answers == ["2.1.jpg", "2.2.jpg", "2.3.jpg"]
+    first_copy = printed.codes[0]
+    extra = sum(len(printed.sheet(first_copy, page).answer_spaces) for page in range(1, printed.pages_per_copy + 1))
+    assert answers == ["2.1.jpg", "2.2.jpg", "2.3.jpg", *(f"additional-{n}.jpg" for n in range(1, extra - 2))]
 
 
 @pytest.mark.latex
@@ -259,3 +262,89 @@ def test_a_filled_option_with_a_mark_beside_it_is_for_a_person(marks, read):
     placement = np.array([[per_point, 0, 0], [0, per_point, 0.0]])  # printed points to pixels
     assert read_box(gray, placement, box, 0.6, 100.0, option=True).state == read
     assert read_box(gray, placement, box, 0.6, 100.0).state == FILLED
+
+
+@pytest.mark.latex
+@pytest.mark.browser
+def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_path):
+    """A damaged scan's review, served: a flagged part decided and the page whose QR code was covered
+    placed where its neighbours say, each written to decisions.csv at once; a reload keeps them, and the
+    next scan applies them. The page written into the scan's folder keeps its decisions in the browser."""
+    import threading
+
+    from browser import Browser
+
+    from examgen.serve.review import Reviewing, _handler
+    from examgen.serve.server import local_server
+
+    rng = random.Random(11)
+    printed = read_printed(course.course / "copies", "mc")
+    truth = scansim.plan_marks(printed, rng, ambiguous_share=0.3, grader_slips=0.3)
+    code = printed.codes[1]
+    covered = (code, 2)
+    pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 200, destroy_qr=(code, page) == covered)
+             for page in range(1, printed.pages_per_copy + 1)]
+    out = tmp_path / "scans"
+    result = scan(course, ScanRequest((scansim.write_pdf(pages, tmp_path / "room.pdf", 200),), out=out))
+    assert result.unknown == 1 and result.flags and result.gathered.missing == {code: (2,)}
+    flag = next(flag for flag in result.gathered.flags if not flag.placed)
+    key = (flag.code, flag.part)
+    wanted = " ".join(map(str, sorted(truth.crossed[key]))) if key in truth.crossed else f"{truth.points[key]:g}"
+
+    server = local_server(0, _handler(Reviewing(result.review, lambda: scan(course, ScanRequest((), out=out)).review)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with Browser(f"http://127.0.0.1:{server.server_address[1]}/", height=1400) as browser:
+            browser.wait_for("!!document.querySelector('section.flag')")
+            section = f"document.querySelector('section.flag[data-key=\"{flag.code}|{flag.part}\"]')"
+            if key in truth.crossed:
+                browser.evaluate(f"{section}.querySelectorAll('input[type=checkbox]').forEach(box => "
+                                 f"{{ box.checked = {json.dumps(wanted.split())}.includes(box.value); }})")
+            else:
+                browser.evaluate(f"{section}.querySelector('.points').value = {json.dumps(wanted)}")
+            browser.evaluate(f"{section}.querySelector('button.record').click()")
+            browser.wait_for(f"{section}.classList.contains('decided')")
+            page = "document.querySelector('section.page')"
+            assert browser.evaluate(f"[{page}.querySelector('.code').value, {page}.querySelector('.copy-page').value]"
+                                    ) == [code, "2"]  # what its neighbours in the bundle suggest
+            browser.evaluate(f"{page}.querySelector('button.record').click()")
+            browser.wait_for(f"{page}.classList.contains('decided')")
+            browser.screenshot(tmp_path / "review.png")
+            rows = _rows(out / "decisions.csv")
+            assert {"code": flag.code, "part": flag.part, "decision": wanted, "bundle": "", "page": ""} in rows
+            assert {"code": code, "part": "page", "decision": "2", "bundle": "room.pdf", "page": "2"} in rows
+            browser.evaluate("location.reload()")
+            browser.wait_for(f"!!{section} && {section}.querySelector('.state').textContent === 'Decided: ' + "
+                             f"{json.dumps(wanted or 'nothing crossed')}")
+            browser.evaluate("document.getElementById('apply').click()")
+            browser.wait_for("document.getElementById('saving').textContent.startsWith('each decision')")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    again = scan(course, ScanRequest((), out=out))
+    assert again.unknown == 0 and not again.gathered.missing and again.pages_read_now == 0
+    assert (flag.code, flag.part) not in {(f.code, f.part) for f in again.gathered.flags}
+    placed = [f for f in again.gathered.flags if f.placed]
+    assert placed and all(f.code == code for f in placed)  # the placed page's parts: for a person to read
+    statuses = {row["page"]: row for row in _rows(out / "pages.csv")}
+    assert (statuses["2"]["status"], statuses["2"]["code"], statuses["2"]["copy_page"]) == ("assigned", code, "2")
+    if key in truth.crossed:
+        assert {"code": flag.code, "part": flag.part, "crossed": wanted} in _rows(out / "crosses.csv")
+    else:
+        assert next(row for row in _rows(out / "marks.csv") if row["code"] == flag.code)[flag.part] == wanted
+
+    # the page in the scan's folder: decisions kept in the browser, across a reload
+    left = next(f for f in again.gathered.flags)
+    with Browser((out / "review.html").as_uri(), height=1400) as browser:
+        section = f"document.querySelector('section.flag[data-key=\"{left.code}|{left.part}\"]')"
+        browser.wait_for(f"!!{section}")
+        if next(p for p in again.review.parts if p.number == left.part).choice:
+            browser.evaluate(f"{section}.querySelectorAll('input[type=checkbox]').forEach(b => b.checked = false)")
+        else:
+            browser.evaluate(f"{section}.querySelector('.points').value = '0'")
+        browser.evaluate(f"{section}.querySelector('button.record').click()")
+        browser.evaluate("location.reload()")
+        browser.wait_for(f"!!{section} && {section}.classList.contains('decided')")
+        assert "kept in this browser" in browser.evaluate("document.getElementById('saving').textContent")
+        browser.screenshot(tmp_path / "review-file.png")

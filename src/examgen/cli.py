@@ -237,10 +237,17 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
               help="The printed copies' folder (default course/<id>/copies/).")
 @click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
               help="The scan's folder, which keeps every bundle given to it (default course/<id>/scans/).")
+@click.option("--students", type=click.Path(dir_okay=False, path_type=Path),
+              help="A CSV of code,registration (and name): who wrote the copies made with --count.")
+@click.option("--review", is_flag=True,
+              help="Then serve the review page on 127.0.0.1, each decision saved to decisions.csv at once.")
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535),
+              help="The review's port on 127.0.0.1 (0: any free one).")
 @click.pass_context
-def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | None, out: Path | None) -> None:
+def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | None, out: Path | None,
+         students: Path | None, review: bool, port: int) -> None:
     """Read scanned copies of EXAM (PDFs or images; added to the earlier ones): crosses.csv and marks.csv for
-    `examgen grade`, pages.csv, flags.csv and the answers cut out (docs/scanning.md)."""
+    `examgen grade`, pages.csv, flags.csv, the answers cut out and review.html (docs/scanning.md)."""
 
     def action() -> None:
         from .commands.scan import ScanRequest
@@ -249,7 +256,7 @@ def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | 
 
         target = Project(Path.cwd()).resolve(exam)
         progress = _Progress("pages") if sys.stderr.isatty() else None
-        result = scan_copies(target, ScanRequest(scans, copies, out), progress)
+        result = scan_copies(target, ScanRequest(scans, copies, out, students), progress)
         _warn(result.warnings)
         shown = os.path.relpath(result.out_dir)
         click.echo(f"{target.id}: {_counted(result.pages, 'page')} in {_counted(result.bundles, 'bundle')} "
@@ -258,10 +265,23 @@ def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | 
                    f"{result.incomplete} copies with pages missing; {_counted(result.flags, 'part')} to review"
                    f"{f' ({result.decided} decided)' if result.decided else ''} -> {shown}/ "
                    f"({', '.join(result.files)})")
-        if result.flags:
-            click.echo(f"  review: {shown}/flags.csv lists them, each with its cut-out image; write the "
-                       f"decisions into {shown}/decisions.csv (code,part,decision) and run `examgen scan {target.id}` "
-                       "again")
+        if not review and (result.flags or result.unknown):
+            click.echo(f"  review: `examgen scan {target.id} --review` (or open {shown}/review.html); the next "
+                       f"`examgen scan {target.id}` applies the decisions")
+        if review:
+            import time
+
+            from .serve.review import serve_review
+
+            def rescan():
+                return scan_copies(target, ScanRequest((), copies, out, students)).review
+
+            def until_stopped() -> None:
+                while True:
+                    time.sleep(3600)
+
+            announce = lambda url: click.echo(f"{target.id}: review at {url} (Ctrl-C stops)")
+            _until_stopped(lambda: serve_review(result.review, rescan, port, announce, until_stopped))
 
     _run(ctx, action)
 

@@ -21,7 +21,8 @@ CHECKBOX_LINE, GRADING_LINE = 0.6, 0.5  # the frames' rules in points (examgen.s
 CROP_DPI = 150  # the cut-out boxes a person looks at, and the answers
 PART_MARGIN = 14.0  # points of the page around a part's boxes in its cut-out
 OPTIONS_WIDTH = 120.0  # points right of a choice part's boxes in its cut-out: the options' texts
-THUMBNAIL_WIDTH = 360  # pixels: the picture of a page no copy claims
+THUMBNAIL_WIDTH = 360  # pixels: the picture of a page
+UNKNOWN_WIDTH = 1100  # pixels: the picture of a page without a readable QR code, which a person places and reads
 
 READ, UNKNOWN, FOREIGN, NOT_PRINTED = "read", "unknown", "foreign", "not printed"  # a page's status
 DAMAGED = "damaged"  # an image in the bundle that cannot be decoded
@@ -77,10 +78,10 @@ def _encoded(image: np.ndarray, kind: str) -> bytes:
     return data.tobytes()
 
 
-def _thumbnail(gray: np.ndarray) -> bytes:
+def _thumbnail(gray: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
     import cv2
 
-    scale = THUMBNAIL_WIDTH / gray.shape[1]
+    scale = min(1.0, width / gray.shape[1])
     return _encoded(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), ".jpg")
 
 
@@ -94,7 +95,8 @@ def read_page(page: PageImage, printed: Printed) -> PageReading:
     label = parse_label(found.text) if found else None
     text = found.text if found else ""
     if label is None:
-        return PageReading(page.bundle, page.number, UNKNOWN, text, None, None, thumbnail=_thumbnail(gray))
+        return PageReading(page.bundle, page.number, UNKNOWN, text, None, None,
+                           thumbnail=_thumbnail(gray, UNKNOWN_WIDTH))
     if label.exam_code != printed.exam_code:
         return PageReading(page.bundle, page.number, FOREIGN, text, label, None, thumbnail=_thumbnail(gray))
     if label.code not in printed.variants or label.page > printed.pages_per_copy:

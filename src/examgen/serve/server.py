@@ -106,38 +106,43 @@ class Preview:
                      variants=list(outcome.variants), build_seconds=outcome.seconds)
 
 
+class LocalHandler(BaseHTTPRequestHandler):
+    """A request to a server of examgen's on 127.0.0.1 (the preview, the scan's review): answered quietly,
+    and only when it comes from the server's own page."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        """Quiet: the terminal shows what the server does, not every request."""
+
+    def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache" if content_type != "image/png" else "max-age=86400")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _ours(self, posting: bool = False) -> bool:
+        """Whether the request is addressed to this server by name, not by a name rebound to
+        127.0.0.1, and comes from its own page or no page at all (a command line client, an
+        address typed in). A post must say its origin: a browser always does."""
+        port = self.connection.getsockname()[1]  # the port this server listens on
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1 or hosts[0].lower() not in {f"{name}:{port}" for name in LOCAL_NAMES}:
+            return False
+        origin = self.headers.get("Origin")
+        if origin is None and posting:
+            return False
+        return (origin is None or origin.lower() == f"http://{hosts[0].lower()}") and \
+            self.headers.get("Sec-Fetch-Site") in OWN_SITE
+
+    def _refuse(self) -> None:
+        self._send(b"forbidden: this server answers only its own page\n", "text/plain", HTTPStatus.FORBIDDEN)
+
+
 def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     page = files(__package__).joinpath("page.html").read_bytes()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-            """Quiet: the terminal shows the builds, not every image request."""
-
-        def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-cache" if content_type != "image/png" else "max-age=86400")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _ours(self, posting: bool = False) -> bool:
-            """Whether the request is addressed to this server by name, not by a name rebound to
-            127.0.0.1, and comes from its own page or no page at all (a command line client, an
-            address typed in). A post must say its origin: a browser always does."""
-            port = self.connection.getsockname()[1]  # the port this server listens on
-            hosts = self.headers.get_all("Host") or []
-            if len(hosts) != 1 or hosts[0].lower() not in {f"{name}:{port}" for name in LOCAL_NAMES}:
-                return False
-            origin = self.headers.get("Origin")
-            if origin is None and posting:
-                return False
-            return (origin is None or origin.lower() == f"http://{hosts[0].lower()}") and \
-                self.headers.get("Sec-Fetch-Site") in OWN_SITE
-
-        def _refuse(self) -> None:
-            self._send(b"forbidden: the preview answers only its own page\n", "text/plain", HTTPStatus.FORBIDDEN)
-
+    class Handler(LocalHandler):
         def do_GET(self) -> None:
             if not self._ours():
                 self._refuse()
@@ -186,7 +191,7 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _server(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+def local_server(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     """The HTTP server on 127.0.0.1:port; a port in use or not ours to take is a clear error."""
     try:
         server = ThreadingHTTPServer((HOST, port), handler)
@@ -208,7 +213,7 @@ def serve(target: Target, port: int, announce: Callable[[str], None], building: 
     ``built`` what the loop tells (for the terminal)."""
     with tempfile.TemporaryDirectory(prefix="examgen-serve-") as folder:
         preview = Preview(PageImages(Path(folder)), target.id)
-        server = _server(port, _handler(preview))
+        server = local_server(port, _handler(preview))
         thread = threading.Thread(target=server.serve_forever, name="examgen-serve", daemon=True)
         thread.start()
         announce(f"http://{HOST}:{server.server_address[1]}/")
