@@ -348,3 +348,63 @@ def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_pat
         browser.wait_for(f"!!{section} && {section}.classList.contains('decided')")
         assert "kept in this browser" in browser.evaluate("document.getElementById('saving').textContent")
         browser.screenshot(tmp_path / "review-file.png")
+
+
+def _printed(tmp_path: Path, named: dict | None = None):
+    from examgen.codes import copy_code
+    from examgen.scanning.printed import Printed
+
+    codes = tuple(copy_code("Q0002", number) for number in range(1, 4))
+    return Printed(tmp_path, "mc", "Q0002", (595.0, 842.0), 4, codes, dict.fromkeys(codes),
+                   {code: (named or {}).get(code) for code in codes}, {})
+
+
+def test_students_of_copies_made_with_count_come_from_a_csv_and_bad_rows_are_errors_at_their_line(tmp_path):
+    from examgen.scanning.printed import Student
+    from examgen.scanning.students import with_students
+
+    printed = _printed(tmp_path)
+    good = tmp_path / "students.csv"
+    good.write_text(f"Code,Registration,Name\n{printed.codes[0]},03712345,Ada\n\n{printed.codes[2]},03712346,\n",
+                    encoding="utf-8")
+    students = with_students(printed, good).students
+    assert students[printed.codes[0]] == Student("03712345", "Ada")
+    assert students[printed.codes[1]] is None and students[printed.codes[2]] == Student("03712346", "")
+    named = _printed(tmp_path, {printed.codes[1]: Student("0999", "Bo")})
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"code,registration\nQ0002-0009-Z,1\n{printed.codes[0]},\n{printed.codes[0]},2\n"
+                   f"{printed.codes[2]},2\n{printed.codes[1]},3\n", encoding="utf-8")
+    with pytest.raises(ExamgenError) as raised:
+        with_students(named, bad)
+    messages = [str(problem) for problem in raised.value.problems]
+    assert [message.split(": ")[0].rsplit(":", 1)[1] for message in messages] == ["2", "3", "4", "5", "6"], messages
+    assert "no copy 'Q0002-0009-Z'" in messages[0] and "no registration number" in messages[1]
+    assert "is also on line 3" in messages[2] and "registration number 2 is also on line 4" in messages[3]
+    assert "printed for Bo (0999)" in messages[4]
+    (tmp_path / "header.csv").write_text("code,name\n", encoding="utf-8")
+    with pytest.raises(ExamgenError, match=r"header.csv:1: students: the header row must name"):
+        with_students(printed, tmp_path / "header.csv")
+
+
+def test_decisions_place_pages_and_decide_parts_and_bad_rows_are_errors_at_their_line(tmp_path):
+    from examgen.scanning.results import BundleNames, ScannedPart, decisions_csv, read_decisions
+
+    printed = _printed(tmp_path)
+    parts = [ScannedPart("1.1", 1, 4), ScannedPart("2.1", 2, 0)]
+    digest = "ab" * 32
+    names = BundleNames({digest: "room.pdf"}, {digest: "abababababababab.pdf"})
+    path = tmp_path / "decisions.csv"
+    code = printed.codes[0]
+    path.write_text(f"code,part,decision,bundle,page\n{code},1.1,1 3,,\n{code},2.1,\"1,5\",,\n"
+                    f"{code},page,2,room.pdf,7\n,page,none,abababababababab.pdf,8\n", encoding="utf-8")
+    decisions = read_decisions(path, printed, parts, names)
+    assert decisions.parts == {(code, "1.1"): "1 3", (code, "2.1"): "1,5"}
+    assert decisions.pages == {(digest, 7): (code, 2), (digest, 8): None}
+    path.write_text(decisions_csv(decisions, names), encoding="utf-8")
+    assert read_decisions(path, printed, parts, names) == decisions  # the review's writing reads back the same
+    path.write_text(f"code,part,decision,bundle,page\n{code},1.1,5,,\n{code},2.1,2.5,,\n{code},page,9,room.pdf,7\n"
+                    f"{code},page,2,other.pdf,7\n{code},page,none,room.pdf,8\n", encoding="utf-8")
+    with pytest.raises(ExamgenError) as raised:
+        read_decisions(path, printed, parts, names)
+    lines = [str(problem).split(": ")[0].rsplit(":", 1)[1] for problem in raised.value.problems]
+    assert lines == ["2", "3", "4", "5", "6"], [str(problem) for problem in raised.value.problems]

@@ -115,14 +115,14 @@ def gather(readings: Sequence[PageReading], printed: Printed, parts: Sequence[Sc
     for index, reading in enumerate(readings):
         if reading.status != UNKNOWN or (reading.bundle, reading.number) not in decisions.pages:
             continue
-        key = decisions.pages[reading.bundle, reading.number]
-        if key is None:
+        where = decisions.pages[reading.bundle, reading.number]
+        if where is None:
             statuses[index] = SET_ASIDE
-        elif key in first or key in placed:
+        elif where in first or where in placed:
             statuses[index] = DUPLICATE
         else:
             statuses[index] = ASSIGNED
-            placed[key] = reading
+            placed[where] = reading
     present = frozenset(code for code, _ in (*first, *placed))
     by_part: dict[tuple[str, str], list[tuple[BoxReading, PageReading]]] = {}
     for (code, _), reading in first.items():
