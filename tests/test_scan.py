@@ -408,3 +408,39 @@ def test_decisions_place_pages_and_decide_parts_and_bad_rows_are_errors_at_their
         read_decisions(path, printed, parts, names)
     lines = [str(problem).split(": ")[0].rsplit(":", 1)[1] for problem in raised.value.problems]
     assert lines == ["2", "3", "4", "5", "6"], [str(problem) for problem in raised.value.problems]
+
+
+@pytest.mark.latex
+def test_copies_of_an_exam_with_variants_are_read_by_each_copys_layout(tmp_path):
+    """Copies of tests/roots/variants (four variants, a shuffled choice part, graded parts, an additional
+    page) scanned and read back: every page by its copy's variant's layout, the marks as the truth has them."""
+    root = Path(__file__).resolve().parent
+    shutil.copytree(root / "roots" / "variants", tmp_path / "exams" / "variants")
+    shutil.copytree(root.parent / "exams" / "lib", tmp_path / "exams" / "lib")
+    target = Project(tmp_path).resolve("variants")
+    make_copies(target, CopiesRequest(count=4))
+    printed = read_printed(target.course / "copies", "variants")
+    assert len(set(printed.variants.values())) == 4
+    rng = random.Random(5)
+    truth = scansim.plan_marks(printed, rng, ambiguous_share=0.0, grader_slips=0.0)
+    pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 200, turn=rng.random() < 0.3)
+             for code in printed.codes for page in range(1, printed.pages_per_copy + 1)]
+    out = tmp_path / "scans"
+    result = scan(target, ScanRequest((scansim.write_pdf(pages, tmp_path / "room.pdf", 200),), out=out))
+    assert result.read == len(pages) and not result.gathered.missing and result.unknown == 0
+    for reading, _ in result.gathered.pages:
+        sheet = printed.sheet(reading.label.code, reading.label.page)
+        assert len(reading.boxes) == len(sheet.checkboxes) + len(sheet.grading_boxes)
+        assert len(reading.answers) == len(sheet.answer_spaces)
+        for box in reading.boxes:
+            mark = truth.marks[reading.label.code, reading.label.page, box.part, box.value]
+            assert box.state.state in (EXPECTED[mark], UNCLEAR), (reading.label, box, mark)
+    flagged = {(flag.code, flag.part) for flag in result.gathered.flags}
+    assert {key: options for key, options in result.gathered.crossed.items()} == {
+        key: options for key, options in truth.crossed.items() if key not in flagged}
+    assert {key: points for key, points in result.gathered.points.items()} == {
+        key: points for key, points in truth.points.items() if key not in flagged}
+    for code in printed.codes:
+        names = sorted(path.stem for path in (out / "answers" / code).iterdir())
+        assert names == sorted(name for page in range(1, printed.pages_per_copy + 1)
+                               for name in printed.answer_names(code, page))
