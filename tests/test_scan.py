@@ -269,7 +269,8 @@ def test_a_filled_option_with_a_mark_beside_it_is_for_a_person(marks, read):
 def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_path):
     """A damaged scan's review, served: a flagged part decided and the page whose QR code was covered
     placed where its neighbours say, each written to decisions.csv at once; a reload keeps them, and the
-    next scan applies them. The page written into the scan's folder keeps its decisions in the browser."""
+    next scan applies them (the placed page found on its printed page by its features, its boxes read).
+    The page written into the scan's folder keeps its decisions in the browser."""
     import threading
 
     from browser import Browser
@@ -325,8 +326,13 @@ def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_pat
     again = scan(course, ScanRequest((), out=out))
     assert again.unknown == 0 and not again.gathered.missing and again.pages_read_now == 0
     assert (flag.code, flag.part) not in {(f.code, f.part) for f in again.gathered.flags}
-    placed = [f for f in again.gathered.flags if f.placed]
-    assert placed and all(f.code == code for f in placed)  # the placed page's parts: for a person to read
+    assert not [f for f in again.gathered.flags if f.placed]  # found on its printed page without its QR code
+    assigned = next(reading for reading, status in again.gathered.pages if status == "assigned")
+    assert (assigned.label.code, assigned.label.page) == covered and assigned.boxes
+    for box in assigned.boxes:  # read as the pages with their QR codes are
+        mark = truth.marks[code, 2, box.part, box.value]
+        assert box.state.state in ((EXPECTED[mark], UNCLEAR) if mark in EXPECTED else (UNCLEAR,)), (box, mark)
+    assert (out / "answers" / code / "2.1.jpg").is_file()
     statuses = {row["page"]: row for row in _rows(out / "pages.csv")}
     assert (statuses["2"]["status"], statuses["2"]["code"], statuses["2"]["copy_page"]) == ("assigned", code, "2")
     if key in truth.crossed:

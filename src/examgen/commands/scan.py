@@ -31,13 +31,14 @@ from ..scanning import store
 from ..scanning.inputs import Bundle, open_bundle
 from ..scanning.printed import LAYOUT, Printed, read_printed
 from ..scanning.read import DAMAGED, FOREIGN, NOT_PRINTED, READ, UNKNOWN, PageReading
-from ..scanning.results import DUPLICATE, BundleNames, Flag, Gathered, ScannedPart
+from ..scanning.results import ASSIGNED, DUPLICATE, BundleNames, Decisions, Flag, Gathered, ScannedPart
 from ..scanning.review import DECISIONS, REVIEW_PAGE, Review
 from ..spreadsheet import safe_csv
 
 SCANS = "scans"  # the scans' folder in the course's records (course/<id>/scans)
 BUNDLES, CACHE, ANSWERS = "bundles", "cache", "answers"
 BUNDLES_FILE = "bundles.csv"  # the bundles of the scan, in the order given: stored name, name as given
+PLACING_DPI = 100  # the printed page a page without its QR code is placed against
 PAGES_IN_FLIGHT_PER_CORE = 3  # pages handed to the workers ahead of the one the scan waits for
 
 Progress = Callable[[int, int], None]  # pages read, pages to read
@@ -105,8 +106,9 @@ def scan(target: Target, request: ScanRequest, progress: Progress | None = None)
         staging.mkdir()
         readings, read_now = _readings(bundles, folder, staging, printed, copies_digest, progress)
         _refuse_what_is_not_this_exam(new, readings, printed)
+        placed = _placed_readings(bundles, readings, decisions, folder, staging, printed, copies_digest)
         gathered = gather([page for bundle, _ in bundles for page in readings[bundle.digest]], printed, parts,
-                          decisions)
+                          decisions, placed)
         texts = {"pages.csv": pages_csv(gathered, names.given),
                  "crosses.csv": crosses_csv(gathered, printed, parts),
                  "marks.csv": marks_csv(gathered, printed, [(part.number, part.points) for part in parts]),
@@ -218,6 +220,38 @@ def _readings(bundles: list[tuple[Bundle, str]], folder: Path, staging: Path, pr
     return readings, total
 
 
+def _placed_readings(bundles: list[tuple[Bundle, str]], readings: dict[str, list[PageReading]], decisions: Decisions,
+                     folder: Path, staging: Path, printed: Printed, copies: str) -> dict[tuple[str, int], PageReading]:
+    """The pages without a readable QR code that a person placed, read as the pages they were placed as
+    (scanning.read.read_placed), each once: kept in its bundle's cache entry until it is placed elsewhere."""
+    from ..scanning.identify import Label
+    from ..scanning.inputs import pages_of
+    from ..scanning.read import read_placed, render_printed
+
+    placed = {}
+    for bundle, _ in bundles:
+        wanted = {reading.number: where for reading in readings[bundle.digest] if reading.status == UNKNOWN
+                  and (where := decisions.pages.get((bundle.digest, reading.number)))}
+        if not wanted:
+            continue
+        entry = staging / store.entry_name(bundle.digest, copies)
+        entry = entry if entry.is_dir() else folder / CACHE / store.entry_name(bundle.digest, copies)
+        to_read = {}
+        for number, where in wanted.items():
+            cached = store.load_placed(entry, number, where)
+            if cached is None:
+                to_read[number] = where
+            else:
+                placed[bundle.digest, number] = cached
+        for page in pages_of(bundle, bundle.path) if to_read else ():
+            if page.number in to_read:
+                code, number = to_read[page.number]
+                reading = read_placed(page, printed, Label(code, printed.exam_code, number),
+                                      render_printed(printed, code, number, PLACING_DPI), PLACING_DPI)
+                placed[bundle.digest, page.number] = store.write_placed(entry, reading, (code, number))
+    return placed
+
+
 def _read_pages(bundle: Bundle, printed: Printed) -> Iterator[PageReading]:
     """A bundle's pages read in order, by a process per core, a few pages ahead of the one waited for."""
     from ..scanning.inputs import pages_of
@@ -269,7 +303,7 @@ def _write_answers(folder: Path, gathered: Gathered, printed: Printed, copies: s
         shutil.rmtree(leftover, ignore_errors=True)
     staged.mkdir()
     for reading, status in gathered.pages:
-        if status != READ or reading.label is None:
+        if status not in (READ, ASSIGNED) or reading.label is None:
             continue
         entry = folder / CACHE / store.entry_name(reading.bundle, copies)
         target = staged / reading.label.code

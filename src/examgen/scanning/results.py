@@ -89,10 +89,12 @@ def _shown(boxes: Sequence[BoxReading]) -> str:
     return ", ".join(words) or "nothing marked"
 
 
-def gather(readings: Sequence[PageReading], printed: Printed, parts: Sequence[ScannedPart],
-           decisions: Decisions) -> Gathered:
+def gather(readings: Sequence[PageReading], printed: Printed, parts: Sequence[ScannedPart], decisions: Decisions,
+           placed_readings: Mapping[tuple[str, int], PageReading] | None = None) -> Gathered:
     """The scan's pages, in the order scanned, counted into copies. A page a person placed counts after
-    every page read by its QR code (a later scan of the same page wins over the placing)."""
+    every page read by its QR code (a later scan of the same page wins over the placing), read as
+    ``placed_readings`` has it (bundle digest, page -> its reading as placed; no label: not placed)."""
+    readings = list(readings)
     first: dict[tuple[str, int], PageReading] = {}
     statuses = [reading.status for reading in readings]
     flags: list[Flag] = []
@@ -122,7 +124,8 @@ def gather(readings: Sequence[PageReading], printed: Printed, parts: Sequence[Sc
             statuses[index] = DUPLICATE
         else:
             statuses[index] = ASSIGNED
-            placed[where] = reading
+            readings[index] = (placed_readings or {}).get((reading.bundle, reading.number), reading)
+            placed[where] = readings[index]
     present = frozenset(code for code, _ in (*first, *placed))
     by_part: dict[tuple[str, str], list[tuple[BoxReading, PageReading]]] = {}
     for (code, _), reading in first.items():
@@ -132,11 +135,16 @@ def gather(readings: Sequence[PageReading], printed: Printed, parts: Sequence[Sc
     points: dict[tuple[str, str], float] = {}
     kinds = {part.number: part for part in parts}
     for (code, page), reading in placed.items():
+        if reading.label is not None:
+            for box in reading.boxes:
+                by_part.setdefault((code, box.part), []).append((box, reading))
+            continue
         sheet = printed.sheet(code, page)
         for number in dict.fromkeys(spot.part for spot in (*sheet.checkboxes, *sheet.grading_boxes)):
             by_part.pop((code, number), None)  # a part on two pages, one of them placed: decided as a whole
-            flags.append(Flag(code, number, f"page {page} was placed by a person (its QR code could not be read): "
-                              "its boxes are not read", "not read", (reading.bundle, reading.number), placed=True))
+            flags.append(Flag(code, number, f"page {page} was placed by a person (its QR code could not be read), "
+                              "but it could not be found on the printed page: its boxes are not read", "not read",
+                              (reading.bundle, reading.number), placed=True))
     for (code, number), found in by_part.items():
         boxes = [box for box, _ in found]
         at = (found[0][1].bundle, found[0][1].number)
