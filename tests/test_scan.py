@@ -65,6 +65,9 @@ problems:
         prompt: Name a prime.
         space: 2cm
         solution: Seven is a prime number.
+      - points: 1
+        prompt: What is 6 plus 7?
+        answer: 13
 """
 COPIES = 10
 EXPECTED = {"empty": EMPTY, "cross": CROSSED, "fill": FILLED, "cross-fill": FILLED}
@@ -201,7 +204,10 @@ def test_simulated_scans_are_read_as_the_truth_and_grade_as_it(course, tmp_path)
     answers = sorted(path.name for path in (out / "answers" / printed.codes[0]).iterdir())
     first_copy = printed.codes[0]
     extra = sum(len(printed.sheet(first_copy, page).answer_spaces) for page in range(1, printed.pages_per_copy + 1))
-    assert answers == ["2.1.jpg", "2.2.jpg", "2.3.jpg", *(f"additional-{n}.jpg" for n in range(1, extra - 2))]
+    spaces = ["2.1", "2.2", "2.3", "2.4"]  # 2.4's is its numeric answer box
+    assert answers == [f"{name}.jpg" for name in (*spaces, *(f"additional-{n}" for n in range(1, extra - 3)))]
+    numeric = (out / "answers" / first_copy / "2.4.jpg").read_bytes()  # the numeric answer box: 10 mm high
+    assert numeric.startswith(b"\xff\xd8")
 
 
 @pytest.mark.latex
@@ -280,8 +286,12 @@ def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_pat
 
     rng = random.Random(11)
     printed = read_printed(course.course / "copies", "mc")
-    truth = scansim.plan_marks(printed, rng, ambiguous_share=0.3, grader_slips=0.3)
+    truth = scansim.plan_marks(printed, rng, ambiguous_share=0.3)
     code = printed.codes[1]
+    forgotten = printed.sheet(code, 3).grading_boxes[0].part
+    for spot in printed.sheet(code, 3).grading_boxes:  # a grader forgot to cross a part's points
+        if spot.part == forgotten:
+            truth.marks[code, 3, spot.part, spot.value] = "empty"
     covered = (code, 2)
     pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 200, destroy_qr=(code, page) == covered)
              for page in range(1, printed.pages_per_copy + 1)]
