@@ -10,7 +10,6 @@ page at a time, so memory stays flat in the number of pages."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import shutil
@@ -25,9 +24,9 @@ from .. import stopping
 from ..errors import Collector, Loc, ScanError
 from ..orchestrate import CORES, read_exam, worker_processes, worker_result
 from ..outputs import replace_file, writing
-from ..project import MANIFEST, Target
+from ..project import Target
 from ..scanning.inputs import Bundle, open_bundle
-from ..scanning.printed import LAYOUT, Printed, read_printed
+from ..scanning.printed import Printed, read_printed
 from ..scanning.read import DAMAGED, FOREIGN, NOT_PRINTED, READ, PageReading
 from ..scanning.results import Flag, Gathered, ScannedPart
 from ..spreadsheet import safe_csv
@@ -72,6 +71,7 @@ class ScanResult:
 def scan(target: Target, request: ScanRequest, progress: Progress | None = None) -> ScanResult:
     """Read the new bundles (and the scan's earlier ones, from its cache) against the printed copies,
     and write the scan's outputs."""
+    from ..scanning import store
     from ..scanning.results import crosses_csv, flags_csv, gather, marks_csv, pages_csv, read_decisions
 
     out = Collector()
@@ -86,8 +86,7 @@ def scan(target: Target, request: ScanRequest, progress: Progress | None = None)
     known = _known_bundles(folder)
     new = _new_bundles(request.scans, known, out)
     decisions = read_decisions(folder / DECISIONS, printed, parts)
-    copies_digest = hashlib.sha256((printed.folder / MANIFEST).read_bytes()
-                                   + (printed.folder / LAYOUT).read_bytes()).hexdigest()
+    copies_digest = store.copies_digest(printed.folder)
     bundles = [*known, *((bundle, bundle.path.name) for bundle in new)]
     with writing("the scan", folder):
         folder.mkdir(parents=True, exist_ok=True)
