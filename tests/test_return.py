@@ -84,21 +84,9 @@ def returned(tmp_path_factory):
     bundle = scansim.write_pdf(pages, root / "bundle.pdf", 200)
     scans = target.course / "scans"
     scan(target, ScanRequest((bundle,)))
-    sheets = root / "truth"
-    sheets.mkdir()
-    parts = [("1.1", 1.0), ("2.1", 2.0), ("2.2", 3.0)]
-    with open(sheets / "marks.csv", "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["code", "registration", "name", *(number for number, _ in parts)])
-        writer.writerow(["max", "", "", *(f"{points:g}" for _, points in parts)])
-        for code in printed.codes:
-            writer.writerow([code, "", "", "", *(f"{truth.points[code, number]:g}" for number in ("2.1", "2.2"))])
-    with open(sheets / "crosses.csv", "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["code", "part", "crossed"])
-        for code in printed.codes:
-            writer.writerow([code, "1.1", " ".join(map(str, sorted(truth.crossed[code, "1.1"])))])
-    grade(target, GradeRequest(sheets / "marks.csv", sheets / "crosses.csv"))
+    marks_sheet, crosses = scansim.truth_sheets(truth, printed, root / "truth", [("1.1", 1.0), ("2.1", 2.0),
+                                                                                ("2.2", 3.0)])
+    grade(target, GradeRequest(marks_sheet, crosses))
     first = printed.codes[0]
     marks = [PartMark(first, "2.1", truth.points[first, "2.1"], ("the product", "a sign error"),
                       "Check the last line again.",
