@@ -182,6 +182,8 @@ def test_annotations_are_drawn_where_the_grader_put_them(returned, tmp_path):
     assert red[round(y - 6):round(y + 6), round(x):round(x + 40)].any()
     printed_area = red[:, :round(printed.page_size[0] * scale)]
     assert printed_area.sum() < 0.002 * printed_area.size  # no red but the grader's marks on the page itself
+    cover = _red(_render(target.course / "returned" / f"{printed.codes[1]}.pdf", 1, tmp_path))
+    assert 0 < cover.sum() < 0.001 * cover.size  # the word "red" alone: no colour runs on from another piece
 
 
 @pytest.mark.latex

@@ -43,20 +43,21 @@ JPEG_SPACES = {"L": b"/DeviceGray", "RGB": b"/DeviceRGB", "CMYK": b"/DeviceCMYK"
 EXIF_ORIENTATION = 0x0112
 
 PREAMBLE = r"""\documentclass{article}
-\usepackage{xcolor}
 \nofiles
 \pdfvariable suppressoptionalinfo 1023 % no ID, dates or producer: the pieces are what examgen takes
 \tracinglostchars=3 % a character the fonts lack is an error, never a blank
 \hoffset=-1in \voffset=-1in \parindent=0pt \emergencystretch=2em \hbadness=10000
-\definecolor{grader}{rgb}{\egred}
+\newcommand\egred{\pdfextension literal{\egrgb\space rg \egrgb\space RG}}% the graders' colour, as PDF operators:
+\newcommand\egblack{\pdfextension literal{0 g 0 G}}% xcolor's colour stack leaks between pages shipped by hand
+\newcommand\egcoloured[1]{\egred#1\egblack}
 \newcommand\egin[2]{{\fontfamily{#1}\selectfont#2}}% a run of another script's font
 \newcommand\egrtl[2]{{\fontfamily{#1}\selectfont\textdir TRT#2}}% ... one written right to left
 \newcommand\egpiece[2]{% #2 set #1 bp wide, shipped as a page of its natural height
   \setbox0\vbox{\hsize=#1bp\relax\rightskip=0pt plus 1fil\relax#2\par\kern0pt}%
   \pagewidth=\wd0 \pageheight=\ht0 \shipout\box0}
 \newcommand\egnote[1]{% a grader's text on the page: its natural width, lines of at most \egwidth bp
-  \setbox2\hbox{\color{grader}\small#1}%
-  \ifdim\wd2>\egwidth bp\egpiece{\egwidth}{\color{grader}\small#1}\else
+  \setbox2\hbox{\egcoloured{\small#1}}%
+  \ifdim\wd2>\egwidth bp\egpiece{\egwidth}{\egcoloured{\small#1}}\else
   \setbox0\vbox{\box2\kern0pt}\pagewidth=\wd0 \pageheight=\ht0 \shipout\box0\fi}
 """
 
@@ -103,7 +104,7 @@ def _cover(copy: ReturnedCopy, heading: str, out: Collector) -> str:
                      rf"not in the scan}}: ask the examiner to see {'them' if several else 'it'}.\par\medskip")
     if copy.pages:
         lines.append(r"The following pages are your copy as it was scanned. Beside each part, in "
-                     r"\textcolor{grader}{red}: its points, the correction notes that applied to your answer and the "
+                     r"\egcoloured{red}: its points, the correction notes that applied to your answer and the "
                      r"grader's comment; the graders' ticks, crosses and words are drawn where they put them.\par")
     return " ".join(lines)
 
@@ -111,13 +112,13 @@ def _cover(copy: ReturnedCopy, heading: str, out: Collector) -> str:
 def _block(copy: ReturnedCopy, number: str, out: Collector) -> str:
     part = copy.part(number)
     where = f"copy {copy.code}, part {number}"
-    lines = [rf"{{\color{{grader}}\large\bfseries {number}\hfill {_points(part.points)} of {_points(part.maximum)}"
-             rf"\/{{\normalsize\mdseries\ {'point' if part.maximum == 1 else 'points'}}}\par}}"]
+    lines = [rf"\egred{{\large\bfseries {number}\hfill {_points(part.points)} of {_points(part.maximum)}"
+             rf"\/{{\normalsize\mdseries\ {'point' if part.maximum == 1 else 'points'}}}\par}}\egblack"]
     for note in part.notes:
         points = "" if note.points is None else rf" \mbox{{({'+' if note.points > 0 else ''}{_points(note.points)})}}"
         lines.append(rf"{{\small\hangindent=0.8em\textbullet\ {_tex(note.text, out, where)}{points}\par}}")
     if part.comment:
-        lines.append(rf"{{\small\color{{grader}}{_tex(part.comment, out, where)}\par}}")
+        lines.append(rf"\egcoloured{{{{\small {_tex(part.comment, out, where)}\par}}}}")
     return " ".join(lines)
 
 
@@ -133,8 +134,8 @@ def overlay_source(copies: Sequence[ReturnedCopy], heading: str, page_width: flo
                                                              *(part.comment for part in copy.parts),
                                                              *(drawn.text for page in copy.pages
                                                                for drawn in page.drawn)))]
-    preamble = PREAMBLE.replace(r"\egred", ",".join(f"{value:g}" for value in GRADER)).replace(r"\egwidth",
-                                                                                              f"{NOTE_WIDTH:g}")
+    preamble = PREAMBLE.replace(r"\egrgb\space", " ".join(f"{value:g}" for value in GRADER)).replace(
+        r"\egwidth", f"{NOTE_WIDTH:g}")
     lines = [preamble + font_declarations(texts), r"\begin{document}",
              r"\fontencoding{TU}\fontfamily{eglatin}\selectfont"]
     cover_width = page_width + COLUMN - 2 * COVER_MARGIN
