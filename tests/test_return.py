@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -222,3 +223,21 @@ def test_blocks_in_the_column_keep_their_order_and_stay_on_the_page():
     assert tops[0] == 100.0 and tops[1] >= 146.0 and tops[2] + 60.0 <= 842.0 and height == 842.0
     tops, height = stacked([10.0] * 5, [300.0] * 5, 842.0)  # more than fits: the page grows
     assert all(later >= earlier + 300 for earlier, later in zip(tops, tops[1:])) and height > 842.0
+
+
+@pytest.mark.latex
+def test_without_results_or_a_scan_it_says_what_to_run_first(returned, tmp_path):
+    from examgen.errors import ScanError, SourceError
+
+    target = returned[0]
+    with pytest.raises(SourceError, match=r"results.csv: no results here: grade the exam first"):
+        return_copies(target, ReturnRequest(grading=tmp_path, out=tmp_path / "out"), ())
+    with pytest.raises(ScanError, match=r"no scan here: scan the copies first"):
+        return_copies(target, ReturnRequest(scan=tmp_path, out=tmp_path / "out"), ())
+    stale = tmp_path / "stale"
+    shutil.copytree(returned[6], stale)
+    for readings in stale.glob("cache/*/readings.json"):  # an older examgen's readings: no placement
+        readings.write_text(readings.read_text(encoding="utf-8").replace('"placement"', '"old"'), encoding="utf-8")
+    with pytest.raises(ScanError, match=r"run `examgen scan` once more"):
+        return_copies(target, ReturnRequest(scan=stale, out=tmp_path / "out"), ())
+    assert not (tmp_path / "out").exists()
