@@ -93,7 +93,8 @@ def returned(tmp_path_factory):
                       "Check the last line again.",
                       (Annotation("tick", 0.25, 0.5), Annotation("cross", 0.75, 0.5),
                        Annotation("text", 0.4, 0.2, "not quite")), "grader1"),
-             PartMark(printed.codes[1], "2.2", truth.points[printed.codes[1], "2.2"], (), "جيد جدا", (), "grader2")]
+             PartMark(printed.codes[1], "2.2", truth.points[printed.codes[1], "2.2"], (), "جيد جدا", (), "grader2"),
+             PartMark(printed.codes[2], "2.1", 0.5 + truth.points[printed.codes[2], "2.1"], (), "", (), "grader2")]
     result = return_copies(target, ReturnRequest(), marks)
     again = return_copies(target, ReturnRequest(out=root / "again"), marks)
     return target, printed, truth, result, again, marks, scans
@@ -119,7 +120,9 @@ def _red(pixels: np.ndarray) -> np.ndarray:
 def test_every_graded_student_gets_a_pdf_with_points_total_and_grade(returned):
     target, printed, truth, result, _, _, _ = returned
     folder = target.course / "returned"
-    assert result.returned == 3 and result.incomplete == 1 and result.on_screen == 2
+    assert result.returned == 3 and result.incomplete == 1 and result.on_screen == 3
+    differs = f"copy {printed.codes[2]}, part 2.1: {truth.points[printed.codes[2], '2.1'] + 0.5:g} points on screen"
+    assert sum(differs in warning for warning in result.warnings) == 1
     assert sorted(path.name for path in folder.iterdir()) == sorted([*(f"{code}.pdf" for code in printed.codes),
                                                                      "publish.html"])
     results = {row["code"]: row for row in csv.DictReader(open(target.course / "grading" / "results.csv",
@@ -138,6 +141,7 @@ def test_every_graded_student_gets_a_pdf_with_points_total_and_grade(returned):
     assert "Page 2 of your copy is not in the scan" in missing
     publish = (folder / "publish.html").read_text(encoding="utf-8")
     assert all(f'href="{code}.pdf"' in publish for code in printed.codes) and "فاطمة الزهراء" in publish
+    assert differs in publish and "exam.yaml" not in publish  # the return's own warnings, not the source's
 
 
 @pytest.mark.latex

@@ -85,18 +85,20 @@ def return_copies(target: Target, request: ReturnRequest, on_screen: Sequence[Pa
         else:
             on_screen = ()
     copies, warnings = returned_copies(printed, parts, graded, scanned, on_screen, rubric)
+    own = Collector()  # the return's own warnings, which publish.html lists too (not the exam source's)
     for warning in warnings:
-        out.warn(warning)
+        own.warn(warning)
     heading = f"{exam.meta.course}: {exam.meta.kind}, {exam.meta.date.isoformat()}"
     folder = request.out or target.course / RETURNED
-    overlays = typeset(copies, heading, printed.page_size[0], target.work / RETURNED, out)
+    overlays = typeset(copies, heading, printed.page_size[0], target.work / RETURNED, own)
+    out.noted(own.warnings)
     pdf = ReturnedPdf(overlays, copies, printed.page_size)
     with writing("the returned copies", folder), BundlePages() as bundles:
         folder.mkdir(parents=True, exist_ok=True)
         for index, copy in enumerate(copies):
             written = pdf.copy_file(index, bundles.image)
             replace_file(folder / f"{copy.code}.pdf", partial(pdf.file.write, written=written))
-        page = publish_html(heading, copies, absent, out.warnings)
+        page = publish_html(heading, copies, absent, own.warnings)
         replace_file(folder / PUBLISH, partial(Path.write_text, data=page, encoding="utf-8"))
     return ReturnResult(folder, len(copies), sum(len(copy.pages) for copy in copies),
                         sum(bool(copy.missing) for copy in copies), len(absent), len(on_screen), out.warnings)
