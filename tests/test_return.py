@@ -63,6 +63,7 @@ ROSTER = """registration,name
 03720001,Ada Lovelace
 03720002,فاطمة الزهراء
 03720003,Björn Ærøskøbing
+03720004,Absent Person
 """
 DPI = 100
 
@@ -80,13 +81,18 @@ def returned(tmp_path_factory):
     truth = scansim.plan_marks(printed, rng, ambiguous_share=0, grader_slips=0)
     left_out = (printed.codes[2], 2)
     pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 200, turn=(code, page) == (printed.codes[0], 2))
-             for code in printed.codes for page in range(1, printed.pages_per_copy + 1) if (code, page) != left_out]
+             for code in printed.codes[:3] for page in range(1, printed.pages_per_copy + 1) if (code, page) != left_out]
     rng.shuffle(pages)
     bundle = scansim.write_pdf(pages, root / "bundle.pdf", 200)
     scans = target.course / "scans"
     scan(target, ScanRequest((bundle,)))
     marks_sheet, crosses = scansim.truth_sheets(truth, printed, root / "truth", [("1.1", 1.0), ("2.1", 2.0),
                                                                                 ("2.2", 3.0)])
+    absent = printed.codes[3]  # did not sit the exam: no pages, an empty row
+    for sheet in (marks_sheet, crosses):
+        rows = [row for row in sheet.read_text(encoding="utf-8").splitlines() if not row.startswith(absent)]
+        sheet.write_text("\n".join(rows + ([absent + ",,,,,"] if sheet == marks_sheet else [])) + "\n",
+                         encoding="utf-8")
     grade(target, GradeRequest(marks_sheet, crosses))
     first = printed.codes[0]
     marks = [PartMark(first, "2.1", truth.points[first, "2.1"], ("the product", "a sign error"),
@@ -120,10 +126,10 @@ def _red(pixels: np.ndarray) -> np.ndarray:
 def test_every_graded_student_gets_a_pdf_with_points_total_and_grade(returned):
     target, printed, truth, result, _, _, _ = returned
     folder = target.course / "returned"
-    assert result.returned == 3 and result.incomplete == 1 and result.on_screen == 3
+    assert result.returned == 3 and result.incomplete == 1 and result.on_screen == 3 and result.not_returned == 1
     differs = f"copy {printed.codes[2]}, part 2.1: {truth.points[printed.codes[2], '2.1'] + 0.5:g} points on screen"
     assert sum(differs in warning for warning in result.warnings) == 1
-    assert sorted(path.name for path in folder.iterdir()) == sorted([*(f"{code}.pdf" for code in printed.codes),
+    assert sorted(path.name for path in folder.iterdir()) == sorted([*(f"{code}.pdf" for code in printed.codes[:3]),
                                                                      "publish.html"])
     results = {row["code"]: row for row in csv.DictReader(open(target.course / "grading" / "results.csv",
                                                                encoding="utf-8"))}
@@ -140,15 +146,16 @@ def test_every_graded_student_gets_a_pdf_with_points_total_and_grade(returned):
     missing = _text(folder / f"{printed.codes[2]}.pdf", 1)
     assert "Page 2 of your copy is not in the scan" in missing
     publish = (folder / "publish.html").read_text(encoding="utf-8")
-    assert all(f'href="{code}.pdf"' in publish for code in printed.codes) and "فاطمة الزهراء" in publish
+    assert all(f'href="{code}.pdf"' in publish for code in printed.codes[:3]) and "فاطمة الزهراء" in publish
+    assert f"Absent (no points in the results): {printed.codes[3]} (Absent Person)." in publish
     assert differs in publish and "exam.yaml" not in publish  # the return's own warnings, not the source's
 
 
 @pytest.mark.latex
 def test_the_same_inputs_give_the_same_bytes(returned):
     target, printed, _, _, again, _, _ = returned
-    for code in printed.codes:
-        assert (target.course / "returned" / f"{code}.pdf").read_bytes() == (again.out_dir / f"{code}.pdf").read_bytes()
+    for name in [*(f"{code}.pdf" for code in printed.codes[:3]), "publish.html"]:
+        assert (target.course / "returned" / name).read_bytes() == (again.out_dir / name).read_bytes()
 
 
 @pytest.mark.latex

@@ -98,7 +98,9 @@ def return_copies(target: Target, request: ReturnRequest, on_screen: Sequence[Pa
         for index, copy in enumerate(copies):
             written = pdf.copy_file(index, bundles.image)
             replace_file(folder / f"{copy.code}.pdf", partial(pdf.file.write, written=written))
-        page = publish_html(heading, copies, absent, own.warnings)
+        names = {code: student.name for code, student in printed.students.items() if student}
+        page = publish_html(heading, copies, [f"{code} ({names[code]})" if code in names else code for code in absent],
+                            own.warnings)
         replace_file(folder / PUBLISH, partial(Path.write_text, data=page, encoding="utf-8"))
     return ReturnResult(folder, len(copies), sum(len(copy.pages) for copy in copies),
                         sum(bool(copy.missing) for copy in copies), len(absent), len(on_screen), out.warnings)
@@ -210,13 +212,15 @@ th { background: #f0f0f0 } tr:nth-child(even) td { background: #fafafa } td.n { 
 
 
 def publish_html(heading: str, copies: Sequence[ReturnedCopy], absent: Sequence[str], warnings: Sequence[str]) -> str:
-    """What to publish where: each returned file and the one student it goes to; the copies with none."""
+    """What to publish where: each returned file and the one student it goes to; the copies with none
+    (``absent``: each named as the page shows it)."""
     rows = "".join(
         f"<tr><td>{html.escape(copy.name)}</td><td>{html.escape(copy.registration)}</td><td>{copy.code}</td>"
         f'<td><a href="{copy.code}.pdf">{copy.code}.pdf</a></td><td class="n">{format_number(copy.total)}</td>'
         f"<td>{html.escape(copy.grade)}</td><td class=\"n\">{len(copy.pages) + 1}</td>"
         f"<td>{', '.join(map(str, copy.missing)) or ''}</td></tr>" for copy in copies)
-    absent_list = (f"<h2>No returned copy</h2><p>Absent (no points in the results): {', '.join(absent)}.</p>"
+    absent_list = (f"<h2>No returned copy</h2><p>Absent (no points in the results): "
+                   f"{html.escape(', '.join(absent))}.</p>"
                    if absent else "")
     notes = ("<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(warning)}</li>" for warning in warnings) + "</ul>"
              if warnings else "")
