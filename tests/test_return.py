@@ -96,7 +96,7 @@ def returned(tmp_path_factory):
     grade(target, GradeRequest(marks_sheet, crosses))
     first = printed.codes[0]
     marks = [PartMark(first, "2.1", truth.points[first, "2.1"], ("the product", "a sign error"),
-                      "Check the last line again.",
+                      "Check the last line again. \U0001F44D",
                       (Annotation("tick", 0.25, 0.5), Annotation("cross", 0.75, 0.5),
                        Annotation("text", 0.4, 0.2, "not quite")), "grader1"),
              PartMark(printed.codes[1], "2.2", truth.points[printed.codes[1], "2.2"], (), "جيد جدا", (), "grader2"),
@@ -129,6 +129,7 @@ def test_every_graded_student_gets_a_pdf_with_points_total_and_grade(returned):
     assert result.returned == 3 and result.incomplete == 1 and result.on_screen == 3 and result.not_returned == 1
     differs = f"copy {printed.codes[2]}, part 2.1: {truth.points[printed.codes[2], '2.1'] + 0.5:g} points on screen"
     assert sum(differs in warning for warning in result.warnings) == 1
+    assert any("no 👍 (U+1F44D): printed as '?'" in warning for warning in result.warnings)  # no font has it
     assert sorted(path.name for path in folder.iterdir()) == sorted([*(f"{code}.pdf" for code in printed.codes[:3]),
                                                                      "publish.html"])
     results = {row["code"]: row for row in csv.DictReader(open(target.course / "grading" / "results.csv",
