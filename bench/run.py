@@ -11,8 +11,8 @@ endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date bui
 print.pdf's size and the peak memory of examgen and its worker processes together, and
 `examgen grade` on simulated marks of 100 and 1,000 students, and a copy of it with four
 variants: their clean build and `examgen verify --seeds 1000`; 100 copies of a per-copy copy of
-the 2021 endterm. Each build row also says
-which views LaTeX ran for, so
+the 2021 endterm; `examgen return` of 300 scanned and graded students of the sample exam. Each
+build row also says which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
 
@@ -25,6 +25,7 @@ but build/bench.json, the table's JSON twin.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime
 import json
 import os
@@ -539,6 +540,47 @@ def bench_grading(root: Path, runs: int) -> list[Result]:
     return measure(COPIES_EXAM, measurements, runs)
 
 
+RETURN_EXAM, RETURN_COUNT = "sample", 300
+RETURNING = f"return {RETURN_COUNT} students"
+OTHER_SCRIPTS = ("فاطمة الزهراء", "王小明", "Дмитрий Иванов", "अनिल कुमार")  # names the return's fonts must print
+
+
+def bench_return(root: Path, runs: int) -> list[Result]:
+    """`examgen return` of the sample exam for 300 students of a roster (every tenth name in another
+    script): untimed, their copies, a simulated scan of every page (tests/scansim.py, 150 dpi, one PDF)
+    read by `examgen scan`, and `examgen grade` of the truth's marks; timed, the return, writing anew."""
+    sys.path.insert(0, str(REPO / "tests"))
+    import random
+
+    import scansim
+
+    from examgen.scanning.printed import read_printed
+
+    roster = root / "return-roster.csv"
+    names = [OTHER_SCRIPTS[n // 10 % len(OTHER_SCRIPTS)] if n % 10 == 0 else f"Student Number{n}"
+             for n in range(RETURN_COUNT)]
+    roster.write_text("registration,name\n" + "".join(f"{3710000 + n:08d},{name}\n" for n, name in enumerate(names)),
+                      encoding="utf-8")
+    run([EXAMGEN, "copies", RETURN_EXAM, "--roster", str(roster)], root)
+    printed = read_printed(root / "course" / RETURN_EXAM / "copies", RETURN_EXAM)
+    rng = random.Random(11)
+    truth = scansim.plan_marks(printed, rng, ambiguous_share=0, grader_slips=0)
+    pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 150) for code in printed.codes
+             for page in range(1, printed.pages_per_copy + 1)]
+    bundle = scansim.write_pdf(pages, root / "return-scan.pdf", 150)
+    del pages
+    run([EXAMGEN, "scan", RETURN_EXAM, str(bundle)], root)
+    with open(root / "course" / RETURN_EXAM / "scans" / "marks.csv", encoding="utf-8") as file:
+        header, maxima = list(csv.reader(file))[:2]
+    parts = [(number.lstrip("'"), float(points)) for number, points in zip(header[3:], maxima[3:])]
+    marks, crosses = scansim.truth_sheets(truth, printed, root / "return-truth", parts)
+    run([EXAMGEN, "grade", RETURN_EXAM, str(marks), "--crosses", str(crosses)], root)
+    out = root / "returned"
+    fresh = lambda _: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
+    return measure(RETURN_EXAM, [Measurement(RETURNING, lambda _: run([EXAMGEN, "return", RETURN_EXAM, "--out",
+                                                                       str(out)], root), setup=fresh)], runs)
+
+
 # --- reporting --------------------------------------------------------------------------------
 
 
@@ -674,6 +716,12 @@ def main(argv: list[str] | None = None) -> int:
                 results += bench_variants(root, args.runs)
             except CommandFailed as exc:
                 failed["(variants)"] = str(exc)
+        if RETURN_EXAM in available and RETURN_EXAM not in skipped and RETURN_EXAM not in failed \
+                and (not args.exam or RETURN_EXAM in args.exam):
+            try:
+                results += bench_return(root, args.runs)
+            except CommandFailed as exc:
+                failed["(return)"] = str(exc)
         try:
             results += bench_cli(root, args.runs)
         except CommandFailed as exc:

@@ -97,23 +97,6 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
 
 
-def _truth_sheets(truth: scansim.Truth, printed, folder: Path, parts) -> tuple[Path, Path]:
-    """marks.csv and crosses.csv as the truth has them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    marks = [["code", "registration", "name", *(number for number, _ in parts)],
-             ["max", "", "", *(f"{points:g}" for _, points in parts)]]
-    crosses = [["code", "part", "crossed"]]
-    for code in printed.codes:
-        marks.append([code, "", "", *(f"{truth.points[code, number]:g}" if (code, number) in truth.points else ""
-                                      for number, _ in parts)])
-        crosses += [[code, part, " ".join(map(str, sorted(options)))] for (c, part), options in truth.crossed.items()
-                    if c == code]
-    for name, rows in (("marks.csv", marks), ("crosses.csv", crosses)):
-        with open(folder / name, "w", newline="", encoding="utf-8") as file:
-            csv.writer(file).writerows(rows)
-    return folder / "marks.csv", folder / "crosses.csv"
-
-
 @pytest.mark.latex
 def test_simulated_scans_are_read_as_the_truth_and_grade_as_it(course, tmp_path):
     rng = random.Random(7)
@@ -195,7 +178,7 @@ def test_simulated_scans_are_read_as_the_truth_and_grade_as_it(course, tmp_path)
 
     exam_parts = [(row["code"], row) for row in _rows(out / "marks.csv")][:1]
     parts = [(name, float(points)) for name, points in list(exam_parts[0][1].items())[3:]]
-    truth_marks, truth_crosses = _truth_sheets(truth, printed, tmp_path / "truth", parts)
+    truth_marks, truth_crosses = scansim.truth_sheets(truth, printed, tmp_path / "truth", parts)
     from_truth = grade(course, GradeRequest(truth_marks, truth_crosses, out=tmp_path / "graded-truth"))
     from_scan = grade(course, GradeRequest(out / "marks.csv", out / "crosses.csv", out=tmp_path / "graded-scan"))
     assert from_scan.graded == from_truth.graded == COPIES

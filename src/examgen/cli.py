@@ -286,6 +286,37 @@ def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | 
     _run(ctx, action)
 
 
+@main.command("return")
+@click.argument("exam")
+@click.option("--copies", type=click.Path(file_okay=False, path_type=Path),
+              help="The printed copies' folder (default course/<id>/copies/).")
+@click.option("--scan", "scan_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The scan's folder (default course/<id>/scans/).")
+@click.option("--grading", type=click.Path(file_okay=False, path_type=Path),
+              help="The folder of `examgen grade`'s results.csv (default course/<id>/grading/).")
+@click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
+              help="Folder for the returned copies and publish.html (default course/<id>/returned/).")
+@click.pass_context
+def return_(ctx: click.Context, exam: str, copies: Path | None, scan_dir: Path | None, grading: Path | None,
+            out: Path | None) -> None:
+    """Every graded student's marked copy of EXAM as a PDF: the scanned pages with points, notes and the
+    graders' annotations, and a first page with points, total and grade (docs/marking.md)."""
+
+    def action() -> None:
+        from .commands.returned import PUBLISH, ReturnRequest, return_copies
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        result = return_copies(target, ReturnRequest(copies, scan_dir, grading, out))
+        _warn(result.warnings)
+        click.echo(f"{target.id}: {_counted(result.returned, 'copy', 'copies')} returned "
+                   f"({_counted(result.pages, 'scanned page')}, {result.incomplete} with pages not scanned, "
+                   f"{_counted(result.on_screen, 'part')} marked on screen; {result.not_returned} absent) -> "
+                   f"{os.path.relpath(result.out_dir)}/ (one PDF per copy; {PUBLISH} says which goes to whom)")
+
+    _run(ctx, action)
+
+
 @main.command()
 @click.argument("exam")
 @click.option("--format", "format_", required=True, type=click.Choice(list(EXPORTERS)),

@@ -10,7 +10,6 @@ page at a time, so memory stays flat in the number of pages."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import shutil
@@ -26,10 +25,10 @@ from ..errors import Collector, Loc, ScanError
 from ..model.source import Meta
 from ..orchestrate import CORES, read_exam, worker_processes, worker_result
 from ..outputs import replace_file, writing
-from ..project import MANIFEST, Target
+from ..project import Target
 from ..scanning import store
 from ..scanning.inputs import Bundle, open_bundle
-from ..scanning.printed import LAYOUT, Printed, read_printed
+from ..scanning.printed import Printed, read_printed
 from ..scanning.read import DAMAGED, FOREIGN, NOT_PRINTED, READ, UNKNOWN, PageReading
 from ..scanning.results import ASSIGNED, DUPLICATE, BundleNames, Decisions, Flag, Gathered, ScannedPart
 from ..scanning.review import DECISIONS, REVIEW_PAGE, Review
@@ -93,8 +92,7 @@ def scan(target: Target, request: ScanRequest, progress: Progress | None = None)
     folder = request.out or target.course / SCANS
     known = _known_bundles(folder)
     new = _new_bundles(request.scans, known, out)
-    copies_digest = hashlib.sha256((printed.folder / MANIFEST).read_bytes()
-                                   + (printed.folder / LAYOUT).read_bytes()).hexdigest()
+    copies_digest = store.copies_digest(printed.folder)
     bundles = [*known, *((bundle, bundle.path.name) for bundle in new)]
     names = BundleNames({bundle.digest: name for bundle, name in bundles},
                         {bundle.digest: bundle.stored_name for bundle, _ in bundles})

@@ -54,6 +54,7 @@ class PageReading:
     part_crops: Mapping[str, bytes] | None = None
     answers: tuple[tuple[str, bytes], ...] = ()
     thumbnail: bytes = b""
+    placement: tuple[float, ...] = ()  # a read page's map from printed points (y down) to pixels: 2 x 3, by rows
 
 
 def decode(page: PageImage) -> np.ndarray:
@@ -150,7 +151,8 @@ def _read_on(page: PageImage, gray: np.ndarray, placement: np.ndarray, label: La
                        _part_crops(gray, placement, sheet, height),
                        tuple((part, _encoded(cut(gray, placement, space, height, CROP_DPI), ".jpg"))
                              for part, space in sheet.answer_spaces),
-                       _thumbnail(gray, THUMBNAIL_WIDTH if status == READ else UNKNOWN_WIDTH))
+                       _thumbnail(gray, THUMBNAIL_WIDTH if status == READ else UNKNOWN_WIDTH),
+                       tuple(float(value) for value in placement.flat))
 
 
 def _part_crops(gray: np.ndarray, placement: np.ndarray, sheet: Sheet, height: float) -> dict[str, bytes]:

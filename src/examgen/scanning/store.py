@@ -6,17 +6,25 @@ the scan's outputs; its readings.json is written last."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 
 from ..outputs import replace_file
+from ..project import MANIFEST
 from .identify import Label
 from .marks import BoxState
+from .printed import LAYOUT
 from .read import BoxReading, PageReading
 
-READING_VERSION = "2"  # raise it when what a page reading holds or how it is read changes
+READING_VERSION = "3"  # raise it when what a page reading holds or how it is read changes
+
+
+def copies_digest(copies: Path) -> str:
+    """The digest of the copies' records a scan's readings were read against (its cache entries' names)."""
+    return hashlib.sha256((copies / MANIFEST).read_bytes() + (copies / LAYOUT).read_bytes()).hexdigest()
 
 
 def entry_name(bundle: str, copies: str) -> str:
@@ -61,7 +69,7 @@ def _readings(data: list) -> list[PageReading]:
                         item["label"] and Label(**item["label"]), item["rotation"],
                         tuple(BoxReading(box["part"], box["value"], box["grading"], BoxState(**box["state"]))
                               for box in item["boxes"]),
-                        None, tuple((part, b"") for part in item["answers"]), b"")
+                        None, tuple((part, b"") for part in item["answers"]), b"", tuple(item["placement"]))
             for item in data]
 
 
