@@ -81,11 +81,14 @@ def render_all(exam: Exam[Text], theme: Theme, out: Collector, labels: tuple[str
                work: Path | None = None) -> Rendered:
     """The exam rendered (by None), or every variant it is built in, or those ``labels`` name (by label;
     docs/variants.md): their compute blocks run in one child while the texts' templates compile (that
-    needs no values), then each variant's texts are rendered. A build passes its work folder: blocks
-    whose inputs did not change don't run again, texts that did not change are not compiled again."""
+    needs no values), then each variant's texts are rendered, and the variants a build prints held apart.
+    A build passes its work folder: blocks whose inputs did not change don't run again, texts that did
+    not change are not compiled again."""
     from .stages.compute import compute_variants
     from .stages.render import precompile, render_texts
+    from .variants import printed_apart
 
+    printed = not labels and exam.variants is not None and not exam.variants.per_copy
     labels = labels or built_variants(exam)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
         computing = pool.submit(compute_variants, exam, labels, out, work / "compute.json" if work else None)
@@ -94,7 +97,11 @@ def render_all(exam: Exam[Text], theme: Theme, out: Collector, labels: tuple[str
     out.errors = once_each(((error, error.variants[0] if error.variants else None) for error in out.errors),
                            labels or (None,))
     out.raise_if_any()
-    return each_variant(computed, lambda label, own: render_texts(computed[label], theme, own), out)
+    rendered = each_variant(computed, lambda label, own: render_texts(computed[label], theme, own), out)
+    if printed:  # the variants a build prints: no two alike (docs/variants.md)
+        printed_apart(exam, {str(label): variant for label, variant in rendered.items()}, out)
+        out.raise_if_any()
+    return rendered
 
 
 def built_variants(exam: Exam[Text]) -> tuple[str, ...]:

@@ -106,6 +106,8 @@ PROBLEM_KEYS: Keys = {
     "credits": shapes.number("Optional: must equal the sum of the parts' points.", exclusiveMinimum=0),
     "new_page": shapes.flag("Start the problem on a new page (default false)."),
     "expect": EXPECT,
+    "may_repeat": shapes.flag("With variants: printed variants may share this problem's values (default false: "
+                              "two that print the same values are an error)."),
 }
 PROBLEM_REQUIRED = ("title", "parts")
 PART_KEYS: Keys = {
@@ -293,6 +295,7 @@ def _problem(data: SourceMap, number: int, folders: tuple[Path, ...], out: Colle
         number=number, id=f.name("id"), title=f.text("title") or Text("", data.loc), intro=f.text("intro"),
         compute=f.code(f"compute block of problem {number}"), figures=tuple(figures), tables=tuple(tables),
         parts=tuple(parts), new_page=f.boolean("new_page", False), loc=data.loc, expect=_expect(f),
+        may_repeat=f.boolean("may_repeat", False),
     )
     stated = f.number("credits")
     if stated is not None and parts and all(p.points for p in parts) and stated != problem.credits:
