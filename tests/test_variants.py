@@ -24,7 +24,7 @@ from examgen.orchestrate import read_exam, render_all
 from examgen.project import Project
 from examgen.sandbox.draws import Draws, seed, variant_names
 from examgen.stages.check import PdfText, read_pdf, unstated
-from examgen.verify import PartSeen, Verdict, p_value
+from examgen.verify import Finding, PartSeen, Verdict, p_value
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = REPO / "tests" / "roots" / "variants"
@@ -565,3 +565,57 @@ def test_a_shuffled_part_whose_correct_option_stands_alike_in_every_printed_vari
         assert warnings == ([f"exam.yaml:17: part 1.1: warning: its correct options stand at the same places in all 3 "
                              f"variants (box {warnings[0].split('(box ')[1][0]}): a neighbour's crosses are right "
                              "in every variant; give the part another 'id', which seeds its shuffle"] if same else [])
+
+
+@pytest.mark.latex
+def test_verify_counts_each_computed_correct_and_warns_of_a_wrong_option_that_prints_the_answer(tmp_path):
+    """The lecturer's slip: an option marked wrong by hand that prints the problem's answer for about
+    half the seeds is a warning naming them, without an expect; a computed key's options are counted."""
+    write_exam(tmp_path / "exams" / "slip", HEADER + dedent("""
+        variants: 2
+        problems:
+          - title: Parameters
+            compute: |
+              channels = deal(2, 16)
+              params = 2 * channels
+              shown = params + pick([0, 2])
+              off = deal([0, 2])
+            parts:
+              - points: 1
+                prompt: How many parameters has a BatchNorm2d layer over << channels >> channels?
+                answer: params
+              - points: 1
+                prompt: Has it << shown >>?
+                options:
+                  - "<< shown >>"
+                  - text: none of the above
+                    correct: true
+              - points: 1
+                prompt: Has it << params + off >>?
+                options:
+                  - text: "<< params + off >>"
+                    correct: << off == 0 >>
+                  - text: none of the above
+                    correct: << off != 0 >>
+        """))
+    run = cli(tmp_path, "verify", "slip", "--seeds", "200")
+    assert_clear(run)
+    assert run.returncode == 0, run.stderr
+    slipped = [line for line in run.stderr.splitlines() if "marked wrong" in line]
+    assert len(slipped) == 1 and re.search(
+        r"exam\.yaml:22: part 1\.2: warning: option 1 is marked wrong \('correct: false'\) but prints a number "
+        r"the problem answers with \((variant [AB], )?seeds [\d, ]+ and \d+ more of 202\): there it may be right",
+        slipped[0]), run.stderr
+    assert "  part 1.3: correct of 202 variants: option 1 in 101, option 2 in 101" in run.stdout, run.stdout
+
+
+def test_verify_tells_one_bug_once_listing_the_values_it_printed():
+    verdict = Verdict(labels=[str(n) for n in range(1, 11)])
+    loc = Loc(Path("exam.yaml"), 20)
+    for label, value in [("1", "'1'"), ("2", "'2'"), ("4", "'1'"), ("5", "'3'"), ("9", "'4'")]:
+        verdict.fail(Finding(f"options 1 and 2 print the same ({value})", loc, "part 1.1"), label)
+    verdict.fail(Finding("options 1 and 3 print the same ('2')", loc, "part 1.1"), "3")
+    assert [str(error) for error in verdict.errors()] == [
+        "exam.yaml:20: part 1.1 (seeds 1, 2, 4 and 2 more of 10): options 1 and 2 print the same ('1'; '2'; '3'; "
+        "1 more)",
+        "exam.yaml:20: part 1.1 (seed 3 of 10): options 1 and 3 print the same ('2')"]

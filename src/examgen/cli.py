@@ -184,6 +184,8 @@ def verify(ctx: click.Context, exam: str, seeds: int) -> None:
         distinct = ", ".join(f"problem {number}: {count}" for number, count in result.distinct.items())
         click.echo(f"{target.id}: {result.seeds} variants verified (distinct per problem: {distinct}); built and "
                    f"checked {', '.join(result.built)}")
+        for line in result.right:
+            click.echo(f"  {line}")
 
     _run(ctx, action)
 

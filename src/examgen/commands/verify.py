@@ -25,6 +25,7 @@ class VerifyResult:
     distinct: dict[int, int]  # problem number -> its distinct variants among them
     built: tuple[str, ...]  # the exam's variants built in full, whose solution PDFs state their keys
     warnings: list[str]
+    right: list[str]  # for each part whose key is computed, how often each option was correct
 
 
 def verify(target: Target, seeds: int, progress: Progress | None = None) -> VerifyResult:
@@ -75,6 +76,8 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
             out.warn(skewed, part.loc, part.context)
         if constant := verdict.constant(part):
             out.warn(constant, part.loc, part.context)
+        for echo in verdict.echoes(part):
+            out.warn(echo, part.loc, part.context)
     if errors:
         raise ErrorGroup.of(errors)
     built = build(target)
@@ -82,7 +85,9 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     if missing:
         raise ErrorGroup.of(missing)
     distinct = {number: len(digests) for number, digests in sorted(verdict.distinct.items())}
-    return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)))
+    right = [line for _, part in exam.parts() if (line := verdict.how_often_right(part))]
+    return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)),
+                        right)
 
 
 def _unstated(exam: Exam[Text], built: BuildResult, theme: Theme, out: Collector) -> list[ExamgenError]:
