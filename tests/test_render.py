@@ -317,7 +317,7 @@ problems:
 """)
     with pytest.raises(CompileError) as info:
         build(Project(tmp_path).resolve("glued"), out_dir=tmp_path / "out")
-    assert "exam.yaml:11: problem 1: LaTeX error: Undefined control sequence." in str(info.value)
+    assert "exam.yaml:11: problem 1: LaTeX error: Undefined control sequence \\undefinedmacro:" in str(info.value)
 
 
 @pytest.mark.latex

@@ -155,12 +155,15 @@ def compile_figures(rendered: Rendered, build_folder: Path, theme: Theme, force:
 def run_writers(rendered: Rendered, context: Context, failed: list[ExamgenError],
                 chosen: tuple[Writer, ...]) -> dict[str, Product]:
     """The writers at once (with variants, two LaTeX runs per core and the key; a writer that starts
-    from another's work once that one is done); their failures are raised together with those before
-    them (``failed``: the figures'), an error both views meet once."""
+    from another's work once that one is done, if that one is among them); their failures are raised
+    together with those before them (``failed``: the figures'), an error both views meet once."""
+    names = {writer.name for writer in chosen}
     with ThreadPoolExecutor(max_workers=min(len(chosen), WRITERS_AT_ONCE)) as pool:
-        futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen if not writer.after}
-        wait([futures[writer.after] for writer in chosen if writer.after])  # the writers they start from
-        futures.update({writer.name: pool.submit(writer.write, rendered, context) for writer in chosen if writer.after})
+        futures = {writer.name: pool.submit(writer.write, rendered, context)
+                   for writer in chosen if writer.after not in names}
+        wait([futures[writer.after] for writer in chosen if writer.after in names])  # the writers they start from
+        futures.update({writer.name: pool.submit(writer.write, rendered, context)
+                        for writer in chosen if writer.after in names})
     products: dict[str, Product] = {}
     for name, future in futures.items():
         try:
