@@ -430,3 +430,29 @@ problems:
 """)
     prompts = [problem.parts[0].prompt for problem in exam.exam.problems]
     assert prompts == ["See Table~\\ref{eg-1-layers}.", "As Table~\\ref{eg-1-layers} showed."]
+
+
+def test_a_syntax_error_in_a_theme_template_is_at_its_line_and_column_with_the_line_shown(tmp_path):
+    from examgen.errors import SourceError
+    from examgen.orchestrate import prepare
+    from examgen.project import Project
+
+    write_exam(tmp_path / "templates", """
+        <% extends "default/exam.tex.j2" %>
+        <% block cover %>\\thispagestyle{empty}
+        <% if solution %>
+        \\clearpage<% endblock %>
+    """, "exam.tex.j2")
+    write_exam(tmp_path / "exams" / "themed", HEADER + """
+problems:
+  - title: T
+    parts:
+      - points: 1
+        prompt: Name a prime number.
+        solution: Two.
+""")
+    with pytest.raises(SourceError) as info:  # not an internal error (exit 70)
+        prepare(Project(tmp_path).resolve("themed"), Collector())
+    assert str(info.value.loc) == f"{tmp_path / 'templates' / 'exam.tex.j2'}:4:14"
+    assert str(info.value).startswith(f"{info.value.loc}: theme: template syntax: Encountered unknown tag 'endblock'")
+    assert str(info.value).endswith("\n    \\clearpage<% endblock %>")

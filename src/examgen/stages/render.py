@@ -338,6 +338,20 @@ def _template_sources(exam: Exam[Text]) -> list[str]:
     return [source for source in sources if any(m in source for m in MARKERS)]
 
 
+def theme_template(env: jinja2.Environment, name: str) -> jinja2.Template:
+    """A template of the theme; a syntax error in it is the theme's, at its line and column (of the
+    first name the message quotes that the line holds), with the line shown."""
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateSyntaxError as exc:
+        lines = (exc.source or "").splitlines()
+        shown = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
+        quoted = [word for word in re.findall(r"'([^']+)'", exc.message or "") if word in shown]
+        column = shown.find(quoted[0]) + 1 if quoted else None
+        where = Loc(Path(exc.filename), exc.lineno, column) if exc.filename else None
+        raise SourceError(f"template syntax: {exc.message}\n    {shown.strip()}", where, "theme") from None
+
+
 def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> None:
     """Compile every text's template and the document template ahead, for instance while the
     compute blocks run: compiling needs no values. Errors are left for render_texts to report.
@@ -345,7 +359,7 @@ def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> Non
     are read back and only the changed ones compiled (Jinja's code generation is most of this
     stage's time); the store then holds this exam's texts."""
     env = environment(theme)
-    env.get_template("exam.tex.j2")
+    theme_template(env, "exam.tex.j2")
     with contextlib.suppress(OSError, ValueError, EOFError, TypeError, AttributeError):  # a damaged store
         if store is not None:
             version, texts = marshal.loads(store.read_bytes())
@@ -639,7 +653,7 @@ class _Blocks:
 
     def __init__(self, theme: Theme, words: Strings, solution: bool):
         env, context = environment(theme), {"_": words, "solution": solution}
-        own, default = env.get_template("blocks.tex.j2"), env.get_template("default/blocks.tex.j2")
+        own, default = theme_template(env, "blocks.tex.j2"), theme_template(env, "default/blocks.tex.j2")
         self.theme = own.make_module(context)
         self.default = None if own.filename == default.filename else default.make_module(context)
 
@@ -748,7 +762,7 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
 
 def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str:
     """The LaTeX source of one view: the same template for student and solution."""
-    template = environment(theme).get_template("exam.tex.j2")
+    template = theme_template(environment(theme), "exam.tex.j2")
     view = rendered.view(solution)
     words = strings(theme, rendered.exam.meta.language)
     try:
