@@ -456,3 +456,36 @@ problems:
     assert str(info.value.loc) == f"{tmp_path / 'templates' / 'exam.tex.j2'}:4:14"
     assert str(info.value).startswith(f"{info.value.loc}: theme: template syntax: Encountered unknown tag 'endblock'")
     assert str(info.value).endswith("\n    \\clearpage<% endblock %>")
+
+
+def test_a_table_header_may_be_computed(tmp_path):
+    exam, out = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      sizes = [32, 64]
+      columns = ["layer"] + [f"${size}^2$" for size in sizes]
+      rows = [["conv", 4640, 18560]]
+    tables:
+      - id: t
+        header: columns
+        data: rows
+    parts:
+      - points: 1
+        prompt: Read << table('t') >>.
+        solution: It lists one layer.
+""")
+    table = exam.exam.problems[0].tables[0]
+    assert (table.header, table.rows) == (("layer", "$32^2$", "$64^2$"), (("conv", "4640", "18560"),))
+    assert out.warnings == []  # 'columns' counts as used
+    with pytest.raises(ComputeError, match="table 't': 'header: rows' must name a computed list of header cells"):
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      rows = [["conv", 4640]]
+    tables:
+      - {id: t, header: rows, data: rows}
+    parts:
+      - {points: 1, prompt: "Read << table('t') >>.", solution: s}
+""")

@@ -127,6 +127,7 @@ class Table(Generic[T]):
     places: int | None  # how a data table prints its numbers, as num(places, sep) does
     sep: str
     loc: Loc
+    header_data: str | None = None  # the name of a computed list of header cells (instead of ``header``)
 
     @property
     def label(self) -> str:

@@ -501,7 +501,16 @@ def _retyped(record: Any, **changes: Any) -> Any:
 
 
 def _table_rows(table: Table[str], values, context: str, out: Collector) -> Table[str]:
-    """Fill a ``data`` table from its computed rows (numbers as the table's ``num`` says, text as LaTeX)."""
+    """Fill a ``data`` table from its computed rows and a computed header from its list (numbers as the
+    table's ``num`` says, text as LaTeX)."""
+    cell = lambda v: v if isinstance(v, str) else MARKS.get().write(v, table.places, table.sep)  # noqa: E731
+    if table.header_data is not None:
+        header = values.get(table.header_data)
+        if isinstance(header, list) and not any(isinstance(v, (list, dict)) for v in header):
+            table = dataclasses.replace(table, header=tuple(cell(v) for v in header))
+        else:
+            out.error(ComputeError(f"table '{table.id}': 'header: {table.header_data}' must name a computed list of "
+                                   "header cells", table.loc, context))
     if table.data is None:
         return table
     rows = values.get(table.data)
@@ -509,7 +518,6 @@ def _table_rows(table: Table[str], values, context: str, out: Collector) -> Tabl
         out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
                                table.loc, context))
         return table
-    cell = lambda v: v if isinstance(v, str) else MARKS.get().write(v, table.places, table.sep)  # noqa: E731
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
 
@@ -638,7 +646,8 @@ def _unused(problem: Problem[Text], scope: Scope, texts: TextRenderer, out: Coll
     block itself uses: a value computed for nothing, or a text that forgot to show it."""
     if scope.code is None:
         return
-    used = texts.used(problem) | {t.data for t in problem.tables if t.data} | _read_in(scope.code)
+    used = (texts.used(problem) | {t.data for t in problem.tables if t.data}
+            | {t.header_data for t in problem.tables if t.header_data} | _read_in(scope.code))
     unused = [name for name in scope.defined if name not in used]
     if unused:
         them = "it" if len(unused) == 1 else "them"
