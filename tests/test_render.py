@@ -104,7 +104,9 @@ problems:
         tikz: \\tikz \\node {x};
     parts:
       - points: 1
-        prompt: See << figure('pic') >>.
+        prompt: |
+          See the figure.
+          << figure('pic') >>
         solution: n = << n|num >>
 """)
     part = exam.exam.problems[0].parts[0]
@@ -472,7 +474,7 @@ problems:
         data: rows
     parts:
       - points: 1
-        prompt: Read << table('t') >>.
+        prompt: << table('t') >>
         solution: It lists one layer.
 """)
     table = exam.exam.problems[0].tables[0]
@@ -489,3 +491,23 @@ problems:
     parts:
       - {points: 1, prompt: "Read << table('t') >>.", solution: s}
 """)
+
+
+def test_a_display_block_inside_a_sentence_is_a_warning_at_its_line(tmp_path):
+    _, out = render(tmp_path, """
+problems:
+  - title: P
+    tables:
+      - {id: t, rows: [[a, b]]}
+    parts:
+      - points: 1
+        prompt: |
+          The values were
+          tested (<< table('t') >>).
+        solution: |
+          Alone on its line it is a block:
+          << table('t') >>
+""")
+    assert [w.split("exam.yaml:")[1] for w in out.warnings] == [
+        "18: part 1.1: warning: table('t') is a block of its own (the text breaks before and after it), but it "
+        "stands inside a sentence here: put << table('t') >> on a line of its own"]

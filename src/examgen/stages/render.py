@@ -338,6 +338,20 @@ def _template_sources(exam: Exam[Text]) -> list[str]:
     return [source for source in sources if any(m in source for m in MARKERS)]
 
 
+DISPLAY_BLOCK = re.compile(r"<<-?\s*((?:table|figure)\(\s*(['\"])[^'\"]*\2\s*\))\s*-?>>")
+
+
+def blocks_in_sentences(source: str) -> list[tuple[int, str]]:
+    """Each ``<< table('t') >>`` or ``<< figure('f') >>`` that shares its line with words (0-based
+    line, the call): a block placed there splits the sentence around it ("tested (" table ").")."""
+    found = []
+    for number, line in enumerate(source.splitlines()):
+        for match in DISPLAY_BLOCK.finditer(line):
+            if line.replace(match.group(0), "").strip():
+                found.append((number, match.group(1)))
+    return found
+
+
 def theme_template(env: jinja2.Environment, name: str) -> jinja2.Template:
     """A template of the theme; a syntax error in it is the theme's, at its line and column (of the
     first name the message quotes that the line holds), with the line shown."""
@@ -417,6 +431,10 @@ class TextRenderer:
                 self.out.warn(f"'{comment}' prints as written: a % in a text is a percent sign, not a LaTeX "
                               "comment; put a note to yourself in a template comment <# ... #>, or write \\% "
                               "where the sign is meant", text.loc.shifted(line), context)
+            for line, block in blocks_in_sentences(text.source):
+                self.out.warn(f"{block} is a block of its own (the text breaks before and after it), but it stands "
+                              f"inside a sentence here: put << {block} >> on a line of its own",
+                              text.loc.shifted(line), context)
         expanded = self._expand(text, source, context, values, unusable)
         if text not in self.specs:  # a column spec is no text: a marker line would break the tabular
             expanded = Latex(expanded, text.loc, context)
