@@ -511,3 +511,22 @@ problems:
     assert [w.split("exam.yaml:")[1] for w in out.warnings] == [
         "18: part 1.1: warning: table('t') is a block of its own (the text breaks before and after it), but it "
         "stands inside a sentence here: put << table('t') >> on a line of its own"]
+
+
+def test_a_block_a_text_never_closes_is_at_the_line_that_opens_it(tmp_path):
+    with pytest.raises(ComputeError) as info:
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: x = 3
+    parts:
+      - points: 1
+        prompt: Is it big?
+        solution: |
+          One.
+          Two <% if x > 2 %> big
+          Three.
+""")
+    told = str(info.value).split("exam.yaml:")[1]
+    assert told.startswith("18: part 1.1: template syntax: Unexpected end of template"), told  # "Two <% if ..."
+    assert str(info.value).endswith("The '<% if %>' on this line is never closed.")

@@ -338,6 +338,22 @@ def _template_sources(exam: Exam[Text]) -> list[str]:
     return [source for source in sources if any(m in source for m in MARKERS)]
 
 
+def unclosed(exc: jinja2.TemplateSyntaxError, source: str) -> tuple[int, str] | None:
+    """For a template that ends inside a block (``<% if %>`` without its ``<% endif %>``): the line of
+    that block's opening tag, which Jinja does not name (it blames the template's end), and the tag."""
+    named = re.search(r"innermost block that needs to be closed is '(\w+)'", exc.message or "")
+    if not (named and (exc.message or "").startswith("Unexpected end of template")):
+        return None
+    tag, opened = named.group(1), list[int]()
+    for number, line in enumerate(source.splitlines(), 1):
+        for match in re.finditer(r"<%-?\s*(end)?(\w+)", line):
+            if match.group(2) == tag and match.group(1) and opened:
+                opened.pop()
+            elif match.group(2) == tag and not match.group(1):
+                opened.append(number)
+    return (opened[-1], tag) if opened else None
+
+
 DISPLAY_BLOCK = re.compile(r"<<-?\s*((?:table|figure)\(\s*(['\"])[^'\"]*\2\s*\))\s*-?>>")
 
 
@@ -359,11 +375,14 @@ def theme_template(env: jinja2.Environment, name: str) -> jinja2.Template:
         return env.get_template(name)
     except jinja2.TemplateSyntaxError as exc:
         lines = (exc.source or "").splitlines()
-        shown = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
-        quoted = [word for word in re.findall(r"'([^']+)'", exc.message or "") if word in shown]
+        opened = unclosed(exc, exc.source or "")
+        line, message = (opened[0], f"{exc.message} The '<% {opened[1]} %>' on this line is never closed.") \
+            if opened else (exc.lineno, exc.message)
+        shown = lines[line - 1] if 0 < line <= len(lines) else ""
+        quoted = [word for word in re.findall(r"'([^']+)'", message or "") if word in shown]
         column = shown.find(quoted[0]) + 1 if quoted else None
-        where = Loc(Path(exc.filename), exc.lineno, column) if exc.filename else None
-        raise SourceError(f"template syntax: {exc.message}\n    {shown.strip()}", where, "theme") from None
+        where = Loc(Path(exc.filename), line, column) if exc.filename else None
+        raise SourceError(f"template syntax: {message}\n    {shown.strip()}", where, "theme") from None
 
 
 def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> None:
@@ -466,8 +485,11 @@ class TextRenderer:
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
             frame = _template_frame(exc)
             failed_at: int | None = frame.lineno if frame else getattr(exc, "lineno", None)  # a syntax error's
+            message = _message(exc, values, unusable)
+            if isinstance(exc, jinja2.TemplateSyntaxError) and (opened := unclosed(exc, source)):
+                failed_at, message = opened[0], f"{message} The '<% {opened[1]} %>' on this line is never closed."
             loc = text.loc.shifted(failed_at - 1) if failed_at else text.loc
-            self.out.error(ComputeError(_message(exc, values, unusable), loc, context))
+            self.out.error(ComputeError(message, loc, context))
             return ""
 
     def evaluate(self, expression: Expression, context: str, values: Mapping[str, object]) -> object:
