@@ -597,6 +597,16 @@ def test_verify_counts_each_computed_correct_and_warns_of_a_wrong_option_that_pr
                     correct: << off == 0 >>
                   - text: none of the above
                     correct: << off != 0 >>
+              - points: 1
+                prompt: Has it << params >>?
+                shuffle: true
+                options:
+                  - text: "<< params >>"
+                    correct: << params > 0 >>
+                  - "<< params + 1 >>"
+                  - text: none of the above
+                    fixed: true
+                    correct: << params <= 0 >>
         """))
     run = cli(tmp_path, "verify", "slip", "--seeds", "200")
     assert_clear(run)
@@ -607,6 +617,7 @@ def test_verify_counts_each_computed_correct_and_warns_of_a_wrong_option_that_pr
         r"the problem answers with \((variant [AB], )?seeds [\d, ]+ and \d+ more of 202\): there it may be right",
         slipped[0]), run.stderr
     assert "  part 1.3: correct of 202 variants: option 1 in 101, option 2 in 101" in run.stdout, run.stdout
+    assert "part 1.4: warning: option 3 ('none of the above') is correct in none of the 202 variants" in run.stderr
 
 
 def test_verify_tells_one_bug_once_listing_the_values_it_printed():

@@ -8,6 +8,7 @@ import ast
 import dataclasses
 import json
 import random
+from collections import Counter
 from collections.abc import Mapping
 
 from .errors import Collector, ComputeError
@@ -94,16 +95,20 @@ def _balanced(part: Part[Text], printed: list[Part[str]], out: Collector) -> Non
         out.warn(f"its correct options stand at the same places in all {count} variants (box {boxes}): a "
                  "neighbour's crosses are right in every variant; give the part another 'id', which seeds its "
                  "shuffle", part.loc, part.context)
+    right = Counter(number for p in printed
+                    for number in {p.answer.order[box - 1] if p.answer.order else box for box in p.answer.crossed()})
+    for warning in none_given_away(part, right, count):
+        out.warn(warning, part.loc, part.context)
+
+
+def none_given_away(part: Part[Text], right: Counter[int], count: int) -> list[str]:
+    """For a part whose key is computed: its "none of the above" options correct in none or all of
+    ``count`` variants (``right``: how often each option, by its number in the source, was correct)."""
     if not part.answer.key_computed():
-        return
-    for number, text in enumerate(part.answer.boxes(), 1):
-        if not says_none(text.source):
-            continue
-        right = sum(number in {p.answer.order[box - 1] if p.answer.order else box for box in p.answer.crossed()}
-                    for p in printed)
-        if right in (0, count):
-            how = "none" if right == 0 else "all"
-            out.warn(f"option {number} ('{' '.join(text.source.split())}') is correct in {how} of the {count} "
-                     "variants: make it correct in some and not in others (examgen verify counts how often "
-                     "over its seeds), so that the paper does not give the answer away", part.loc, part.context)
+        return []
+    return [f"option {number} ('{' '.join(text.source.split())}') is correct in "
+            f"{'none' if right[number] == 0 else 'all'} of the {count} variants: make it correct in some and not in "
+            "others (examgen verify counts how often over its seeds), so that the paper does not give the answer "
+            "away" for number, text in enumerate(part.answer.boxes(), 1)
+            if says_none(text.source) and right[number] in (0, count)]
 

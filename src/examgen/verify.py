@@ -113,12 +113,12 @@ def answered(problem: Problem[str]) -> set[str]:
 def _echoes(part: Part[str], source: Part[Text], answers: set[str]) -> tuple[int, ...]:
     """Options the source marks wrong by hand (``correct: false``) that print a number alone which
     the problem answers with: right, maybe, for these values."""
-    answer, written = part.answer, source.answer
+    answer, written = part.answer, source.answer  # both as the variant prints them (shuffled alike)
     if not isinstance(written, Choice) or written.computed:
         return ()
     numbers = answer.order or range(1, len(answer.boxes()) + 1)
-    return tuple(sorted(number for number, box in zip(numbers, answer.boxes())
-                        if written.options[number - 1].correct is False
+    return tuple(sorted(number for number, box, option in zip(numbers, answer.boxes(), written.options)
+                        if option.correct is False
                         and (text := " ".join(str(box).replace("$", "").split())) in answers
                         and NUMBER.fullmatch(text)))
 
@@ -232,12 +232,16 @@ class Verdict:
             errors.append(VerifyError(message, loc, f"{context} ({shown})" if context else shown))
         return errors
 
+    def right(self, part: Part) -> Counter[int]:
+        """How often each option (by its number in the source) was correct, for a part whose key is computed."""
+        return Counter(option for summary in self.parts.get(part.number, []) for option in summary.right)
+
     def how_often_right(self, part: Part) -> str | None:
         """For a part whose key is computed: how often each option was correct over the variants."""
         summaries = self.parts.get(part.number, [])
         if not summaries or not part.answer.key_computed():
             return None
-        right = Counter(option for summary in summaries for option in summary.right)
+        right = self.right(part)
         counts = [f"option {number} in {right.get(number, 0)}" for number in range(1, len(part.answer.boxes()) + 1)]
         return f"{part.context}: correct of {len(summaries)} variants: {', '.join(counts)}"
 

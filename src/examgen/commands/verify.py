@@ -35,6 +35,7 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     key's numbers. Every failure is reported once with the seeds it happened for (exit 9)."""
 
     from ..stages.compute import compute_variants
+    from ..variants import none_given_away
     from ..verify import Finding, Verdict, adopt, see_some
 
     out = Collector()
@@ -78,6 +79,8 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
             out.warn(constant, part.loc, part.context)
         for echo in verdict.echoes(part):
             out.warn(echo, part.loc, part.context)
+        for warning in none_given_away(part, verdict.right(part), len(verdict.parts.get(part.number, []))):
+            out.warn(warning, part.loc, part.context)
     if errors:
         raise ErrorGroup.of(errors)
     built = build(target)
