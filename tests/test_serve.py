@@ -270,6 +270,13 @@ def test_the_preview_of_an_exam_with_variants_shows_the_variant_chosen(tmp_path:
             assert state["pages"]["B/student"] != state["pages"]["A/student"]
             assert browser.evaluate("location.hash") == "#B"
             browser.screenshot(tmp_path / "variant-b.png")
+            # an edit: B's views, on screen, compile first and show before A's are done
+            before = browser.evaluate("Number(document.body.dataset.generation)")
+            source = tmp_path / "exams" / "sample" / "exam.yaml"
+            source.write_text(source.read_text().replace("And without its bias?", "And without the bias?"))
+            browser.wait_for(f"document.body.dataset.status === 'ok' && document.body.dataset.generation > {before}")
+            state = json.loads(urllib.request.urlopen(served.url + "state").read())
+            assert state["first"]["variant"] == "B" and before < state["first"]["generation"] < state["generation"]
     finally:
         code, output = served.stop()
     assert code == 0, output

@@ -144,9 +144,11 @@ class _Progress:
 @click.option("--split", is_flag=True, help="Also write one PDF per copy.")
 @click.option("--variant-by", type=click.Choice(["copy", "seat"]), default="copy", show_default=True,
               help="Variants round-robin in copy order, or in the roster's seat order (neighbours differ).")
+@click.option("--order", type=click.Choice(["roster", "seat"]), default="roster", show_default=True,
+              help="Number and print the copies in the roster's order, or room by room in seat order.")
 @click.pass_context
 def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None, out: Path | None,
-           only: str | None, split: bool, variant_by: str) -> None:
+           only: str | None, split: bool, variant_by: str, order: str) -> None:
     """Per-student copies of EXAM: print.pdf, manifest.json, layout.json (docs/copies.md)."""
     if (count is None) == (roster is None):
         raise click.UsageError("give either --count N or --roster FILE")
@@ -157,7 +159,8 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
 
         target = Project(Path.cwd()).resolve(exam)
         progress = _Progress("copies") if sys.stderr.isatty() else None
-        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat"), progress)
+        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat",
+                                                         order == "seat"), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
         click.echo(f"{target.id}: {_counted(result.copies, 'copy', 'copies')} of {_counted(result.pages, 'page')} "
@@ -184,6 +187,8 @@ def verify(ctx: click.Context, exam: str, seeds: int) -> None:
         distinct = ", ".join(f"problem {number}: {count}" for number, count in result.distinct.items())
         click.echo(f"{target.id}: {result.seeds} variants verified (distinct per problem: {distinct}); built and "
                    f"checked {', '.join(result.built)}")
+        for line in result.right:
+            click.echo(f"  {line}")
 
     _run(ctx, action)
 
