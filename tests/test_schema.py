@@ -44,8 +44,8 @@ STRUCTURAL = {  # the cases of tests/broken/ whose mistake is one of structure, 
     "no-problems": "[] should be non-empty",
     "problem-without-parts": "[] should be non-empty",
     "options-empty": "[] should be non-empty",
-    # a key of another kind of part (a multiple-choice part with a solution)
-    "choice-with-solution": "False schema does not allow 'Only two is prime",
+    # a key of another kind of part (a multiple-choice part with a tolerance)
+    "choice-with-tolerance": "False schema does not allow 0.5",
 }
 
 
