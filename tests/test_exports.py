@@ -116,7 +116,9 @@ def moodle_imports(quiz: ET.Element) -> None:
         assert question.findtext("name/text").strip()
         fractions = [float(a.get("fraction")) / 100 for a in question.findall("answer")]
         assert all(any(abs(f - ok) < 1e-5 for ok in allowed) for f in fractions), fractions
-        if kind == "multichoice":
+        if kind == "multichoice" and question.findtext("single") == "true":  # one choice: a best one at 100 %
+            assert len(fractions) >= 2 and max(fractions) == 1
+        elif kind == "multichoice":
             assert len(fractions) >= 2
             assert question.findtext("single") == "false"
             assert round(sum(f for f in fractions if f > 0), 2) == 1

@@ -39,7 +39,10 @@ class Answer(Protocol[T]):  # a record generic in its text type
 
     kind: ClassVar[str]
     graded: ClassVar[bool]  # graded by hand: grading boxes beside the part
-    single: bool  # exactly one box is right: the student crosses one
+    @property
+    def single(self) -> bool:
+        """Exactly one box is right: the student crosses one."""
+        ...
 
     @property
     def rule(self) -> str:

@@ -51,7 +51,11 @@ class BaseAnswer(Generic[T]):
     order: tuple[int, ...] = ()  # once shuffled: the source's number of each box, in printed order
     shuffle: bool = False  # a variant may print its boxes in another order
     single: bool = False  # exactly one box is right: the student crosses one
-    rule: str = "all-or-nothing"  # how a reading of its boxes scores (kinds.choice.SCORING), as ``scored`` does
+
+    @property
+    def rule(self) -> str:
+        """How a reading of its boxes scores (kinds.choice.SCORING), as ``scored`` does."""
+        return "all-or-nothing"
 
     def boxes(self) -> tuple[T, ...]:
         """The texts beside its check boxes, in printed order: a scanner reads their crosses, and the

@@ -57,7 +57,7 @@ SCORING_SHAPE = shapes.choice("How a choice part's crosses score: " + "; ".join(
 def choice_score(rule: str, crossed: frozenset[int], key: frozenset[int], count: int, points: float) -> float:
     """The points a reading of ``count`` boxes earns against the key by ``rule`` (``SCORING``); a part
     with no correct option is all-or-nothing under every rule (its answer is to cross nothing)."""
-    if rule == PARTIAL and count:
+    if rule == PARTIAL and key:
         score = points * (count - len(crossed ^ key)) / count
     elif rule == NEGATIVE and key:
         wrong = count - len(key)
@@ -294,8 +294,8 @@ class ChoiceKind:
                                        "(a comparison such as 'a == b')", correct.loc)
                 correct = value
             options.append(replace(option, correct=correct or number in marked))
-        where = next(iter([*answer.computed, *(o.correct for o in answer.options if isinstance(o.correct, Expression))]),
-                     None)
+        written = [*answer.computed, *(o.correct for o in answer.options if isinstance(o.correct, Expression))]
+        where = written[0] if written else None
         answer = replace(answer, options=tuple(options), computed=())
         if answer.single and len(answer.correct) != 1:
             numbers = sorted(answer.order[n - 1] if answer.order else n for n in answer.correct)

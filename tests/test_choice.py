@@ -1,0 +1,120 @@
+"""Choice parts beyond all-or-nothing (issue 28): single choice, a solution and per-option
+explanations, the scoring rules with docs/format.md's worked examples, from the source tree
+tests/roots/choices built with LaTeX and exported to Moodle XML and QTI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from xml.etree import ElementTree as ET
+
+import pytest
+from support import REPO, pypdf_texts
+from test_exports import QTI, moodle_imports
+
+from examgen.commands.build import build
+from examgen.commands.export import ExportRequest, export
+from examgen.kinds.choice import ALL_OR_NOTHING, NEGATIVE, PARTIAL, choice_score
+from examgen.project import Project
+
+# docs/format.md, "Scoring rules": a part of 2 points, options 1-4, options 1 and 3 correct
+WORKED = [  # crossed, all-or-nothing, partial, negative
+    ({1, 3}, 2, 2, 2),
+    ({1}, 0, 1.5, 1),
+    ({1, 2}, 0, 1, 0),
+    ({2}, 0, 0.5, 0),
+    (set(), 0, 1, 0),
+    ({1, 2, 3, 4}, 0, 1, 0),
+]
+
+
+@pytest.mark.parametrize("crossed, whole, partial, negative", WORKED)
+def test_the_scoring_rules_score_the_docs_worked_examples(crossed, whole, partial, negative):
+    key = frozenset({1, 3})
+    scores = [choice_score(rule, frozenset(crossed), key, 4, 2.0) for rule in (ALL_OR_NOTHING, PARTIAL, NEGATIVE)]
+    assert scores == [whole, partial, negative]
+
+
+def test_a_part_without_correct_options_and_single_choice_under_negative_marking():
+    """Nothing correct: cross nothing, under every rule; single choice of 4 options, 1 point, negative:
+    a wrong cross costs a third, never below 0 (docs/format.md)."""
+    for rule in (ALL_OR_NOTHING, PARTIAL, NEGATIVE):
+        assert choice_score(rule, frozenset(), frozenset(), 3, 1.0) == 1
+        assert choice_score(rule, frozenset({2}), frozenset(), 3, 1.0) == 0
+    assert choice_score(NEGATIVE, frozenset({2}), frozenset({2}), 4, 1.0) == 1
+    assert choice_score(NEGATIVE, frozenset({2, 3}), frozenset({2}), 4, 3.0) == 2
+    assert choice_score(NEGATIVE, frozenset({1}), frozenset({2}), 4, 3.0) == 0
+
+
+@pytest.fixture(scope="module")
+def choices(tmp_path_factory):
+    root = tmp_path_factory.mktemp("choices")
+    shutil.copytree(REPO / "tests" / "roots" / "choices", root / "exams" / "choices")
+    target = Project(root).resolve("choices")
+    result = build(target)
+    return root, target, result
+
+
+def _views(root):
+    views = root / "build" / "choices"
+    return [" ".join(" ".join(page.split()) for page in pypdf_texts(views / f"{view}.pdf"))
+            for view in ("student", "solution")]
+
+
+@pytest.mark.latex
+def test_solution_and_explanations_stand_in_the_room_the_student_copy_leaves_blank(choices):
+    root, _, _ = choices
+    student, solution = _views(root)
+    for secret in ("is odd, so its outputs centre on 0", "its outputs lie in", "Only an odd function is centred"):
+        assert secret in solution and secret not in student
+    assert "a+b=7" in solution.replace(" ", "")
+    # the legend once, before the first choice part; its rules as the parts have them, each part naming its own
+    for view in (student, solution):
+        assert view.count("Please note") == 1
+        assert "exactly one correct answer" in view
+        assert "(partial credit)" in view and "(negative marking)" in view
+        assert "no question scores below 0" in view
+    key = json.loads((root / "build" / "choices" / "key.json").read_text())
+    parts = [part for problem in key["problems"] for part in problem["parts"]]
+    assert [(p["single"], p["scoring"]) for p in parts] == [
+        (True, ALL_OR_NOTHING), (False, PARTIAL), (False, NEGATIVE), (False, ALL_OR_NOTHING)]
+
+
+@pytest.mark.latex
+def test_moodle_and_qti_carry_single_choice_scoring_and_explanations(choices, tmp_path):
+    _, target, _ = choices
+    moodle = export(target, ExportRequest("moodle", tmp_path / "moodle.xml")).path
+    quiz = ET.parse(moodle).getroot()
+    moodle_imports(quiz)
+    asked = [q for q in quiz if q.get("type") != "category"]
+    single = asked[0]
+    assert single.findtext("single") == "true"
+    assert [a.get("fraction") for a in single.findall("answer")] == ["100", "0", "0"]  # no "none of these"
+    assert "is odd" in single.findtext("answer/feedback/text")
+    assert "Only an odd function" in single.findtext("generalfeedback/text")
+    assert [a.get("fraction") for a in asked[2].findall("answer")] == ["100", "-100", "-100"]  # negative: 1 wrong
+    package = zipfile.ZipFile(export(target, ExportRequest("qti", tmp_path / "qti.zip")).path)
+    items = [ET.fromstring(package.read(f"item-{number}.xml")) for number in ("1.1", "1.2", "1.3")]
+    assert items[0].find(f"{QTI}responseDeclaration").get("cardinality") == "single"
+    assert items[0].find(f".//{QTI}choiceInteraction").get("maxChoices") == "1"
+    assert items[0].find(f".//{QTI}feedbackInline[@identifier='option-1']") is not None
+    # the mapping QTI scores by, against the rule: every reading of 1.2 (partial) and 1.3 (negative)
+    for item, rule, points, correct in ((items[1], PARTIAL, 2.0, {1, 3}), (items[2], NEGATIVE, 1.0, {1})):
+        count = len(item.findall(f".//{QTI}simpleChoice")) - 1  # the added "none of these"
+        for reading in range(1, 2 ** count):
+            crossed = frozenset(n for n in range(1, count + 1) if reading >> (n - 1) & 1)
+            assert _qti_score(item, crossed) == pytest.approx(choice_score(rule, crossed, frozenset(correct), count,
+                                                                           points))
+
+
+def _qti_score(item: ET.Element, crossed: frozenset[int]) -> float:
+    """A QTI item's SCORE for a non-empty response, as its mapped sum: the base value plus each
+    crossed option's mapped value, floored at the mapping's lowerBound."""
+    mapping = item.find(f"{QTI}responseDeclaration/{QTI}mapping")
+    values = {entry.get("mapKey"): float(entry.get("mappedValue")) for entry in mapping}
+    mapped = sum(values[f"option-{n}"] for n in crossed)
+    if mapping.get("lowerBound") is not None:
+        mapped = max(float(mapping.get("lowerBound")), mapped)
+    base = float(item.find(f".//{QTI}sum/{QTI}baseValue").text)
+    return base + mapped
