@@ -11,6 +11,7 @@ import re
 import shutil
 from pathlib import Path
 from textwrap import dedent
+from xml.etree import ElementTree as ET
 
 import pytest
 from support import HEADER, pypdf_texts, write_exam
@@ -439,9 +440,22 @@ def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
     assert [entry["variant"] for entry in entries] == ["1", "2", "3", "4"]
     pages = pypdf_texts(copies / "print.pdf")
     per_copy = len(pages) // 4
+    key = json.loads((copies / "key.json").read_text())["variants"]  # every copy's key (issue 28)
+    assert list(key) == ["1", "2", "3", "4"]
     for index, entry in enumerate(entries):
         k = variant_names("E1", entry["variant"], "fresh")["draw"](100, 999)  # copy n is seed n
         assert f"What is {k} + 1?" in "\n".join(pages[index * per_copy:(index + 1) * per_copy])
+        assert key[entry["variant"]]["problems"][0]["parts"][0]["answer"] == k + 1
+    third = entries[2]
+    solved = cli(tmp_path, "copies", "fresh", "--count", "4", "--only", third["code"], "--solutions")
+    assert solved.returncode == 0, solved.stderr
+    k = variant_names("E1", "3", "fresh")["draw"](100, 999)
+    solution = "\n".join(pypdf_texts(copies / f"{third['code']}-solution.pdf"))
+    assert f"What is {k} + 1?" in solution and str(k + 1) in solution and "Sample Solution" in solution
+    assert cli(tmp_path, "export", "fresh", "--format", "moodle").returncode == 0  # every copy's variant asked
+    quiz = ET.parse(tmp_path / "course" / "fresh" / "moodle.xml").getroot()
+    answers = [float(q.findtext("answer/text")) for q in quiz if q.get("type") == "numerical"]
+    assert answers == [key[label]["problems"][0]["parts"][0]["answer"] for label in "1234"]
 
 
 def test_a_picture_that_draws_nothing_is_one_for_all_variants():

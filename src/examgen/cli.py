@@ -142,11 +142,13 @@ class _Progress:
               help="Folder for the copies (default course/<id>/copies/).")
 @click.option("--only", metavar="CODE", help="Write only the copy with this code (byte-identical to --split's).")
 @click.option("--split", is_flag=True, help="Also write one PDF per copy.")
+@click.option("--solutions", is_flag=True, help="Also write each copy's sample solution, <code>-solution.pdf (with "
+              "--only: that copy's).")
 @click.option("--variant-by", type=click.Choice(["copy", "seat"]), default="copy", show_default=True,
               help="Variants round-robin in copy order, or in the roster's seat order (neighbours differ).")
 @click.pass_context
 def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None, out: Path | None,
-           only: str | None, split: bool, variant_by: str) -> None:
+           only: str | None, split: bool, solutions: bool, variant_by: str) -> None:
     """Per-student copies of EXAM: print.pdf, manifest.json, layout.json (docs/copies.md)."""
     if (count is None) == (roster is None):
         raise click.UsageError("give either --count N or --roster FILE")
@@ -157,7 +159,8 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
 
         target = Project(Path.cwd()).resolve(exam)
         progress = _Progress("copies") if sys.stderr.isatty() else None
-        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat"), progress)
+        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat",
+                                                                  solutions), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
         click.echo(f"{target.id}: {_counted(result.copies, 'copy', 'copies')} of {_counted(result.pages, 'page')} "

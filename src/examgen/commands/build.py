@@ -87,7 +87,7 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
         products = run_writers(rendered, Context(theme, target.work, force, out, figures), failed,
                                 writers(variants))
         stopping.current().check()
-        each_variant(rendered, lambda label, own: _check_views(rendered[label], products, own), out)
+        each_variant(rendered, lambda label, own: check_views(rendered[label], products, own), out)
         if strict:
             fail_on_warnings(out.warnings)
         output.install({name: path for product in products.values() for name, path in product.files.items()})
@@ -124,7 +124,7 @@ def build_many(targets: list[Target], out_dir: Path | None = None, force: bool =
         return list(pool.map(one, targets))
 
 
-def _check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:
+def check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:
     """The checks of one exam's (or variant's) two views (stages/check.py)."""
     from ..stages.check import check  # here: a build that finds nothing changed needs none of it
     from ..stages.positions import read_marks
