@@ -5,18 +5,22 @@ tests/roots/choices built with LaTeX and exported to Moodle XML and QTI."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
+import statistics
 import zipfile
 from xml.etree import ElementTree as ET
 
 import pytest
-from support import REPO, pypdf_texts
+from support import REPO, pypdf_texts, squash
+from test_cli import cli
 from test_exports import QTI, moodle_imports
 
 from examgen.commands.build import build
 from examgen.commands.export import ExportRequest, export
 from examgen.kinds.choice import ALL_OR_NOTHING, NEGATIVE, PARTIAL, choice_score
 from examgen.project import Project
+from examgen.sandbox.draws import Draws, seed, variant_names
 
 # docs/format.md, "Scoring rules": a part of 2 points, options 1-4, options 1 and 3 correct
 WORKED = [  # crossed, all-or-nothing, partial, negative
@@ -118,3 +122,93 @@ def _qti_score(item: ET.Element, crossed: frozenset[int]) -> float:
         mapped = max(float(mapping.get("lowerBound")), mapped)
     base = float(item.find(f".//{QTI}sum/{QTI}baseValue").text)
     return base + mapped
+
+
+# --- draw helpers and generated options ------------------------------------------------------------
+
+
+def _draws(label: str = "A") -> Draws:
+    return Draws(random.Random(seed("G1", label, "t-test")))
+
+
+def test_normal_and_uniform_draws_have_their_moments_and_repeat_for_a_seed():
+    normal = _many(lambda d: d.normal(100, 15))
+    assert abs(statistics.mean(normal) - 100) < 1 and abs(statistics.stdev(normal) - 15) < 1
+    uniform = _many(lambda d: d.uniform(2, 4))
+    assert 2 <= min(uniform) and max(uniform) < 4 and abs(statistics.mean(uniform) - 3) < 0.05
+    assert _draws().normal() == _draws().normal()  # the same seed, the same value (Box-Muller on rng.random())
+
+
+def _many(draw, count: int = 4000) -> list[float]:
+    draws = _draws()
+    return [draw(draws) for _ in range(count)]
+
+
+def test_sampling_with_and_without_replacement_and_weights():
+    draws = _draws()
+    for _ in range(200):
+        chosen = draws.sample(range(10), 10)
+        assert sorted(chosen) == list(range(10))  # without replacement: each once
+        weighted = draws.sample("abcd", 3, weights=[0, 1, 1, 1])
+        assert "a" not in weighted and len(set(weighted)) == 3
+    with_replacement = draws.sample([1, 2], 50, replace=True)
+    assert set(with_replacement) == {1, 2}
+    picks = [draws.weighted("xyz", [1, 0, 3]) for _ in range(2000)]
+    assert "y" not in picks and 0.7 < picks.count("z") / len(picks) < 0.8
+    with pytest.raises(ValueError, match="3 items wanted without replacement"):
+        draws.sample([1, 2], 3)
+    with pytest.raises(ValueError, match="not all 0"):
+        draws.weighted("ab", [0, 0])
+
+
+@pytest.mark.parametrize("label", [str(n) for n in range(1, 101)])
+def test_numbers_near_gives_distinct_rounded_options_with_the_correct_one_among_them(label):
+    draws = _draws(label)
+    correct = draws.normal(0, 3)
+    options, right = draws.numbers_near(correct, count=5, distance=0.3, places=2, positive=False)
+    assert len(options) == 5 and options[right - 1] == round(correct, 2)
+    assert all(abs(a - b) >= 0.3 - 0.005 for i, a in enumerate(options) for b in options[i + 1:])
+    assert all(option == round(option, 2) for option in options)
+    positive, _ = draws.numbers_near(12.5, count=4, distance=0.1, relative=True, places=1)
+    assert all(value > 0 for value in positive) and len({f"{v:.1f}" for v in positive}) == 4
+
+
+def test_numbers_near_refuses_a_distance_below_the_rounding_and_too_little_room():
+    with pytest.raises(ValueError, match="less than the rounding's step"):
+        _draws().numbers_near(1.0, distance=0.001, places=2)
+    with pytest.raises(ValueError, match="no 5 options"):
+        _draws().numbers_near(1.0, count=5, distance=1, places=0, spread=1)
+
+
+def test_statements_keep_each_fact_with_its_truth():
+    facts = [("a", True), ("b", False), ("c", True)]
+    texts, holding = _draws().statements(facts)
+    assert sorted(texts) == ["a", "b", "c"]
+    assert {texts[n - 1] for n in holding} == {"a", "c"}
+
+
+@pytest.mark.latex
+def test_generated_options_are_made_per_variant_keyed_and_verified(tmp_path):
+    """tests/roots/generated: the options of every variant are the computed list's, printed as num
+    prints them, the key the computed one; verify over 100 seeds finds nothing wrong."""
+    shutil.copytree(REPO / "tests" / "roots" / "generated", tmp_path / "exams" / "generated")
+    target = Project(tmp_path).resolve("generated")
+    build(target)
+    key = json.loads((tmp_path / "build" / "generated" / "key.json").read_text())
+    for label in "ABC":
+        names = variant_names("G1", label, "t-test")
+        exec(compile(_compute(), "block", "exec"), names)  # the block again, with this variant's draws
+        options, right = names["options"], names["right"]
+        student = squash(" ".join(pypdf_texts(tmp_path / "build" / "generated" / label / "student.pdf")))
+        assert all(f"{abs(value):.2f}" in student for value in options)  # the sign is math's minus
+        parts = key["variants"][label]["problems"][0]["parts"]
+        assert parts[0]["correct"] == [right] and parts[0]["single"]
+        assert parts[1]["correct"] == names["holding"] and parts[1]["scoring"] == PARTIAL
+    verified = cli(tmp_path, "verify", "generated", "--seeds", "100")
+    assert verified.returncode == 0, verified.stderr
+
+
+def _compute() -> str:
+    import yaml
+
+    return yaml.safe_load((REPO / "tests" / "roots" / "generated" / "exam.yaml").read_text())["problems"][0]["compute"]

@@ -77,6 +77,7 @@ class Choice(BaseAnswer[T]):
     space: float | None = None  # the room below the options where the solution and explanations stand, in cm
     single: bool = False  # exactly one option is correct
     scoring: str | None = None  # a rule of SCORING; None: the exam's, else all-or-nothing
+    generated: Expression | None = None  # options from a computed list, made when the values are known
     kind: ClassVar[str] = "choice"
     graded: ClassVar[bool] = False
 
@@ -135,7 +136,8 @@ class Choice(BaseAnswer[T]):
         return replace(self, options=tuple(self.options[number - 1] for number in numbers), order=numbers)
 
     def key_computed(self) -> bool:
-        return bool(self.computed or any(isinstance(option.correct, Expression) for option in self.options))
+        return bool(self.generated or self.computed
+                    or any(isinstance(option.correct, Expression) for option in self.options))
 
     def places(self) -> tuple[bool, ...]:
         """A shuffle's fixed options stay out: no shuffle moves a correct option there."""
@@ -190,12 +192,17 @@ def _options(fields: Fields) -> list[Option[Text]]:
     return options
 
 
-def _marked(fields: Fields, count: int) -> tuple[set[int], list[Expression]] | None:
-    """The option numbers the part's own ``correct`` list marks and its entries to compute;
-    None without one."""
+def _marked(fields: Fields, count: int | None) -> tuple[set[int], list[Expression]] | None:
+    """The option numbers the part's own ``correct`` list marks and its entries to compute (``count``:
+    how many options there are, None when they are generated: then every entry is checked once they
+    are); None without one."""
     by_index = fields.data.get("correct")
     if by_index is None:
         return None
+    if count is None:
+        return set(), [Expression.written(str(entry), loc) for entry, loc in (
+            zip(by_index, by_index.item_locs) if isinstance(by_index, SourceList) else
+            [(by_index, fields.loc("correct"))])]
     if not count:
         fields.fail("'correct' is given but the part has no options", "correct")
         return set(), []
@@ -228,14 +235,40 @@ def _numbers(value: object, expression: Expression, count: int) -> set[int]:
     return set(numbers)
 
 
+def _generated(expression: Expression, evaluate: Evaluate) -> tuple[Option[str], ...]:
+    """The options a computed list gives: each a number (printed as ``num`` prints it, in math), a
+    LaTeX text, or a pair (text or number, whether it is correct)."""
+    items = evaluate(expression)
+    where = f"'options: {expression.source}'"
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ComputeError(f"{where} is {items!r}: it must be a non-empty list of options (numbers or texts, or "
+                           "pairs [option, correct])", expression.loc)
+    options = []
+    for index, item in enumerate(items):
+        pair = isinstance(item, (list, tuple))
+        if pair and not (len(item) == 2 and isinstance(item[1], bool)):
+            raise ComputeError(f"{where}: option {index + 1} is {item!r}; a pair is [option, true or false]",
+                               expression.loc)
+        value = item[0] if pair else item
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ComputeError(f"{where}: option {index + 1} is {value!r}, not a number or a text", expression.loc)
+        path = f"({expression.source})[{index}]" + ("[0]" if pair else "")
+        text = f"${evaluate(Expression(f'{path}|num', expression.loc))}$" if not isinstance(value, str) else value
+        options.append(Option(text, bool(pair and item[1]), expression.loc))
+    return tuple(options)
+
+
 class ChoiceKind:
     name = "choice"
     title = "multiple-choice"
     hint = "its correct options are its solution"
     keys: shapes.Keys = {
-        "options": shapes.items("The options: text, or {text, correct}.", shapes.either(
-            "An option.", shapes.text("An option (LaTeX)."), shapes.mapping(OPTION_KEYS, OPTION_REQUIRED)),
-            at_least=1),
+        "options": shapes.either(
+            "The options: a list of texts or {text, correct}, or the name of a computed list (generated options).",
+            shapes.items("The options.", shapes.either(
+                "An option.", shapes.text("An option (LaTeX)."), shapes.mapping(OPTION_KEYS, OPTION_REQUIRED)),
+                at_least=1),
+            {"type": "string"}),
         "correct": shapes.either("The correct options' numbers (1, 2, ...), or expressions giving them.",
                                  {"type": "integer", "minimum": 1}, {"type": "string"},
                                  {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1},
@@ -253,11 +286,16 @@ class ChoiceKind:
         return self.marker in data
 
     def validate(self, fields: Fields) -> Choice[Text]:
-        options = _options(fields)
-        if fields.has("options") and not options:
+        written = fields.data.get("options")
+        generated = Expression.written(written, fields.loc("options")) if isinstance(written, str) else None
+        options = [] if generated else _options(fields)
+        if fields.has("options") and not options and not generated:
             fields.fail("the option list has no options", "options")
-        marked = _marked(fields, len(options))
+        marked = _marked(fields, None if generated else len(options))
         shuffle, single = fields.boolean("shuffle", False), fields.boolean("single", False)
+        if generated and shuffle:
+            fields.fail("generated options come in the order their list has: draw it in that order (the helpers "
+                        "numbers_near and statements shuffle), without 'shuffle'", "shuffle")
         scoring = scoring_rule(fields)
         if single and scoring == PARTIAL:
             fields.fail("a single-choice part cannot score 'partial' (each box right or wrong): it is "
@@ -272,8 +310,8 @@ class ChoiceKind:
             fields.fail("a multiple-choice part's solution and explanations stand in a room below its options, "
                         "blank in the student copy: give it a 'space' (3cm, say; the build tells what they need)")
         answer = Choice(tuple(options), tuple(computed), shuffle, solution=solution, space=space, single=single,
-                        scoring=scoring)
-        if single and len(options) < 2:
+                        scoring=scoring, generated=generated)
+        if single and len(options) < 2 and not generated:
             fields.fail("a single-choice part needs at least two options", "single")
         elif single and not answer.key_computed() and len(answer.correct) != 1:
             fields.fail(f"a single-choice part has exactly one correct option, this one {len(answer.correct)}: "
@@ -281,8 +319,10 @@ class ChoiceKind:
         return answer
 
     def finish(self, answer, evaluate: Evaluate):
-        """Compute which options are correct where the source says so by an expression (whose option
-        numbers are the source's, wherever a shuffle put the options)."""
+        """Make generated options; compute which options are correct where the source says so by an
+        expression (whose option numbers are the source's, wherever a shuffle put the options)."""
+        if answer.generated is not None:
+            answer = replace(answer, options=_generated(answer.generated, evaluate), generated=None)
         marked = set().union(*(_numbers(evaluate(e), e, len(answer.options)) for e in answer.computed))
         options = []
         for number, option in zip(answer.order or range(1, len(answer.options) + 1), answer.options):
