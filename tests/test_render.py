@@ -36,8 +36,8 @@ def test_format_number(value, args, shown):
     assert format_number(value, *args) == shown
 
 
-@pytest.mark.parametrize("value, places, shown", [(6.7, 2, "6.70"), (12, 2, "12.00"), (0.125, 2, "0.13"), (-0.001, 1, "0.0"),
-                                                  (2.5, 0, "3")])
+@pytest.mark.parametrize("value, places, shown", [
+    (6.7, 2, "6.70"), (12, 2, "12.00"), (0.125, 2, "0.13"), (-0.001, 1, "0.0"), (2.5, 0, "3")])
 def test_format_number_with_fixed_decimals(value, places, shown):
     """``num(2, fixed=true)`` (issue 28): exactly ``places`` decimals, the trailing zeros kept."""
     assert format_number(value, places, fixed=True) == shown

@@ -27,7 +27,7 @@ import marshal
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import CodeType, MappingProxyType
 from typing import Any
@@ -181,7 +181,7 @@ def _numbers_in(words: Strings):
         MARKS.reset(token)
 
 
-FILTERS = dict(num=_num, tex=escape_tex, grade=grade_label, matrix=_matrix)
+FILTERS: dict[str, Callable[..., Any]] = dict(num=_num, tex=escape_tex, grade=grade_label, matrix=_matrix)
 
 
 def _marked(value: object) -> object:
