@@ -465,3 +465,17 @@ def test_a_picture_that_draws_nothing_is_one_for_all_variants():
     variants = prepare_all(Project(REPO).resolve("sample"), Collector())
     keys = [set(pictures(variant)) for variant in variants.values()]
     assert len(variants) == 2 and keys[0] and keys[0] == keys[1]  # the figure cache compiles each once
+
+
+def test_a_line_about_many_variants_names_their_ends_and_count():
+    """A build of 100 named variants compiled 200 views: its summary line and a message naming the
+    variants it happened in stay short (issue 28)."""
+    from examgen.commands.build import BuildResult
+    from examgen.errors import all_named
+
+    labels = [f"V{number}" for number in range(1, 101)]
+    views = [f"{label}/{view}" for label in labels for view in ("student", "solution")]
+    state = BuildResult(None, None, Path("build"), views, [], []).state  # type: ignore[arg-type]
+    assert state.startswith("built (compiled V1/student and V1/solution and ") and len(state) < 200
+    assert state.endswith("… and V100/solution (200 in all))")
+    assert all_named(labels[:99]).endswith("…, V99 (99 in all)") and all_named(labels[:3]) == "variants V1, V2, V3"

@@ -84,7 +84,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
     def action() -> None:
         from .commands.build import build_many
-        from .errors import ErrorGroup, ExamgenError
+        from .errors import ErrorGroup, ExamgenError, briefly
         from .orchestrate import built_variants
         from .project import Project
         from .writers import output_names
@@ -102,7 +102,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
                 continue
             _warn(result.warnings)
             exam = result.exam
-            files = ", ".join(output_names(built_variants(exam)))
+            files = briefly(output_names(built_variants(exam)))
             click.echo(f"{result.target.id}: {result.state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{_counted(len(exam.problems), 'problem')}, {_counted(exam.total_points, 'credit')})")
         if failures:

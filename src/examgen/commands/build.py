@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .. import stopping
 from ..cache import Record, source_digest
-from ..errors import Collector, ExamgenError
+from ..errors import Collector, ExamgenError, briefly
 from ..model.rendered import VIEWS, RenderedExam
 from ..model.source import Exam, Text
 from ..orchestrate import (
@@ -53,8 +53,8 @@ class BuildResult:
         """What the build did: which documents LaTeX compiled, which stand as they were."""
         if not self.compiled:
             return "up to date"
-        unchanged = f"; {' and '.join(self.kept)} unchanged" if self.kept else ""
-        return f"built (compiled {' and '.join(self.compiled)}{unchanged})"
+        unchanged = f"; {briefly(self.kept, ' and ')} unchanged" if self.kept else ""
+        return f"built (compiled {briefly(self.compiled, ' and ')}{unchanged})"
 
 
 def build(target: Target, out_dir: Path | None = None, force: bool = False, strict: bool = False) -> BuildResult:
