@@ -175,7 +175,7 @@ def test_check_rejects_a_cover_whose_claim_is_wrong_or_missing(built, claim):
     sample = built("sample")
     rendered = sample_rendered()
     student, solution = read_view(sample.views / "student.pdf", False), read_view(sample.views / "solution.pdf", True)
-    real = {"pages": len(student.streams), "problems": 4, "credits": 17}[claim]
+    real = {"pages": len(student.streams), "problems": 5, "credits": 23}[claim]
     mark = rb"/ExamgenClaim <</Name /" + claim.encode() + rb" /Value \(([^)]*)\)>> BDC"
     assert re.search(mark, student.streams[0])
     for cover, message in (

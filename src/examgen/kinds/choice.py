@@ -23,6 +23,7 @@ from .. import shapes
 from ..errors import ComputeError, SourceError
 from ..model.source import Expression, Option, Text
 from ..model.tree import SourceList, SourceMap
+from ..numbers import format_number
 from .base import BaseAnswer, Choose
 from .free import answer_space
 
@@ -236,14 +237,15 @@ def _numbers(value: object, expression: Expression, count: int) -> set[int]:
 
 
 def _generated(expression: Expression, evaluate: Evaluate) -> tuple[Option[str], ...]:
-    """The options a computed list gives: each a number (printed as ``num`` prints it, in math), a
-    LaTeX text, or a pair (text or number, whether it is correct)."""
+    """The options a computed list gives: each a number (printed as ``num`` prints it, in math, all
+    numbers with as many decimals as the longest has: rounded alike, -0.80 beside -1.18), a LaTeX
+    text, or a pair (text or number, whether it is correct)."""
     items = evaluate(expression)
     where = f"'options: {expression.source}'"
     if not isinstance(items, (list, tuple)) or not items:
         raise ComputeError(f"{where} is {items!r}: it must be a non-empty list of options (numbers or texts, or "
                            "pairs [option, correct])", expression.loc)
-    options = []
+    values = []
     for index, item in enumerate(items):
         pair = isinstance(item, (list, tuple))
         if pair and not (len(item) == 2 and isinstance(item[1], bool)):
@@ -252,10 +254,15 @@ def _generated(expression: Expression, evaluate: Evaluate) -> tuple[Option[str],
         value = item[0] if pair else item
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ComputeError(f"{where}: option {index + 1} is {value!r}, not a number or a text", expression.loc)
-        path = f"({expression.source})[{index}]" + ("[0]" if pair else "")
-        text = f"${evaluate(Expression(f'{path}|num', expression.loc))}$" if not isinstance(value, str) else value
-        options.append(Option(text, bool(pair and item[1]), expression.loc))
-    return tuple(options)
+        values.append((f"({expression.source})[{index}]" + ("[0]" if pair else ""), value, bool(pair and item[1])))
+    places = max((len(format_number(value).partition(".")[2]) for _, value, _ in values if not isinstance(value, str)),
+                 default=0)
+    form = f"num({places}, fixed=true)" if places else "num"
+
+    def text(path: str, value: object) -> str:
+        return value if isinstance(value, str) else f"${evaluate(Expression(f'{path}|{form}', expression.loc))}$"
+
+    return tuple(Option(text(path, value), correct, expression.loc) for path, value, correct in values)
 
 
 class ChoiceKind:
