@@ -479,3 +479,36 @@ def test_a_line_about_many_variants_names_their_ends_and_count():
     assert state.startswith("built (compiled V1/student and V1/solution and ") and len(state) < 200
     assert state.endswith("… and V100/solution (200 in all))")
     assert all_named(labels[:99]).endswith("…, V99 (99 in all)") and all_named(labels[:3]) == "variants V1, V2, V3"
+
+
+@pytest.mark.latex
+def test_verify_compiles_a_spread_of_seeds_and_finds_a_layout_some_draws_break(tmp_path):
+    """The issue 28 case: a text only the solution view shows, as long as a draw makes it, pushes the
+    next part to another page for some seeds; no named variant shows it, so the build passes, but
+    verify compiles both views of 20 seeds spread over all and names the seeds it breaks (exit 9)."""
+    from examgen.commands.verify import spread
+
+    write_exam(tmp_path / "exams" / "pushed", HEADER + dedent("""
+        variants: 2
+        extra_pages: 0
+        problems:
+          - title: Pushed
+            id: pushed
+            compute: |
+              lines = 60 if variant.isdigit() and int(variant) % 7 == 0 else 1
+            parts:
+              - points: 1
+                prompt: |
+                  Explain.<% if solution %><% for i in range(lines) %> Line << i >>.\\par<% endfor %><% endif %>
+                space: 12cm
+                solution: s
+              - {points: 1, prompt: And then?, space: 6cm, solution: t}
+        """))
+    assert cli(tmp_path, "build", "pushed").returncode == 0
+    run = cli(tmp_path, "verify", "pushed", "--seeds", "40")
+    broken = [seed for seed in spread(40) if int(seed) % 7 == 0]
+    assert run.returncode == VerifyError.exit_code, run.stderr
+    assert broken == ["7", "28"]
+    assert "solution PDF (seeds 7, 28): part 1.1 is on page 3 of the solution, page 2 of the student copy: a " \
+        "solution must not change the pagination" in run.stderr
+    assert spread(40)[0] == "1" and spread(40)[-1] == "40" and len(spread(40)) == 20 and spread(5) == tuple("12345")

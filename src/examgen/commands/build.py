@@ -31,7 +31,7 @@ from ..orchestrate import (
 )
 from ..outputs import OutputFolder, writing
 from ..project import COPIES, MANIFEST, Target
-from ..writers import Context, Product, output_names, writers
+from ..writers import Context, Product, Rendered, output_names, writers
 
 if TYPE_CHECKING:
     from ..stages.check import Overflow
@@ -122,6 +122,27 @@ def build_many(targets: list[Target], out_dir: Path | None = None, force: bool =
 
     with ThreadPoolExecutor(max_workers=EXAMS_AT_ONCE) as pool:
         return list(pool.map(one, targets))
+
+
+def compile_variants(target: Target, exam: Exam[Text], labels: tuple[str, ...], solved: frozenset[str],
+                     out: Collector) -> tuple[Rendered, dict[str, Product]]:
+    """The variants ``labels`` of an exam rendered and their student views compiled, with the solution
+    views of those in ``solved``, in the build's work folder as a build compiles them (each starting
+    from the first one's page references; a view whose inputs did not change keeps its PDF): for the
+    copies of ``per-copy`` and for verify's seeds, which no build makes."""
+    from ..writers.views import ViewWriter
+
+    theme = target.project.theme()
+    with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
+        rendered = render_all(exam, theme, out, labels)
+        stopping.current().check()
+        figures, failed = compile_figures(rendered, target.project.build, theme, False, out)
+        first = {view: labels[0] if view == "student" or labels[0] in solved else None for view in VIEWS}
+        views = tuple(ViewWriter(view, label, first[view] if label != first[view] else None)
+                      for label in labels for view in VIEWS if view == "student" or label in solved)
+        products = run_writers(rendered, Context(theme, target.work, False, out, figures), failed, views)
+    stopping.current().check()
+    return rendered, products
 
 
 def check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:

@@ -26,17 +26,13 @@ from ..model.source import Exam, Text
 from ..orchestrate import (
     CORES,
     built_variants,
-    compile_figures,
     each_variant,
-    render_all,
-    run_writers,
     worker_processes,
     worker_result,
 )
 from ..outputs import replace_file, writing
 from ..project import MANIFEST, Target
-from ..writers import Context
-from .build import BuildResult, build, check_views
+from .build import BuildResult, build, check_views, compile_variants
 
 if TYPE_CHECKING:
     from ..roster import Student
@@ -169,26 +165,14 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
 
 def _copies_views(target: Target, exam: Exam[Text], labels: tuple[str, ...], solutions: frozenset[str],
                   out: Collector) -> tuple[dict[str | None, Path], dict[str | None, Path], str]:
-    """For ``variants: per-copy``: each copy's student view, compiled as a build compiles it (each
-    starting from copy 1's page references; a view whose inputs did not change keeps its PDF) and
-    checked as a student view alone; the solution views of the copies ``solutions`` names, checked
-    as a build checks both views; and every copy's key (key.json, by copy number)."""
+    """For ``variants: per-copy``: each copy's student view, checked as a student view alone; the
+    solution views of the copies ``solutions`` names, checked as a build checks both views; and every
+    copy's key (key.json, by copy number)."""
     from ..stages.check import check_student
     from ..stages.positions import read_marks
     from ..writers.key import key_json
-    from ..writers.views import ViewWriter
 
-    theme = target.project.theme()
-    with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
-        rendered = render_all(exam, theme, out, labels)
-        stopping.current().check()
-        figures, failed = compile_figures(rendered, target.project.build, theme, False, out)
-        first = {"student": labels[0], "solution": labels[0] if labels[0] in solutions else None}
-        views = tuple(ViewWriter(view, label, first[view] if label != first[view] else None)
-                      for label in labels for view in ("student", "solution")
-                      if view == "student" or label in solutions)
-        products = run_writers(rendered, Context(theme, target.work, False, out, figures), failed, views)
-    stopping.current().check()
+    rendered, products = compile_variants(target, exam, labels, solutions, out)
 
     def checked(label: str | None, own: Collector) -> Path:
         product = products[f"{label}/student"]

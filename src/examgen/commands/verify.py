@@ -1,5 +1,6 @@
 """`examgen verify` (docs/variants.md): an exam's variants over many seeds, computed and checked,
-then the exam's own variants built and each solution PDF read back for its key's numbers."""
+then the exam's own variants built and each solution PDF read back for its key's numbers, and both
+views of a spread sample of the seeds compiled and checked as a build checks its variants."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ from dataclasses import dataclass
 from .. import stopping
 from ..errors import Collector, ErrorGroup, ExamgenError, SourceError
 from ..model.source import Exam, Text
-from ..orchestrate import CORES, built_variants, read_exam, render_all, worker_processes, worker_result
+from ..orchestrate import (
+    CORES,
+    built_variants,
+    each_variant,
+    read_exam,
+    render_all,
+    worker_processes,
+    worker_result,
+)
 from ..project import Target
 from ..theme import Theme
-from .build import BuildResult, build
+from .build import BuildResult, build, check_views, compile_variants
 from .copies import Progress
 
 VARIANTS_PER_TASK = 50  # variants a worker checks per task: progress, little overhead
+LAID_OUT = 20  # seeds, spread over all, whose two views verify compiles and checks as a build does
 
 
 
@@ -78,11 +88,35 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     if errors:
         raise ErrorGroup.of(errors)
     built = build(target)
-    missing = _unstated(exam, built, theme, out)
+    missing = _unstated(exam, built, theme, out) + _laid_out(target, exam, spread(seeds), out)
     if missing:
         raise ErrorGroup.of(missing)
     distinct = {number: len(digests) for number, digests in sorted(verdict.distinct.items())}
     return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)))
+
+
+def spread(seeds: int, count: int = LAID_OUT) -> tuple[str, ...]:
+    """``count`` seeds spread evenly over 1 to ``seeds`` (all of them if fewer), the first and the last among them."""
+    if seeds <= count:
+        return tuple(map(str, range(1, seeds + 1)))
+    return tuple(dict.fromkeys(str(1 + round(at * (seeds - 1) / (count - 1))) for at in range(count)))
+
+
+def _laid_out(target: Target, exam: Exam[Text], seeds: tuple[str, ...], out: Collector) -> list[ExamgenError]:
+    """The two views of each of ``seeds`` compiled and checked as a build checks its variants: a
+    layout that some draws break (a solution that overflows and moves the pages, a part behind its
+    figure) is found before printing, named with its seeds."""
+    from ..errors import VerifyError
+
+    if not seeds:
+        return []
+    rendered, products = compile_variants(target, exam, seeds, frozenset(seeds), out)
+    try:
+        each_variant(seeds, lambda label, own: check_views(rendered[label], products, own), out)
+    except ExamgenError as exc:
+        return [VerifyError(problem.message, problem.loc, problem.context, variants=problem.variants)
+                for problem in exc.problems]
+    return []
 
 
 def _unstated(exam: Exam[Text], built: BuildResult, theme: Theme, out: Collector) -> list[ExamgenError]:
