@@ -239,6 +239,7 @@ def test_verify_passes_on_a_variable_copy_of_each_endterm(tmp_path):
     assert_clear(run)
     assert run.returncode == 0, run.stderr
     assert "1004 variants verified" in run.stdout and "built and checked A, B, C, D" in run.stdout
+    assert "; laid out seeds 1, 54, 106, 159, 211, 264, …, 1000 (20 in all)" in run.stdout
     assert "problem 3: 1004" in run.stdout  # every draw of the multi-class problem differs
 
 

@@ -173,20 +173,25 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
 @click.argument("exam")
 @click.option("--seeds", type=click.IntRange(1, 100000), default=1000, show_default=True,
               help="Check this many seeds besides the exam's own variants.")
+@click.option("--layouts", type=click.IntRange(0, 1000), default=20, show_default=True,
+              help="Compile both views of this many seeds, spread over all, and check their layout as a build "
+                   "does (0: none).")
 @click.pass_context
-def verify(ctx: click.Context, exam: str, seeds: int) -> None:
+def verify(ctx: click.Context, exam: str, seeds: int, layouts: int) -> None:
     """Check EXAM's variants across many seeds, then build its own (docs/variants.md); exit 9 on a failure."""
 
     def action() -> None:
         from .commands.verify import verify as verify_exam
+        from .errors import briefly
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
-        result = verify_exam(target, seeds, _Progress("variants") if sys.stderr.isatty() else None)
+        result = verify_exam(target, seeds, _Progress("variants") if sys.stderr.isatty() else None, layouts)
         _warn(result.warnings)
         distinct = ", ".join(f"problem {number}: {count}" for number, count in result.distinct.items())
+        laid_out = f"; laid out seeds {briefly(result.laid_out)}" if result.laid_out else ""
         click.echo(f"{target.id}: {result.seeds} variants verified (distinct per problem: {distinct}); built and "
-                   f"checked {', '.join(result.built)}")
+                   f"checked {', '.join(result.built)}{laid_out}")
 
     _run(ctx, action)
 

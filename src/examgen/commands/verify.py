@@ -25,7 +25,7 @@ from .build import BuildResult, build, check_views, compile_variants
 from .copies import Progress
 
 VARIANTS_PER_TASK = 50  # variants a worker checks per task: progress, little overhead
-LAID_OUT = 20  # seeds, spread over all, whose two views verify compiles and checks as a build does
+LAID_OUT = 20  # seeds, spread over all, whose two views verify compiles and checks as a build does (--layouts)
 
 
 
@@ -34,10 +34,11 @@ class VerifyResult:
     seeds: int  # variants checked: the exam's own and the seeds
     distinct: dict[int, int]  # problem number -> its distinct variants among them
     built: tuple[str, ...]  # the exam's variants built in full, whose solution PDFs state their keys
+    laid_out: tuple[str, ...]  # the seeds whose two views were compiled and checked
     warnings: list[str]
 
 
-def verify(target: Target, seeds: int, progress: Progress | None = None) -> VerifyResult:
+def verify(target: Target, seeds: int, progress: Progress | None = None, layouts: int = LAID_OUT) -> VerifyResult:
     """`examgen verify` (docs/variants.md): the exam's variants and seeds 1 to ``seeds`` computed (a
     child per core, each running its share of the variants) and checked (a process per core, forked
     with the computed variants); then the exam's own variants built, each solution PDF read for its
@@ -88,17 +89,19 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     if errors:
         raise ErrorGroup.of(errors)
     built = build(target)
-    missing = _unstated(exam, built, theme, out) + _laid_out(target, exam, spread(seeds), out)
+    laid_out = spread(seeds, layouts)
+    missing = _unstated(exam, built, theme, out) + _laid_out(target, exam, laid_out, out)
     if missing:
         raise ErrorGroup.of(missing)
     distinct = {number: len(digests) for number, digests in sorted(verdict.distinct.items())}
-    return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)))
+    return VerifyResult(len(labels), distinct, built_variants(exam), laid_out,
+                        list(dict.fromkeys(built.warnings + out.warnings)))
 
 
 def spread(seeds: int, count: int = LAID_OUT) -> tuple[str, ...]:
     """``count`` seeds spread evenly over 1 to ``seeds`` (all of them if fewer), the first and the last among them."""
-    if seeds <= count:
-        return tuple(map(str, range(1, seeds + 1)))
+    if seeds <= count or count < 2:
+        return tuple(map(str, range(1, min(seeds, count) + 1)))
     return tuple(dict.fromkeys(str(1 + round(at * (seeds - 1) / (count - 1))) for at in range(count)))
 
 
