@@ -212,3 +212,28 @@ def _compute() -> str:
     import yaml
 
     return yaml.safe_load((REPO / "tests" / "roots" / "generated" / "exam.yaml").read_text())["problems"][0]["compute"]
+
+
+def test_grade_scores_each_part_by_its_rule_against_the_copys_key(tmp_path):
+    """tests/roots/choices graded from a scanner's crosses (grading/score.py): the single-choice part
+    all or nothing, 1.2 partial (2 points, 4 options, 1 and 3 correct: the docs' worked example), 1.3
+    negative (1 point, 1 of 2 correct), 2.1 all or nothing; the exam's total and grade follow."""
+    from examgen.errors import Collector, Loc
+    from examgen.grading.scale import resolve
+    from examgen.grading.score import Keys, score
+    from examgen.grading.sheets import Crossed, Row
+    from examgen.orchestrate import prepare
+
+    shutil.copytree(REPO / "tests" / "roots" / "choices", tmp_path / "exams" / "choices")
+    rendered = prepare(Project(tmp_path).resolve("choices"), Collector())
+    parts = tuple(part for _, part in rendered.exam.parts())
+    loc = Loc(tmp_path / "crosses.csv", 2)
+    readings = {"A": {"1.1": {1}, "1.2": {1}, "1.3": {1, 2}, "2.1": {1}},
+                "B": {"1.1": {2}, "1.2": {1, 2}, "1.3": {1}, "2.1": set()}}
+    crossed = tuple(Crossed(code, part, frozenset(options), loc) for code, marks in readings.items()
+                    for part, options in marks.items())
+    rows = tuple(Row(code, "", "", {part.number: None for part in parts}, loc) for code in readings)
+    out = Collector()
+    results = score(parts, rows, crossed, Keys(rendered), resolve(None, rendered.exam.total_points, out), out)
+    assert [graded.points for graded in results.graded] == [(2, 1.5, 0, 1), (0, 1, 1, 0)]
+    assert [graded.total for graded in results.graded] == [4.5, 2]
