@@ -12,7 +12,7 @@ import zipfile
 from xml.etree import ElementTree as ET
 
 import pytest
-from support import REPO, pypdf_texts, squash
+from support import HEADER, REPO, pypdf_texts, squash
 from test_cli import cli
 from test_exports import QTI, moodle_imports
 
@@ -237,3 +237,38 @@ def test_grade_scores_each_part_by_its_rule_against_the_copys_key(tmp_path):
     results = score(parts, rows, crossed, Keys(rendered), resolve(None, rendered.exam.total_points, out), out)
     assert [graded.points for graded in results.graded] == [(2, 1.5, 0, 1), (0, 1, 1, 0)]
     assert [graded.total for graded in results.graded] == [4.5, 2]
+
+
+def test_a_copy_is_scored_by_its_variants_own_count_of_generated_options(tmp_path):
+    """Partial credit counts the boxes a copy's variant printed: generated options may number 3 in one
+    variant and 5 in another (grading/score.py, Keys.answer)."""
+    from examgen.errors import Collector, Loc
+    from examgen.grading.scale import resolve
+    from examgen.grading.score import Keys, score
+    from examgen.grading.sheets import Crossed, Row
+    from examgen.orchestrate import read_exam, render_all
+
+    (tmp_path / "exams" / "count").mkdir(parents=True)
+    (tmp_path / "exams" / "count" / "exam.yaml").write_text(HEADER + """variants: [A, B]
+problems:
+  - title: Count
+    compute: |
+      count = 3 if variant == "A" else 5
+      options = [[n, n == 1] for n in range(1, count + 1)]
+    parts:
+      - {points: 3, prompt: Which is 1?, scoring: partial, options: options}
+""")
+    target = Project(tmp_path).resolve("count")
+    out = Collector()
+    variants = render_all(read_exam(target, target.project.theme(), out), target.project.theme(), out)
+    first = variants["A"]
+    loc = Loc(tmp_path / "crosses.csv", 2)
+    crossed = tuple(Crossed(code, "1.1", frozenset({1}), loc) for code in ("a", "b"))
+    rows = tuple(Row(code, "", "", {"1.1": None}, loc) for code in ("a", "b"))
+    keys = Keys(first, variants, {"a": "A", "b": "B"})
+    parts = tuple(part for _, part in first.exam.parts())
+    results = score(parts, rows, crossed, keys, resolve(None, 3, out), out)
+    assert [graded.points for graded in results.graded] == [(3,), (3,)]  # every box right, of 3 and of 5
+    crossed = tuple(Crossed(code, "1.1", frozenset({1, 2}), loc) for code in ("a", "b"))
+    results = score(parts, rows, crossed, keys, resolve(None, 3, out), out)
+    assert [graded.points for graded in results.graded] == [(2,), (2.4,)]  # one box wrong: of 3, of 5
