@@ -77,7 +77,8 @@ def test_solution_and_explanations_stand_in_the_room_the_student_copy_leaves_bla
     for view in (student, solution):
         assert view.count("Please note") == 1
         assert "exactly one correct answer" in view
-        assert "(partial credit)" in view and "(negative marking)" in view
+        assert "(2 p, partial credit)" in view and "(1 p, negative marking)" in view
+        assert "For each question marked partial credit, every box answered correctly" in view
         assert "no question scores below 0" in view
     key = json.loads((root / "build" / "choices" / "key.json").read_text())
     parts = [part for problem in key["problems"] for part in problem["parts"]]
@@ -88,8 +89,11 @@ def test_solution_and_explanations_stand_in_the_room_the_student_copy_leaves_bla
 @pytest.mark.latex
 def test_moodle_and_qti_carry_single_choice_scoring_and_explanations(choices, tmp_path):
     _, target, _ = choices
-    moodle = export(target, ExportRequest("moodle", tmp_path / "moodle.xml")).path
-    quiz = ET.parse(moodle).getroot()
+    exported = export(target, ExportRequest("moodle", tmp_path / "moodle.xml"))
+    assert [w.split(": ", 2)[1:] for w in exported.warnings if "'partial'" in w] == [[
+        "part 1.2", "warning: it scores 'partial' on paper (each box right earns its share), which Moodle cannot "
+        "grade: Moodle scores it as 'negative' (a wrong cross costs its share)"]]
+    quiz = ET.parse(exported.path).getroot()
     moodle_imports(quiz)
     asked = [q for q in quiz if q.get("type") != "category"]
     single = asked[0]
