@@ -276,3 +276,7 @@ problems:
     crossed = tuple(Crossed(code, "1.1", frozenset({1, 2}), loc) for code in ("a", "b"))
     results = score(parts, rows, crossed, keys, resolve(None, 3, out), out)
     assert [graded.points for graded in results.graded] == [(2,), (2.4,)]  # one box wrong: of 3, of 5
+    from examgen.grading.analysis import analyse
+
+    (stats,) = analyse(results).options  # the report's option counts reach the longest variant's boxes
+    assert stats.crossed == (2, 2, 0, 0, 0)
