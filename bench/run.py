@@ -491,7 +491,8 @@ VARIANTS_EXAM = "2022-variants"  # the 2022 endterm with `variants: 4` and its p
 PER_COPY_EXAM = "2021-per-copy"  # the 2021 endterm with `variants: per-copy` and its problem 5 drawing
 VARIANT_BUILD = "4 variants, clean build of both views"
 VERIFY = "verify --seeds 1000 (built)"
-PER_COPY = "per-copy copies --count 100 (clean, 2021 endterm)"
+GENERATED = "verify --seeds 1000, generated options (built)"  # tests/roots/generated: numbers_near, statements
+PER_COPY = "per-copy copies --count 100 (clean, 2021 endterm, every key)"
 
 
 def variable_copy(root: Path, exam: str, name: str, variants: str, problem: str, replaced: str) -> None:
@@ -508,14 +509,17 @@ def variable_copy(root: Path, exam: str, name: str, variants: str, problem: str,
 def bench_variants(root: Path, runs: int) -> list[Result]:
     """Variants (docs/variants.md), in copies of the endterms made variable as tests/roots/variants makes
     one problem of each: a clean build of four variants of the 2022 endterm, both views (the target: 2.5
-    times one clean build of it); `examgen verify` over 1,000 seeds once those are built (10 s); and 100
-    copies of the 2021 endterm with `variants: per-copy`, from a clean build folder (60 s)."""
+    times one clean build of it); `examgen verify` over 1,000 seeds once those are built (10 s), of it and of
+    tests/roots/generated (generated options, draws from the normal distribution); and 100 copies of the 2021
+    endterm with `variants: per-copy`, every copy's key among them, from a clean build folder (60 s)."""
     variable_copy(root, COPIES_EXAM, VARIANTS_EXAM, "4", "batch-normalization.yaml", "7-batch-normalization.yaml")
     variable_copy(root, "2021-endterm", PER_COPY_EXAM, "per-copy", "multi-class.yaml", "multi-class.yaml")
+    shutil.copytree(REPO / "tests" / "roots" / "generated", root / "exams" / "generated")
     clean = lambda i: shutil.rmtree(root / "build", ignore_errors=True)  # noqa: E731
     measurements = [
         Measurement(VARIANT_BUILD, lambda _: run([EXAMGEN, "build", VARIANTS_EXAM], root), setup=clean),
         Measurement(VERIFY, lambda _: run([EXAMGEN, "verify", VARIANTS_EXAM, "--seeds", "1000"], root)),
+        Measurement(GENERATED, lambda _: run([EXAMGEN, "verify", "generated", "--seeds", "1000"], root)),
         Measurement(PER_COPY, lambda _: run([EXAMGEN, "copies", PER_COPY_EXAM, "--count", "100"], root), setup=clean),
     ]
     return measure(COPIES_EXAM, measurements, runs) + bench_variants_preview(root, runs)
@@ -628,7 +632,7 @@ def rows(results: list[Result]) -> list[dict]:
                 median = statistics.median(seconds)
                 table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
                               "ratio_to_floor": round(median / reference, 3)
-                              if reference and r.name not in [*COPIES, *GRADING, VERIFY, PER_COPY] else None,
+                              if reference and r.name not in [*COPIES, *GRADING, VERIFY, GENERATED, PER_COPY] else None,
                               "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 

@@ -278,7 +278,8 @@ def test_key_json(project):
         "exam": "minimal", "code": "Q0001", "language": "en", "date": "2024-05-06", "start": "09:00",
         "end": "09:30", "duration_minutes": 30, "total_points": 4,
         "problems": [{"number": 1, "title": "Arithmetic", "points": 4, "parts": [
-            {"number": "1.1", "points": 1, "kind": "choice", "correct": [1], "values": {}, "values_printed": {}},
+            {"number": "1.1", "points": 1, "kind": "choice", "correct": [1], "single": False,
+             "scoring": "all-or-nothing", "values": {}, "values_printed": {}},
             {"number": "1.2", "points": 2, "kind": "free", "values": {"a": 6, "b": 7, "product": 42},
              "values_printed": {"a": "6", "b": "7", "product": "42"}},
             {"number": "1.3", "points": 1, "kind": "free", "values": {}, "values_printed": {}},

@@ -161,10 +161,13 @@ def test_check_passes_the_real_views_and_rejects_swapped_ones(built):
     assert f"solution PDF: pages without the 'Sample Solution' watermark: {', '.join(map(str, range(1, pages + 1)))}" \
         in messages
     assert "solution PDF: no solution content is marked in the solution PDF" in messages
-    assert ("solution PDF: the solution PDF crosses 0 options, the exam has 4 correct ones (the theme crosses an "
-            "option's box with \\egchoicebox, which marks it)") in messages
+    correct = sum(len(part.get("correct", [])) for problem in built("sample").exam_key["problems"]
+                  for part in problem["parts"])
+    assert (f"solution PDF: the solution PDF crosses 0 options, the exam has {correct} correct ones (the theme "
+            "crosses an option's box with \\egchoicebox, which marks it)") in messages
     assert "student PDF: the student PDF contains solution content (marked content /ExamgenSolution)" in messages
-    assert "student PDF: the student PDF crosses 4 multiple-choice options (marked content /ExamgenCross)" in messages
+    assert f"student PDF: the student PDF crosses {correct} multiple-choice options (marked content /ExamgenCross)" \
+        in messages
     for part in ("2.1", "2.2", "2.3", "3.1", "3.2"):  # every part with a sample solution
         assert any(m.startswith(f"student PDF: part {part}: its solution") for m in messages), part
 
@@ -175,7 +178,7 @@ def test_check_rejects_a_cover_whose_claim_is_wrong_or_missing(built, claim):
     sample = built("sample")
     rendered = sample_rendered()
     student, solution = read_view(sample.views / "student.pdf", False), read_view(sample.views / "solution.pdf", True)
-    real = {"pages": len(student.streams), "problems": 4, "credits": 17}[claim]
+    real = {"pages": len(student.streams), "problems": 5, "credits": 23}[claim]
     mark = rb"/ExamgenClaim <</Name /" + claim.encode() + rb" /Value \(([^)]*)\)>> BDC"
     assert re.search(mark, student.streams[0])
     for cover, message in (

@@ -117,7 +117,9 @@ def moodle_imports(quiz: ET.Element) -> None:
         assert question.findtext("name/text").strip()
         fractions = [float(a.get("fraction")) / 100 for a in question.findall("answer")]
         assert all(any(abs(f - ok) < 1e-5 for ok in allowed) for f in fractions), fractions
-        if kind == "multichoice":
+        if kind == "multichoice" and question.findtext("single") == "true":  # one choice: a best one at 100 %
+            assert len(fractions) >= 2 and max(fractions) == 1
+        elif kind == "multichoice":
             assert len(fractions) >= 2
             assert question.findtext("single") == "false"
             assert round(sum(f for f in fractions if f > 0), 2) == 1
@@ -167,14 +169,18 @@ def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported
             fractions = [float(a.get("fraction")) for a in answers]
             texts = choice_texts(question)
             nones = [n for n, text in enumerate(texts, 1) if says_none(text)]
-            assert len(nones) == 1, texts  # the part's own "none of these", or the one added last
+            assert len(nones) == (0 if part["single"] else 1), texts  # the part's own, or one added last
             added = texts[-1] == NONE_OF_THESE["en"]
             correct = [n for n, f in enumerate(fractions, 1) if f > 0]
             assert correct == (part["correct"] or [len(answers)] if added else part["correct"])
             for answer in answers:
                 _html(answer)
-            assert kind == "multichoice" and question.findtext("single") == "false"
-            assert fractions == [pytest.approx(100 / len(correct), abs=1e-4) if n in correct else -100
+            assert kind == "multichoice" and question.findtext("single") == ("true" if part["single"] else "false")
+            options = len(answers) - added
+            wrong = -100 if part["scoring"] == "all-or-nothing" else -100 / (options - len(correct))
+            assert fractions == [pytest.approx(100 / len(correct), abs=1e-4) if n in correct else
+                                 pytest.approx(0 if part["single"] and part["scoring"] == "all-or-nothing" else
+                                               -100 if n > options else wrong, abs=1e-4)
                                  for n in range(1, len(answers) + 1)]
         elif part["kind"] == "numeric":
             assert kind == "numerical"
@@ -291,16 +297,20 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
                 assert math[0][-1].tag == f"{MATHML}annotation" and math[0][-1].get("encoding") == "application/x-tex"
             response = item.find(f"{QTI}responseDeclaration")
             values = [v.text for v in response.iter(f"{QTI}value")]
-            score = [float(v.text) for v in item.iter(f"{QTI}baseValue")]
+            score = [float(v.text) for v in item.iter(f"{QTI}baseValue") if v.get("baseType") == "float"]
             if part["kind"] == "choice":
                 choices = body.findall(f"{QTI}choiceInteraction/{QTI}simpleChoice")
                 added = choices[-1].get("identifier") == "option-none"
                 texts = [" ".join("".join(c.itertext()).split()) for c in choices]
-                assert sum(says_none(t) for t in texts) == 1
+                assert sum(says_none(t) for t in texts)  == (0 if part["single"] else 1)
                 assert values == [f"option-{n}" for n in part["correct"]] or \
                     (added and not part["correct"] and values == ["option-none"])
-                assert score == [part["points"]]
-                assert item.find(f".//{QTI}isNull") is None and item.find(f".//{QTI}match") is not None
+                if part["scoring"] == "all-or-nothing":  # the others: tests/test_choice.py scores their mappings
+                    assert score == [part["points"]]
+                    assert item.find(f".//{QTI}isNull") is None and item.find(f".//{QTI}match") is not None
+                else:
+                    assert item.find(f"{QTI}responseDeclaration/{QTI}mapping") is not None
+                assert response.get("cardinality") == ("single" if part["single"] else "multiple")
             elif part["kind"] == "numeric":
                 assert float(values[0]) == pytest.approx(part["answer"], rel=1e-9)
                 equal = item.find(f".//{QTI}equal")
@@ -447,8 +457,8 @@ def test_plom_spec_pages_are_where_the_parts_landed(exam, built, exported):
 PAGES = ["Student ID\nInstructions", "Instructions, continued", "Problem 1 Perceptrons (4 credits)\n1.1 ...\n"
          "Problem 2 Backpropagation (5.5 credits)\nThe intro of problem 2", "Figure 2.1: a network",
          "2.1 ...\n2.2 ...", "2.3 ...\nProblem 3 Convolutions (5.5 credits)\n3.1 ...", "3.2 ... 3.4 ...",
-         "Problem 4 Attention (2 credits)\nA long intro, see Problem 3", "4.1 ...", "Additional space",
-         "", ""]
+         "Problem 4 Attention (2 credits)\nA long intro, see Problem 3", "4.1 ...",
+         "Problem 5 A t Test (6 credits)\n5.1 ... 5.3 ...", "Additional space", ""]
 
 
 def test_plom_questions_start_at_their_problems_heading_where_its_intro_and_figures_are():
@@ -459,13 +469,13 @@ def test_plom_questions_start_at_their_problems_heading_where_its_intro_and_figu
     target = Project(REPO).resolve("sample")
     exam = read_exam(target, target.project.theme(), Collector())
     landed = {"1.1": 3, "1.2": 3, "2.1": 5, "2.2": 5, "2.3": 6, "3.1": 6, "3.2": 7, "3.3": 7, "3.4": 7,
-              "4.1": 9, "4.2": 9}
+              "4.1": 9, "4.2": 9, "5.1": 10, "5.2": 10, "5.3": 10}
     spec = plom_plan(exam, landed, PAGES, lambda number: f"Problem {number}")
     assert spec.questions == (("Problem 1", (3,), 8), ("Problem 2", (3, 4, 5, 6), 11), ("Problem 3", (6, 7), 11),
-                              ("Problem 4", (8, 9), 4))
-    assert spec.do_not_mark == (2, 10, 11, 12) and spec.shared and spec.scale == 2 and spec.pages == 12
+                              ("Problem 4", (8, 9), 4), ("Problem 5", (10,), 12))
+    assert spec.do_not_mark == (2, 11, 12) and spec.shared and spec.scale == 2 and spec.pages == 12
     unlabelled = plom_plan(exam, landed, PAGES, lambda number: f"Aufgabe {number}")
-    assert [pages for _, pages, _ in unlabelled.questions] == [(2, 3), (4, 5, 6), (6, 7), (8, 9)]
+    assert [pages for _, pages, _ in unlabelled.questions] == [(2, 3), (4, 5, 6), (6, 7), (8, 9), (10,)]
     assert heading_label(r"\textbf{Aufgabe}~3") == "Aufgabe 3"
 
 
@@ -497,8 +507,8 @@ def test_marks_sheet_lists_every_copy_and_part_with_its_maximum(built, tmp_path)
 
     versions = tmp_path / "plom-versions.csv"  # Plom's question-version map: each copy's variant, A as 1
     export(target, ExportRequest("plom-versions", versions, copies, built("sample").out))
-    assert versions.read_text().splitlines() == ["paper_number,q1.version,q2.version,q3.version,q4.version",
-                                                 "1,1,1,1,1", "2,2,2,2,2"]
+    assert versions.read_text().splitlines() == [
+        "paper_number,q1.version,q2.version,q3.version,q4.version,q5.version", "1,1,1,1,1,1", "2,2,2,2,2,2"]
 
 
 # --- the converter ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from support import HEADER, write_exam
 
 from examgen.errors import Collector, ComputeError
 from examgen.numbers import format_number
+from examgen.project import Project
 from examgen.stages.compute import compute
 from examgen.stages.load import load
 from examgen.stages.render import escape_tex, grade_label, percent_signs, render_texts, strings
@@ -33,6 +34,36 @@ BROKEN = Path(__file__).resolve().parent / "broken"
 ])
 def test_format_number(value, args, shown):
     assert format_number(value, *args) == shown
+
+
+@pytest.mark.parametrize("value, places, shown", [
+    (6.7, 2, "6.70"), (12, 2, "12.00"), (0.125, 2, "0.13"), (-0.001, 1, "0.0"), (2.5, 0, "3")])
+def test_format_number_with_fixed_decimals(value, places, shown):
+    """``num(2, fixed=true)`` (issue 28): exactly ``places`` decimals, the trailing zeros kept."""
+    assert format_number(value, places, fixed=True) == shown
+
+
+def test_the_matrix_filter_prints_latex_matrices_and_vectors(tmp_path):
+    """``<< A|matrix >>`` (issue 28): rows as a pmatrix, a list of numbers as a column vector, the numbers
+    as num prints them (here in German, with the decimal comma)."""
+    write_exam(tmp_path / "exams" / "m", HEADER + """
+language: de
+problems:
+  - title: M
+    compute: |
+      A = [[1, 0.5], [-2, 1 / 3]]
+      v = [6.7, 2]
+    parts:
+      - points: 1
+        prompt: $A = << A|matrix(2) >>$, $v = << v|matrix(2, fixed=true, brackets='b') >>$
+        solution: s
+""")
+    from examgen.orchestrate import prepare
+
+    rendered = prepare(Project(tmp_path).resolve("m"), Collector())
+    prompt = rendered.exam.problems[0].parts[0].prompt
+    assert r"\begin{pmatrix} 1 & 0{,}5 \\ -2 & 0{,}33 \end{pmatrix}" in prompt
+    assert r"\begin{bmatrix} 6{,}70 \\ 2{,}00 \end{bmatrix}" in prompt
 
 
 def test_format_number_rejects_text():

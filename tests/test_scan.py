@@ -44,13 +44,16 @@ problems:
         options: [{text: "2", correct: true}, "4", {text: "5", correct: true}, "9"]
       - points: 1
         prompt: Which are even?
+        scoring: partial      # each box right earns a quarter
         options: [{text: "2", correct: true}, {text: "4", correct: true}, "5", "9"]
       - points: 1
         prompt: Which are squares?
         options: ["2", {text: "4", correct: true}, "5", {text: "9", correct: true}]
       - points: 1
-        prompt: Which are odd?
-        options: ["2", "4", {text: "5", correct: true}, {text: "9", correct: true}]
+        prompt: Which is an odd square?
+        single: true          # rounded boxes, read as any box
+        scoring: negative
+        options: ["2", "4", "5", {text: "9", correct: true}]
   - title: Working
     parts:
       - points: 2

@@ -43,9 +43,9 @@ STRUCTURAL = {  # the cases of tests/broken/ whose mistake is one of structure, 
     # empty lists
     "no-problems": "[] should be non-empty",
     "problem-without-parts": "[] should be non-empty",
-    "options-empty": "[] should be non-empty",
-    # a key of another kind of part (a multiple-choice part with a solution)
-    "choice-with-solution": "False schema does not allow 'Only two is prime",
+    "options-empty": "[] is not valid under any of the given schemas",  # a list of options, or a computed list's name
+    # a key of another kind of part (a multiple-choice part with a tolerance)
+    "choice-with-tolerance": "False schema does not allow 0.5",
 }
 
 

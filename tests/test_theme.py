@@ -109,8 +109,8 @@ def test_the_sample_in_german(tmp_path):
     student = pypdf_texts(result.out_dir / "A" / "student.pdf")
     solution = pypdf_texts(result.out_dir / "A" / "solution.pdf")
     cover = Built.flat(student[0])
-    assert f"diese klausur umfasst {len(student)} seiten mit insgesamt 4 aufgaben" in cover
-    assert "hinweise zur bearbeitung" in cover and "in dieser klausur können sie insgesamt 17 punkte" in cover
+    assert f"diese klausur umfasst {len(student)} seiten mit insgesamt 5 aufgaben" in cover
+    assert "hinweise zur bearbeitung" in cover and "in dieser klausur können sie insgesamt 23 punkte" in cover
     assert "Variante A" in student[0] and "Variante A" in solution[1]
     assert "dienstag 10 februar 2026" in cover and "working instructions" not in cover
     assert "Convolutions (5,5 Punkte)" in student[1]

@@ -75,8 +75,8 @@ problems:
     assert info.value.loc.line == 12
 
 
-def test_choice_part_takes_no_answer_space(tmp_path):
-    with pytest.raises(SourceError, match="multiple-choice part takes no 'space'"):
+def test_choice_part_takes_no_correction_notes(tmp_path):
+    with pytest.raises(SourceError, match="multiple-choice part takes no 'notes'"):
         check(tmp_path, """
 problems:
   - title: P
@@ -84,7 +84,7 @@ problems:
       - points: 2
         prompt: a
         options: [x, y]
-        space: 3cm
+        notes: [n]
 """)
 
 

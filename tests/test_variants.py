@@ -11,6 +11,7 @@ import re
 import shutil
 from pathlib import Path
 from textwrap import dedent
+from xml.etree import ElementTree as ET
 
 import pytest
 from support import HEADER, pypdf_texts, write_exam
@@ -238,6 +239,7 @@ def test_verify_passes_on_a_variable_copy_of_each_endterm(tmp_path):
     assert_clear(run)
     assert run.returncode == 0, run.stderr
     assert "1004 variants verified" in run.stdout and "built and checked A, B, C, D" in run.stdout
+    assert "; laid out seeds 1, 54, 106, 159, 211, 264, …, 1000 (20 in all)" in run.stdout
     assert "problem 3: 1004" in run.stdout  # every draw of the multi-class problem differs
 
 
@@ -439,9 +441,22 @@ def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
     assert [entry["variant"] for entry in entries] == ["1", "2", "3", "4"]
     pages = pypdf_texts(copies / "print.pdf")
     per_copy = len(pages) // 4
+    key = json.loads((copies / "key.json").read_text())["variants"]  # every copy's key (issue 28)
+    assert list(key) == ["1", "2", "3", "4"]
     for index, entry in enumerate(entries):
         k = variant_names("E1", entry["variant"], "fresh", 0)["draw"](100, 999)  # copy n is seed n
         assert f"What is {k} + 1?" in "\n".join(pages[index * per_copy:(index + 1) * per_copy])
+        assert key[entry["variant"]]["problems"][0]["parts"][0]["answer"] == k + 1
+    third = entries[2]
+    solved = cli(tmp_path, "copies", "fresh", "--count", "4", "--only", third["code"], "--solutions")
+    assert solved.returncode == 0, solved.stderr
+    k = variant_names("E1", "3", "fresh", 2)["draw"](100, 999)
+    solution = "\n".join(pypdf_texts(copies / f"{third['code']}-solution.pdf"))
+    assert f"What is {k} + 1?" in solution and str(k + 1) in solution and "Sample Solution" in solution
+    assert cli(tmp_path, "export", "fresh", "--format", "moodle").returncode == 0  # every copy's variant asked
+    quiz = ET.parse(tmp_path / "course" / "fresh" / "moodle.xml").getroot()
+    answers = [float(q.findtext("answer/text")) for q in quiz if q.get("type") == "numerical"]
+    assert answers == [key[label]["problems"][0]["parts"][0]["answer"] for label in "1234"]
 
 
 def test_a_picture_that_draws_nothing_is_one_for_all_variants():
@@ -630,3 +645,50 @@ def test_verify_tells_one_bug_once_listing_the_values_it_printed():
         "exam.yaml:20: part 1.1 (seeds 1, 2, 4 and 2 more of 10): options 1 and 2 print the same ('1'; '2'; '3'; "
         "1 more)",
         "exam.yaml:20: part 1.1 (seed 3 of 10): options 1 and 3 print the same ('2')"]
+
+
+def test_a_line_about_many_variants_names_their_ends_and_count():
+    """A build of 100 named variants compiled 200 views: its summary line and a message naming the
+    variants it happened in stay short (issue 28)."""
+    from examgen.commands.build import BuildResult
+    from examgen.errors import all_named
+
+    labels = [f"V{number}" for number in range(1, 101)]
+    views = [f"{label}/{view}" for label in labels for view in ("student", "solution")]
+    state = BuildResult(None, None, Path("build"), views, [], []).state  # type: ignore[arg-type]
+    assert state.startswith("built (compiled V1/student and V1/solution and ") and len(state) < 200
+    assert state.endswith("… and V100/solution (200 in all))")
+    assert all_named(labels[:99]).endswith("…, V99 (99 in all)") and all_named(labels[:3]) == "variants V1, V2, V3"
+
+
+@pytest.mark.latex
+def test_verify_compiles_a_spread_of_seeds_and_finds_a_layout_some_draws_break(tmp_path):
+    """The issue 28 case: a text only the solution view shows, as long as a draw makes it, pushes the
+    next part to another page for some seeds; no named variant shows it, so the build passes, but
+    verify compiles both views of 20 seeds spread over all and names the seeds it breaks (exit 9)."""
+    from examgen.commands.verify import spread
+
+    write_exam(tmp_path / "exams" / "pushed", HEADER + dedent("""
+        variants: 2
+        extra_pages: 0
+        problems:
+          - title: Pushed
+            id: pushed
+            compute: |
+              lines = 60 if variant.isdigit() and int(variant) % 7 == 0 else 1
+            parts:
+              - points: 1
+                prompt: |
+                  Explain.<% if solution %><% for i in range(lines) %> Line << i >>.\\par<% endfor %><% endif %>
+                space: 12cm
+                solution: s
+              - {points: 1, prompt: And then?, space: 6cm, solution: t}
+        """))
+    assert cli(tmp_path, "build", "pushed").returncode == 0
+    run = cli(tmp_path, "verify", "pushed", "--seeds", "40")
+    broken = [seed for seed in spread(40) if int(seed) % 7 == 0]
+    assert run.returncode == VerifyError.exit_code, run.stderr
+    assert broken == ["7", "28"]
+    assert "solution PDF (seeds 7, 28): part 1.1 is on page 3 of the solution, page 2 of the student copy: a " \
+        "solution must not change the pagination" in run.stderr
+    assert spread(40)[0] == "1" and spread(40)[-1] == "40" and len(spread(40)) == 20 and spread(5) == tuple("12345")

@@ -15,8 +15,8 @@ def test_cover_claims_match_the_real_student_pdf(built):
     sample = built("sample")
     cover = Built.flat(sample.student.pages[0])
     assert f"consists of {len(sample.student.pages)} pages" in cover
-    assert "total of 4 problems" in cover
-    assert "this exam is 17 credits" in cover
+    assert "total of 5 problems" in cover
+    assert "this exam is 23 credits" in cover
     assert len(sample.solution.pages) == len(sample.student.pages)
 
 
@@ -42,8 +42,8 @@ def test_grading_boxes_and_half_steps(built):
 
 def test_key(built):
     key = built("sample").exam_key  # variant A's; problems 1 to 3 draw nothing, so B's are the same
-    assert key["exam"] == "sample" and key["total_points"] == 17
-    assert [p["points"] for p in key["problems"]] == [4, 5.5, 5.5, 2]
+    assert key["exam"] == "sample" and key["total_points"] == 23
+    assert [p["points"] for p in key["problems"]] == [4, 5.5, 5.5, 2, 6]
     assert built("sample").key["variants"]["B"]["problems"][:3] == key["problems"][:3]
     assert (key["start"], key["end"], key["duration_minutes"]) == ("10:00", "11:30", 90)  # the end from the duration
     choice = key["problems"][0]["parts"]
@@ -89,3 +89,22 @@ def test_the_variants_draw_their_numbers_and_shuffle_with_none_of_these_last(bui
         pages = pypdf_texts(sample.out / label / "solution.pdf")
         assert f"Variant {label}" in pages[1] and f"over {values['channels']} input channels" in Built.flat(
             " ".join(pages))
+
+
+def test_single_choice_with_explanations_generated_options_and_partial_credit(built):
+    """Problem 5 (issue 28): its single-choice part's solution and explanations in the solution view
+    only, in the room the student copy leaves blank; the generated options of each variant, rounded
+    alike, the computed one crossed; the partial-credit part's rule in the key and beside the part."""
+    sample = built("sample")
+    for label, variant in sample.key["variants"].items():
+        single, generated, partial = variant["problems"][4]["parts"]
+        assert (single["single"], generated["single"], partial["scoring"]) == (True, True, "partial")
+        assert single["correct"] == [1] and len(generated["correct"]) == 1
+        t = single["values"]["t"]  # its solution prints t
+        student = " ".join(pypdf_texts(sample.out / label / "student.pdf")[4:])
+        solution = " ".join(pypdf_texts(sample.out / label / "solution.pdf")[4:])
+        assert "it tests a variance, not a mean" in solution and "it tests a variance" not in student
+        assert f"{abs(round(t, 2)):.2f}" in student  # the correct option among the generated ones
+        assert len(re.findall(r"\d\.\d\d\b", student.split("What is the value")[1].split("Which of these")[0])) == 4
+        assert "2 p, partial credit" in student
+    assert pypdf_texts(sample.out / "A" / "student.pdf")[1].count("Please note") == 1  # the legend once

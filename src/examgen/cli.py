@@ -84,7 +84,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
 
     def action() -> None:
         from .commands.build import build_many
-        from .errors import ErrorGroup, ExamgenError
+        from .errors import ErrorGroup, ExamgenError, briefly
         from .orchestrate import built_variants
         from .project import Project
         from .writers import output_names
@@ -102,7 +102,7 @@ def build(ctx: click.Context, exams: tuple[str, ...], build_all: bool, out: Path
                 continue
             _warn(result.warnings)
             exam = result.exam
-            files = ", ".join(output_names(built_variants(exam)))
+            files = briefly(output_names(built_variants(exam)))
             click.echo(f"{result.target.id}: {result.state} -> {os.path.relpath(result.out_dir)}/ ({files}; "
                        f"{_counted(len(exam.problems), 'problem')}, {_counted(exam.total_points, 'credit')})")
         if failures:
@@ -142,13 +142,15 @@ class _Progress:
               help="Folder for the copies (default course/<id>/copies/).")
 @click.option("--only", metavar="CODE", help="Write only the copy with this code (byte-identical to --split's).")
 @click.option("--split", is_flag=True, help="Also write one PDF per copy.")
+@click.option("--solutions", is_flag=True, help="Also write each copy's sample solution, <code>-solution.pdf (with "
+              "--only: that copy's).")
 @click.option("--variant-by", type=click.Choice(["copy", "seat"]), default="copy", show_default=True,
               help="Variants round-robin in copy order, or in the roster's seat order (neighbours differ).")
 @click.option("--order", type=click.Choice(["roster", "seat"]), default="roster", show_default=True,
               help="Number and print the copies in the roster's order, or room by room in seat order.")
 @click.pass_context
 def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None, out: Path | None,
-           only: str | None, split: bool, variant_by: str, order: str) -> None:
+           only: str | None, split: bool, solutions: bool, variant_by: str, order: str) -> None:
     """Per-student copies of EXAM: print.pdf, manifest.json, layout.json (docs/copies.md)."""
     if (count is None) == (roster is None):
         raise click.UsageError("give either --count N or --roster FILE")
@@ -160,7 +162,7 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
         target = Project(Path.cwd()).resolve(exam)
         progress = _Progress("copies") if sys.stderr.isatty() else None
         result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat",
-                                                         order == "seat"), progress)
+                                                         order == "seat", solutions), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
         click.echo(f"{target.id}: {_counted(result.copies, 'copy', 'copies')} of {_counted(result.pages, 'page')} "
@@ -173,20 +175,25 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
 @click.argument("exam")
 @click.option("--seeds", type=click.IntRange(1, 100000), default=1000, show_default=True,
               help="Check this many seeds besides the exam's own variants.")
+@click.option("--layouts", type=click.IntRange(0, 1000), default=20, show_default=True,
+              help="Compile both views of this many seeds, spread over all, and check their layout as a build "
+                   "does (0: none).")
 @click.pass_context
-def verify(ctx: click.Context, exam: str, seeds: int) -> None:
+def verify(ctx: click.Context, exam: str, seeds: int, layouts: int) -> None:
     """Check EXAM's variants across many seeds, then build its own (docs/variants.md); exit 9 on a failure."""
 
     def action() -> None:
         from .commands.verify import verify as verify_exam
+        from .errors import briefly
         from .project import Project
 
         target = Project(Path.cwd()).resolve(exam)
-        result = verify_exam(target, seeds, _Progress("variants") if sys.stderr.isatty() else None)
+        result = verify_exam(target, seeds, _Progress("variants") if sys.stderr.isatty() else None, layouts)
         _warn(result.warnings)
         distinct = ", ".join(f"problem {number}: {count}" for number, count in result.distinct.items())
+        laid_out = f"; laid out seeds {briefly(result.laid_out)}" if result.laid_out else ""
         click.echo(f"{target.id}: {result.seeds} variants verified (distinct per problem: {distinct}); built and "
-                   f"checked {', '.join(result.built)}")
+                   f"checked {', '.join(result.built)}{laid_out}")
         for line in result.right:
             click.echo(f"  {line}")
 

@@ -59,13 +59,24 @@ def describe(message: str, loc: Loc | None = None, context: str | None = None) -
     return ": ".join(str(p) for p in (loc, context, message) if p)
 
 
+NAMED_AT_MOST = 8  # a list of variants, documents or files longer than this is shown by its ends and its count
+
+
+def briefly(names: Sequence[str], joiner: str = ", ") -> str:
+    """Names as a line shows them: all of a few; of many, the first ones, the last and how many (a
+    build of 100 variants names 200 views)."""
+    if len(names) <= NAMED_AT_MOST:
+        return joiner.join(names)
+    return f"{joiner.join(names[:NAMED_AT_MOST - 2])}{joiner}…{joiner}{names[-1]} ({len(names)} in all)"
+
+
 def all_named(labels: Sequence[str]) -> str:
     """Variants as messages name them: "variant A, seeds 4, 17" (a number is a seed: of `examgen verify`,
     or a copy's under ``per-copy``)."""
     seeds = [label for label in labels if label.isdigit()]
     names = [label for label in labels if not label.isdigit()]
     kinds = [(f"variant{'s' * (len(names) > 1)} ", names), (f"seed{'s' * (len(seeds) > 1)} ", seeds)]
-    return ", ".join(kind + ", ".join(some) for kind, some in kinds if some)
+    return ", ".join(kind + briefly(some) for kind, some in kinds if some)
 
 
 def in_variants(context: str | None, labels: Sequence[str]) -> str | None:

@@ -43,10 +43,11 @@ def rounded(value: int | float, places: int | None = None) -> decimal.Decimal:
     return decimal_value(value).quantize(quantum, context=_CONTEXT)
 
 
-def format_number(value, places: int | None = None, sep: str = "", decimal: str = ".") -> str:
+def format_number(value, places: int | None = None, sep: str = "", decimal: str = ".", fixed: bool = False) -> str:
     """A number as an examiner writes it: 0.65 not 0.6500000000000001, 2 not 2.0.
 
-    ``places`` caps the decimals (rounded half away from zero, trailing zeros dropped);
+    ``places`` caps the decimals (rounded half away from zero, trailing zeros dropped; ``fixed``:
+    exactly ``places`` decimals, 6.70);
     ``sep`` groups thousands (use "{,}" in math mode); ``decimal`` is the decimal mark ("{,}" in a
     language that writes a decimal comma).
     """
@@ -59,9 +60,11 @@ def format_number(value, places: int | None = None, sep: str = "", decimal: str 
         return r"\infty" if value > 0 else (r"-\infty" if value < 0 else "NaN")
     if places is not None and (isinstance(places, bool) or not isinstance(places, int) or places < 0):
         raise TypeError(f"num's places must be a whole number >= 0, not {places!r}")
+    if fixed and places is None:
+        raise TypeError("num(fixed=true) needs the decimals to show: num(2, fixed=true)")
     number = rounded(value, places)
     whole, _, fraction = format(abs(number), "f").partition(".")
-    fraction = fraction.rstrip("0")
+    fraction = fraction.rstrip("0").ljust(places or 0, "0") if fixed else fraction.rstrip("0")
     if sep:
         whole = f"{int(whole):,}".replace(",", sep)
     sign = "-" if number < 0 else ""  # a value that rounds to zero prints as 0, not -0

@@ -118,10 +118,10 @@ def prepare(target: Target, out: Collector) -> RenderedExam:
     return next(iter(prepare_all(target, out).values()))
 
 
-def prepare_all(target: Target, out: Collector) -> Rendered:
-    """prepare for every variant a build makes (by None without variants)."""
+def prepare_all(target: Target, out: Collector, labels: tuple[str, ...] = ()) -> Rendered:
+    """prepare for every variant a build makes (by None without variants), or those ``labels`` name."""
     theme = target.project.theme()
-    return render_all(read_exam(target, theme, out), theme, out)
+    return render_all(read_exam(target, theme, out), theme, out, labels)
 
 
 def compile_figures(rendered: Rendered, build_folder: Path, theme: Theme, force: bool,

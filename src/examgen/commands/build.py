@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .. import stopping
 from ..cache import Record, source_digest
-from ..errors import Collector, ExamgenError
+from ..errors import Collector, ExamgenError, briefly
 from ..model.rendered import VIEWS, RenderedExam
 from ..model.source import Exam, Text
 from ..orchestrate import (
@@ -54,8 +54,8 @@ class BuildResult:
         """What the build did: which documents LaTeX compiled, which stand as they were."""
         if not self.compiled:
             return "up to date"
-        unchanged = f"; {' and '.join(self.kept)} unchanged" if self.kept else ""
-        return f"built (compiled {' and '.join(self.compiled)}{unchanged})"
+        unchanged = f"; {briefly(self.kept, ' and ')} unchanged" if self.kept else ""
+        return f"built (compiled {briefly(self.compiled, ' and ')}{unchanged})"
 
 
 def build(target: Target, out_dir: Path | None = None, force: bool = False, strict: bool = False,
@@ -93,7 +93,7 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
         products.update(run_writers(rendered, context, failed,
                                     tuple(writer for writer in writers(variants) if writer.name not in products)))
         stopping.current().check()
-        each_variant(rendered, lambda label, own: _check_views(rendered[label], products, own), out)
+        each_variant(rendered, lambda label, own: check_views(rendered[label], products, own), out)
         if strict:
             fail_on_warnings(out.warnings)
         output.install({name: path for product in products.values() for name, path in product.files.items()})
@@ -146,7 +146,28 @@ def build_many(targets: list[Target], out_dir: Path | None = None, force: bool =
         return list(pool.map(one, targets))
 
 
-def _check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:
+def compile_variants(target: Target, exam: Exam[Text], labels: tuple[str, ...], solved: frozenset[str],
+                     out: Collector) -> tuple[Rendered, dict[str, Product]]:
+    """The variants ``labels`` of an exam rendered and their student views compiled, with the solution
+    views of those in ``solved``, in the build's work folder as a build compiles them (each starting
+    from the first one's page references; a view whose inputs did not change keeps its PDF): for the
+    copies of ``per-copy`` and for verify's seeds, which no build makes."""
+    from ..writers.views import ViewWriter
+
+    theme = target.project.theme()
+    with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
+        rendered = render_all(exam, theme, out, labels)
+        stopping.current().check()
+        figures, failed = compile_figures(rendered, target.project.build, theme, False, out)
+        first = {view: labels[0] if view == "student" or labels[0] in solved else None for view in VIEWS}
+        views = tuple(ViewWriter(view, label, first[view] if label != first[view] else None)
+                      for label in labels for view in VIEWS if view == "student" or label in solved)
+        products = run_writers(rendered, Context(theme, target.work, False, out, figures), failed, views)
+    stopping.current().check()
+    return rendered, products
+
+
+def check_views(rendered: RenderedExam, products: dict[str, Product], out: Collector) -> None:
     """The checks of one exam's (or variant's) two views (stages/check.py)."""
     from ..stages.check import check  # here: a build that finds nothing changed needs none of it
     from ..stages.positions import read_marks

@@ -26,17 +26,13 @@ from ..model.source import Exam, Text
 from ..orchestrate import (
     CORES,
     built_variants,
-    compile_figures,
     each_variant,
-    render_all,
-    run_writers,
     worker_processes,
     worker_result,
 )
 from ..outputs import replace_file, writing
 from ..project import MANIFEST, Target
-from ..writers import Context
-from .build import BuildResult, build
+from .build import BuildResult, build, check_views, compile_variants
 
 if TYPE_CHECKING:
     from ..roster import Student
@@ -56,6 +52,7 @@ class CopiesRequest:
     split: bool = False  # also one PDF per copy
     by_seat: bool = False  # variants round-robin in the roster's seat order, not the copies' order
     in_seat_order: bool = False  # the copies numbered (and printed) room by room, seat by seat
+    solutions: bool = False  # also each written copy's sample solution, <code>-solution.pdf
 
 
 @dataclass(frozen=True)
@@ -107,12 +104,21 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     copies = writer.plan(exam, request.count, students, request.by_seat, request.in_seat_order)
     writer.check_printable(copies)
     chosen = (writer.find(copies, request.only),) if request.only else copies
+    solution_pdfs: dict[str | None, Path] = {}
+    keys: Callable[[Path], object] | None = None
     if exam.variants and exam.variants.per_copy:
-        student_pdfs = _copies_views(target, exam, tuple(str(copy.number) for copy in copies), out)
+        wanted = frozenset(str(copy.number) for copy in chosen) if request.solutions else frozenset()
+        student_pdfs, solution_pdfs, key = _copies_views(target, exam, tuple(str(copy.number) for copy in copies),
+                                                        wanted, out)
+        keys = partial(Path.write_text, data=key, encoding="utf-8")
     else:
         used = {copy.variant for copy in copies}
         shown: list[str | None] = [label for label in built_variants(exam) if label in used] or [None]
         student_pdfs = {label: built.out_dir / (label or "") / "student.pdf" for label in shown}
+        if request.solutions:
+            solution_pdfs = {label: built.out_dir / (label or "") / "solution.pdf" for label in shown}
+    solutions = {f"{copy.code}-solution.pdf": partial(shutil.copyfile, solution_pdfs[copy.variant])
+                 for copy in chosen if request.solutions}
     variants = list(student_pdfs)
     readers = {label: PdfReader(path) for label, path in student_pdfs.items()}
     first = readers[variants[0]]
@@ -136,7 +142,9 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
         with writing("the copy", folder):
             folder.mkdir(parents=True, exist_ok=True)
             replace_file(folder / f"{copy.code}.pdf", partial(pdf.file.write, written=single))
-        return CopiesResult(folder, [f"{copy.code}.pdf"], 1, stamp.pages, warnings)
+            for name, write in solutions.items():
+                replace_file(folder / name, write)
+        return CopiesResult(folder, [f"{copy.code}.pdf", *solutions], 1, stamp.pages, warnings)
     singles = [pdf.single(index, content) for index, content in enumerate(contents)]
     files: dict[str, Callable[[Path], object]] = {
         "print.pdf": lambda path: pdf.file.write(path, pdf.print_file(iter(contents))),
@@ -146,38 +154,41 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
         "layout.json": lambda path: path.write_text(layout_json(layouts, exam, page_size, stamp.pages),
                                                     encoding="utf-8"),
     }
+    if keys:
+        files["key.json"] = keys
     if request.split:
         files.update({f"{copy.code}.pdf": partial(pdf.file.write, written=single)
                       for copy, single in zip(copies, singles)})
+    files.update(solutions)
     _install_copies(folder, files)
     return CopiesResult(folder, list(files), len(copies), stamp.pages, warnings)
 
 
-def _copies_views(target: Target, exam: Exam[Text], labels: tuple[str, ...], out: Collector) -> dict[str | None, Path]:
-    """For ``variants: per-copy``: each copy's student view, compiled as a build compiles it (each
-    starting from copy 1's page references; a view whose inputs did not change keeps its PDF) and
-    checked as a student view alone (its solution view is not made: the key comes from its texts)."""
+def _copies_views(target: Target, exam: Exam[Text], labels: tuple[str, ...], solutions: frozenset[str],
+                  out: Collector) -> tuple[dict[str | None, Path], dict[str | None, Path], str]:
+    """For ``variants: per-copy``: each copy's student view, checked as a student view alone; the
+    solution views of the copies ``solutions`` names, checked as a build checks both views; and every
+    copy's key (key.json, by copy number)."""
     from ..stages.check import check_student
     from ..stages.positions import read_marks
-    from ..writers.views import ViewWriter
+    from ..writers.key import key_json
 
-    theme = target.project.theme()
-    with writing("the build folder", target.work), stopping.locked(target.work / "lock"):
-        rendered = render_all(exam, theme, out, labels)
-        stopping.current().check()
-        figures, failed = compile_figures(rendered, target.project.build, theme, False, out)
-        views = tuple(ViewWriter("student", label, labels[0] if label != labels[0] else None) for label in labels)
-        products = run_writers(rendered, Context(theme, target.work, False, out, figures), failed, views)
-    stopping.current().check()
+    rendered, products = compile_variants(target, exam, labels, solutions, out)
 
     def checked(label: str | None, own: Collector) -> Path:
         product = products[f"{label}/student"]
         assert product.pdf is not None
         pdf = product.files[f"{label}/student.pdf"]
-        check_student(rendered[label], product.pdf, read_marks(pdf.with_suffix(".pos")), own)
-        return product.files[f"{label}/student.pdf"]
+        if label in solutions:
+            check_views(rendered[label], products, own)
+        else:
+            check_student(rendered[label], product.pdf, read_marks(pdf.with_suffix(".pos")), own)
+        return pdf
 
-    return each_variant(labels, checked, out)
+    student = each_variant(labels, checked, out)
+    solved: dict[str | None, Path] = {label: products[f"{label}/solution"].files[f"{label}/solution.pdf"]
+                                      for label in labels if label in solutions}
+    return student, solved, key_json(rendered)
 
 
 def _stamp_and_typeset(copies: tuple[Copy, ...], stamp: Stamp, typeset: Callable[[], Path],

@@ -1,5 +1,6 @@
 """`examgen verify` (docs/variants.md): an exam's variants over many seeds, computed and checked,
-then the exam's own variants built and each solution PDF read back for its key's numbers."""
+then the exam's own variants built and each solution PDF read back for its key's numbers, and both
+views of a spread sample of the seeds compiled and checked as a build checks its variants."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ from dataclasses import dataclass
 from .. import stopping
 from ..errors import Collector, ErrorGroup, ExamgenError, SourceError
 from ..model.source import Exam, Text
-from ..orchestrate import CORES, built_variants, read_exam, render_all, worker_processes, worker_result
+from ..orchestrate import (
+    CORES,
+    built_variants,
+    each_variant,
+    read_exam,
+    render_all,
+    worker_processes,
+    worker_result,
+)
 from ..project import Target
 from ..theme import Theme
-from .build import BuildResult, build
+from .build import BuildResult, build, check_views, compile_variants
 from .copies import Progress
 
 VARIANTS_PER_TASK = 50  # variants a worker checks per task: progress, little overhead
+LAID_OUT = 20  # seeds, spread over all, whose two views verify compiles and checks as a build does (--layouts)
 
 
 
@@ -24,11 +34,12 @@ class VerifyResult:
     seeds: int  # variants checked: the exam's own and the seeds
     distinct: dict[int, int]  # problem number -> its distinct variants among them
     built: tuple[str, ...]  # the exam's variants built in full, whose solution PDFs state their keys
+    laid_out: tuple[str, ...]  # the seeds whose two views were compiled and checked
     warnings: list[str]
     right: list[str]  # for each part whose key is computed, how often each option was correct
 
 
-def verify(target: Target, seeds: int, progress: Progress | None = None) -> VerifyResult:
+def verify(target: Target, seeds: int, progress: Progress | None = None, layouts: int = LAID_OUT) -> VerifyResult:
     """`examgen verify` (docs/variants.md): the exam's variants and seeds 1 to ``seeds`` computed (a
     child per core, each running its share of the variants) and checked (a process per core, forked
     with the computed variants); then the exam's own variants built, each solution PDF read for its
@@ -84,13 +95,38 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     if errors:
         raise ErrorGroup.of(errors)
     built = build(target)
-    missing = _unstated(exam, built, theme, out)
+    laid_out = spread(seeds, layouts)
+    missing = _unstated(exam, built, theme, out) + _laid_out(target, exam, laid_out, out)
     if missing:
         raise ErrorGroup.of(missing)
     distinct = {number: len(digests) for number, digests in sorted(verdict.distinct.items())}
     right = [line for _, part in exam.parts() if (line := verdict.how_often_right(part))]
-    return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)),
-                        right)
+    return VerifyResult(len(labels), distinct, built_variants(exam), laid_out,
+                        list(dict.fromkeys(built.warnings + out.warnings)), right)
+
+
+def spread(seeds: int, count: int = LAID_OUT) -> tuple[str, ...]:
+    """``count`` seeds spread evenly over 1 to ``seeds`` (all of them if fewer), the first and the last among them."""
+    if seeds <= count or count < 2:
+        return tuple(map(str, range(1, min(seeds, count) + 1)))
+    return tuple(dict.fromkeys(str(1 + round(at * (seeds - 1) / (count - 1))) for at in range(count)))
+
+
+def _laid_out(target: Target, exam: Exam[Text], seeds: tuple[str, ...], out: Collector) -> list[ExamgenError]:
+    """The two views of each of ``seeds`` compiled and checked as a build checks its variants: a
+    layout that some draws break (a solution that overflows and moves the pages, a part behind its
+    figure) is found before printing, named with its seeds."""
+    from ..errors import VerifyError
+
+    if not seeds:
+        return []
+    rendered, products = compile_variants(target, exam, seeds, frozenset(seeds), out)
+    try:
+        each_variant(seeds, lambda label, own: check_views(rendered[label], products, own), out)
+    except ExamgenError as exc:
+        return [VerifyError(problem.message, problem.loc, problem.context, variants=problem.variants)
+                for problem in exc.problems]
+    return []
 
 
 def _unstated(exam: Exam[Text], built: BuildResult, theme: Theme, out: Collector) -> list[ExamgenError]:

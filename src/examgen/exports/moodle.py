@@ -23,6 +23,11 @@ class MoodleXml:
         from .questions import questions
 
         found = questions(build, out, moodle.source)
+        for part in dict.fromkeys(q.part.number for q in found.questions if q.part.answer.rule == "partial"):
+            question = next(q for q in found.questions if q.part.number == part)
+            out.warn("it scores 'partial' on paper (each box right earns its share), which Moodle cannot grade: "
+                     "Moodle scores it as 'negative' (a wrong cross costs its share)", question.part.loc,
+                     question.part.context)
         return Exported(moodle.moodle_xml(found.id, found.title, found.questions, found.images, self.plugin),
                         len(found.questions))
 

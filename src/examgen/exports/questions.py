@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import Collector, ErrorGroup
+from ..errors import Collector, ErrorGroup, ExamgenError
 from ..orchestrate import CORES, compile_figures, prepare_all
 from .exporter import Build
 
@@ -42,7 +42,7 @@ def questions(build: Build, out: Collector, source: Callable[[str], str],
 
     target = build.target
     theme = target.project.theme()
-    variants = prepare_all(target, Collector())  # its warnings are the build's, already reported
+    variants = prepare_all(target, Collector(), _copies_variants(build, out))  # its warnings are the build's
     placed, failed = compile_figures(variants, target.project.build, theme, False, out)
     if failed:
         raise ErrorGroup.of(failed)
@@ -59,6 +59,21 @@ def questions(build: Build, out: Collector, source: Callable[[str], str],
     title = f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}"
     return Questions(rendered.id, title, meta, [question for _, question in found],
                      {image.name: image for image in images.values()})
+
+
+def _copies_variants(build: Build, out: Collector) -> tuple[str, ...]:
+    """For ``variants: per-copy``, every copy's variant, from the copies' manifest (none: the build's,
+    copy 1's, with a warning); else none (the build's variants)."""
+    from ..writers.marks import read_manifest
+
+    if build.exam.variants is None or not build.exam.variants.per_copy:
+        return ()
+    try:
+        entries = read_manifest(build.copies, build.exam)
+    except ExamgenError as exc:
+        out.warn(f"the export asks copy 1's variant only: {exc.message}", exc.loc)
+        return ()
+    return tuple(dict.fromkeys(str(entry.get("variant")) for entry in entries if entry.get("variant")))
 
 
 def _labels(aux: Path) -> dict[str, str]:

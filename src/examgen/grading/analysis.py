@@ -107,8 +107,8 @@ def _options(results: Results) -> tuple[OptionStats, ...]:
         by_key: dict[frozenset[int], list[tuple[str, frozenset[int]]]] = {}
         for code, options in readings:
             by_key.setdefault(keys.in_source(part.number, keys.of(code)[part.number], code), []).append((code, options))
-        count = len(part.answer.boxes())
         for correct, some in by_key.items():
+            count = max(len(keys.answer(code, part.number).boxes()) for code, _ in some)  # generated: may vary
             crossed = Counter(option for code, options in some for option in keys.in_source(part.number, options, code))
             right = sum(options == keys.of(code)[part.number] for code, options in some)
             labels = {label for code, _ in some if (label := keys.assigned.get(code)) is not None}

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import Collector, SourceError
+from ..kinds import Answer
 from ..model.rendered import RenderedExam
 from ..model.source import Part
 from .scale import Scale
@@ -25,6 +26,12 @@ def _key(rendered: RenderedExam) -> Key:
     return {part.number: part.answer.crossed() for part in _boxed(rendered)}
 
 
+def _answers(rendered: RenderedExam) -> dict[str, Answer]:
+    """The parts with check boxes' answer records, which score a reading of them (their count of
+    options may differ per variant: generated options)."""
+    return {part.number: part.answer for part in _boxed(rendered)}
+
+
 def _orders(rendered: RenderedExam) -> dict[str, tuple[int, ...]]:
     """A shuffled part's boxes as the source numbers them, in printed order."""
     return {part.number: part.answer.order for part in _boxed(rendered) if part.answer.order}
@@ -39,6 +46,8 @@ class Keys:
                  assigned: Mapping[str, str | None] | None = None):
         self.exam_key: Key = _key(rendered)
         self.variant_keys = {label: _key(variant) for label, variant in (variants or {}).items()}
+        self.exam_answers = _answers(rendered)
+        self.variant_answers = {label: _answers(variant) for label, variant in (variants or {}).items()}
         self.assigned = assigned or {}
         self.orders: dict[str | None, dict[str, tuple[int, ...]]] = {
             label: _orders(variant) for label, variant in (variants or {}).items()}
@@ -47,6 +56,11 @@ class Keys:
     def of(self, code: str) -> Key:
         variant = self.assigned.get(code)
         return self.variant_keys[variant] if variant is not None else self.exam_key
+
+    def answer(self, code: str, part: str) -> Answer:
+        """The answer record of a copy's part, as its variant has it: it scores the copy's crosses."""
+        variant = self.assigned.get(code)
+        return (self.variant_answers[variant] if variant is not None else self.exam_answers)[part]
 
     def in_source(self, part: str, options: frozenset[int], code: str | None = None) -> frozenset[int]:
         """Options a copy's variant (without ``code``, the first variant) printed, numbered as the source
@@ -92,7 +106,7 @@ def score(parts: tuple[Part, ...], rows: tuple[Row, ...], crossed: tuple[Crossed
         for part in parts:
             options = scanned.get((row.code, part.number))
             points.append(row.marks.get(part.number) if options is None
-                          else part.answer.scored(options, key[part.number], part.points))
+                          else keys.answer(row.code, part.number).scored(options, key[part.number], part.points))
         if all(given is None for given in points):
             absent.append(row)
             continue

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from .. import shapes
 from . import choice, free, numeric
+from .choice import SCORING, SCORING_SHAPE, scoring_rule
 
 if TYPE_CHECKING:
     from typing import Self
@@ -38,6 +39,15 @@ class Answer(Protocol[T]):  # a record generic in its text type
 
     kind: ClassVar[str]
     graded: ClassVar[bool]  # graded by hand: grading boxes beside the part
+    @property
+    def single(self) -> bool:
+        """Exactly one box is right: the student crosses one."""
+        ...
+
+    @property
+    def rule(self) -> str:
+        """How a reading of its boxes scores (``choice.SCORING``), as the legend states it."""
+        ...
 
     def public(self) -> tuple[T, ...]:
         """The texts the student copy shows (a solution may quote them without leaking)."""
@@ -71,6 +81,14 @@ class Answer(Protocol[T]):  # a record generic in its text type
 
     def scored(self, crossed: frozenset[int], key: frozenset[int], points: float) -> float:
         """The points of a scanner's reading of its boxes, against a copy's key (its ``crossed()``)."""
+        ...
+
+    def scored_by(self, rule: str) -> Self:
+        """The answer scored by the exam's rule (``scoring``) where it states none of its own."""
+        ...
+
+    def explanations(self) -> tuple[T | None, ...]:
+        """Why each box's text is right or wrong, in printed order (None where not explained)."""
         ...
 
     def shuffled(self, draws: Callable[[], Draws]) -> Self:
@@ -139,4 +157,5 @@ def by_name(name: str) -> Kind:
     return next(kind for kind in KINDS if kind.name == name)
 
 
-__all__ = ["Answer", "Evaluate", "KINDS", "KIND_KEYS", "Kind", "by_name", "kind_of"]
+__all__ = ["Answer", "Evaluate", "KINDS", "KIND_KEYS", "Kind", "SCORING", "SCORING_SHAPE", "by_name", "kind_of",
+           "scoring_rule"]

@@ -20,9 +20,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Choose:
-    """Cross any of the part's boxes (its options); right: exactly these, by their printed numbers."""
+    """Cross any of the part's boxes (its options; ``single``: one of them); right: exactly these, by
+    their printed numbers, scored by ``scoring`` (a rule of ``kinds.choice.SCORING``)."""
 
     correct: tuple[int, ...]
+    single: bool = False
+    scoring: str = "all-or-nothing"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,12 @@ class BaseAnswer(Generic[T]):
 
     order: tuple[int, ...] = ()  # once shuffled: the source's number of each box, in printed order
     shuffle: bool = False  # a variant may print its boxes in another order
+    single: bool = False  # exactly one box is right: the student crosses one
+
+    @property
+    def rule(self) -> str:
+        """How a reading of its boxes scores (kinds.choice.SCORING), as ``scored`` does."""
+        return "all-or-nothing"
 
     def boxes(self) -> tuple[T, ...]:
         """The texts beside its check boxes, in printed order: a scanner reads their crosses, and the
@@ -61,6 +70,15 @@ class BaseAnswer(Generic[T]):
         """A scanner's reading of its boxes against a copy's key: all boxes right earn the points,
         anything else none (the rule the exam's instructions state)."""
         return points if crossed == key else 0.0
+
+    def scored_by(self, rule: str) -> Self:
+        """The answer scored by the exam's ``scoring`` rule where it has none of its own; a kind
+        without boxes has no rule to take."""
+        return self
+
+    def explanations(self) -> tuple[T | None, ...]:
+        """Why each box's text is right or wrong, in printed order (None: not explained; none: no boxes)."""
+        return ()
 
     def shuffled(self, draws: Callable[[], Draws]) -> Self:
         """The answer as a variant prints it; ``draws``, the part's own seeded draws, are asked for

@@ -74,6 +74,7 @@ class Option(Generic[T]):
     correct: bool | Expression  # an expression until the render stage computes it
     loc: Loc
     fixed: bool = False  # keeps its place when the part's options are shuffled
+    explanation: T | None = None  # why it is right or wrong: the solution view and the exports' feedback
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,10 @@ class Problem(Generic[T]):
         return sorted({p.points for p in self.parts if p.answer.boxes()})
 
     @property
+    def choice_parts(self) -> tuple[Part[T], ...]:
+        return tuple(p for p in self.parts if p.answer.boxes())
+
+    @property
     def context(self) -> str:
         return f"problem {self.number}"
 
@@ -278,3 +283,30 @@ class Exam(Generic[T]):
     def parts(self) -> Iterator[tuple[Problem[T], Part[T]]]:
         for problem in self.problems:
             yield from ((problem, part) for part in problem.parts)
+
+    @property
+    def choices(self) -> Choices | None:
+        """What the multiple-choice legend says for the whole exam (printed once); None without boxes."""
+        parts = [part for problem in self.problems for part in problem.choice_parts]
+        if not parts:
+            return None
+        return Choices(next(p.number for p in self.problems if p.has_choices),
+                       tuple(sorted({part.points for part in parts})),
+                       tuple(dict.fromkeys(sorted(part.answer.rule for part in parts))),
+                       sum(part.answer.single for part in parts), len(parts))
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The exam's parts with check boxes, as its one legend states their rules."""
+
+    first: int  # the problem that prints the legend
+    points: tuple[float, ...]  # the points a choice part is worth, each value once
+    rules: tuple[str, ...]  # their scoring rules
+    single: int  # how many are single choice
+    count: int
+
+    @property
+    def mixed(self) -> bool:
+        """Whether a part says beside it what it is worth and how it scores: the legend cannot say it once."""
+        return len(self.points) > 1 or len(self.rules) > 1

@@ -11,10 +11,12 @@ sequence for an integer seed Python promises to keep across versions (its ``rand
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Sequence
 
-VARIANT_NAMES = ("variant", "rng", "draw", "pick", "distinct", "shuffled", "deal")  # what a variant's block is given
+VARIANT_NAMES = ("variant", "rng", "draw", "pick", "distinct", "shuffled", "deal",  # what a variant's block is given
+                 "normal", "uniform", "sample", "weighted", "numbers_near", "statements")
 SEPARATOR = "\x1f"  # the unit separator: no name holds it, so ("ab", "c") and ("a", "bc") differ
 
 
@@ -77,6 +79,85 @@ class Draws:
             raise ValueError(f"{count} distinct values wanted, but only {len(values)} lie from {lo} to {hi}")
         return self.shuffled(values)[:count]
 
+    # --- Distributions, sampling and generated options (issue 28; R/exams' rnorm, runif, sample,
+    # num_to_schoice), all through rng.random() as the helpers above ---
+
+    def normal(self, mean: float = 0.0, sd: float = 1.0) -> float:
+        """A normally distributed value (Box-Muller: Python's own gauss promises no sequence)."""
+        radius = math.sqrt(-2.0 * math.log(1.0 - self.rng.random()))  # 1 - random(): never log(0)
+        return mean + sd * radius * math.cos(2.0 * math.pi * self.rng.random())
+
+    def uniform(self, lo: float, hi: float) -> float:
+        """A value uniformly distributed between lo and hi."""
+        return lo + (hi - lo) * self.rng.random()
+
+    def weighted(self, items: Sequence, weights: Sequence[float]):
+        """One item, each as likely as its weight (weights >= 0, not all 0)."""
+        if len(items) != len(weights) or not items:
+            raise ValueError(f"{len(items)} items but {len(weights)} weights")
+        if any(w < 0 or not math.isfinite(w) for w in weights) or not sum(weights) > 0:
+            raise ValueError("the weights must be finite numbers >= 0, not all 0")
+        point, total = self.rng.random() * sum(weights), 0.0
+        for item, weight in zip(items, weights):
+            total += weight
+            if point < total:
+                return item
+        return next(item for item, weight in zip(reversed(items), reversed(weights)) if weight > 0)
+
+    def sample(self, items: Sequence, k: int, replace: bool = False, weights: Sequence[float] | None = None) -> list:
+        """``k`` items: without replacement each at most once (with weights: each next one as likely as its
+        weight among those left), with replacement independently."""
+        pool, left = list(items), list(weights) if weights is not None else [1.0] * len(items)
+        if not replace and k > len(pool):
+            raise ValueError(f"{k} items wanted without replacement, but there are {len(pool)}")
+        if weights is None and not replace:
+            return self.shuffled(pool)[:k]
+        drawn = []
+        for _ in range(k):
+            index = self.weighted(range(len(pool)), left)
+            drawn.append(pool[index])
+            if not replace:
+                del pool[index], left[index]
+        return drawn
+
+    def numbers_near(self, correct: float, count: int = 5, distance: float | None = None, relative: bool = False,
+                     places: int = 2, spread: float | None = None, positive: bool | None = None) -> tuple[list, int]:
+        """R/exams' num_to_schoice: ``count`` options, the correct number and distractors, all rounded to
+        ``places`` and at least ``distance`` apart after rounding (a fraction of the correct value's size
+        with ``relative``; default: 10 %), drawn within ``spread`` of it (default: ``count`` distances), in
+        a random order; the options and the correct one's number (1-based). ``positive`` (default: if the
+        correct value is) keeps the distractors above 0."""
+        size = abs(correct) or 1.0
+        gap = (distance if distance is not None else 0.1) * (size if relative or distance is None else 1.0)
+        step = 10.0 ** -places
+        if gap < step:
+            raise ValueError(f"a distance of {gap:g} is less than the rounding's step {step:g}: the options could "
+                             "print alike")
+        reach = spread if spread is not None else count * gap
+        keep_positive = correct > 0 if positive is None else positive
+        values = [round(correct, places)]
+        for _ in range(1000 * count):
+            if len(values) == count:
+                break
+            value = round(self.uniform(correct - reach, correct + reach), places)
+            if (not keep_positive or value > 0) and all(abs(value - other) >= gap - step / 2 for other in values):
+                values.append(value)
+        else:
+            if len(values) < count:
+                raise ValueError(f"no {count} options at least {gap:g} apart within {reach:g} of {correct:g}: "
+                                 "give a larger spread or a smaller distance")
+        order = self.shuffled(range(count))
+        options = [values[index] for index in order]
+        if places <= 0:
+            options = [int(value) for value in options]
+        return options, order.index(0) + 1
+
+    def statements(self, facts: Sequence, count: int | None = None) -> tuple[list, list[int]]:
+        """True/false statements from computed facts, pairs (statement, holds): ``count`` of them (default
+        all) in a random order; the statements and the numbers (1-based) of those that hold."""
+        chosen = self.sample(list(facts), len(facts) if count is None else count)
+        return [text for text, _ in chosen], [number for number, (_, holds) in enumerate(chosen, 1) if holds]
+
 
 def variant_names(code: str, label: str, scope: str, position: int) -> dict[str, object]:
     """What a compute block of a variant sees besides its own names: ``variant`` (its label), ``rng``
@@ -84,7 +165,8 @@ def variant_names(code: str, label: str, scope: str, position: int) -> dict[str,
     block) and the helpers; ``deal`` deals by the variant's ``position`` (``dealt_position``)."""
     draws = Draws(random.Random(seed(code, label, scope)))
     given = (label, draws.rng, draws.draw, draws.pick, draws.distinct, draws.shuffled,
-             Dealer(code, scope, position).deal)
+             Dealer(code, scope, position).deal, draws.normal, draws.uniform, draws.sample, draws.weighted,
+             draws.numbers_near, draws.statements)
     return dict(zip(VARIANT_NAMES, given, strict=True))
 
 

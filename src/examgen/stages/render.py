@@ -27,7 +27,7 @@ import marshal
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import CodeType, MappingProxyType
 from typing import Any
@@ -128,11 +128,11 @@ class NumberMarks:
     decimal: str = "."
     thousands: str = "{,}"
 
-    def write(self, value, places: int | None = None, sep: str = "") -> str:
+    def write(self, value, places: int | None = None, sep: str = "", fixed: bool = False) -> str:
         """``format_number`` in this language: a comma that groups thousands (``sep``) becomes the
         language's thousands mark, so that German's 3.215.360 never reads as a decimal."""
         grouping = self.thousands if sep in (",", "{,}") else sep
-        return format_number(value, places, grouping, self.decimal)
+        return format_number(value, places, grouping, self.decimal, fixed)
 
 
 PRINTED: contextvars.ContextVar[list[tuple[object, str]] | None] = contextvars.ContextVar("printed", default=None)
@@ -140,14 +140,35 @@ POINT_MARKS = NumberMarks()  # a decimal point: outside a rendering, and in Engl
 MARKS: contextvars.ContextVar[NumberMarks] = contextvars.ContextVar("marks", default=POINT_MARKS)
 
 
-def _num(value, places: int | None = None, sep: str = "") -> str:
-    """The texts' ``num`` filter: the number in the exam's language; the key notes it as ``format_number``
-    writes it, with a decimal point in every language (key.json is read by programs)."""
-    text = MARKS.get().write(value, places, sep)
+def _num(value, places: int | None = None, sep: str = "", fixed: bool = False) -> str:
+    """The texts' ``num`` filter: the number in the exam's language (``fixed``: with exactly ``places``
+    decimals); the key notes it as ``format_number`` writes it, with a decimal point in every language
+    (key.json is read by programs)."""
+    text = MARKS.get().write(value, places, sep, fixed)
     printed = PRINTED.get()
     if printed is not None:
-        printed.append((value, format_number(value, places, sep)))
+        printed.append((value, format_number(value, places, sep, fixed=fixed)))
     return text
+
+
+MATRIX_BRACKETS = {"p": "pmatrix", "b": "bmatrix", "v": "vmatrix", "": "matrix"}
+
+
+def _matrix(rows, places: int | None = None, fixed: bool = False, brackets: str = "p") -> str:
+    """The texts' ``matrix`` filter: a list of rows (a matrix) or of numbers (a column vector) as
+    LaTeX's ``pmatrix`` (``brackets``: p, b, v or '' for none), inside math; numbers as ``num`` prints
+    them, texts as they are."""
+    if brackets not in MATRIX_BRACKETS:
+        raise TypeError(f"matrix's brackets are one of {', '.join(map(repr, MATRIX_BRACKETS))}, not {brackets!r}")
+    if hasattr(rows, "tolist"):  # a numpy array
+        rows = rows.tolist()
+    if not isinstance(rows, (list, tuple)) or not rows:
+        raise TypeError(f"matrix needs a list of rows or of numbers, not {rows!r}")
+    table = [row if isinstance(row, (list, tuple)) else [row] for row in rows]
+    cell = lambda v: v if isinstance(v, str) else _num(v, places, fixed=fixed)  # noqa: E731
+    body = " \\\\ ".join(" & ".join(cell(value) for value in row) for row in table)
+    name = MATRIX_BRACKETS[brackets]
+    return rf"\begin{{{name}}} {body} \end{{{name}}}"
 
 
 @contextlib.contextmanager
@@ -160,7 +181,7 @@ def _numbers_in(words: Strings):
         MARKS.reset(token)
 
 
-FILTERS = dict(num=_num, tex=escape_tex, grade=grade_label)
+FILTERS: dict[str, Callable[..., Any]] = dict(num=_num, tex=escape_tex, grade=grade_label, matrix=_matrix)
 
 
 def _marked(value: object) -> object:

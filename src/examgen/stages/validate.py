@@ -6,6 +6,7 @@ examiner fixes all of them after one run. Unknown keys get a suggestion.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from pathlib import Path
@@ -60,6 +61,7 @@ EXAM_KEYS: Keys = {
                              at_least=1),
     "grading": shapes.mapping(GRADING_KEYS, description="The grade scale `examgen grade` applies (default: the "
                                                         "German 1.0-5.0 scale, 4.0 at 50 %)."),
+    "scoring": kinds.SCORING_SHAPE,
     "variants": shapes.either("Variants (docs/variants.md): a count (4: A to D), a list of labels, or per-copy.",
                               {"type": "integer", "minimum": 1, "maximum": 26}, {"const": "per-copy"},
                               {"type": "array", "items": {"type": "string", "pattern": shapes.NAME},
@@ -410,6 +412,10 @@ def validate(source: Source, exam_id: str, out: Collector, languages: frozenset[
             problems.append(_problem(data, len(problems) + 1, source.folders, out))
     if f.has("problems") and not problems:
         f.fail("the exam has no problems", "problems")
+    rule = kinds.scoring_rule(f)
+    if rule is not None:  # the rule of every choice part that states none of its own
+        problems = [dataclasses.replace(problem, parts=tuple(dataclasses.replace(part, answer=part.answer.scored_by(
+            rule)) for part in problem.parts)) for problem in problems]
     _unique_ids("problem", problems, lambda problem: problem.context, None, out)
     _unique_ids("part", [part for problem in problems for part in problem.parts], lambda part: part.context, None, out)
     extra = f.number("extra_pages", 2)

@@ -39,7 +39,8 @@ from ..stages.compile import Job, compile_document, pieces, source_of
 from ..stages.positions import Box, Layout
 from .pdf import Importer, PdfFile, Written, stream
 
-COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|[A-Z0-9]+-\d+-[A-Z0-9]\.pdf")  # what a run writes
+COPIES_FILE = re.compile(r"print\.pdf|manifest\.json|layout\.json|key\.json|[A-Z0-9]+-\d+-[A-Z0-9](-solution)?\.pdf")
+# what a run writes: with 'variants: per-copy' every copy's key, with --solutions the copies' solutions
 STICKER_BLEED = 1.0  # points the name's white ground reaches past the sticker box (covers its dashed line)
 # the sticker box and its notes (examgen.sty: \egsticker, \egstickernotes), which a named cover leaves out
 STICKER = re.compile(rb"/ExamgenSticker BMC[ \n].*?EMC\n", re.S)

@@ -521,6 +521,7 @@ class Question:
     solution: Html | None
     notes: tuple[Note, ...]
     variant: str | None = None  # its variant's label, in an exam with variants
+    explanations: tuple[Html | None, ...] = ()  # why each option is right or wrong (None: not explained)
 
     @property
     def choices(self) -> tuple[Html, ...]:
@@ -537,6 +538,7 @@ class Question:
         texts = [self.intro, *(earlier.text for earlier in self.earlier), self.text, *self.options]
         texts += [self.solution] if self.solution else []
         texts += [note.text for note in self.notes]
+        texts += [text for text in self.explanations if text]
         return tuple(dict.fromkeys(name for text in texts for name in text.images))
 
     def body(self, collapsed: bool) -> Html:
@@ -607,8 +609,10 @@ def questions(rendered: RenderedExam, converter: Converter, out: Collector) -> l
             notes = tuple(Note(note.points, converter.text(note.text, problems, block=False))
                           for note in part.answer.rubric())
             none = _added_none(part, options, language, rendered.variant, problems)
+            explanations = tuple(converter.text(why, problems, block=False) if why else None
+                                 for why in part.answer.explanations())
             found.append(Question(problem, part, title, language, intro, tuple(earlier), text, options, none,
-                                  solution, notes, rendered.variant))
+                                  solution, notes, rendered.variant, explanations))
             earlier.append(Earlier(part.number, text))
     out.noted(problems.warnings)
     problems.raise_if_any()
@@ -618,9 +622,10 @@ def questions(rendered: RenderedExam, converter: Converter, out: Collector) -> l
 def _added_none(part: Part[str], options: tuple[Html, ...], language: str, variant: str | None,
                 out: Collector) -> Html | None:
     """The option "none of these" a choice part gets as its last ("cross nothing" is an answer no
-    platform grades), unless it has one of its own: then that one is the part's way to say so."""
+    platform grades), unless it has one of its own: then that one is the part's way to say so. A
+    single-choice part has its one correct option, and needs none."""
     form = part.answer.form()
-    if not isinstance(form, Choose):
+    if not isinstance(form, Choose) or form.single:
         return None
     if not any(says_none(plain(option)) for option in options):
         return Html(escape(NONE_OF_THESE.get(language, NONE_OF_THESE["en"])))

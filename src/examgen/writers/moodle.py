@@ -31,6 +31,7 @@ from xml.etree import ElementTree as ET
 
 from ..errors import ExportError
 from ..kinds.base import Choose, Essay, Number
+from ..kinds.choice import ALL_OR_NOTHING
 from ..numbers import format_number
 from .html import Html, Image, Question, unasked, worked
 
@@ -78,19 +79,36 @@ def question_name(exam_id: str, question: Question) -> str:
     return f"{exam_id} {part.number}" + (f" ({part.id})" if part.id else "") + variant
 
 
-def fractions(question: Question, correct: tuple[int, ...], plugin: bool) -> tuple[str, list[float]]:
-    """The question type and each choice's fraction in percent, for the correct choices' numbers:
-    core ``multichoice``, each correct one +100/k %, the others -100 %; with ``plugin``, several
-    correct ones as ``multichoiceset``, those 100 and the others 0 (what the plugin's own export writes)."""
-    choices = range(1, len(question.choices) + 1)
-    if plugin and len(correct) > 1:
-        return "multichoiceset", [100.0 if n in correct else 0.0 for n in choices]
-    share = next((f for f in MOODLE_FRACTIONS if abs(f - 1 / len(correct)) < 1e-5), None)
+def _share(count: int, question: Question, what: str) -> float:
+    """1/count as one of Moodle's fractions; else an error naming the part."""
+    share = next((f for f in MOODLE_FRACTIONS if abs(f - 1 / count) < 1e-5), None)
     if share is None:
-        raise ExportError(f"{len(correct)} correct options: core Moodle has no fraction 1/{len(correct)} to give "
-                          "each its share of 100 %; export with --format moodle-multichoiceset for a Moodle "
-                          "with that plugin", question.part.loc, question.part.context)
-    return "multichoice", [round(100 * share, 5) if n in correct else -100.0 for n in choices]
+        raise ExportError(f"{count} {what}: core Moodle has no fraction 1/{count} to give each its share of 100 %"
+                          + ("; export with --format moodle-multichoiceset for a Moodle with that plugin"
+                             if what == "correct options" else ""), question.part.loc, question.part.context)
+    return share
+
+
+def fractions(question: Question, form: Choose, plugin: bool) -> tuple[str, list[float]]:
+    """The question type and each choice's fraction in percent. Single choice: the correct one 100 %, the
+    others 0 (all-or-nothing) or -100/(n-1) % (negative). Several: core ``multichoice``, each correct one
+    +100/k %, each wrong one -100 % (all-or-nothing: any wrong cross scores 0) or -100/w % (negative and
+    partial: Moodle's sum floored at 0, which is the negative rule exactly); with ``plugin``, several
+    correct ones of an all-or-nothing part as ``multichoiceset``, those 100 and the others 0 (what the
+    plugin's own export writes)."""
+    choices = range(1, len(question.choices) + 1)
+    correct = form.correct or (len(question.choices),)  # none correct: "none of these"
+    if form.single:
+        wrong = 0.0 if form.scoring == ALL_OR_NOTHING else -100 * _share(len(question.options) - 1, question,
+                                                                         "wrong options")
+        return "multichoice", [100.0 if n in correct else round(wrong, 5) for n in choices]
+    if plugin and len(correct) > 1 and form.scoring == ALL_OR_NOTHING:
+        return "multichoiceset", [100.0 if n in correct else 0.0 for n in choices]
+    share = _share(len(correct), question, "correct options")
+    wrong = 1.0 if form.scoring == ALL_OR_NOTHING or not form.correct else \
+        _share(len(question.options) - len(form.correct), question, "wrong options")
+    return "multichoice", [round(100 * share, 5) if n in correct else
+                           -100.0 if n > len(question.options) else round(-100 * wrong, 5) for n in choices]
 
 
 def _common(quiz: ET.Element, kind: str, exam_id: str, question: Question, images: dict[str, Image],
@@ -111,20 +129,21 @@ def _common(quiz: ET.Element, kind: str, exam_id: str, question: Question, image
 def _choice(quiz: ET.Element, exam_id: str, question: Question, form: Choose, plugin: bool,
             images: dict[str, Image]) -> None:
     choices = question.choices
-    kind, shares = fractions(question, form.correct or (len(choices),), plugin)  # none correct: "none of these"
-    element = _common(quiz, kind, exam_id, question, images, Html(""))
+    kind, shares = fractions(question, form, plugin)
+    element = _common(quiz, kind, exam_id, question, images, worked(question))
     if kind == "multichoice":
-        _value(element, "single", "false")
+        _value(element, "single", "true" if form.single else "false")
     _value(element, "shuffleanswers", "0")
     _value(element, "answernumbering", "none")
     _value(element, "showstandardinstruction", "0")
     for tag in ("correctfeedback", "partiallycorrectfeedback", "incorrectfeedback"):
         _text(element, tag, "")
     ET.SubElement(element, "shownumcorrect")
-    for text, share in zip(choices, shares):
+    explanations = question.explanations + (None,) * (len(choices) - len(question.explanations))
+    for text, share, why in zip(choices, shares, explanations):
         option = _text(element, "answer", text, images)
         option.set("fraction", format_number(share))
-        _text(option, "feedback", "")
+        _text(option, "feedback", why or "", images)
 
 
 def _numerical(quiz: ET.Element, exam_id: str, question: Question, form: Number,

@@ -21,6 +21,7 @@ import zipfile
 from xml.etree import ElementTree as ET
 
 from ..kinds.base import Choose, Essay, Number
+from ..kinds.choice import ALL_OR_NOTHING, NEGATIVE, PARTIAL
 from ..numbers import format_number
 from .html import Html, Image, Question, unasked, worked
 
@@ -114,6 +115,69 @@ def _set_score(condition: ET.Element, points: float) -> None:
     _sub(outcome, "baseValue", {"baseType": "float"}, format_number(points))
 
 
+def _choice(question: Question, form: Choose, item: ET.Element, processing: ET.Element) -> None:
+    """A choice part: one box (single choice) or any; all-or-nothing as a match of the correct
+    response (an empty response matches no set: skipped is 0); negative as a mapping of each choice
+    to its points, floored at 0; partial as the wrong options' shares plus a mapping (a crossed
+    correct option earns its share, a crossed wrong one loses it). Each option's explanation is its
+    ``feedbackInline``, shown once the response is processed."""
+    response, body = item.find("responseDeclaration"), item.find("itemBody")
+    assert response is not None and body is not None
+    points, rule = question.part.points, form.scoring if form.correct else ALL_OR_NOTHING
+    choices = [(f"option-{number}", option) for number, option in enumerate(question.options, 1)]
+    choices += [(NONE_CHOICE, question.none)] if question.none else []
+    response.attrib.update(cardinality="single" if form.single else "multiple", baseType="identifier")
+    correct = _sub(response, "correctResponse")
+    right = form.correct or (len(choices),)  # none correct: "none of these"
+    for number in right:
+        _sub(correct, "value", text=choices[number - 1][0])
+    count, wrong = len(question.options), len(question.options) - len(form.correct)
+    if rule != ALL_OR_NOTHING:
+        mapping = _sub(response, "mapping", {"defaultValue": "0", **({"lowerBound": "0"} if rule == NEGATIVE else {})})
+        for number, (identifier, _) in enumerate(choices, 1):
+            if number > count:  # the added "none of these": never right when an option is
+                value = -points
+            elif rule == PARTIAL:
+                value = points / count if number in right else -points / count
+            else:
+                value = points / len(form.correct) if number in right else -points / wrong
+            _sub(mapping, "mapEntry", {"mapKey": identifier, "mappedValue": f"{value:.6g}"})
+    explained = [identifier for (identifier, _), why in zip(choices, question.explanations) if why]
+    if explained:
+        feedback = ET.Element("outcomeDeclaration", {"identifier": "FEEDBACK", "cardinality": "multiple",
+                                                     "baseType": "identifier"})
+        item.insert(list(item).index(body), feedback)
+    interaction = _sub(body, "choiceInteraction", {"responseIdentifier": "RESPONSE", "shuffle": "false",
+                                                   "maxChoices": "1" if form.single else "0"})
+    for number, (identifier, option) in enumerate(choices):
+        choice = xhtml(option, "simpleChoice")
+        choice.set("identifier", identifier)
+        why = question.explanations[number] if number < len(question.explanations) else None
+        if why:
+            inline = xhtml(why, "feedbackInline")
+            inline.attrib.update(outcomeIdentifier="FEEDBACK", identifier=identifier, showHide="show")
+            choice.append(inline)
+        interaction.append(choice)
+    rule_element = _sub(processing, "responseCondition")
+    condition = _sub(rule_element, "responseIf")
+    if rule == ALL_OR_NOTHING:
+        match = _sub(condition, "match")
+        _sub(match, "variable", {"identifier": "RESPONSE"})
+        _sub(match, "correct", {"identifier": "RESPONSE"})
+        _set_score(condition, points)
+    else:  # a response at all: its mapped points (partial: and the wrong options' shares)
+        _sub(_sub(condition, "not"), "isNull").append(ET.Element("variable", {"identifier": "RESPONSE"}))
+        total = _sub(_sub(condition, "setOutcomeValue", {"identifier": "SCORE"}), "sum")
+        _sub(total, "baseValue", {"baseType": "float"}, f"{points * wrong / count if rule == PARTIAL else 0:.6g}")
+        _sub(total, "mapResponse", {"identifier": "RESPONSE"})
+        if rule == PARTIAL:  # nothing crossed: every wrong option left empty
+            _set_score(_sub(rule_element, "responseElse"), points * wrong / count)
+    if explained:
+        shown = _sub(_sub(processing, "setOutcomeValue", {"identifier": "FEEDBACK"}), "multiple")
+        for identifier in explained:
+            _sub(shown, "baseValue", {"baseType": "identifier"}, identifier)
+
+
 def assessment_item(question: Question) -> ET.Element:
     part, form = question.part, question.part.answer.form()
     item = _root("assessmentItem", QTI, QTI_XSD, {"identifier": item_id(question), "title": item_title(question),
@@ -124,23 +188,7 @@ def assessment_item(question: Question) -> ET.Element:
     body.append(xhtml(question.body(collapsed=False)))
     processing = ET.Element("responseProcessing")
     if isinstance(form, Choose):
-        response.attrib.update(cardinality="multiple", baseType="identifier")
-        choices = [(f"option-{number}", option) for number, option in enumerate(question.options, 1)]
-        choices += [(NONE_CHOICE, question.none)] if question.none else []
-        correct = _sub(response, "correctResponse")
-        for number in form.correct or (len(choices),):  # none correct: "none of these"
-            _sub(correct, "value", text=choices[number - 1][0])
-        interaction = _sub(body, "choiceInteraction", {"responseIdentifier": "RESPONSE", "shuffle": "false",
-                                                       "maxChoices": "0"})
-        for identifier, option in choices:
-            choice = xhtml(option, "simpleChoice")
-            choice.set("identifier", identifier)
-            interaction.append(choice)
-        condition = _condition(processing)  # an empty response matches no set: skipped is 0
-        match = _sub(condition, "match")
-        _sub(match, "variable", {"identifier": "RESPONSE"})
-        _sub(match, "correct", {"identifier": "RESPONSE"})
-        _set_score(condition, part.points)
+        _choice(question, form, item, processing)
     elif isinstance(form, Number):
         response.attrib.update(cardinality="single", baseType="float")
         _sub(_sub(response, "correctResponse"), "value", text=format_number(form.value))
