@@ -1,0 +1,41 @@
+"""Running the marking application: uvicorn on one socket examgen binds itself (so port 0 gives a free
+port to announce), 127.0.0.1 unless ``--host`` names another address; with ``--host`` it serves only
+where accounts exist and answers only requests whose Host header names it."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Callable
+
+from ..commands.mark import Marking
+from ..errors import MarkingError
+
+LOCAL = "127.0.0.1"
+
+
+def serve(marking: Marking, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Serve until stopped (Ctrl-C or SIGTERM)."""
+    import uvicorn
+
+    from .app import make_app
+
+    if host != LOCAL and not marking.store.graders():
+        raise MarkingError(f"--host {host} opens marking to the network, which needs accounts: add them with "
+                           f"`examgen mark {marking.exam} --add-grader NAME` first")
+    try:
+        listening = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be served ({exc.strerror})"
+        raise MarkingError(f"{host} port {port} {why}: give another --port (0 for any free one)") from None
+    bound = listening.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    hosts = [host, "localhost"] if host == LOCAL else [host]
+    config = uvicorn.Config(make_app(marking, hosts), log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=5)
+    announce(f"http://{shown}:{bound}/")
+    try:
+        uvicorn.Server(config).run(sockets=[listening])
+    finally:
+        listening.close()
+        marking.store.close()

@@ -1,0 +1,235 @@
+"""`examgen mark` over real HTTP against its real server process (uvicorn): a grader team marking at
+once (no mark lost or doubled, no answer handed to two graders, the audit log complete), a server
+killed mid-marking losing no confirmed mark, bad input refused with a clear message and nothing
+stored, accounts, the store's schema, and the marks sheet merging paper and screen."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import threading
+from pathlib import Path
+
+import marking
+import pytest
+from marking import Client, Server, add_account, examgen, make_course
+
+from examgen.marking.store import MIGRATIONS, STORE, Store, part_marks
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A scanned course with an examiner (ann) and two graders (bob, cid)."""
+    make_course(tmp_path)
+    add_account(tmp_path, "ann", "ann-password", examiner=True)
+    for name in ("bob", "cid"):
+        add_account(tmp_path, name, f"{name}-password")
+    return tmp_path
+
+
+def _store(root: Path) -> Store:
+    return Store(root / "course" / marking.EXAM_ID / "scans" / STORE)
+
+
+def _marks(root: Path) -> dict[tuple[str, str], float]:
+    store = root / "course" / marking.EXAM_ID / "scans" / STORE
+    return {(mark.code, mark.part): mark.points for mark in part_marks(store)}
+
+
+def test_a_grader_marks_answers_one_after_another_and_a_stale_save_is_a_conflict(course):
+    with Server.start(course) as server:
+        bob, cid = Client(server.url), Client(server.url)
+        assert bob.log_in("bob", "bob-password") == 200 and cid.log_in("cid", "cid-password") == 200
+        first, page = bob.next("2.1")
+        again, _ = bob.next("2.1")
+        assert again == first  # the grader's lease: the same answer until it is saved
+        other, other_page = cid.next("2.1")
+        assert other != first  # never handed to two graders at once
+        status, after = bob.save(first, page, "1", notes=(0, 1), annotations='[{"kind": "tick", "x": 0.2, "y": 0.3}]')
+        assert status == 200 and f'action="/answer/{first}"' not in after  # on to the next answer
+        # cid opens bob's answer (back to a marked one), bob changes it meanwhile: cid's save is a conflict
+        _, cid_view = cid.request(f"/answer/{first}")[::2]
+        _, bob_view = bob.request(f"/answer/{first}")[::2]
+        assert bob.save(first, bob_view, "2")[0] == 200
+        status, shown = cid.save(first, cid_view, "1")
+        assert status == 409 and "Conflict" in shown and "bob saved this answer" in shown
+        assert _marks(course)[_store(course).answer(first).code, "2.1"] == 2  # not overwritten
+        status, _ = cid.save(first, shown, "1")  # saved knowingly over bob's, from the conflict's page
+        assert status == 200
+    store = _store(course)
+    saved = store.answer(first)
+    assert (saved.points, saved.grader, saved.version) == (1, "cid", 3)
+    assert saved.notes == ()
+    trail = [(row["grader"], row["old"] is None) for row in store.audit(first)]
+    assert trail == [("bob", True), ("bob", False), ("cid", False)]
+
+
+def test_twenty_graders_at_once_lose_and_double_no_mark(tmp_path):
+    make_course(tmp_path, copies=60, images=False)
+    names = [f"grader{number:02d}" for number in range(20)]
+    for name in names:
+        add_account(tmp_path, name, f"{name}-password")
+    handed: dict[str, list[int]] = {name: [] for name in names}
+    failures: list[str] = []
+    with Server.start(tmp_path) as server:
+        def grade(name: str) -> None:
+            client = Client(server.url)
+            if client.log_in(name, f"{name}-password") != 200:
+                failures.append(f"{name} could not log in")
+                return
+            for part, points in (("2.1", "2"), ("2.2", "1.5")):
+                while True:
+                    answer, page = client.next(part)
+                    if answer is None:
+                        break
+                    handed[name].append(answer)
+                    status, body = client.save(answer, page, points)
+                    if status != 200:
+                        failures.append(f"{name}: {status} {body[:200]}")
+                        return
+
+        threads = [threading.Thread(target=grade, args=(name,)) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not failures
+    every = [answer for answers in handed.values() for answer in answers]
+    assert len(every) == len(set(every)) == 120  # each answer handed out once, to one grader
+    store = _store(tmp_path)
+    answers = store.answers()
+    assert all(answer.version == 1 and answer.points is not None for answer in answers)
+    assert {answer.id: answer.grader for answer in answers} == {
+        answer: name for name, got in handed.items() for answer in got}
+    audit = store.audit()
+    assert sorted(row["answer"] for row in audit) == sorted(every)  # one entry per save, none lost
+    assert sum(1 for answers in handed.values() if answers) > 1  # they really marked side by side
+
+
+def test_a_killed_server_keeps_every_confirmed_mark(course):
+    confirmed: dict[int, str] = {}
+    server = Server.start(course)
+    client = Client(server.url)
+    client.log_in("bob", "bob-password")
+    for points in ("0", "0.5", "1", "1.5", "1"):
+        answer, page = client.next("2.2")
+        assert client.save(answer, page, points)[0] == 200
+        confirmed[answer] = points
+    typing, _ = client.next("2.2")  # opened, not saved when the server dies
+    server.kill()
+    with Server.start(course) as again:
+        client = Client(again.url)
+        client.log_in("bob", "bob-password")
+        status, _, body = client.request("/part/2.2/next")
+        assert status == 200
+        store = _store(course)
+        assert {answer: store.answer(answer).points for answer in confirmed} == {
+            answer: float(points) for answer, points in confirmed.items()}
+        assert store.answer(typing).version == 0
+        assert len(store.audit()) == len(confirmed)
+
+
+def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_stored(course):
+    with Server.start(course) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        answer, page = bob.next("2.2")
+        refusals = {
+            "above the maximum": bob.save(answer, page, "2"),
+            "off the step": bob.save(answer, page, "0.25"),
+            "not a number": bob.save(answer, page, "lots"),
+            "an unknown note": bob.save(answer, page, "1", notes=(7,)),
+            "bad annotations": bob.save(answer, page, "1", annotations='[{"kind": "heart", "x": 2, "y": 0}]'),
+            "neither points nor flag": bob.save(answer, page, ""),
+        }
+        no_csrf = bob.request(f"/answer/{answer}", {"version": "0", "points": "1"})
+        stranger = Client(server.url)
+        stranger.cookies.set_cookie(_cookie("examgen_marking", "forged-or-foreign-session-token"))
+        foreign = stranger.request(f"/answer/{answer}", {"csrf": field_of(page), "version": "0", "points": "1"})
+        foreign_get = stranger.request("/part/2.2/next")
+        unknown_part = bob.request("/part/9.9/next")
+        unknown_answer = bob.request("/answer/99999")
+        wrong_host = bob.request("/", headers={"Host": "evil.example"})
+        grader_in_examiner_view = bob.request("/examiner")
+    messages = {name: body for name, (status, body) in refusals.items()}
+    assert all(status == 400 for status, _ in refusals.values())
+    assert "2 points is outside 0 to 1.5, part 2.2&#39;s maximum" in messages["above the maximum"]
+    assert "0.25 points is not a multiple of 0.5, part 2.2&#39;s step" in messages["off the step"]
+    assert "&#39;lots&#39; is not a number of points" in messages["not a number"]
+    assert "part 2.2 has no correction note 7" in messages["an unknown note"]
+    assert "an annotation must be one of tick, cross, text" in messages["bad annotations"]
+    assert "give points, or flag the answer" in messages["neither points nor flag"]
+    assert no_csrf[0] == 403 and "no valid security token (CSRF)" in no_csrf[2]
+    assert foreign[0] == 401 and "you are not logged in" in foreign[2]
+    assert foreign_get[0] == 200 and "/login" in foreign_get[1]  # sent to log in, shown nothing
+    assert unknown_part[0] == 404 and "the exam has no part &#39;9.9&#39; marked on screen (it has 2.1, 2.2)" in \
+        unknown_part[2]
+    assert unknown_answer[0] == 404 and "there is no answer 99999" in unknown_answer[2]
+    assert wrong_host[0] == 400
+    assert grader_in_examiner_view[0] == 403
+    store = _store(course)
+    assert store.audit() == [] and all(answer.version == 0 for answer in store.answers())
+
+
+def field_of(page: str) -> str:
+    return marking.field(page, "csrf")
+
+
+def _cookie(name: str, value: str):
+    import http.cookiejar
+
+    return http.cookiejar.Cookie(0, name, value, None, False, "127.0.0.1", True, False, "/", True, False, None, True,
+                                 None, None, {})
+
+
+def test_the_network_needs_accounts_and_accounts_need_a_password(tmp_path):
+    make_course(tmp_path)
+    refused = examgen(tmp_path, "mark", marking.EXAM_ID, "--host", "0.0.0.0", "--port", "0")
+    assert refused.returncode == 11 and "needs accounts" in refused.stderr
+    short = examgen(tmp_path, "mark", marking.EXAM_ID, "--add-grader", "ann", stdin="short\n")
+    assert short.returncode == 11 and "shorter than 8 characters" in short.stderr
+    bad_name = examgen(tmp_path, "mark", marking.EXAM_ID, "--add-grader", "a b", stdin="long-enough\n")
+    assert bad_name.returncode == 11 and "is not a grader's name" in bad_name.stderr
+    no_scan = examgen(tmp_path, "mark", marking.EXAM_ID, "--scan", str(tmp_path / "nowhere"), "--add-grader", "ann",
+                      stdin="long-enough\n")
+    assert no_scan.returncode == 11 and "holds no scanned answers" in no_scan.stderr
+
+
+def test_a_store_of_an_older_schema_is_brought_up_and_one_of_a_newer_refused(tmp_path):
+    path = tmp_path / STORE
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    from examgen.errors import MarkingError
+
+    with pytest.raises(MarkingError, match="made by a newer examgen"):
+        Store(path)
+    older = tmp_path / "older.sqlite"
+    sqlite3.connect(older).close()  # schema 0: an empty file from before the first version
+    Store(older).close()
+    with sqlite3.connect(older) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_the_marks_sheet_merges_paper_and_screen_and_lists_their_conflicts(tmp_path):
+    codes = marking.codes(3)
+    scans = make_course(tmp_path, copies=3, paper={(codes[0], "2.1"): "1", (codes[1], "2.1"): "2"})
+    add_account(tmp_path, "bob", "bob-password")
+    with Server.start(tmp_path) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        for points in ("1", "1", "0"):  # copies 1 (agrees with the paper), 2 (disagrees), 3
+            answer, page = bob.next("2.1")
+            bob.save(answer, page, points)
+        answer, page = bob.next("2.2")
+        bob.save(answer, page, "", flag="cannot read the second line")
+    done = examgen(tmp_path, "mark", marking.EXAM_ID, "--export", "sheet.csv")
+    assert done.returncode == 0, done.stderr
+    assert f"conflict: copy {codes[1]}, part 2.1: 2 points on paper, 1 on screen (by bob)" in done.stderr
+    assert f"flagged without points: copy {codes[0]}, part 2.2: cannot read the second line" in done.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "sheet.csv").read_text(encoding="utf-8"))))
+    assert [row["2.1"] for row in rows[1:]] == ["1", "", "0"]
+    assert (scans / "marks.csv").read_text().count("\n") == 5  # the scan's own sheet as it was
