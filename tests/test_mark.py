@@ -233,3 +233,104 @@ def test_the_marks_sheet_merges_paper_and_screen_and_lists_their_conflicts(tmp_p
     rows = list(csv.DictReader(io.StringIO((tmp_path / "sheet.csv").read_text(encoding="utf-8"))))
     assert [row["2.1"] for row in rows[1:]] == ["1", "", "0"]
     assert (scans / "marks.csv").read_text().count("\n") == 5  # the scan's own sheet as it was
+
+
+def _type_into(browser, selector: str, text: str) -> None:
+    browser.evaluate(f"(() => {{ const e = document.querySelector({selector!r}); e.focus(); e.value = {text!r}; }})()")
+
+
+def _key(browser, key: str, code: str, modifiers: int = 0, text: str = "") -> None:
+    for kind in ("keyDown", "keyUp"):
+        browser.call("Input.dispatchKeyEvent", session=True, type=kind, key=key, code=code, modifiers=modifiers,
+                     text=text if kind == "keyDown" else "",
+                     windowsVirtualKeyCode={"Enter": 13}.get(key, ord(key.upper()) if len(key) == 1 else 0))
+
+
+def _click_at(browser, selector: str, x: float, y: float) -> None:
+    """A mouse click at fractions of an element's box."""
+    box = browser.evaluate(f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect(); "
+                           "return [r.left, r.top, r.width, r.height]; })()")
+    left, top, width, height = box
+    for kind in ("mousePressed", "mouseReleased"):
+        browser.call("Input.dispatchMouseEvent", session=True, type=kind, x=left + x * width, y=top + y * height,
+                     button="left", clickCount=1)
+
+
+def _go(browser, action: str, path: str) -> None:
+    """Run JavaScript that leaves the page; wait until a page at ``path`` (a prefix ending in '/', else
+    the whole path) has loaded."""
+    browser.evaluate("window.leaving = true")
+    browser.evaluate(action)
+    test = f"location.pathname.startsWith({path!r})" if path.endswith("/") and path != "/" else \
+        f"location.pathname === {path!r}"
+    browser.wait_for(f"!window.leaving && document.readyState === 'complete' && {test}")
+
+
+@pytest.mark.browser
+def test_marking_in_a_browser_with_rubric_keyboard_annotations_a_conflict_and_the_examiners_views(course, tmp_path):
+    from browser import Browser
+
+    with Server.start(course) as server, Browser(server.url) as browser:
+        browser.wait_for("location.pathname === '/login' && document.readyState === 'complete'")
+        _type_into(browser, "input[name=name]", "bob")
+        _type_into(browser, "input[name=password]", "bob-password")
+        _go(browser, "document.querySelector('form').submit()", "/")
+        assert "Pick a part to mark" in browser.evaluate("document.body.innerText")
+        _go(browser, "document.querySelector('a[href=\"/part/2.1/next\"]').click()", "/answer/")
+        browser.wait_for("document.querySelector('.space img').complete")
+        first = browser.evaluate("location.pathname")
+        # the rubric: "correct product" (2) then "a slip" (-0.5): 1.5, which part 2.1 (whole points) refuses;
+        # the grader types 1 instead, annotates, undoes one annotation, saves with Enter
+        browser.evaluate("document.querySelectorAll('input[name=note]')[0].click()")
+        assert browser.evaluate("document.getElementById('points').value") == "2"
+        _key(browser, "2", "Digit2", modifiers=1)  # Alt+2: the second note
+        assert browser.evaluate("document.getElementById('points').value") == "1.5"
+        browser.evaluate("document.getElementById('points').blur()")
+        _key(browser, "x", "KeyX", text="x")
+        _click_at(browser, ".space", 0.5, 0.5)
+        _key(browser, "v", "KeyV", text="v")
+        _click_at(browser, ".space", 0.2, 0.3)
+        _click_at(browser, ".space", 0.8, 0.3)
+        _key(browser, "z", "KeyZ", modifiers=2)  # Ctrl+Z: the last tick goes
+        browser.evaluate("document.querySelector('[data-tool=text]').click()")
+        _type_into(browser, "#annotation-text", "sign?")
+        _click_at(browser, ".space", 0.6, 0.7)
+        browser.evaluate("(() => { const p = document.getElementById('points'); p.value = ''; p.blur(); })()")
+        _key(browser, "1", "Digit1", text="1")  # a digit anywhere goes into the points
+        assert browser.evaluate("document.getElementById('points').value") == "1"
+        browser.screenshot(tmp_path / "marking.png")
+        browser.evaluate("document.getElementById('points').focus()")
+        browser.evaluate("window.leaving = true")
+        _key(browser, "Enter", "Enter", text="\r")
+        browser.wait_for(f"!window.leaving && location.pathname !== {first!r} && document.readyState === 'complete'")
+        saved = _store(course).answer(int(first.rsplit("/", 1)[1]))
+        assert (saved.points, saved.grader, saved.notes) == (1, "bob", ("correct product", "a slip in the working"))
+        assert [(a.kind, round(a.x, 2), round(a.y, 2), a.text) for a in saved.annotations] == [
+            ("cross", 0.5, 0.5, ""), ("tick", 0.2, 0.3, ""), ("text", 0.6, 0.7, "sign?")]
+        # back to the answer marked, while the examiner changes it: bob's save shows the conflict
+        _go(browser, f"location.href = {first!r}", first)
+        ann = Client(server.url)
+        ann.log_in("ann", "ann-password")
+        _, _, page = ann.request(first)
+        assert ann.save(int(first.rsplit("/", 1)[1]), page, "2", comment="full marks after all")[0] == 200
+        browser.evaluate("document.getElementById('points').value = '0'")
+        browser.evaluate("document.getElementById('save-stay').click()")
+        browser.wait_for("!!document.getElementById('conflict')")
+        assert "ann saved this answer (2) after you opened it" in browser.evaluate(
+            "document.getElementById('conflict').innerText")
+        browser.screenshot(tmp_path / "conflict.png")
+        assert _store(course).answer(int(first.rsplit("/", 1)[1])).points == 2
+        _go(browser, "document.getElementById('logout').click()", "/login")
+        _go(browser, "location.href = '/'", "/login")  # logged out: sent to log in
+        # the examiner's views
+        _type_into(browser, "input[name=name]", "ann")
+        _type_into(browser, "input[name=password]", "ann-password")
+        _go(browser, "document.querySelector('form').submit()", "/")
+        _go(browser, "location.href = '/examiner'", "/examiner")
+        assert "2.1" in browser.evaluate("document.getElementById('progress').innerText")
+        browser.screenshot(tmp_path / "examiner.png")
+        _go(browser, "location.href = '/examiner/marks/2.1'", "/examiner/marks/2.1")
+        assert "full marks after all" in browser.evaluate("document.getElementById('marks').innerText")
+        _go(browser, "location.href = '/examiner/compare/2.1'", "/examiner/compare/2.1")
+        assert "ann" in browser.evaluate("document.getElementById('compare').innerText")
+        browser.screenshot(tmp_path / "compare.png")

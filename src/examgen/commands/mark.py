@@ -103,7 +103,7 @@ def marked_parts(target: Target) -> tuple[str, dict[str, MarkedPart]]:
     out = Collector()
     rendered = prepare(target, out)
     words = strings(target.project.theme(), rendered.exam.meta.language)
-    converter = Converter({}, {}, {"figure": words("figure"), "table": words("table")}, lambda name: name)
+    converter = Converter({}, {}, {"figure": words("figure"), "table": words("table")}, lambda name: name, _math)
     unconverted = Collector()  # a text the converter cannot read is shown empty: marking goes on without it
     parts = {}
     for question in questions(rendered, converter, unconverted):
@@ -117,6 +117,14 @@ def marked_parts(target: Target) -> tuple[str, dict[str, MarkedPart]]:
                                         question.solution.text if question.solution else "", notes)
     meta = rendered.exam.meta
     return f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}", parts
+
+
+def _math(tex: str, display: bool) -> str | None:
+    """A formula as MathML a browser shows in HTML (the QTI export's, without its namespace prefix)."""
+    from ..writers.qti import mathml
+
+    xml = mathml(tex, display)
+    return None if xml is None else re.sub(r"<(/?)m:", r"<\1", xml).replace("xmlns:m=", "xmlns=")
 
 
 def open_marking(target: Target, scan: Path | None) -> Marking:

@@ -143,7 +143,8 @@ def annotations_of(text: str) -> tuple[Annotation, ...]:
         words = item.get("text", "")
         if not isinstance(words, str) or len(words) > 200:
             raise ValueError("an annotation's text must be at most 200 characters")
-        found.append(Annotation(item["kind"], float(x or 0), float(y or 0), words if item["kind"] == "text" else "", space))
+        found.append(Annotation(item["kind"], float(x or 0), float(y or 0),
+                                words if item["kind"] == "text" else "", space))
     return tuple(found)
 
 
