@@ -175,6 +175,7 @@ class Client:
         import urllib.request
 
         self.url = url
+        self.landed = ""  # where the last save led (the next answer's page)
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
@@ -187,7 +188,7 @@ class Client:
         request = urllib.request.Request(self.url.rstrip("/") + path, data=data, headers=headers or {})
         try:
             with self.opener.open(request, timeout=60) as response:
-                return response.status, response.url, response.read().decode()
+                return response.status, response.url, response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
             return error.code, error.url, error.read().decode()
 
@@ -207,7 +208,7 @@ class Client:
     def save(self, answer: int, page: str, points: str, notes: tuple[int, ...] = (), **extra: str) -> tuple[int, str]:
         form = [("csrf", field(page, "csrf")), ("version", field(page, "version")), ("points", points),
                 *(("note", str(note)) for note in notes), *extra.items()]
-        status, _, body = self.request(f"/answer/{answer}", form)
+        status, self.landed, body = self.request(f"/answer/{answer}", form)
         return status, body
 
 

@@ -177,8 +177,8 @@ def export_marks(target: Target, scan: Path | None, path: Path) -> MarksExport:
                 row[column], used = given, used + 1
     store = open_store(folder / STORE)
     try:
-        flagged = [f"copy {answer.code}, part {answer.part}: {answer.flag}" for answer in store.answers()
-                   if answer.flag and answer.points is None]
+        flagged = [f"copy {answer.code}, part {answer.part}: {answer.flag}"
+                   for answer in store.answers(flagged_only=True) if answer.points is None]
     finally:
         store.close()
     with writing("the marks sheet", path.parent):

@@ -43,6 +43,7 @@ MIGRATIONS: tuple[str, ...] = (
                           lease_grader TEXT, lease_until REAL, UNIQUE (code, part));
     CREATE INDEX answers_queue ON answers (part, todo, id);
     CREATE INDEX answers_grader ON answers (grader, part);
+    CREATE INDEX answers_progress ON answers (part, grader, points, flag, reopened);
     CREATE TABLE audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, grader TEXT NOT NULL, answer INTEGER NOT NULL,
                         code TEXT NOT NULL, part TEXT NOT NULL, action TEXT NOT NULL, old TEXT, new TEXT);
     """,
@@ -159,7 +160,7 @@ class Store:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # a save the grader saw confirmed survives a crash
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives the process being killed
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -172,14 +173,16 @@ class Store:
             raise MarkingError(f"was made by a newer examgen (schema {version}, this examgen knows up to "
                                f"{len(MIGRATIONS)}): use that examgen, or a newer one", Loc(self.path))
         for number in range(version, len(MIGRATIONS)):
-            with self._transaction():
+            with self._transaction(durable=True):
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {number + 1}")
 
-    def _transaction(self):
-        return _Transaction(self._db, self._lock)
+    def _transaction(self, durable: bool = False):
+        """A write transaction; a ``durable`` one (a mark) is on the disk before it returns, the others
+        (leases, sessions) survive the server being killed but maybe not the machine losing power."""
+        return _Transaction(self._db, self._lock, durable)
 
     def close(self) -> None:
         with self._lock:
@@ -191,7 +194,7 @@ class Store:
         """Add an account, or give an existing one a new password (and role)."""
         salt = secrets.token_bytes(16)
         digest = _hash(password, salt)
-        with self._transaction() as db:
+        with self._transaction(durable=True) as db:
             db.execute("INSERT INTO graders VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                        "salt = excluded.salt, hash = excluded.hash, examiner = excluded.examiner",
                        (name, salt, digest, int(examiner), _utc()))
@@ -269,7 +272,7 @@ class Store:
     def save(self, answer_id: int, grader: str, version: int, given: Given) -> Answer | Conflict:
         """Save a mark made on version ``version`` of the answer; a conflict where someone saved it since.
         The change goes into the audit log with the mark before and after."""
-        with self._transaction() as db:
+        with self._transaction(durable=True) as db:
             row = db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)).fetchone()
             old = _answer(row)
             if old.version != version:
@@ -287,7 +290,7 @@ class Store:
 
     def reopen(self, part: str, examiner: str) -> int:
         """Hand every marked answer of the part out again (their marks kept as the starting point)."""
-        with self._transaction() as db:
+        with self._transaction(durable=True) as db:
             rows = db.execute("SELECT * FROM answers WHERE part = ? AND reopened = 0 AND version > 0",
                               (part,)).fetchall()
             db.execute("UPDATE answers SET reopened = 1, todo = 1 WHERE part = ? AND version > 0", (part,))
@@ -304,8 +307,11 @@ class Store:
 
     # what graders and the examiner see
 
-    def answers(self, part: str | None = None, grader: str | None = None, marked_only: bool = False) -> list[Answer]:
+    def answers(self, part: str | None = None, grader: str | None = None, marked_only: bool = False,
+                flagged_only: bool = False) -> list[Answer]:
         query, wanted = "SELECT * FROM answers WHERE 1", []
+        if flagged_only:
+            query += " AND flag != ''"
         for column, value in (("part", part), ("grader", grader)):
             if value is not None:
                 query += f" AND {column} = ?"
@@ -315,13 +321,17 @@ class Store:
         with self._lock:
             return [_answer(row) for row in self._db.execute(query + " ORDER BY part, id", wanted)]
 
-    def progress(self) -> dict[str, Progress]:
+    def progress(self, part: str | None = None) -> dict[str, Progress]:
+        """Every part's progress (or one part's)."""
+        where, wanted = ("WHERE part = ?", (part,)) if part is not None else ("", ())
         with self._lock:
             totals = self._db.execute(
                 "SELECT part, count(*) AS answers, sum(points IS NOT NULL AND reopened = 0) AS marked, "
-                "sum(flag != '') AS flagged, sum(reopened) AS reopened FROM answers GROUP BY part").fetchall()
-            mine = self._db.execute("SELECT part, grader, count(*) AS marked FROM answers WHERE points IS NOT NULL "
-                                    "GROUP BY part, grader").fetchall()
+                f"sum(flag != '') AS flagged, sum(reopened) AS reopened FROM answers {where} GROUP BY part",
+                wanted).fetchall()
+            mine = self._db.execute(f"SELECT part, grader, count(*) AS marked FROM answers {where} "
+                                    f"{'AND' if where else 'WHERE'} points IS NOT NULL GROUP BY part, grader",
+                                    wanted).fetchall()
         found = {row["part"]: Progress(row["part"], row["answers"], row["marked"], row["flagged"], row["reopened"], {})
                  for row in totals}
         for row in mine:
@@ -336,19 +346,24 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT under the store's lock; ROLLBACK on any exception."""
+    """BEGIN IMMEDIATE ... COMMIT under the store's lock; ROLLBACK on any exception. A durable one
+    syncs the WAL to the disk at its commit (synchronous=FULL)."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock):
-        self.db, self.lock = db, lock
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock, durable: bool):
+        self.db, self.lock, self.durable = db, lock, durable
 
     def __enter__(self) -> sqlite3.Connection:
         self.lock.acquire()
+        if self.durable:
+            self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, kind, *exc) -> None:
         try:
             self.db.execute("ROLLBACK" if kind else "COMMIT")
+            if self.durable:
+                self.db.execute("PRAGMA synchronous=NORMAL")
         finally:
             self.lock.release()
 

@@ -162,10 +162,13 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         return page("home.html", session, progress=store.progress())
 
     async def next_answer(request: Request, session: Session) -> Response:
-        part = marked_part(request.path_params["part"])
+        return handed_out(marked_part(request.path_params["part"]), session)
+
+    def handed_out(part: MarkedPart, session: Session) -> Response:
+        """The part's next answer for the grader (leased to them), or the page saying none is left."""
         found = store.next_answer(part.number, session.grader.name)
         if found is None:
-            return page("done.html", session, part=part, progress=store.progress().get(part.number))
+            return page("done.html", session, part=part, progress=store.progress(part.number).get(part.number))
         return RedirectResponse(f"/answer/{found.id}", 303, headers=HEADERS)
 
     async def show_answer(request: Request, session: Session) -> Response:
@@ -182,7 +185,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
                  "applied": [index for index, note in enumerate(part.notes) if note.text in shown.notes],
                  "annotations": json.loads(annotations_json(shown.annotations)), "points": shown.points}
         return page("mark.html", session, status, part=part, answer=answer, shown=shown, state=json.dumps(state),
-                    progress=store.progress().get(part.number), held=held, problem=problem, conflict=conflict,
+                    progress=store.progress(part.number).get(part.number), held=held, problem=problem, conflict=conflict,
                     mine=_mine(answer.part, session.grader.name))
 
     def _mine(part: str, grader: str) -> list[Answer]:
@@ -205,7 +208,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
             return marking_page(session, saved.current, 409, conflict=saved.current, mine=given)
         if form.get("then") == "stay":
             return RedirectResponse(f"/answer/{answer.id}", 303, headers=HEADERS)
-        return RedirectResponse(f"/part/{quote(answer.part)}/next", 303, headers=HEADERS)
+        return handed_out(part, session)
 
     async def image(request: Request, session: Session) -> Response:
         answer = answer_of(request)
@@ -218,7 +221,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
     # the examiner's views
 
     async def examiner(request: Request, session: Session) -> Response:
-        flagged = [answer for answer in store.answers() if answer.flag]
+        flagged = store.answers(flagged_only=True)
         return page("examiner.html", session, progress=store.progress(), flagged=flagged)
 
     async def all_marks(request: Request, session: Session) -> Response:
