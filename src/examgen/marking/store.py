@@ -16,7 +16,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,6 +45,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX answers_queue ON answers (part, todo, id);
     CREATE INDEX answers_grader ON answers (grader, part);
     CREATE INDEX answers_progress ON answers (part, grader, points, flag, reopened);
+    CREATE INDEX answers_lease ON answers (lease_grader);
     CREATE TABLE audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, grader TEXT NOT NULL, answer INTEGER NOT NULL,
                         code TEXT NOT NULL, part TEXT NOT NULL, action TEXT NOT NULL, old TEXT, new TEXT);
     """,
@@ -155,7 +157,8 @@ class Store:
 
     def __init__(self, path: Path):
         self.path = path
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writing connection's
+        self._reader_lock = threading.Lock()  # a second connection's, for reads: WAL lets them go on during a write
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
             self._db.row_factory = sqlite3.Row
@@ -163,6 +166,8 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives the process being killed
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self._reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+            self._reader.row_factory = sqlite3.Row
         except sqlite3.DatabaseError as exc:
             raise MarkingError(f"is not a marking store examgen can open ({exc}): restore it from a backup, or "
                                "move it aside to start marking anew", Loc(path)) from None
@@ -184,8 +189,14 @@ class Store:
         (leases, sessions) survive the server being killed but maybe not the machine losing power."""
         return _Transaction(self._db, self._lock, durable)
 
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._reader_lock:
+            yield self._reader
+
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._reader_lock:
+            self._reader.close()
             self._db.close()
 
     # accounts and sessions
@@ -205,15 +216,15 @@ class Store:
             return db.execute("DELETE FROM graders WHERE name = ?", (name,)).rowcount > 0
 
     def graders(self) -> list[Grader]:
-        with self._lock:
+        with self._reading() as db:
             return [Grader(row["name"], bool(row["examiner"]))
-                    for row in self._db.execute("SELECT name, examiner FROM graders ORDER BY name")]
+                    for row in db.execute("SELECT name, examiner FROM graders ORDER BY name")]
 
     def log_in(self, name: str, password: str) -> Session | None:
         """A new session for the account, or None where the name or password is wrong (hashing as long
         for an unknown name, so the time does not tell which)."""
-        with self._lock:
-            row = self._db.execute("SELECT salt, hash, examiner FROM graders WHERE name = ?", (name,)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT salt, hash, examiner FROM graders WHERE name = ?", (name,)).fetchone()
         digest = _hash(password, row["salt"] if row else b"\0" * 16)
         if row is None or not hmac.compare_digest(digest, row["hash"]):
             return None
@@ -225,8 +236,8 @@ class Store:
         return session
 
     def session(self, token: str) -> Session | None:
-        with self._lock:
-            row = self._db.execute("SELECT s.token, s.csrf, g.name, g.examiner FROM sessions s JOIN graders g "
+        with self._reading() as db:
+            row = db.execute("SELECT s.token, s.csrf, g.name, g.examiner FROM sessions s JOIN graders g "
                                    "ON g.name = s.grader WHERE s.token = ? AND s.expires > ?",
                                    (token, time.time())).fetchone()
         return Session(row["token"], Grader(row["name"], bool(row["examiner"])), row["csrf"]) if row else None
@@ -247,8 +258,8 @@ class Store:
                            "DO UPDATE SET spaces = excluded.spaces WHERE spaces != excluded.spaces", list(found))
 
     def answer(self, answer_id: int) -> Answer | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)).fetchone()
         return _answer(row) if row else None
 
     def next_answer(self, part: str, grader: str) -> Answer | None:
@@ -308,7 +319,8 @@ class Store:
     # what graders and the examiner see
 
     def answers(self, part: str | None = None, grader: str | None = None, marked_only: bool = False,
-                flagged_only: bool = False) -> list[Answer]:
+                flagged_only: bool = False, latest: int | None = None) -> list[Answer]:
+        """Answers in the order of the parts and their ids; ``latest``: only the last N saved."""
         query, wanted = "SELECT * FROM answers WHERE 1", []
         if flagged_only:
             query += " AND flag != ''"
@@ -318,18 +330,20 @@ class Store:
                 wanted.append(value)
         if marked_only:
             query += " AND version > 0"
-        with self._lock:
-            return [_answer(row) for row in self._db.execute(query + " ORDER BY part, id", wanted)]
+        if latest is not None:
+            query = f"SELECT * FROM ({query} ORDER BY marked DESC, id DESC LIMIT {int(latest)})"
+        with self._reading() as db:
+            return [_answer(row) for row in db.execute(query + " ORDER BY part, id", wanted)]
 
     def progress(self, part: str | None = None) -> dict[str, Progress]:
         """Every part's progress (or one part's)."""
         where, wanted = ("WHERE part = ?", (part,)) if part is not None else ("", ())
-        with self._lock:
-            totals = self._db.execute(
+        with self._reading() as db:
+            totals = db.execute(
                 "SELECT part, count(*) AS answers, sum(points IS NOT NULL AND reopened = 0) AS marked, "
                 f"sum(flag != '') AS flagged, sum(reopened) AS reopened FROM answers {where} GROUP BY part",
                 wanted).fetchall()
-            mine = self._db.execute(f"SELECT part, grader, count(*) AS marked FROM answers {where} "
+            mine = db.execute(f"SELECT part, grader, count(*) AS marked FROM answers {where} "
                                     f"{'AND' if where else 'WHERE'} points IS NOT NULL GROUP BY part, grader",
                                     wanted).fetchall()
         found = {row["part"]: Progress(row["part"], row["answers"], row["marked"], row["flagged"], row["reopened"], {})
@@ -339,10 +353,10 @@ class Store:
         return found
 
     def audit(self, answer_id: int | None = None) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._reading() as db:
             if answer_id is None:
-                return self._db.execute("SELECT * FROM audit ORDER BY id").fetchall()
-            return self._db.execute("SELECT * FROM audit WHERE answer = ? ORDER BY id", (answer_id,)).fetchall()
+                return db.execute("SELECT * FROM audit ORDER BY id").fetchall()
+            return db.execute("SELECT * FROM audit WHERE answer = ? ORDER BY id", (answer_id,)).fetchall()
 
 
 class _Transaction:

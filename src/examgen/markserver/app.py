@@ -1,7 +1,9 @@
 """The marking web application (Starlette): log in, pick a part, mark its answers one at a time with
 the rubric beside them, go back to any answer marked; the examiner's views of progress, flags, marks
 and graders' distributions. Every change is a POST carrying the session's CSRF token; a save names
-the version of the mark it was made on, so one made on an old version is shown as a conflict."""
+the version of the mark it was made on, so one made on an old version is shown as a conflict.
+Changes to the store run in worker threads (a mark's save waits for the disk), reads on the event
+loop, so one grader's save never holds up another's page."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ COOKIE = "examgen_marking"
 LOGIN_COOKIE = "examgen_login"  # the login form's own CSRF token (double submit), before there is a session
 MAX_COMMENT = 2000
 MAX_FLAG = 500
+MINE_SHOWN = 60  # a grader's latest marked answers of the part, listed to go back to
 HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Cache-Control": "no-store",
            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -151,7 +154,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         return response
 
     async def logout(request: Request, session: Session) -> Response:
-        store.log_out(session.token)
+        await run_in_threadpool(store.log_out, session.token)
         response = RedirectResponse("/login", 303, headers=HEADERS)
         response.delete_cookie(COOKIE)
         return response
@@ -162,11 +165,11 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         return page("home.html", session, progress=store.progress())
 
     async def next_answer(request: Request, session: Session) -> Response:
-        return handed_out(marked_part(request.path_params["part"]), session)
+        return await handed_out(marked_part(request.path_params["part"]), session)
 
-    def handed_out(part: MarkedPart, session: Session) -> Response:
+    async def handed_out(part: MarkedPart, session: Session) -> Response:
         """The part's next answer for the grader (leased to them), or the page saying none is left."""
-        found = store.next_answer(part.number, session.grader.name)
+        found = await run_in_threadpool(store.next_answer, part.number, session.grader.name)
         if found is None:
             return page("done.html", session, part=part, progress=store.progress(part.number).get(part.number))
         return RedirectResponse(f"/answer/{found.id}", 303, headers=HEADERS)
@@ -175,8 +178,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         answer = answer_of(request)
         return marking_page(session, answer)
 
-    def marking_page(session: Session, answer: Answer, status: int = 200, problem: str = "",
-                     conflict: Answer | None = None, mine: Given | None = None) -> HTMLResponse:
+    def marking_page(session: Session, answer: Answer, status: int = 200, conflict: Answer | None = None, mine: Given | None = None) -> HTMLResponse:
         part = marked_part(answer.part)
         shown = mine or Given(answer.points, answer.notes, answer.comment, answer.annotations, answer.flag)
         held = answer.lease_grader if answer.lease_grader not in (None, session.grader.name) and \
@@ -185,11 +187,11 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
                  "applied": [index for index, note in enumerate(part.notes) if note.text in shown.notes],
                  "annotations": json.loads(annotations_json(shown.annotations)), "points": shown.points}
         return page("mark.html", session, status, part=part, answer=answer, shown=shown, state=json.dumps(state),
-                    progress=store.progress(part.number).get(part.number), held=held, problem=problem, conflict=conflict,
+                    progress=store.progress(part.number).get(part.number), held=held, conflict=conflict,
                     mine=_mine(answer.part, session.grader.name))
 
     def _mine(part: str, grader: str) -> list[Answer]:
-        return store.answers(part=part, grader=grader, marked_only=True)
+        return store.answers(part=part, grader=grader, marked_only=True, latest=MINE_SHOWN)
 
     async def save(request: Request, session: Session) -> Response:
         answer = answer_of(request)
@@ -203,12 +205,12 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
             version = int(str(form.get("version", "")))
         except ValueError:
             raise Refused(400, "the form names no version of the mark: reload the page") from None
-        saved = store.save(answer.id, session.grader.name, version, given)
+        saved = await run_in_threadpool(store.save, answer.id, session.grader.name, version, given)
         if isinstance(saved, Conflict):
             return marking_page(session, saved.current, 409, conflict=saved.current, mine=given)
         if form.get("then") == "stay":
             return RedirectResponse(f"/answer/{answer.id}", 303, headers=HEADERS)
-        return handed_out(part, session)
+        return await handed_out(part, session)
 
     async def image(request: Request, session: Session) -> Response:
         answer = answer_of(request)
@@ -241,7 +243,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
 
     async def reopen(request: Request, session: Session) -> Response:
         part = marked_part(request.path_params["part"])
-        store.reopen(part.number, session.grader.name)
+        await run_in_threadpool(store.reopen, part.number, session.grader.name)
         return RedirectResponse("/examiner", 303, headers=HEADERS)
 
     routes = [
