@@ -178,7 +178,8 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         answer = answer_of(request)
         return marking_page(session, answer)
 
-    def marking_page(session: Session, answer: Answer, status: int = 200, conflict: Answer | None = None, mine: Given | None = None) -> HTMLResponse:
+    def marking_page(session: Session, answer: Answer, status: int = 200, conflict: Answer | None = None,
+                     mine: Given | None = None) -> HTMLResponse:
         part = marked_part(answer.part)
         shown = mine or Given(answer.points, answer.notes, answer.comment, answer.annotations, answer.flag)
         held = answer.lease_grader if answer.lease_grader not in (None, session.grader.name) and \
