@@ -334,3 +334,27 @@ def test_marking_in_a_browser_with_rubric_keyboard_annotations_a_conflict_and_th
         _go(browser, "location.href = '/examiner/compare/2.1'", "/examiner/compare/2.1")
         assert "ann" in browser.evaluate("document.getElementById('compare').innerText")
         browser.screenshot(tmp_path / "compare.png")
+
+
+def test_the_examiner_sees_flags_and_reopens_a_part_whose_marks_stay_until_marked_again(course):
+    with Server.start(course) as server:
+        bob, ann = Client(server.url), Client(server.url)
+        bob.log_in("bob", "bob-password")
+        ann.log_in("ann", "ann-password")
+        first, page = bob.next("2.2")
+        bob.save(first, page, "1.5")
+        second, page = bob.next("2.2")
+        bob.save(second, page, "", flag="written in pencil, too faint")
+        _, _, view = ann.request("/examiner")
+        assert "written in pencil, too faint" in view and f"/answer/{second}" in view
+        assert bob.request("/examiner/reopen/2.2", {"csrf": marking.field(page, "csrf")})[0] == 403
+        _, _, view = ann.request("/examiner")
+        assert ann.request("/examiner/reopen/2.2", {"csrf": marking.field(view, "csrf")})[0] == 200
+        assert _marks(course)[_store(course).answer(first).code, "2.2"] == 1.5  # kept until marked again
+        cid = Client(server.url)
+        cid.log_in("cid", "cid-password")
+        again, page = cid.next("2.2")  # bob holds the answer after his last: cid gets the first re-opened
+        assert again == first and "The examiner re-opened this part" in page and 'value="1.5"' in page
+        cid.save(first, page, "1")
+    assert _marks(course)[_store(course).answer(first).code, "2.2"] == 1
+    assert [row["action"] for row in _store(course).audit(first)] == ["mark", "reopen", "mark"]
