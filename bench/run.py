@@ -11,7 +11,8 @@ endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date bui
 print.pdf's size and the peak memory of examgen and its worker processes together, and
 `examgen grade` on simulated marks of 100 and 1,000 students, and a copy of it with four
 variants: their clean build and `examgen verify --seeds 1000`; 100 copies of a per-copy copy of
-the 2021 endterm. Each build row also says
+the 2021 endterm; `examgen mark` with 20 graders at once over 10,000 answers: the next answer on
+screen, its 95th percentile. Each build row also says
 which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
