@@ -87,10 +87,10 @@ def answer_image(path: Path, words: str, rng: random.Random, height: int = 220) 
 
 
 def make_course(root: Path, copies: int = 6, spaces: dict[str, int] | None = None,
-                paper: dict[tuple[str, str], str] | None = None, images: bool = True) -> Path:
+                paper: dict[tuple[str, str], str] | None = None, images: bool = True, exam: str = EXAM) -> Path:
     """The project with the exam and its scan folder (course/<id>/scans); the scan folder.
     ``paper``: points read from the paper's boxes, in marks.csv."""
-    write_exam(root / "exams" / EXAM_ID, EXAM)
+    write_exam(root / "exams" / EXAM_ID, exam)
     scans = root / "course" / EXAM_ID / "scans"
     rng = random.Random(3)
     rows = ["code,registration,name,1.1,2.1,2.2", "max,,,1,2,1.5"]

@@ -358,3 +358,36 @@ def test_the_examiner_sees_flags_and_reopens_a_part_whose_marks_stay_until_marke
         cid.save(first, page, "1")
     assert _marks(course)[_store(course).answer(first).code, "2.2"] == 1
     assert [row["action"] for row in _store(course).audit(first)] == ["mark", "reopen", "mark"]
+
+
+def test_each_copy_shows_its_own_variants_solution_and_an_answer_of_two_spaces_shows_both(tmp_path):
+    import json
+
+    from examgen.commands.mark import marked_parts
+    from examgen.project import Project
+
+    exam = marking.EXAM.replace("examiner: Dr. Test\n", "examiner: Dr. Test\nvariants: [A, B]\n").replace(
+        "  - title: Working\n", "  - title: Working\n    compute: |\n      a = draw(100, 100000)\n").replace(
+        "solution: Forty-two, as six sevens make $42$.", "solution: Seven times << a >> is << 7 * a >>.")
+    make_course(tmp_path, copies=2, spaces={"2.1": 2}, exam=exam)
+    codes = marking.codes(2)
+    copies = tmp_path / "course" / marking.EXAM_ID / "copies"
+    copies.mkdir(parents=True)
+    (copies / "manifest.json").write_text(json.dumps({"entries": [{"code": codes[0], "variant": "A"},
+                                                                  {"code": codes[1], "variant": "B"}]}))
+    _, variants = marked_parts(Project(tmp_path).resolve(marking.EXAM_ID))
+    solutions = {label: parts["2.1"].solution for label, parts in variants.items()}
+    assert solutions["A"] != solutions["B"]
+    add_account(tmp_path, "bob", "bob-password")
+    with Server.start(tmp_path) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        first, page_a = bob.next("2.1")
+        assert bob.save(first, page_a, "", flag="see the second space")[0] == 200
+        second, page_b = bob.next("2.1")
+        assert _store(tmp_path).answer(first).code == codes[0]
+        status, _, image = bob.request(f"/answer/{first}/space/1")
+        missing = bob.request(f"/answer/{first}/space/2")
+    assert solutions["A"] in page_a and solutions["B"] in page_b and solutions["B"] not in page_a
+    assert page_a.count('class="space"') == 2 and status == 200
+    assert missing[0] == 404 and "has no image of answer space 3" in missing[2]

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Collector, Loc, MarkingError
+from ..grading.sheets import manifest_entries
 from ..marking.store import STORE, Store, open_store, part_marks
 from ..numbers import format_number, mark_step
 from ..outputs import replace_file, writing
-from ..project import Target
+from ..project import MANIFEST, Target
 from ..spreadsheet import cell_value, safe_csv
 from .scan import ANSWERS, SCANS
 
@@ -54,9 +55,16 @@ class Marking:
 
     exam: str  # the exam's id
     title: str
-    parts: dict[str, MarkedPart]
+    parts: dict[str, MarkedPart]  # as the first variant has them: their numbers and points are every variant's
+    variants: dict[str | None, dict[str, MarkedPart]]  # each variant's parts (None: an exam without variants)
+    variant_of: dict[str, str | None]  # copy code -> its variant, from the copies' manifest
     scan: Path
     store: Store
+
+    def part_of(self, code: str, number: str) -> MarkedPart:
+        """A part as the copy's variant words it (the first variant's where the copy's is not built:
+        a per-copy variant, or no manifest)."""
+        return self.variants.get(self.variant_of.get(code), self.parts)[number]
 
     def image(self, code: str, part: str, space: int) -> Path:
         """An answer space's image, as `scan` cut it out."""
@@ -93,30 +101,32 @@ def scanned_answers(folder: Path, parts: dict[str, MarkedPart]) -> list[tuple[st
     return [(code, part, count) for (code, part), count in sorted(spaces.items())]
 
 
-def marked_parts(target: Target) -> tuple[str, dict[str, MarkedPart]]:
-    """The exam's title and the parts graders mark, their texts in HTML (the first variant's, where the
-    exam has variants)."""
-    from ..orchestrate import prepare
+def marked_parts(target: Target) -> tuple[str, dict[str | None, dict[str, MarkedPart]]]:
+    """The exam's title and, per variant it is built in (None without variants), the parts graders
+    mark, their texts in HTML."""
+    from ..orchestrate import prepare_all
     from ..stages.render import strings
     from ..writers.html import Converter, questions
 
-    out = Collector()
-    rendered = prepare(target, out)
-    words = strings(target.project.theme(), rendered.exam.meta.language)
+    variants = prepare_all(target, Collector())
+    first = next(iter(variants.values()))
+    words = strings(target.project.theme(), first.exam.meta.language)
     converter = Converter({}, {}, {"figure": words("figure"), "table": words("table")}, lambda name: name, _math)
     unconverted = Collector()  # a text the converter cannot read is shown empty: marking goes on without it
-    parts = {}
-    for question in questions(rendered, converter, unconverted):
-        part = question.part
-        if part.answer.boxes():
-            continue
-        notes = tuple(RubricNote(note.points, shown.text.text, converter.plain_text(note.text))
-                      for shown, note in zip(question.notes, part.answer.rubric()))
-        parts[part.number] = MarkedPart(part.number, part.points, mark_step(part.points), question.title,
-                                        question.body(collapsed=True).text,
-                                        question.solution.text if question.solution else "", notes)
-    meta = rendered.exam.meta
-    return f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}", parts
+    found: dict[str | None, dict[str, MarkedPart]] = {}
+    for label, rendered in variants.items():
+        parts = found.setdefault(label, {})
+        for question in questions(rendered, converter, unconverted):
+            part = question.part
+            if part.answer.boxes():
+                continue
+            notes = tuple(RubricNote(note.points, shown.text.text, converter.plain_text(note.text))
+                          for shown, note in zip(question.notes, part.answer.rubric()))
+            parts[part.number] = MarkedPart(part.number, part.points, mark_step(part.points), question.title,
+                                            question.body(collapsed=True).text,
+                                            question.solution.text if question.solution else "", notes)
+    meta = first.exam.meta
+    return f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}", found
 
 
 def _math(tex: str, display: bool) -> str | None:
@@ -127,12 +137,16 @@ def _math(tex: str, display: bool) -> str | None:
     return None if xml is None else re.sub(r"<(/?)m:", r"<\1", xml).replace("xmlns:m=", "xmlns=")
 
 
-def open_marking(target: Target, scan: Path | None) -> Marking:
-    """The exam's parts and the store, the scan's answers added to it."""
+def open_marking(target: Target, scan: Path | None, copies: Path | None = None) -> Marking:
+    """The exam's parts and the store, the scan's answers added to it; each copy's variant from the
+    copies' manifest (default course/<id>/copies/), so a grader sees the copy's own solution."""
     folder = scan_folder(target, scan)
-    title, parts = marked_parts(target)
+    title, variants = marked_parts(target)
+    parts = next(iter(variants.values()))
     store = open_store(folder / STORE, scanned_answers(folder, parts))
-    return Marking(target.id, title, parts, folder, store)
+    entries = manifest_entries((copies or target.copies) / MANIFEST) or {}
+    return Marking(target.id, title, parts, variants,
+                   {code: entry.get("variant") for code, entry in entries.items()}, folder, store)
 
 
 def add_grader(target: Target, scan: Path | None, name: str, password: str, examiner: bool) -> Path:

@@ -180,7 +180,8 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
 
     def marking_page(session: Session, answer: Answer, status: int = 200, conflict: Answer | None = None,
                      mine: Given | None = None) -> HTMLResponse:
-        part = marked_part(answer.part)
+        marked_part(answer.part)
+        part = marking.part_of(answer.code, answer.part)
         shown = mine or Given(answer.points, answer.notes, answer.comment, answer.annotations, answer.flag)
         held = answer.lease_grader if answer.lease_grader not in (None, session.grader.name) and \
             (answer.lease_until or 0) > time.time() else None
@@ -196,7 +197,8 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
 
     async def save(request: Request, session: Session) -> Response:
         answer = answer_of(request)
-        part = marked_part(answer.part)
+        marked_part(answer.part)
+        part = marking.part_of(answer.code, answer.part)
         form = await request.form()
         given, problems = _given(form, part, answer)
         if problems:
