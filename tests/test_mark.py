@@ -351,6 +351,8 @@ def test_the_examiner_sees_flags_and_reopens_a_part_whose_marks_stay_until_marke
         _, _, view = ann.request("/examiner")
         assert ann.request("/examiner/reopen/2.2", {"csrf": marking.field(view, "csrf")})[0] == 200
         assert _marks(course)[_store(course).answer(first).code, "2.2"] == 1.5  # kept until marked again
+        _, _, history = ann.request(f"/answer/{first}")
+        assert "History (2)" in history and "1.5 → 1.5" not in history and "– → 1.5" in history
         cid = Client(server.url)
         cid.log_in("cid", "cid-password")
         again, page = cid.next("2.2")  # bob holds the answer after his last: cid gets the first re-opened

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -190,7 +191,8 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
                  "annotations": json.loads(annotations_json(shown.annotations)), "points": shown.points}
         return page("mark.html", session, status, part=part, answer=answer, shown=shown, state=json.dumps(state),
                     progress=store.progress(part.number).get(part.number), held=held, conflict=conflict,
-                    mine=_mine(answer.part, session.grader.name))
+                    mine=_mine(answer.part, session.grader.name),
+                    history=[_change(row) for row in store.audit(answer.id)] if session.grader.examiner else [])
 
     def _mine(part: str, grader: str) -> list[Answer]:
         return store.answers(part=part, grader=grader, marked_only=True, latest=MINE_SHOWN)
@@ -294,6 +296,13 @@ def _given(form: FormData, part: MarkedPart, answer: Answer) -> tuple[Given | No
     if points is None and not flag and not problems:
         problems.append("give points, or flag the answer for the examiner with a note")
     return (None if problems else Given(points, tuple(notes), comment, annotations, flag)), problems
+
+
+def _change(row: sqlite3.Row) -> dict[str, object]:
+    """An audit log entry as the examiner reads it: when, who, what, the points before and after."""
+    old, new = (json.loads(row[side]) if row[side] else {} for side in ("old", "new"))
+    return {"at": row["at"], "grader": row["grader"], "action": row["action"],
+            "old": old.get("points"), "new": new.get("points"), "flag": new.get("flag", "")}
 
 
 def _local(target: str) -> str:
