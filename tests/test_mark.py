@@ -185,8 +185,10 @@ def _cookie(name: str, value: str):
 
 def test_the_network_needs_accounts_and_accounts_need_a_password(tmp_path):
     make_course(tmp_path)
-    refused = examgen(tmp_path, "mark", marking.EXAM_ID, "--host", "0.0.0.0", "--port", "0")
+    refused = examgen(tmp_path, "mark", marking.EXAM_ID, "--host", "127.0.0.2", "--port", "0")
     assert refused.returncode == 11 and "needs accounts" in refused.stderr
+    everywhere = examgen(tmp_path, "mark", marking.EXAM_ID, "--host", "0.0.0.0", "--port", "0")
+    assert everywhere.returncode == 11 and "names no one address" in everywhere.stderr
     short = examgen(tmp_path, "mark", marking.EXAM_ID, "--add-grader", "ann", stdin="short\n")
     assert short.returncode == 11 and "shorter than 8 characters" in short.stderr
     bad_name = examgen(tmp_path, "mark", marking.EXAM_ID, "--add-grader", "a b", stdin="long-enough\n")

@@ -12,6 +12,7 @@ from ..commands.mark import Marking
 from ..errors import MarkingError
 
 LOCAL = "127.0.0.1"
+WILDCARDS = ("", "0.0.0.0", "::", "[::]")
 
 
 def serve(marking: Marking, host: str, port: int, announce: Callable[[str], None]) -> None:
@@ -20,6 +21,9 @@ def serve(marking: Marking, host: str, port: int, announce: Callable[[str], None
 
     from .app import make_app
 
+    if host in WILDCARDS:
+        raise MarkingError(f"--host {host} names no one address, and the server answers only requests for the address "
+                           "it was given: give the address (or name) graders' browsers use, such as --host 10.0.3.17")
     if host != LOCAL and not marking.store.graders():
         raise MarkingError(f"--host {host} opens marking to the network, which needs accounts: add them with "
                            f"`examgen mark {marking.exam} --add-grader NAME` first")
