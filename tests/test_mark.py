@@ -15,6 +15,7 @@ import marking
 import pytest
 from marking import Client, Server, add_account, examgen, make_course
 
+from examgen.errors import ExamgenError
 from examgen.marking.store import MIGRATIONS, STORE, Store, part_marks
 
 
@@ -395,3 +396,61 @@ def test_each_copy_shows_its_own_variants_solution_and_an_answer_of_two_spaces_s
     assert solutions["A"] in page_a and solutions["B"] in page_b and solutions["B"] not in page_a
     assert page_a.count('class="space"') == 2 and status == 200
     assert missing[0] == 404 and "has no image of answer space 3" in missing[2]
+
+
+@pytest.mark.latex
+def test_printed_copies_scanned_marked_on_screen_and_graded(tmp_path):
+    """The round trip: copies (LaTeX), scans of them (tests/scansim.py), `examgen scan`, marking on
+    screen, the marks sheet, `examgen grade`: paper and screen points where they belong."""
+    import random
+
+    import scansim
+    from support import write_exam
+
+    from examgen.commands.copies import CopiesRequest, make_copies
+    from examgen.commands.grade import GradeRequest, grade
+    from examgen.commands.scan import ScanRequest, scan
+    from examgen.project import Project
+    from examgen.scanning.printed import read_printed
+
+    write_exam(tmp_path / "exams" / marking.EXAM_ID, marking.EXAM)
+    target = Project(tmp_path).resolve(marking.EXAM_ID)
+    make_copies(target, CopiesRequest(count=3))
+    printed = read_printed(target.copies, marking.EXAM_ID)
+    rng = random.Random(11)
+    truth = scansim.plan_marks(printed, rng, ambiguous_share=0, grader_slips=0)
+    for key in [key for key in truth.marks if key[2] == "2.2"]:  # part 2.2 is left to the screen
+        truth.marks[key] = "empty"
+    pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 200) for code in printed.codes
+             for page in range(1, printed.pages_per_copy + 1)]
+    scan(target, ScanRequest((scansim.write_pdf(pages, tmp_path / "bundle.pdf", 200),)))
+    add_account(tmp_path, "bob", "bob-password")
+    codes = list(printed.codes)
+    on_screen = {codes[0]: "1.5", codes[1]: "1", codes[2]: "0.5"}
+    with Server.start(tmp_path) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        while (found := bob.next("2.2"))[0] is not None:
+            answer, page = found
+            assert bob.save(answer, page, on_screen[_store(tmp_path).answer(answer).code])[0] == 200
+        def mark_21(code: str, points: float) -> None:
+            answer = next(a for a in _store(tmp_path).answers(part="2.1") if a.code == code)
+            _, _, page = bob.request(f"/answer/{answer.id}")
+            assert bob.save(answer.id, page, f"{points:g}")[0] == 200
+
+        mark_21(codes[0], truth.points[codes[0], "2.1"])  # agrees with the paper
+        mark_21(codes[1], 2 - truth.points[codes[1], "2.1"] or 1)  # disagrees
+        mark_21(codes[2], truth.points[codes[2], "2.1"])  # the paper's boxes were flagged: the screen decides
+        done = examgen(tmp_path, "mark", marking.EXAM_ID, "--export", "sheet.csv")
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("conflict:") == 1 and f"copy {codes[1]}, part 2.1" in done.stderr
+        with pytest.raises(ExamgenError, match=f"copy {codes[1]}: not graded: part 2.1"):  # grade refuses a gap
+            grade(target, GradeRequest(tmp_path / "sheet.csv", target.course / "scans" / "crosses.csv"))
+        mark_21(codes[1], truth.points[codes[1], "2.1"])  # settled: the paper was right
+    done = examgen(tmp_path, "mark", marking.EXAM_ID, "--export", "sheet.csv")
+    assert done.returncode == 0 and "conflict" not in done.stderr
+    result = grade(target, GradeRequest(tmp_path / "sheet.csv", target.course / "scans" / "crosses.csv"))
+    rows = {row["code"]: row for row in csv.DictReader(io.StringIO(
+        (result.out_dir / "results.csv").read_text(encoding="utf-8")))}
+    assert {code: float(rows[code]["2.2"]) for code in codes} == {code: float(p) for code, p in on_screen.items()}
+    assert {code: float(rows[code]["2.1"]) for code in codes} == {code: truth.points[code, "2.1"] for code in codes}
