@@ -184,10 +184,11 @@ def _cookie(name: str, value: str):
                                  None, None, {})
 
 
-def test_the_network_needs_accounts_and_accounts_need_a_password(tmp_path):
+def test_marking_needs_accounts_and_accounts_need_a_password(tmp_path):
     make_course(tmp_path)
-    refused = examgen(tmp_path, "mark", marking.EXAM_ID, "--host", "127.0.0.2", "--port", "0")
-    assert refused.returncode == 11 and "needs accounts" in refused.stderr
+    for where in (("--host", "127.0.0.2"), ()):  # on the network, and on this machine
+        refused = examgen(tmp_path, "mark", marking.EXAM_ID, *where, "--port", "0")
+        assert refused.returncode == 11 and "marking needs accounts" in refused.stderr
     everywhere = examgen(tmp_path, "mark", marking.EXAM_ID, "--host", "0.0.0.0", "--port", "0")
     assert everywhere.returncode == 11 and "names no one address" in everywhere.stderr
     short = examgen(tmp_path, "mark", marking.EXAM_ID, "--add-grader", "ann", stdin="short\n")

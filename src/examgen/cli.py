@@ -271,7 +271,7 @@ def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | 
 @click.option("--scan", "scan_dir", type=click.Path(file_okay=False, path_type=Path),
               help="The scan's folder (default course/<id>/scans/); the store is its marking.sqlite.")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="The address to serve on; any other than 127.0.0.1 needs accounts.")
+              help="The address graders' browsers use (a lab network's); requests for any other are refused.")
 @click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535),
               help="The port (0: any free one).")
 @click.option("--add-grader", metavar="NAME", help="Add an account (or set its password), the password read "

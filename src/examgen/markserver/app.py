@@ -133,7 +133,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         """The login form, with a fresh token for it in a cookie and in the form."""
         token = secrets.token_urlsafe(24)
         response = page("login.html", None, 401 if failed else 200, login_token=token, next=_local(then),
-                        failed=failed, accounts=bool(store.graders()))
+                        failed=failed)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict")
         return response
 

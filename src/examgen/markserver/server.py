@@ -1,6 +1,6 @@
 """Running the marking application: uvicorn on one socket examgen binds itself (so port 0 gives a free
-port to announce), 127.0.0.1 unless ``--host`` names another address; with ``--host`` it serves only
-where accounts exist and answers only requests whose Host header names it."""
+port to announce), 127.0.0.1 unless ``--host`` names another address. It serves only where accounts
+exist, and answers only requests whose Host header names its address."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import socket
 from collections.abc import Callable
 
 from ..commands.mark import Marking
-from ..errors import MarkingError
+from ..errors import Loc, MarkingError
 
 LOCAL = "127.0.0.1"
 WILDCARDS = ("", "0.0.0.0", "::", "[::]")
@@ -24,9 +24,9 @@ def serve(marking: Marking, host: str, port: int, announce: Callable[[str], None
     if host in WILDCARDS:
         raise MarkingError(f"--host {host} names no one address, and the server answers only requests for the address "
                            "it was given: give the address (or name) graders' browsers use, such as --host 10.0.3.17")
-    if host != LOCAL and not marking.store.graders():
-        raise MarkingError(f"--host {host} opens marking to the network, which needs accounts: add them with "
-                           f"`examgen mark {marking.exam} --add-grader NAME` first")
+    if not marking.store.graders():  # on a shared machine too: anyone on it could reach 127.0.0.1
+        raise MarkingError(f"marking needs accounts, and {Loc(marking.store.path)} has none: add them with "
+                           f"`examgen mark {marking.exam} --add-grader NAME [--examiner]` first")
     try:
         listening = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as exc:
