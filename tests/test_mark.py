@@ -171,6 +171,10 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_stored(course)
     assert grader_in_examiner_view[0] == 403
     store = _store(course)
     assert store.audit() == [] and all(answer.version == 0 for answer in store.answers())
+    removed = examgen(course, "mark", marking.EXAM_ID, "--remove-grader", "bob")
+    assert removed.returncode == 0 and "bob removed" in removed.stdout
+    with Server.start(course) as server:
+        assert Client(server.url).log_in("bob", "bob-password") == 401
 
 
 def field_of(page: str) -> str:
@@ -195,6 +199,8 @@ def test_marking_needs_accounts_and_accounts_need_a_password(tmp_path):
     assert short.returncode == 11 and "shorter than 8 characters" in short.stderr
     bad_name = examgen(tmp_path, "mark", marking.EXAM_ID, "--add-grader", "a b", stdin="long-enough\n")
     assert bad_name.returncode == 11 and "is not a grader's name" in bad_name.stderr
+    unknown = examgen(tmp_path, "mark", marking.EXAM_ID, "--remove-grader", "zed")
+    assert unknown.returncode == 11 and "there is no account 'zed' (there are: none)" in unknown.stderr
     no_scan = examgen(tmp_path, "mark", marking.EXAM_ID, "--scan", str(tmp_path / "nowhere"), "--add-grader", "ann",
                       stdin="long-enough\n")
     assert no_scan.returncode == 11 and "holds no scanned answers" in no_scan.stderr

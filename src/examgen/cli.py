@@ -277,16 +277,17 @@ def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | 
 @click.option("--add-grader", metavar="NAME", help="Add an account (or set its password), the password read "
               "from standard input, or asked for twice on a terminal; then stop.")
 @click.option("--examiner", is_flag=True, help="With --add-grader: the account is the examiner's.")
+@click.option("--remove-grader", metavar="NAME", help="Remove an account (its marks stay, under its name); then stop.")
 @click.option("--export", "export_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the marks sheet `examgen grade` reads (paper and screen marks merged); then stop.")
 @click.pass_context
 def mark(ctx: click.Context, exam: str, scan_dir: Path | None, host: str, port: int, add_grader: str | None,
-         examiner: bool, export_file: Path | None) -> None:
+         examiner: bool, remove_grader: str | None, export_file: Path | None) -> None:
     """Mark EXAM's scanned answers on screen, a team of graders at once (docs/marking.md)."""
     if examiner and not add_grader:
         raise click.UsageError("--examiner goes with --add-grader NAME")
-    if add_grader and export_file:
-        raise click.UsageError("--add-grader and --export are separate runs")
+    if sum(map(bool, (add_grader, remove_grader, export_file))) > 1:
+        raise click.UsageError("--add-grader, --remove-grader and --export are separate runs")
 
     def action() -> None:
         from .commands import mark as marking
@@ -297,6 +298,9 @@ def mark(ctx: click.Context, exam: str, scan_dir: Path | None, host: str, port: 
             password = _new_password()
             store = marking.add_grader(target, scan_dir, add_grader, password, examiner)
             click.echo(f"{target.id}: {'examiner' if examiner else 'grader'} {add_grader} -> {os.path.relpath(store)}")
+        elif remove_grader:
+            store = marking.remove_grader(target, scan_dir, remove_grader)
+            click.echo(f"{target.id}: {remove_grader} removed from {os.path.relpath(store)}")
         elif export_file:
             result = marking.export_marks(target, scan_dir, export_file)
             for conflict in result.conflicts:

@@ -164,6 +164,19 @@ def add_grader(target: Target, scan: Path | None, name: str, password: str, exam
     return folder / STORE
 
 
+def remove_grader(target: Target, scan: Path | None, name: str) -> Path:
+    """Remove an account and its sessions (its marks stay, under its name); where the store is."""
+    folder = scan_folder(target, scan)
+    store = open_store(folder / STORE)
+    try:
+        if not store.remove_grader(name):
+            known = ", ".join(grader.name for grader in store.graders()) or "none"
+            raise MarkingError(f"there is no account '{name}' (there are: {known})", Loc(folder / STORE))
+    finally:
+        store.close()
+    return folder / STORE
+
+
 def export_marks(target: Target, scan: Path | None, path: Path) -> MarksExport:
     """The marks sheet `examgen grade` reads: the scan's marks.csv (points read from the paper's boxes)
     with the points given on screen added; where both give a part points and they differ, the cell is

@@ -212,7 +212,9 @@ class Store:
             db.execute("DELETE FROM sessions WHERE grader = ?", (name,))
 
     def remove_grader(self, name: str) -> bool:
-        with self._transaction() as db:
+        """Remove an account, its sessions and its leases; whether there was one."""
+        with self._transaction(durable=True) as db:
+            db.execute("UPDATE answers SET lease_grader = NULL, lease_until = NULL WHERE lease_grader = ?", (name,))
             return db.execute("DELETE FROM graders WHERE name = ?", (name,)).rowcount > 0
 
     def graders(self) -> list[Grader]:

@@ -7,6 +7,7 @@ loop, so one grader's save never holds up another's page."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import secrets
@@ -37,6 +38,7 @@ COOKIE = "examgen_marking"
 LOGIN_COOKIE = "examgen_login"  # the login form's own CSRF token (double submit), before there is a session
 MAX_COMMENT = 2000
 MAX_FLAG = 500
+FAILED_LOGIN_PAUSE = 1.0  # seconds before a wrong name or password is answered
 MINE_SHOWN = 60  # a grader's latest marked answers of the part, listed to go back to
 HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Cache-Control": "no-store",
@@ -148,6 +150,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
                                                        "login page again"))
         session = await run_in_threadpool(store.log_in, str(form.get("name", "")), str(form.get("password", "")))
         if session is None:
+            await asyncio.sleep(FAILED_LOGIN_PAUSE)  # guessing passwords goes slowly
             return login_page(str(form.get("next", "/")), True)
         response = RedirectResponse(_local(str(form.get("next", "/"))), 303, headers=HEADERS)
         response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict")
