@@ -47,6 +47,9 @@ def test_a_grader_marks_answers_one_after_another_and_a_stale_save_is_a_conflict
         assert again == first  # the grader's lease: the same answer until it is saved
         other, other_page = cid.next("2.1")
         assert other != first  # never handed to two graders at once
+        skipped_to = int(cid.request(f"/part/2.1/next?skip={other}")[1].rsplit("/", 1)[1])
+        assert skipped_to not in (first, other)  # skip sets an answer aside, unsaved
+        assert _store(course).answer(other).lease_grader is None
         status, after = bob.save(first, page, "1", notes=(0, 1), annotations='[{"kind": "tick", "x": 0.2, "y": 0.3}]')
         assert status == 200 and f'action="/answer/{first}"' not in after  # on to the next answer
         # cid opens bob's answer (back to a marked one), bob changes it meanwhile: cid's save is a conflict

@@ -264,16 +264,24 @@ class Store:
             row = db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)).fetchone()
         return _answer(row) if row else None
 
-    def next_answer(self, part: str, grader: str) -> Answer | None:
+    def next_answer(self, part: str, grader: str, skipped: int | None = None) -> Answer | None:
         """The next answer of the part for the grader, leased to them: the one they hold already, else
-        the first still to mark that no one else holds. Another grader's lease lapses after LEASE_SECONDS."""
+        the first still to mark that no one else holds; after ``skipped`` (an answer set aside), the
+        next such one after it, round to the start, and it again only where no other is left.
+        Another grader's lease lapses after LEASE_SECONDS."""
         now = time.time()
+        free = "part = ? AND todo = 1 AND (lease_grader IS NULL OR lease_until <= ? OR lease_grader = ?)"
+        choices: list[tuple[str, tuple[object, ...]]] = [
+            ("part = ? AND todo = 1 AND lease_grader = ? AND lease_until > ?", (part, grader, now))]
+        if skipped is not None:
+            choices = [(f"{free} AND id > ?", (part, now, grader, skipped)),
+                       (f"{free} AND id != ?", (part, now, grader, skipped))]
+        choices.append((free, (part, now, grader)))
         with self._transaction() as db:
-            row = db.execute("SELECT * FROM answers WHERE part = ? AND todo = 1 AND lease_grader = ? "
-                             "AND lease_until > ? ORDER BY id LIMIT 1", (part, grader, now)).fetchone()
-            if row is None:
-                row = db.execute("SELECT * FROM answers WHERE part = ? AND todo = 1 AND (lease_grader IS NULL OR "
-                                 "lease_until <= ?) ORDER BY id LIMIT 1", (part, now)).fetchone()
+            row = None
+            for condition, values in choices:
+                row = row or db.execute(f"SELECT * FROM answers WHERE {condition} ORDER BY id LIMIT 1",
+                                        values).fetchone()
             if row is None:
                 return None
             db.execute("UPDATE answers SET lease_grader = NULL, lease_until = NULL WHERE lease_grader = ? AND id != ?",

@@ -169,11 +169,13 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         return page("home.html", session, progress=store.progress())
 
     async def next_answer(request: Request, session: Session) -> Response:
-        return await handed_out(marked_part(request.path_params["part"]), session)
+        skipped = request.query_params.get("skip", "")
+        return await handed_out(marked_part(request.path_params["part"]), session,
+                                int(skipped) if skipped.isdigit() else None)
 
-    async def handed_out(part: MarkedPart, session: Session) -> Response:
+    async def handed_out(part: MarkedPart, session: Session, skipped: int | None = None) -> Response:
         """The part's next answer for the grader (leased to them), or the page saying none is left."""
-        found = await run_in_threadpool(store.next_answer, part.number, session.grader.name)
+        found = await run_in_threadpool(store.next_answer, part.number, session.grader.name, skipped)
         if found is None:
             return page("done.html", session, part=part, progress=store.progress(part.number).get(part.number))
         return RedirectResponse(f"/answer/{found.id}", 303, headers=HEADERS)
