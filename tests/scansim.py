@@ -221,3 +221,23 @@ def write_pdf(pages: list[Scanned], path: Path, dpi: int) -> Path:
     images = [Image.open(io.BytesIO(page.image)) for page in pages]
     images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=dpi, quality=90)
     return path
+
+
+def truth_sheets(truth: Truth, printed: Printed, folder: Path, parts: list[tuple[str, float]]) -> tuple[Path, Path]:
+    """marks.csv and crosses.csv as the truth has them (``parts``: the exam's, with their points), for
+    `examgen grade`."""
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    marks = [["code", "registration", "name", *(number for number, _ in parts)],
+             ["max", "", "", *(f"{points:g}" for _, points in parts)]]
+    crosses = [["code", "part", "crossed"]]
+    for code in printed.codes:
+        marks.append([code, "", "", *(f"{truth.points[code, number]:g}" if (code, number) in truth.points else ""
+                                      for number, _ in parts)])
+        crosses += [[code, part, " ".join(map(str, sorted(options)))] for (c, part), options in truth.crossed.items()
+                    if c == code]
+    for name, rows in (("marks.csv", marks), ("crosses.csv", crosses)):
+        with open(folder / name, "w", newline="", encoding="utf-8") as file:
+            csv.writer(file).writerows(rows)
+    return folder / "marks.csv", folder / "crosses.csv"

@@ -188,6 +188,32 @@ def test_the_next_build_removes_what_earlier_ones_left(project):
     assert sets(out) == [os.readlink(out)]
 
 
+def test_a_pdf_viewer_watching_the_output_path_sees_each_rebuild(project):
+    """What an auto-reloading viewer does: an inotify watch on build/<id>/student.pdf and on its folder
+    (taken through the link, on the set it led to then). A rebuild that installs a new set renames the
+    new PDFs into that set too: both watches see the change and read the new PDF; the next rebuild's
+    removal of that set is seen as well (a viewer then looks the path up again)."""
+    import watchfiles
+
+    target = Project(project).resolve("minimal")
+    build(target)
+    out = target.out
+    opened = Path(os.path.realpath(out))
+    changes = watchfiles.watch(out / "student.pdf", out, rust_timeout=5000, yield_on_timeout=True, debounce=200,
+                               step=20)
+    assert next(changes) == set()  # the watches stand; nothing changed yet
+    before = (opened / "student.pdf").read_bytes()
+    edit(project, "Name a square number.", "Name a square number, please.")
+    build(target)
+    seen = next(changes)
+    assert {Path(path).name for _, path in seen} >= {"student.pdf", "solution.pdf"}, seen
+    assert (opened / "student.pdf").read_bytes() == (out / "student.pdf").read_bytes() != before
+    edit(project, "Name a square number, please.", "Name a square number.")
+    build(target)
+    assert next(changes), "the next rebuild is seen too"
+    changes.close()
+
+
 def test_a_full_disk_while_installing_keeps_the_last_set_and_leaves_no_partial_file(project, monkeypatch):
     """The disk fills up while the new set is written (an OSError injected at the copy of its
     second file): the build fails with exit 73's error, the last set stays, nothing half-written stays."""

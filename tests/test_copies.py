@@ -115,6 +115,11 @@ def test_variants_by_seat_follow_the_seats_in_hall_order_not_the_rows(tmp_path):
     students = read_roster(roster)
     assert [copy.variant for copy in plan(exam, None, students, by_seat=True)] == ["D", "B", "A", "A", "C"]
     assert [copy.variant for copy in plan(exam, None, students)] == ["A", "B", "C", "D", "A"]
+    in_hall = plan(exam, None, students, by_seat=True, in_seat_order=True)  # --order seat: numbered as handed out
+    assert [(copy.number, copy.student.seat, copy.variant) for copy in in_hall] == [  # type: ignore[union-attr]
+        (1, "A1", "A"), (2, "A2", "B"), (3, "A3", "C"), (4, "A10", "D"), (5, "B1", "A")]
+    with pytest.raises(SourceError, match="--order seat needs a roster with a seat for every student"):
+        plan(exam, 3, None, in_seat_order=True)
 
 
 @pytest.mark.parametrize("roster, expected", [

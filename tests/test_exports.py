@@ -21,12 +21,13 @@ from examgen.commands.export import ExportRequest, export
 from examgen.errors import Collector, ExportError, Loc
 from examgen.exports import Build, Exported
 from examgen.model.rendered import Latex, drawn_beside
+from examgen.model.source import says_none
 from examgen.orchestrate import read_exam
 from examgen.project import Project
 from examgen.roster import Student
 from examgen.stages.check import part_pages, read_pdf
 from examgen.writers.copies import manifest_json, plan
-from examgen.writers.html import NONE_OF_THESE, OWN_NONE, Converter, Image, KeptTex, Unconvertible
+from examgen.writers.html import NONE_OF_THESE, Converter, Image, KeptTex, Unconvertible
 from examgen.writers.moodle import MOODLE_FRACTIONS
 from examgen.writers.plom import heading_label
 from examgen.writers.plom import plan as plom_plan
@@ -165,7 +166,7 @@ def test_moodle_xml_has_every_part_with_its_points_and_key(exam, built, exported
             answers = question.findall("answer")
             fractions = [float(a.get("fraction")) for a in answers]
             texts = choice_texts(question)
-            nones = [n for n, text in enumerate(texts, 1) if OWN_NONE.fullmatch(text.rstrip(".!"))]
+            nones = [n for n, text in enumerate(texts, 1) if says_none(text)]
             assert len(nones) == 1, texts  # the part's own "none of these", or the one added last
             added = texts[-1] == NONE_OF_THESE["en"]
             correct = [n for n, f in enumerate(fractions, 1) if f > 0]
@@ -295,7 +296,7 @@ def test_qti_package_has_every_part_with_its_points_and_key(exam, built, exporte
                 choices = body.findall(f"{QTI}choiceInteraction/{QTI}simpleChoice")
                 added = choices[-1].get("identifier") == "option-none"
                 texts = [" ".join("".join(c.itertext()).split()) for c in choices]
-                assert sum(bool(OWN_NONE.fullmatch(t.rstrip(".!"))) for t in texts) == 1
+                assert sum(says_none(t) for t in texts) == 1
                 assert values == [f"option-{n}" for n in part["correct"]] or \
                     (added and not part["correct"] and values == ["option-none"])
                 assert score == [part["points"]]

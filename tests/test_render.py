@@ -104,7 +104,9 @@ problems:
         tikz: \\tikz \\node {x};
     parts:
       - points: 1
-        prompt: See << figure('pic') >>.
+        prompt: |
+          See the figure.
+          << figure('pic') >>
         solution: n = << n|num >>
 """)
     part = exam.exam.problems[0].parts[0]
@@ -317,7 +319,7 @@ problems:
 """)
     with pytest.raises(CompileError) as info:
         build(Project(tmp_path).resolve("glued"), out_dir=tmp_path / "out")
-    assert "exam.yaml:11: problem 1: LaTeX error: Undefined control sequence." in str(info.value)
+    assert "exam.yaml:11: problem 1: LaTeX error: Undefined control sequence \\undefinedmacro:" in str(info.value)
 
 
 @pytest.mark.latex
@@ -430,3 +432,101 @@ problems:
 """)
     prompts = [problem.parts[0].prompt for problem in exam.exam.problems]
     assert prompts == ["See Table~\\ref{eg-1-layers}.", "As Table~\\ref{eg-1-layers} showed."]
+
+
+def test_a_syntax_error_in_a_theme_template_is_at_its_line_and_column_with_the_line_shown(tmp_path):
+    from examgen.errors import SourceError
+    from examgen.orchestrate import prepare
+    from examgen.project import Project
+
+    write_exam(tmp_path / "templates", """
+        <% extends "default/exam.tex.j2" %>
+        <% block cover %>\\thispagestyle{empty}
+        <% if solution %>
+        \\clearpage<% endblock %>
+    """, "exam.tex.j2")
+    write_exam(tmp_path / "exams" / "themed", HEADER + """
+problems:
+  - title: T
+    parts:
+      - points: 1
+        prompt: Name a prime number.
+        solution: Two.
+""")
+    with pytest.raises(SourceError) as info:  # not an internal error (exit 70)
+        prepare(Project(tmp_path).resolve("themed"), Collector())
+    assert str(info.value.loc) == f"{tmp_path / 'templates' / 'exam.tex.j2'}:4:14"
+    assert str(info.value).startswith(f"{info.value.loc}: theme: template syntax: Encountered unknown tag 'endblock'")
+    assert str(info.value).endswith("\n    \\clearpage<% endblock %>")
+
+
+def test_a_table_header_may_be_computed(tmp_path):
+    exam, out = render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      sizes = [32, 64]
+      columns = ["layer"] + [f"${size}^2$" for size in sizes]
+      rows = [["conv", 4640, 18560]]
+    tables:
+      - id: t
+        header: columns
+        data: rows
+    parts:
+      - points: 1
+        prompt: << table('t') >>
+        solution: It lists one layer.
+""")
+    table = exam.exam.problems[0].tables[0]
+    assert (table.header, table.rows) == (("layer", "$32^2$", "$64^2$"), (("conv", "4640", "18560"),))
+    assert out.warnings == []  # 'columns' counts as used
+    with pytest.raises(ComputeError, match="table 't': 'header: rows' must name a computed list of header cells"):
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      rows = [["conv", 4640]]
+    tables:
+      - {id: t, header: rows, data: rows}
+    parts:
+      - {points: 1, prompt: "Read << table('t') >>.", solution: s}
+""")
+
+
+def test_a_display_block_inside_a_sentence_is_a_warning_at_its_line(tmp_path):
+    _, out = render(tmp_path, """
+problems:
+  - title: P
+    tables:
+      - {id: t, rows: [[a, b]]}
+    parts:
+      - points: 1
+        prompt: |
+          The values were
+          tested (<< table('t') >>).
+        solution: |
+          Alone on its line it is a block:
+          << table('t') >>
+""")
+    assert [w.split("exam.yaml:")[1] for w in out.warnings] == [
+        "18: part 1.1: warning: table('t') is a block of its own (the text breaks before and after it), but it "
+        "stands inside a sentence here: put << table('t') >> on a line of its own"]
+
+
+def test_a_block_a_text_never_closes_is_at_the_line_that_opens_it(tmp_path):
+    with pytest.raises(ComputeError) as info:
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: x = 3
+    parts:
+      - points: 1
+        prompt: Is it big?
+        solution: |
+          One.
+          Two <% if x > 2 %> big
+          Three.
+""")
+    told = str(info.value).split("exam.yaml:")[1]
+    assert told.startswith("18: part 1.1: template syntax: Unexpected end of template"), told  # "Two <% if ..."
+    assert str(info.value).endswith("The '<% if %>' on this line is never closed.")

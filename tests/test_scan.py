@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 import shutil
 from pathlib import Path
@@ -64,6 +65,9 @@ problems:
         prompt: Name a prime.
         space: 2cm
         solution: Seven is a prime number.
+      - points: 1
+        prompt: What is 6 plus 7?
+        answer: 13
 """
 COPIES = 10
 EXPECTED = {"empty": EMPTY, "cross": CROSSED, "fill": FILLED, "cross-fill": FILLED}
@@ -91,23 +95,6 @@ def course(tmp_path_factory):
 
 def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
-
-
-def _truth_sheets(truth: scansim.Truth, printed, folder: Path, parts) -> tuple[Path, Path]:
-    """marks.csv and crosses.csv as the truth has them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    marks = [["code", "registration", "name", *(number for number, _ in parts)],
-             ["max", "", "", *(f"{points:g}" for _, points in parts)]]
-    crosses = [["code", "part", "crossed"]]
-    for code in printed.codes:
-        marks.append([code, "", "", *(f"{truth.points[code, number]:g}" if (code, number) in truth.points else ""
-                                      for number, _ in parts)])
-        crosses += [[code, part, " ".join(map(str, sorted(options)))] for (c, part), options in truth.crossed.items()
-                    if c == code]
-    for name, rows in (("marks.csv", marks), ("crosses.csv", crosses)):
-        with open(folder / name, "w", newline="", encoding="utf-8") as file:
-            csv.writer(file).writerows(rows)
-    return folder / "marks.csv", folder / "crosses.csv"
 
 
 @pytest.mark.latex
@@ -191,14 +178,19 @@ def test_simulated_scans_are_read_as_the_truth_and_grade_as_it(course, tmp_path)
 
     exam_parts = [(row["code"], row) for row in _rows(out / "marks.csv")][:1]
     parts = [(name, float(points)) for name, points in list(exam_parts[0][1].items())[3:]]
-    truth_marks, truth_crosses = _truth_sheets(truth, printed, tmp_path / "truth", parts)
+    truth_marks, truth_crosses = scansim.truth_sheets(truth, printed, tmp_path / "truth", parts)
     from_truth = grade(course, GradeRequest(truth_marks, truth_crosses, out=tmp_path / "graded-truth"))
     from_scan = grade(course, GradeRequest(out / "marks.csv", out / "crosses.csv", out=tmp_path / "graded-scan"))
     assert from_scan.graded == from_truth.graded == COPIES
     results = [(tmp_path / folder / "results.csv").read_text() for folder in ("graded-scan", "graded-truth")]
     assert results[0] == results[1]
     answers = sorted(path.name for path in (out / "answers" / printed.codes[0]).iterdir())
-    assert answers == ["2.1.jpg", "2.2.jpg", "2.3.jpg"]
+    first_copy = printed.codes[0]
+    extra = sum(len(printed.sheet(first_copy, page).answer_spaces) for page in range(1, printed.pages_per_copy + 1))
+    spaces = ["2.1", "2.2", "2.3", "2.4"]  # 2.4's is its numeric answer box
+    assert answers == [f"{name}.jpg" for name in (*spaces, *(f"additional-{n}" for n in range(1, extra - 3)))]
+    numeric = (out / "answers" / first_copy / "2.4.jpg").read_bytes()  # the numeric answer box: 10 mm high
+    assert numeric.startswith(b"\xff\xd8")
 
 
 @pytest.mark.latex
@@ -259,3 +251,195 @@ def test_a_filled_option_with_a_mark_beside_it_is_for_a_person(marks, read):
     placement = np.array([[per_point, 0, 0], [0, per_point, 0.0]])  # printed points to pixels
     assert read_box(gray, placement, box, 0.6, 100.0, option=True).state == read
     assert read_box(gray, placement, box, 0.6, 100.0).state == FILLED
+
+
+@pytest.mark.latex
+@pytest.mark.browser
+def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_path):
+    """A damaged scan's review, served: a flagged part decided and the page whose QR code was covered
+    placed where its neighbours say, each written to decisions.csv at once; a reload keeps them, and the
+    next scan applies them (the placed page found on its printed page by its features, its boxes read).
+    The page written into the scan's folder keeps its decisions in the browser."""
+    import threading
+
+    from browser import Browser
+
+    from examgen.serve.review import Reviewing, _handler
+    from examgen.serve.server import local_server
+
+    rng = random.Random(11)
+    printed = read_printed(course.course / "copies", "mc")
+    truth = scansim.plan_marks(printed, rng, ambiguous_share=0.3)
+    code = printed.codes[1]
+    forgotten = printed.sheet(code, 3).grading_boxes[0].part
+    for spot in printed.sheet(code, 3).grading_boxes:  # a grader forgot to cross a part's points
+        if spot.part == forgotten:
+            truth.marks[code, 3, spot.part, spot.value] = "empty"
+    covered = (code, 2)
+    pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 200, destroy_qr=(code, page) == covered)
+             for page in range(1, printed.pages_per_copy + 1)]
+    out = tmp_path / "scans"
+    result = scan(course, ScanRequest((scansim.write_pdf(pages, tmp_path / "room.pdf", 200),), out=out))
+    assert result.unknown == 1 and result.flags and result.gathered.missing == {code: (2,)}
+    flag = next(flag for flag in result.gathered.flags if not flag.placed)
+    key = (flag.code, flag.part)
+    wanted = " ".join(map(str, sorted(truth.crossed[key]))) if key in truth.crossed else f"{truth.points[key]:g}"
+
+    server = local_server(0, _handler(Reviewing(result.review, lambda: scan(course, ScanRequest((), out=out)).review)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with Browser(f"http://127.0.0.1:{server.server_address[1]}/", height=1400) as browser:
+            browser.wait_for("!!document.querySelector('section.flag')")
+            section = f"document.querySelector('section.flag[data-key=\"{flag.code}|{flag.part}\"]')"
+            if key in truth.crossed:
+                browser.evaluate(f"{section}.querySelectorAll('input[type=checkbox]').forEach(box => "
+                                 f"{{ box.checked = {json.dumps(wanted.split())}.includes(box.value); }})")
+            else:
+                browser.evaluate(f"{section}.querySelector('.points').value = {json.dumps(wanted)}")
+            browser.evaluate(f"{section}.querySelector('button.record').click()")
+            browser.wait_for(f"{section}.classList.contains('decided')")
+            page = "document.querySelector('section.page')"
+            assert browser.evaluate(f"[{page}.querySelector('.code').value, {page}.querySelector('.copy-page').value]"
+                                    ) == [code, "2"]  # what its neighbours in the bundle suggest
+            browser.evaluate(f"{page}.querySelector('button.record').click()")
+            browser.wait_for(f"{page}.classList.contains('decided')")
+            browser.screenshot(tmp_path / "review.png")
+            rows = _rows(out / "decisions.csv")
+            assert {"code": flag.code, "part": flag.part, "decision": wanted, "bundle": "", "page": ""} in rows
+            assert {"code": code, "part": "page", "decision": "2", "bundle": "room.pdf", "page": "2"} in rows
+            browser.evaluate("location.reload()")
+            browser.wait_for(f"!!{section} && {section}.querySelector('.state').textContent === 'Decided: ' + "
+                             f"{json.dumps(wanted or 'nothing crossed')}")
+            browser.evaluate("document.getElementById('apply').click()")
+            browser.wait_for("document.getElementById('saving').textContent.startsWith('each decision')")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    again = scan(course, ScanRequest((), out=out))
+    assert again.unknown == 0 and not again.gathered.missing and again.pages_read_now == 0
+    assert (flag.code, flag.part) not in {(f.code, f.part) for f in again.gathered.flags}
+    assert not [f for f in again.gathered.flags if f.placed]  # found on its printed page without its QR code
+    assigned = next(reading for reading, status in again.gathered.pages if status == "assigned")
+    assert (assigned.label.code, assigned.label.page) == covered and assigned.boxes
+    for box in assigned.boxes:  # read as the pages with their QR codes are
+        mark = truth.marks[code, 2, box.part, box.value]
+        assert box.state.state in ((EXPECTED[mark], UNCLEAR) if mark in EXPECTED else (UNCLEAR,)), (box, mark)
+    assert (out / "answers" / code / "2.1.jpg").is_file()
+    statuses = {row["page"]: row for row in _rows(out / "pages.csv")}
+    assert (statuses["2"]["status"], statuses["2"]["code"], statuses["2"]["copy_page"]) == ("assigned", code, "2")
+    if key in truth.crossed:
+        assert {"code": flag.code, "part": flag.part, "crossed": wanted} in _rows(out / "crosses.csv")
+    else:
+        assert next(row for row in _rows(out / "marks.csv") if row["code"] == flag.code)[flag.part] == wanted
+
+    # the page in the scan's folder: decisions kept in the browser, across a reload
+    left = next(f for f in again.gathered.flags)
+    with Browser((out / "review.html").as_uri(), height=1400) as browser:
+        section = f"document.querySelector('section.flag[data-key=\"{left.code}|{left.part}\"]')"
+        browser.wait_for(f"!!{section}")
+        if next(p for p in again.review.parts if p.number == left.part).choice:
+            browser.evaluate(f"{section}.querySelectorAll('input[type=checkbox]').forEach(b => b.checked = false)")
+        else:
+            browser.evaluate(f"{section}.querySelector('.points').value = '0'")
+        browser.evaluate(f"{section}.querySelector('button.record').click()")
+        browser.evaluate("location.reload()")
+        browser.wait_for(f"!!{section} && {section}.classList.contains('decided')")
+        assert "kept in this browser" in browser.evaluate("document.getElementById('saving').textContent")
+        browser.screenshot(tmp_path / "review-file.png")
+
+
+def _printed(tmp_path: Path, named: dict | None = None):
+    from examgen.codes import copy_code
+    from examgen.scanning.printed import Printed
+
+    codes = tuple(copy_code("Q0002", number) for number in range(1, 4))
+    return Printed(tmp_path, "mc", "Q0002", (595.0, 842.0), 4, codes, dict.fromkeys(codes),
+                   {code: (named or {}).get(code) for code in codes}, {})
+
+
+def test_students_of_copies_made_with_count_come_from_a_csv_and_bad_rows_are_errors_at_their_line(tmp_path):
+    from examgen.scanning.printed import Student
+    from examgen.scanning.students import with_students
+
+    printed = _printed(tmp_path)
+    good = tmp_path / "students.csv"
+    good.write_text(f"Code,Registration,Name\n{printed.codes[0]},03712345,Ada\n\n{printed.codes[2]},03712346,\n",
+                    encoding="utf-8")
+    students = with_students(printed, good).students
+    assert students[printed.codes[0]] == Student("03712345", "Ada")
+    assert students[printed.codes[1]] is None and students[printed.codes[2]] == Student("03712346", "")
+    named = _printed(tmp_path, {printed.codes[1]: Student("0999", "Bo")})
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"code,registration\nQ0002-0009-Z,1\n{printed.codes[0]},\n{printed.codes[0]},2\n"
+                   f"{printed.codes[2]},2\n{printed.codes[1]},3\n", encoding="utf-8")
+    with pytest.raises(ExamgenError) as raised:
+        with_students(named, bad)
+    messages = [str(problem) for problem in raised.value.problems]
+    assert [message.split(": ")[0].rsplit(":", 1)[1] for message in messages] == ["2", "3", "4", "5", "6"], messages
+    assert "no copy 'Q0002-0009-Z'" in messages[0] and "no registration number" in messages[1]
+    assert "is also on line 3" in messages[2] and "registration number 2 is also on line 4" in messages[3]
+    assert "printed for Bo (0999)" in messages[4]
+    (tmp_path / "header.csv").write_text("code,name\n", encoding="utf-8")
+    with pytest.raises(ExamgenError, match=r"header.csv:1: students: the header row must name"):
+        with_students(printed, tmp_path / "header.csv")
+
+
+def test_decisions_place_pages_and_decide_parts_and_bad_rows_are_errors_at_their_line(tmp_path):
+    from examgen.scanning.results import BundleNames, ScannedPart, decisions_csv, read_decisions
+
+    printed = _printed(tmp_path)
+    parts = [ScannedPart("1.1", 1, 4), ScannedPart("2.1", 2, 0)]
+    digest = "ab" * 32
+    names = BundleNames({digest: "room.pdf"}, {digest: "abababababababab.pdf"})
+    path = tmp_path / "decisions.csv"
+    code = printed.codes[0]
+    path.write_text(f"code,part,decision,bundle,page\n{code},1.1,1 3,,\n{code},2.1,\"1,5\",,\n"
+                    f"{code},page,2,room.pdf,7\n,page,none,abababababababab.pdf,8\n", encoding="utf-8")
+    decisions = read_decisions(path, printed, parts, names)
+    assert decisions.parts == {(code, "1.1"): "1 3", (code, "2.1"): "1,5"}
+    assert decisions.pages == {(digest, 7): (code, 2), (digest, 8): None}
+    path.write_text(decisions_csv(decisions, names), encoding="utf-8")
+    assert read_decisions(path, printed, parts, names) == decisions  # the review's writing reads back the same
+    path.write_text(f"code,part,decision,bundle,page\n{code},1.1,5,,\n{code},2.1,2.5,,\n{code},page,9,room.pdf,7\n"
+                    f"{code},page,2,other.pdf,7\n{code},page,none,room.pdf,8\n", encoding="utf-8")
+    with pytest.raises(ExamgenError) as raised:
+        read_decisions(path, printed, parts, names)
+    lines = [str(problem).split(": ")[0].rsplit(":", 1)[1] for problem in raised.value.problems]
+    assert lines == ["2", "3", "4", "5", "6"], [str(problem) for problem in raised.value.problems]
+
+
+@pytest.mark.latex
+def test_copies_of_an_exam_with_variants_are_read_by_each_copys_layout(tmp_path):
+    """Copies of tests/roots/variants (four variants, a shuffled choice part, graded parts, an additional
+    page) scanned and read back: every page by its copy's variant's layout, the marks as the truth has them."""
+    root = Path(__file__).resolve().parent
+    shutil.copytree(root / "roots" / "variants", tmp_path / "exams" / "variants")
+    shutil.copytree(root.parent / "exams" / "lib", tmp_path / "exams" / "lib")
+    target = Project(tmp_path).resolve("variants")
+    make_copies(target, CopiesRequest(count=4))
+    printed = read_printed(target.course / "copies", "variants")
+    assert len(set(printed.variants.values())) == 4
+    rng = random.Random(5)
+    truth = scansim.plan_marks(printed, rng, ambiguous_share=0.0, grader_slips=0.0)
+    pages = [scansim.scan_copy_page(printed, truth, code, page, rng, 200, turn=rng.random() < 0.3)
+             for code in printed.codes for page in range(1, printed.pages_per_copy + 1)]
+    out = tmp_path / "scans"
+    result = scan(target, ScanRequest((scansim.write_pdf(pages, tmp_path / "room.pdf", 200),), out=out))
+    assert result.read == len(pages) and not result.gathered.missing and result.unknown == 0
+    for reading, _ in result.gathered.pages:
+        sheet = printed.sheet(reading.label.code, reading.label.page)
+        assert len(reading.boxes) == len(sheet.checkboxes) + len(sheet.grading_boxes)
+        assert len(reading.answers) == len(sheet.answer_spaces)
+        for box in reading.boxes:
+            mark = truth.marks[reading.label.code, reading.label.page, box.part, box.value]
+            assert box.state.state in (EXPECTED[mark], UNCLEAR), (reading.label, box, mark)
+    flagged = {(flag.code, flag.part) for flag in result.gathered.flags}
+    assert {key: options for key, options in result.gathered.crossed.items()} == {
+        key: options for key, options in truth.crossed.items() if key not in flagged}
+    assert {key: points for key, points in result.gathered.points.items()} == {
+        key: points for key, points in truth.points.items() if key not in flagged}
+    for code in printed.codes:
+        names = sorted(path.stem for path in (out / "answers" / code).iterdir())
+        assert names == sorted(name for page in range(1, printed.pages_per_copy + 1)
+                               for name in printed.answer_names(code, page))

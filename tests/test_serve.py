@@ -188,7 +188,7 @@ def test_the_preview_answers_only_requests_to_its_own_name_from_its_own_page(ser
                     {"Sec_Fetch_Site": "same-site"}):
         for path in ("/", "/state", "/events", f"/pages/{'0' * 64}.png"):
             status, body = served_broken.ask("GET", path, **refused)
-            assert (status, body) == (403, b"forbidden: the preview answers only its own page\n"), (refused, path)
+            assert (status, body) == (403, b"forbidden: this server answers only its own page\n"), (refused, path)
     assert served_broken.ask("POST", f"/shown/{10 ** 24}", Origin="http://evil.example")[0] == 403
     assert served_broken.ask("POST", "/shown/1")[0] == 403  # a browser's post says its origin
     assert served_broken.ask("POST", "/shown/1", Origin=ours, Sec_Fetch_Site="cross-site")[0] == 403
@@ -215,7 +215,7 @@ def test_an_open_event_stream_gets_a_new_build_at_once(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(server, "KEEPALIVE_SECONDS", 3600)
     preview = server.Preview(PageImages(tmp_path), "demo")
-    http = server._server(0, server._handler(preview))
+    http = server.local_server(0, server._handler(preview))
     threading.Thread(target=http.serve_forever, daemon=True).start()
     connection = HTTPConnection("127.0.0.1", http.server_address[1], timeout=60)
     try:
@@ -270,6 +270,13 @@ def test_the_preview_of_an_exam_with_variants_shows_the_variant_chosen(tmp_path:
             assert state["pages"]["B/student"] != state["pages"]["A/student"]
             assert browser.evaluate("location.hash") == "#B"
             browser.screenshot(tmp_path / "variant-b.png")
+            # an edit: B's views, on screen, compile first and show before A's are done
+            before = browser.evaluate("Number(document.body.dataset.generation)")
+            source = tmp_path / "exams" / "sample" / "exam.yaml"
+            source.write_text(source.read_text().replace("And without its bias?", "And without the bias?"))
+            browser.wait_for(f"document.body.dataset.status === 'ok' && document.body.dataset.generation > {before}")
+            state = json.loads(urllib.request.urlopen(served.url + "state").read())
+            assert state["first"]["variant"] == "B" and before < state["first"]["generation"] < state["generation"]
     finally:
         code, output = served.stop()
     assert code == 0, output

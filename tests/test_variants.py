@@ -16,7 +16,7 @@ import pytest
 from support import HEADER, pypdf_texts, write_exam
 from test_cli import assert_clear, cli
 
-from examgen.errors import Collector, ComputeError, Loc, SourceError, VerifyError
+from examgen.errors import Collector, ComputeError, ExamgenError, Loc, SourceError, VerifyError
 from examgen.kinds.choice import Choice
 from examgen.model.rendered import RenderedExam
 from examgen.model.source import Part
@@ -24,7 +24,7 @@ from examgen.orchestrate import read_exam, render_all
 from examgen.project import Project
 from examgen.sandbox.draws import Draws, seed, variant_names
 from examgen.stages.check import PdfText, read_pdf, unstated
-from examgen.verify import PartSeen, Verdict, p_value
+from examgen.verify import Finding, PartSeen, Verdict, p_value
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = REPO / "tests" / "roots" / "variants"
@@ -46,7 +46,7 @@ def rendered(project: Path, name: str = "variants") -> dict:
 
 def test_the_seed_is_sha256_of_the_names_and_draws_repeat_on_every_machine():
     assert seed("V0001", "A", "parameters") == 7059649318170417536
-    given = variant_names("V0001", "A", "parameters")
+    given = variant_names("V0001", "A", "parameters", 0)
     assert given["variant"] == "A"
     assert [given["draw"](1, 100) for _ in range(5)] == [88, 100, 32, 28, 68]
     assert given["distinct"](3, 0, 1, 0.1) == [0.9, 0.3, 0.7]  # rounded to the grid's decimals
@@ -259,7 +259,7 @@ BROKEN = HEADER + dedent("""
 
 def first_seed(name: str, test) -> int:
     """The first seed whose draw of ``a`` (from 0 to 9, problem 'broken' of exam E1) passes ``test``."""
-    return next(n for n in range(1, 1000) if test(variant_names("E1", str(n), "broken")["draw"](0, 9)))
+    return next(n for n in range(1, 1000) if test(variant_names("E1", str(n), "broken", n - 1)["draw"](0, 9)))
 
 
 @pytest.mark.parametrize(("line", "bad", "message"), [
@@ -440,7 +440,7 @@ def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
     pages = pypdf_texts(copies / "print.pdf")
     per_copy = len(pages) // 4
     for index, entry in enumerate(entries):
-        k = variant_names("E1", entry["variant"], "fresh")["draw"](100, 999)  # copy n is seed n
+        k = variant_names("E1", entry["variant"], "fresh", 0)["draw"](100, 999)  # copy n is seed n
         assert f"What is {k} + 1?" in "\n".join(pages[index * per_copy:(index + 1) * per_copy])
 
 
@@ -451,3 +451,182 @@ def test_a_picture_that_draws_nothing_is_one_for_all_variants():
     variants = prepare_all(Project(REPO).resolve("sample"), Collector())
     keys = [set(pictures(variant)) for variant in variants.values()]
     assert len(variants) == 2 and keys[0] and keys[0] == keys[1]  # the figure cache compiles each once
+
+
+def test_the_example_computes_where_it_lies(tmp_path):
+    """tests/roots/variants needs no exams/lib: an exam outside a project's exams/ builds as it is."""
+    shutil.copytree(ROOT, tmp_path / "variants")
+    target = Project(tmp_path).resolve(str(tmp_path / "variants"))
+    theme = target.project.theme()
+    out = Collector()
+    assert list(render_all(read_exam(target, theme, out), theme, out)) == ["A", "B", "C", "D"]
+
+
+DRAWN_TWICE = HEADER + dedent("""
+    variants: 4
+    problems:
+      - title: Few values
+        compute: k = draw(1, 2)
+        parts:
+          - {points: 1, prompt: "<< k >>", solution: s}
+      - title: Text only
+        parts:
+          - {points: 1, prompt: "No values", solution: s}
+    """)
+
+
+def test_printed_variants_with_the_same_values_are_an_error_naming_them(tmp_path):
+    write_exam(tmp_path / "exams" / "twice", DRAWN_TWICE)
+    with pytest.raises(ExamgenError) as raised:
+        rendered(tmp_path, "twice")
+    told = sorted(str(problem).split("exams/twice/")[1] for problem in raised.value.problems)
+    assert len(told) == 2, told  # A and C draw 1, B and D 2: each pair once; problem 2 never
+    assert all(re.match(r"exam\.yaml:13: problem 1 \(variants [A-D], [A-D]\): the variants print the same "
+                        r"values \(k = [12]\): .*deal\(lo, hi\).*'may_repeat: true'", line) for line in told), told
+
+
+def test_a_problem_that_may_repeat_and_dealt_values_pass(tmp_path):
+    write_exam(tmp_path / "exams" / "may", DRAWN_TWICE.replace("compute: k = draw(1, 2)\n",
+                                                              "compute: k = draw(1, 2)\n    may_repeat: true\n"))
+    assert len(rendered(tmp_path, "may")) == 4
+    write_exam(tmp_path / "exams" / "dealt", DRAWN_TWICE.replace("k = draw(1, 2)", "k = deal(1, 4)"))
+    assert sorted(variant.values["1.1"]["k"] for variant in rendered(tmp_path, "dealt").values()) == [1, 2, 3, 4]
+
+
+def test_deal_gives_the_first_variants_different_values_and_then_deals_anew():
+    def dealt(position: int, *grid) -> object:
+        return variant_names("V0001", "any", "p", position)["deal"](*grid)
+
+    assert sorted(dealt(position, 10, 40, 10) for position in range(4)) == [10, 20, 30, 40]
+    assert sorted(dealt(position, 10, 40, 10) for position in range(4, 8)) == [10, 20, 30, 40]
+    assert sorted(dealt(position, [(1, 2), (3, 4), (5, 6)]) for position in range(3)) == [(1, 2), (3, 4), (5, 6)]
+    assert [dealt(position, 1, 9) for position in range(9)] != [dealt(position, 1, 9) for position in range(9, 18)]
+    twice = variant_names("V0001", "A", "p", 0)["deal"]
+    assert [twice(1, 1000) for _ in range(3)] != [twice(1, 1000)] * 3  # each call its own pack
+    with pytest.raises(ValueError, match="nothing to deal"):
+        dealt(0, [])
+
+
+BALANCE = HEADER + dedent("""
+    variants: [A, B, C]
+    problems:
+      - title: Shown right or wrong
+        compute: |
+          value = deal(10, 40, 10)
+          shown = value + SHIFT
+        parts:
+          - points: 1
+            prompt: "Is << shown >> the value?"
+            SHUFFLE
+            options:
+              - text: "<< shown >>"
+                correct: << shown == value >>
+              - "<< value + 5 >>"
+              - text: None of the above.
+                fixed: true
+                correct: << shown != value >>
+    """)
+
+
+def test_a_computed_none_of_the_above_correct_in_every_printed_variant_or_none_is_a_warning(tmp_path):
+    for name, shift, how in [("none", "0", "none"), ("all", "1", "all")]:
+        write_exam(tmp_path / "exams" / name, BALANCE.replace("SHIFT", shift).replace("SHUFFLE", "shuffle: false"))
+        target = Project(tmp_path).resolve(name)
+        out = Collector()
+        render_all(read_exam(target, target.project.theme(), out), target.project.theme(), out)
+        assert [w.split(f"exams/{name}/")[1] for w in out.warnings] == [
+            f"exam.yaml:17: part 1.1: warning: option 3 ('None of the above.') is correct in {how} of the 3 "
+            "variants: make it correct in some and not in others (examgen verify counts how often over its "
+            "seeds), so that the paper does not give the answer away"]
+    some = BALANCE.replace("SHIFT", "(variant == 'B')").replace("SHUFFLE", "shuffle: false")
+    write_exam(tmp_path / "exams" / "some", some)
+    out = Collector()
+    target = Project(tmp_path).resolve("some")
+    render_all(read_exam(target, target.project.theme(), out), target.project.theme(), out)
+    assert out.warnings == []
+
+
+def test_a_shuffled_part_whose_correct_option_stands_alike_in_every_printed_variant_is_a_warning(tmp_path):
+    """With the part's id the shuffle's seed changes: some ids land the correct option alike in A, B and
+    C, others do not; the warning names only the first."""
+    said = {}
+    for ident in ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"):
+        source = BALANCE.replace("SHIFT", "0").replace("SHUFFLE", f"id: {ident}\n        shuffle: true")
+        source = source.replace("None of the above.", "Nothing")
+        write_exam(tmp_path / "exams" / ident, source)
+        target = Project(tmp_path).resolve(ident)
+        out = Collector()
+        variants = render_all(read_exam(target, target.project.theme(), out), target.project.theme(), out)
+        places = {tuple(v.exam.problems[0].parts[0].answer.crossed()) for v in variants.values()}
+        said[ident] = (len(places) == 1, [w.split(f"exams/{ident}/")[1] for w in out.warnings])
+    alike = [ident for ident, (same, _) in said.items() if same]
+    assert alike and len(alike) < len(said), said
+    for same, warnings in said.values():
+        assert warnings == ([f"exam.yaml:17: part 1.1: warning: its correct options stand at the same places in all 3 "
+                             f"variants (box {warnings[0].split('(box ')[1][0]}): a neighbour's crosses are right "
+                             "in every variant; give the part another 'id', which seeds its shuffle"] if same else [])
+
+
+@pytest.mark.latex
+def test_verify_counts_each_computed_correct_and_warns_of_a_wrong_option_that_prints_the_answer(tmp_path):
+    """The lecturer's slip: an option marked wrong by hand that prints the problem's answer for about
+    half the seeds is a warning naming them, without an expect; a computed key's options are counted."""
+    write_exam(tmp_path / "exams" / "slip", HEADER + dedent("""
+        variants: 2
+        problems:
+          - title: Parameters
+            compute: |
+              channels = deal(2, 16)
+              params = 2 * channels
+              shown = params + pick([0, 2])
+              off = deal([0, 2])
+            parts:
+              - points: 1
+                prompt: How many parameters has a BatchNorm2d layer over << channels >> channels?
+                answer: params
+              - points: 1
+                prompt: Has it << shown >>?
+                options:
+                  - "<< shown >>"
+                  - text: none of the above
+                    correct: true
+              - points: 1
+                prompt: Has it << params + off >>?
+                options:
+                  - text: "<< params + off >>"
+                    correct: << off == 0 >>
+                  - text: none of the above
+                    correct: << off != 0 >>
+              - points: 1
+                prompt: Has it << params >>?
+                shuffle: true
+                options:
+                  - text: "<< params >>"
+                    correct: << params > 0 >>
+                  - "<< params + 1 >>"
+                  - text: none of the above
+                    fixed: true
+                    correct: << params <= 0 >>
+        """))
+    run = cli(tmp_path, "verify", "slip", "--seeds", "200")
+    assert_clear(run)
+    assert run.returncode == 0, run.stderr
+    slipped = [line for line in run.stderr.splitlines() if "marked wrong" in line]
+    assert len(slipped) == 1 and re.search(
+        r"exam\.yaml:22: part 1\.2: warning: option 1 is marked wrong \('correct: false'\) but prints a number "
+        r"the problem answers with \((variant [AB], )?seeds [\d, ]+ and \d+ more of 202\): there it may be right",
+        slipped[0]), run.stderr
+    assert "  part 1.3: correct of 202 variants: option 1 in 101, option 2 in 101" in run.stdout, run.stdout
+    assert "part 1.4: warning: option 3 ('none of the above') is correct in none of the 202 variants" in run.stderr
+
+
+def test_verify_tells_one_bug_once_listing_the_values_it_printed():
+    verdict = Verdict(labels=[str(n) for n in range(1, 11)])
+    loc = Loc(Path("exam.yaml"), 20)
+    for label, value in [("1", "'1'"), ("2", "'2'"), ("4", "'1'"), ("5", "'3'"), ("9", "'4'")]:
+        verdict.fail(Finding(f"options 1 and 2 print the same ({value})", loc, "part 1.1"), label)
+    verdict.fail(Finding("options 1 and 3 print the same ('2')", loc, "part 1.1"), "3")
+    assert [str(error) for error in verdict.errors()] == [
+        "exam.yaml:20: part 1.1 (seeds 1, 2, 4 and 2 more of 10): options 1 and 2 print the same ('1'; '2'; '3'; "
+        "1 more)",
+        "exam.yaml:20: part 1.1 (seed 3 of 10): options 1 and 3 print the same ('2')"]

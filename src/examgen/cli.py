@@ -144,9 +144,11 @@ class _Progress:
 @click.option("--split", is_flag=True, help="Also write one PDF per copy.")
 @click.option("--variant-by", type=click.Choice(["copy", "seat"]), default="copy", show_default=True,
               help="Variants round-robin in copy order, or in the roster's seat order (neighbours differ).")
+@click.option("--order", type=click.Choice(["roster", "seat"]), default="roster", show_default=True,
+              help="Number and print the copies in the roster's order, or room by room in seat order.")
 @click.pass_context
 def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None, out: Path | None,
-           only: str | None, split: bool, variant_by: str) -> None:
+           only: str | None, split: bool, variant_by: str, order: str) -> None:
     """Per-student copies of EXAM: print.pdf, manifest.json, layout.json (docs/copies.md)."""
     if (count is None) == (roster is None):
         raise click.UsageError("give either --count N or --roster FILE")
@@ -157,7 +159,8 @@ def copies(ctx: click.Context, exam: str, count: int | None, roster: Path | None
 
         target = Project(Path.cwd()).resolve(exam)
         progress = _Progress("copies") if sys.stderr.isatty() else None
-        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat"), progress)
+        result = make_copies(target, CopiesRequest(count, roster, out, only, split, variant_by == "seat",
+                                                         order == "seat"), progress)
         _warn(result.warnings)
         shown = ", ".join(result.files[:3]) + (f" and {len(result.files) - 3} more" if len(result.files) > 3 else "")
         click.echo(f"{target.id}: {_counted(result.copies, 'copy', 'copies')} of {_counted(result.pages, 'page')} "
@@ -184,6 +187,8 @@ def verify(ctx: click.Context, exam: str, seeds: int) -> None:
         distinct = ", ".join(f"problem {number}: {count}" for number, count in result.distinct.items())
         click.echo(f"{target.id}: {result.seeds} variants verified (distinct per problem: {distinct}); built and "
                    f"checked {', '.join(result.built)}")
+        for line in result.right:
+            click.echo(f"  {line}")
 
     _run(ctx, action)
 
@@ -237,10 +242,17 @@ def grade(ctx: click.Context, exam: str, marks: Path, crosses: Path | None, thre
               help="The printed copies' folder (default course/<id>/copies/).")
 @click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
               help="The scan's folder, which keeps every bundle given to it (default course/<id>/scans/).")
+@click.option("--students", type=click.Path(dir_okay=False, path_type=Path),
+              help="A CSV of code,registration (and name): who wrote the copies made with --count.")
+@click.option("--review", is_flag=True,
+              help="Then serve the review page on 127.0.0.1, each decision saved to decisions.csv at once.")
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535),
+              help="The review's port on 127.0.0.1 (0: any free one).")
 @click.pass_context
-def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | None, out: Path | None) -> None:
+def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | None, out: Path | None,
+         students: Path | None, review: bool, port: int) -> None:
     """Read scanned copies of EXAM (PDFs or images; added to the earlier ones): crosses.csv and marks.csv for
-    `examgen grade`, pages.csv, flags.csv and the answers cut out (docs/scanning.md)."""
+    `examgen grade`, pages.csv, flags.csv, the answers cut out and review.html (docs/scanning.md)."""
 
     def action() -> None:
         from .commands.scan import ScanRequest
@@ -249,7 +261,7 @@ def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | 
 
         target = Project(Path.cwd()).resolve(exam)
         progress = _Progress("pages") if sys.stderr.isatty() else None
-        result = scan_copies(target, ScanRequest(scans, copies, out), progress)
+        result = scan_copies(target, ScanRequest(scans, copies, out, students), progress)
         _warn(result.warnings)
         shown = os.path.relpath(result.out_dir)
         click.echo(f"{target.id}: {_counted(result.pages, 'page')} in {_counted(result.bundles, 'bundle')} "
@@ -258,10 +270,54 @@ def scan(ctx: click.Context, exam: str, scans: tuple[Path, ...], copies: Path | 
                    f"{result.incomplete} copies with pages missing; {_counted(result.flags, 'part')} to review"
                    f"{f' ({result.decided} decided)' if result.decided else ''} -> {shown}/ "
                    f"({', '.join(result.files)})")
-        if result.flags:
-            click.echo(f"  review: {shown}/flags.csv lists them, each with its cut-out image; write the "
-                       f"decisions into {shown}/decisions.csv (code,part,decision) and run `examgen scan {target.id}` "
-                       "again")
+        if not review and (result.flags or result.unknown):
+            click.echo(f"  review: `examgen scan {target.id} --review` (or open {shown}/review.html); the next "
+                       f"`examgen scan {target.id}` applies the decisions")
+        if review:
+            import time
+
+            from .serve.review import serve_review
+
+            def rescan():
+                return scan_copies(target, ScanRequest((), copies, out, students)).review
+
+            def until_stopped() -> None:
+                while True:
+                    time.sleep(3600)
+
+            announce = lambda url: click.echo(f"{target.id}: review at {url} (Ctrl-C stops)")
+            _until_stopped(lambda: serve_review(result.review, rescan, port, announce, until_stopped))
+
+    _run(ctx, action)
+
+
+@main.command("return")
+@click.argument("exam")
+@click.option("--copies", type=click.Path(file_okay=False, path_type=Path),
+              help="The printed copies' folder (default course/<id>/copies/).")
+@click.option("--scan", "scan_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The scan's folder (default course/<id>/scans/).")
+@click.option("--grading", type=click.Path(file_okay=False, path_type=Path),
+              help="The folder of `examgen grade`'s results.csv (default course/<id>/grading/).")
+@click.option("--out", type=click.Path(file_okay=False), callback=_output_folder,
+              help="Folder for the returned copies and publish.html (default course/<id>/returned/).")
+@click.pass_context
+def return_(ctx: click.Context, exam: str, copies: Path | None, scan_dir: Path | None, grading: Path | None,
+            out: Path | None) -> None:
+    """Every graded student's marked copy of EXAM as a PDF: the scanned pages with points, notes and the
+    graders' annotations, and a first page with points, total and grade (docs/marking.md)."""
+
+    def action() -> None:
+        from .commands.returned import PUBLISH, ReturnRequest, return_copies
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        result = return_copies(target, ReturnRequest(copies, scan_dir, grading, out))
+        _warn(result.warnings)
+        click.echo(f"{target.id}: {_counted(result.returned, 'copy', 'copies')} returned "
+                   f"({_counted(result.pages, 'scanned page')}, {result.incomplete} with pages not scanned, "
+                   f"{_counted(result.on_screen, 'part')} marked on screen; {result.not_returned} absent) -> "
+                   f"{os.path.relpath(result.out_dir)}/ (one PDF per copy; {PUBLISH} says which goes to whom)")
 
     _run(ctx, action)
 

@@ -32,10 +32,11 @@ def printable(text: str) -> str:
 
 @dataclass(frozen=True)
 class Loc:
-    """Where a record came from: a source file and a 1-based line."""
+    """Where a record came from: a source file and a 1-based line (and column, where known)."""
 
     file: Path
     line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
         try:
@@ -45,6 +46,8 @@ class Loc:
         if shown.startswith(".." + os.sep + ".."):
             shown = str(self.file)
         shown = printable(shown)
+        if self.line and self.column:
+            return f"{shown}:{self.line}:{self.column}"
         return f"{shown}:{self.line}" if self.line else shown
 
     def shifted(self, lines: int) -> Loc:

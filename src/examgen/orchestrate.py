@@ -81,11 +81,14 @@ def render_all(exam: Exam[Text], theme: Theme, out: Collector, labels: tuple[str
                work: Path | None = None) -> Rendered:
     """The exam rendered (by None), or every variant it is built in, or those ``labels`` name (by label;
     docs/variants.md): their compute blocks run in one child while the texts' templates compile (that
-    needs no values), then each variant's texts are rendered. A build passes its work folder: blocks
-    whose inputs did not change don't run again, texts that did not change are not compiled again."""
+    needs no values), then each variant's texts are rendered, and the variants a build prints held apart.
+    A build passes its work folder: blocks whose inputs did not change don't run again, texts that did
+    not change are not compiled again."""
     from .stages.compute import compute_variants
     from .stages.render import precompile, render_texts
+    from .variants import printed_apart
 
+    printed = not labels and exam.variants is not None and not exam.variants.per_copy
     labels = labels or built_variants(exam)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the compute child works while Jinja compiles
         computing = pool.submit(compute_variants, exam, labels, out, work / "compute.json" if work else None)
@@ -94,7 +97,11 @@ def render_all(exam: Exam[Text], theme: Theme, out: Collector, labels: tuple[str
     out.errors = once_each(((error, error.variants[0] if error.variants else None) for error in out.errors),
                            labels or (None,))
     out.raise_if_any()
-    return each_variant(computed, lambda label, own: render_texts(computed[label], theme, own), out)
+    rendered = each_variant(computed, lambda label, own: render_texts(computed[label], theme, own), out)
+    if printed:  # the variants a build prints: no two alike (docs/variants.md)
+        printed_apart(exam, {str(label): variant for label, variant in rendered.items()}, out)
+        out.raise_if_any()
+    return rendered
 
 
 def built_variants(exam: Exam[Text]) -> tuple[str, ...]:
@@ -148,12 +155,15 @@ def compile_figures(rendered: Rendered, build_folder: Path, theme: Theme, force:
 def run_writers(rendered: Rendered, context: Context, failed: list[ExamgenError],
                 chosen: tuple[Writer, ...]) -> dict[str, Product]:
     """The writers at once (with variants, two LaTeX runs per core and the key; a writer that starts
-    from another's work once that one is done); their failures are raised together with those before
-    them (``failed``: the figures'), an error both views meet once."""
+    from another's work once that one is done, if that one is among them); their failures are raised
+    together with those before them (``failed``: the figures'), an error both views meet once."""
+    names = {writer.name for writer in chosen}
     with ThreadPoolExecutor(max_workers=min(len(chosen), WRITERS_AT_ONCE)) as pool:
-        futures = {writer.name: pool.submit(writer.write, rendered, context) for writer in chosen if not writer.after}
-        wait([futures[writer.after] for writer in chosen if writer.after])  # the writers they start from
-        futures.update({writer.name: pool.submit(writer.write, rendered, context) for writer in chosen if writer.after})
+        futures = {writer.name: pool.submit(writer.write, rendered, context)
+                   for writer in chosen if writer.after not in names}
+        wait([futures[writer.after] for writer in chosen if writer.after in names])  # the writers they start from
+        futures.update({writer.name: pool.submit(writer.write, rendered, context)
+                        for writer in chosen if writer.after in names})
     products: dict[str, Product] = {}
     for name, future in futures.items():
         try:

@@ -67,12 +67,28 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+def _followed(replaced: Path, current: Path, pdfs: list[str]) -> None:
+    """The PDFs of the set an install replaced, each replaced by rename with the new set's (a hard
+    link, or a copy where the disk has none): a PDF viewer left open on ``build/<id>/A/student.pdf``
+    watches the folder the link led to when it opened it, and sees the file change there. The
+    replaced set's other files (the key) stay; its readers see each PDF whole, old or new."""
+    for name in pdfs:
+        if (replaced / name).parent.is_dir():
+            def linked(path: Path, name: str = name) -> None:
+                try:
+                    os.link(current / name, path)
+                except OSError:
+                    shutil.copyfile(current / name, path)
+            replace_file(replaced / name, linked)
+
+
 class OutputFolder:
     """An exam's output folder (``build/<id>``, or ``--out``) is a symbolic link to the folder of its
     latest set of outputs beside it, ``.<name>.examgen-<16 hex digits>``. A new set is written aside
     in full, then one rename replaces the link: a reader sees the old set or the new one, never a
     mix. Each build first removes every set and link but the current one: the set its last install
-    replaced, and what a build that was killed or failed left."""
+    replaced, and what a build that was killed or failed left. After an install, the replaced set's
+    PDFs are the new ones too (renamed in), so that a viewer watching the folder it opened follows."""
 
     LEGACY_TEMPORARY = re.compile(r"\.(.+)\.\d+\.tmp")  # what an older examgen left in a real folder
 
@@ -156,9 +172,10 @@ class OutputFolder:
                     remove(entry)
 
     def install(self, files: dict[str, Path]) -> None:
-        """The files as the new set, switched in by one rename unless a stop came first."""
+        """The files as the new set, switched in by one rename unless a stop came first; then the
+        PDFs of the set it replaced followed (``_followed``)."""
         with self._changing():
-            self._current()
+            replaced = self._current()
             staged = self._new_set()
             link = self._link_beside(staged)
             try:
@@ -177,3 +194,5 @@ class OutputFolder:
                 shutil.rmtree(staged, ignore_errors=True)
                 raise
             _sync_folder(self.parent)
+            if replaced:
+                _followed(self.parent / replaced, staged, [name for name in files if name.endswith(".pdf")])

@@ -14,18 +14,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from .errors import Collector, ExamgenError, Loc, VerifyError, all_named
+from .kinds.choice import Choice
 from .model.computed import ComputedExam
-from .model.source import Part, Text
+from .model.source import Part, Problem, Text
 from .stages.render import solution_problems
 from .theme import Theme
 
 P_VALUE = 1e-6  # a fair shuffle fails a part this rarely: once in a million exams
 LEAST_EXPECTED = 5  # the chi-square test's rule of thumb: at least this many expected per position
-SEEDS_SHOWN = 3  # of a failure many seeds share, the seeds named
+SEEDS_SHOWN = 3  # of a failure many seeds share, the seeds named (and of its values, those named)
+VALUE_AT_END = re.compile(r"(.*) \(([^()]*)\)", re.S)  # a failure's message and the values it ends with
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class PartSeen:
     answer: str
     correct: tuple[int, ...] = ()
     movable: int = 0
+    right: tuple[int, ...] = ()  # a computed key: the options correct, by their numbers in the source
+    echoes: tuple[int, ...] = ()  # options marked wrong by hand that print a number the problem answers with
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,39 @@ def _finite(value: object) -> bool:
     return True
 
 
-def _part(part: Part[str], source: Part[Text], used: dict[str, object], out: Collector) -> PartSeen:
+NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
+
+
+def _numbers(latex: str) -> set[str]:
+    """The numbers a text prints, as written (``num``'s thousands and decimal marks read back)."""
+    return set(NUMBER.findall(latex.replace("{,}", ",").replace("\\,", "").replace("$", "")))
+
+
+def answered(problem: Problem[str]) -> set[str]:
+    """The numbers a problem answers with: its numeric answers and what its sample solutions print."""
+    numbers: set[str] = set()
+    for part in problem.parts:
+        printed = part.answer.key().get("answer_printed")
+        numbers |= {printed} if isinstance(printed, str) else set()
+        numbers |= _numbers(str(part.answer.written_solution() or ""))
+    return numbers
+
+
+def _echoes(part: Part[str], source: Part[Text], answers: set[str]) -> tuple[int, ...]:
+    """Options the source marks wrong by hand (``correct: false``) that print a number alone which
+    the problem answers with: right, maybe, for these values."""
+    answer, written = part.answer, source.answer  # both as the variant prints them (shuffled alike)
+    if not isinstance(written, Choice) or written.computed:
+        return ()
+    numbers = answer.order or range(1, len(answer.boxes()) + 1)
+    return tuple(sorted(number for number, box, option in zip(numbers, answer.boxes(), written.options)
+                        if option.correct is False
+                        and (text := " ".join(str(box).replace("$", "").split())) in answers
+                        and NUMBER.fullmatch(text)))
+
+
+def _part(part: Part[str], source: Part[Text], used: dict[str, object], answers: set[str],
+          out: Collector) -> PartSeen:
     """A part's digests, and its findings: values that are not finite, check boxes (options) that
     print alike (by their numbers in the source)."""
     for name, value in used.items():
@@ -103,11 +140,13 @@ def _part(part: Part[str], source: Part[Text], used: dict[str, object], out: Col
             first, second = sorted((printed[text], number))
             out.error(VerifyError(f"options {first} and {second} print the same ('{text}')", part.loc, part.context))
         printed.setdefault(text, number)
+    echoes = _echoes(part, source, answers)
     if not (answer.shuffle or source.answer.key_computed()):
-        return PartSeen(_digest(used), _digest(answer.sought()))
+        return PartSeen(_digest(used), _digest(answer.sought()), echoes=echoes)
     places = answer.places()
     correct = tuple(place for place, right in enumerate(places) if right)
-    return PartSeen(_digest(used), _digest(answer.sought()), correct, len(places))
+    right = tuple(sorted(numbers[box - 1] for box in answer.crossed())) if source.answer.key_computed() else ()
+    return PartSeen(_digest(used), _digest(answer.sought()), correct, len(places), right, echoes)
 
 
 def see(computed: ComputedExam, theme: Theme, seen: dict[str, ProblemSeen]) -> VariantSeen:
@@ -121,7 +160,8 @@ def see(computed: ComputedExam, theme: Theme, seen: dict[str, ProblemSeen]) -> V
     sources = {problem.number: problem for problem in exam.problems}
     for number, (problem, used, errors) in solution_problems(computed, theme, new).items():
         out = Collector()
-        parts = {part.number: _part(part, source, used[part.number], out)
+        answers = answered(problem)
+        parts = {part.number: _part(part, source, used[part.number], answers, out)
                  for part, source in zip(problem.parts, sources[number].parts)}
         seen[digests[number]] = ProblemSeen(parts, tuple(map(Finding.of, [*errors, *out.errors])))
     assert computed.variant is not None
@@ -151,6 +191,7 @@ class Verdict:
     failed: dict[Finding, list[str]] = field(default_factory=dict)
     distinct: dict[int, set[str]] = field(default_factory=dict)
     parts: dict[str, list[PartSeen]] = field(default_factory=dict)
+    echoed: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (part, option) -> its seeds
 
     def fail(self, finding: Finding, label: str) -> None:
         self.failed.setdefault(finding, []).append(label)
@@ -164,16 +205,55 @@ class Verdict:
                 self.fail(finding, variant.label)
             for part, summary in problem.parts.items():
                 self.parts.setdefault(part, []).append(summary)
+                for option in summary.echoes:
+                    self.echoed.setdefault((part, option), []).append(variant.label)
+
+    def seeds(self, labels: list[str]) -> str:
+        """The first seeds (or variants) of many, and how many more: "seeds 2, 9 and 281 more of 1002"."""
+        more = f" and {len(labels) - SEEDS_SHOWN} more" if len(labels) > SEEDS_SHOWN else ""
+        return f"{all_named(labels[:SEEDS_SHOWN])}{more} of {len(self.labels)}"
 
     def errors(self) -> list[ExamgenError]:
-        """Each failure once, naming the first seeds it happened for."""
-        errors: list[ExamgenError] = []
+        """Each failure once, naming the first seeds it happened for: failures alike but for the values
+        they end with ("print the same ('12')", "does not hold (k = 3)") are one, listing those values."""
+        bugs: dict[tuple, tuple[list[str], list[str]]] = {}
         for finding, labels in sorted(self.failed.items(), key=lambda item: item[0].order):
-            more = f" and {len(labels) - SEEDS_SHOWN} more" if len(labels) > SEEDS_SHOWN else ""
-            shown = f"{all_named(labels[:SEEDS_SHOWN])}{more} of {len(self.labels)}"
-            errors.append(VerifyError(finding.message, finding.loc,
-                                      f"{finding.context} ({shown})" if finding.context else shown))
+            ending = VALUE_AT_END.fullmatch(finding.message)
+            head, value = ending.groups() if ending else (finding.message, "")
+            values, seeds = bugs.setdefault((finding.loc, finding.context, head), ([], []))
+            values.append(value)
+            seeds += labels
+        errors: list[ExamgenError] = []
+        order = {label: at for at, label in enumerate(self.labels)}
+        for (loc, context, head), (values, labels) in bugs.items():
+            shown = self.seeds(sorted(set(labels), key=lambda label: order.get(label, len(order))))
+            some = values[:SEEDS_SHOWN] + ([f"{len(values) - SEEDS_SHOWN} more"] if len(values) > SEEDS_SHOWN else [])
+            message = f"{head} ({'; '.join(some)})" if any(values) else head
+            errors.append(VerifyError(message, loc, f"{context} ({shown})" if context else shown))
         return errors
+
+    def right(self, part: Part) -> Counter[int]:
+        """How often each option (by its number in the source) was correct, for a part whose key is computed."""
+        return Counter(option for summary in self.parts.get(part.number, []) for option in summary.right)
+
+    def how_often_right(self, part: Part) -> str | None:
+        """For a part whose key is computed: how often each option was correct over the variants."""
+        summaries = self.parts.get(part.number, [])
+        if not summaries or not part.answer.key_computed():
+            return None
+        right = self.right(part)
+        counts = [f"option {number} in {right.get(number, 0)}" for number in range(1, len(part.answer.boxes()) + 1)]
+        return f"{part.context}: correct of {len(summaries)} variants: {', '.join(counts)}"
+
+    def echoes(self, part: Part) -> list[str]:
+        """Warnings for options marked wrong by hand that print the problem's answer in some variants
+        but not in all (in all: by design, as a distractor that is the intermediate result)."""
+        seen = len(self.parts.get(part.number, []))
+        return [f"option {option} is marked wrong ('correct: false') but prints a number the problem answers with "
+                f"({self.seeds(labels)}): there it may be right; compute its 'correct' (<< shown == answer >>) or "
+                "keep the values apart with an 'expect'"
+                for (number, option), labels in sorted(self.echoed.items())
+                if number == part.number and len(labels) < seen]
 
     def skewed(self, part: Part) -> ExamgenError | str | None:
         """A shuffled or computed choice part whose correct options' places fail the chi-square test

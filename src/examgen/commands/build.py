@@ -9,6 +9,7 @@ Python and no LaTeX (cache.py). SIGINT and SIGTERM stop it at once (stopping.py)
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from ..orchestrate import (
 )
 from ..outputs import OutputFolder, writing
 from ..project import COPIES, MANIFEST, Target
-from ..writers import Context, Product, output_names, writers
+from ..writers import Context, Product, Rendered, output_names, writers
 
 if TYPE_CHECKING:
     from ..stages.check import Overflow
@@ -57,9 +58,12 @@ class BuildResult:
         return f"built (compiled {' and '.join(self.compiled)}{unchanged})"
 
 
-def build(target: Target, out_dir: Path | None = None, force: bool = False, strict: bool = False) -> BuildResult:
+def build(target: Target, out_dir: Path | None = None, force: bool = False, strict: bool = False,
+          first: str | None = None, early: Callable[[dict[str, Path]], None] | None = None) -> BuildResult:
     """Build one exam's outputs; LaTeX runs only for documents whose inputs changed. Under
-    ``strict``, a warning fails the build before anything is installed."""
+    ``strict``, a warning fails the build before anything is installed. With variants, the views of
+    variant ``first`` compile before the others and ``early`` gets their PDFs (in the work folder,
+    unchecked, not installed): what a preview shows while the rest compile."""
     stopping.current().check()
     out = Collector()
     theme = target.project.theme()
@@ -84,8 +88,10 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
         stopping.current().check()
         figures, failed = compile_figures(rendered, target.project.build, theme, force, out)
         stopping.current().check()
-        products = run_writers(rendered, Context(theme, target.work, force, out, figures), failed,
-                                writers(variants))
+        context = Context(theme, target.work, force, out, figures)
+        products = _early(rendered, context, failed, variants, first, early) if first in variants and early else {}
+        products.update(run_writers(rendered, context, failed,
+                                    tuple(writer for writer in writers(variants) if writer.name not in products)))
         stopping.current().check()
         each_variant(rendered, lambda label, own: _check_views(rendered[label], products, own), out)
         if strict:
@@ -95,6 +101,22 @@ def build(target: Target, out_dir: Path | None = None, force: bool = False, stri
     compiled = [name for name, product in products.items() if product.compiled]
     kept = [name for name, product in products.items() if product.pdf is not None and not product.compiled]
     return BuildResult(target, exam, output.path, compiled, kept, out.warnings)
+
+
+def _early(rendered: Rendered, context: Context, failed: list[ExamgenError], variants: tuple[str, ...],
+           first: str, early: Callable[[dict[str, Path]], None]) -> dict[str, Product]:
+    """The views of variant ``first`` compiled, their PDFs handed to ``early``; none if a figure
+    failed or they did (the whole build then reports it, with the other variants')."""
+    if failed:
+        return {}
+    try:
+        products = run_writers(rendered, context, [], tuple(writer for writer in writers(variants)
+                                                                 if writer.name.startswith(f"{first}/")))
+    except ExamgenError:
+        return {}
+    early({name: path for name, product in products.items() for file, path in product.files.items()
+           if file.endswith(".pdf")})
+    return products
 
 
 def _adopt_older_copies(target: Target, output: OutputFolder) -> None:

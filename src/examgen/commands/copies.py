@@ -55,6 +55,7 @@ class CopiesRequest:
     only: str | None = None  # a copy's code: write that copy alone
     split: bool = False  # also one PDF per copy
     by_seat: bool = False  # variants round-robin in the roster's seat order, not the copies' order
+    in_seat_order: bool = False  # the copies numbered (and printed) room by room, seat by seat
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _write_copies(target: Target, request: CopiesRequest, students: tuple[Studen
     from ..writers.layout import layout_json
 
     exam, out = built.exam, Collector()
-    copies = writer.plan(exam, request.count, students, request.by_seat)
+    copies = writer.plan(exam, request.count, students, request.by_seat, request.in_seat_order)
     writer.check_printable(copies)
     chosen = (writer.find(copies, request.only),) if request.only else copies
     if exam.variants and exam.variants.per_copy:

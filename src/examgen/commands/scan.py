@@ -10,7 +10,6 @@ page at a time, so memory stays flat in the number of pages."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import shutil
@@ -23,19 +22,22 @@ from pathlib import Path
 
 from .. import stopping
 from ..errors import Collector, Loc, ScanError
+from ..model.source import Meta
 from ..orchestrate import CORES, read_exam, worker_processes, worker_result
 from ..outputs import replace_file, writing
-from ..project import MANIFEST, Target
+from ..project import Target
+from ..scanning import store
 from ..scanning.inputs import Bundle, open_bundle
-from ..scanning.printed import LAYOUT, Printed, read_printed
-from ..scanning.read import DAMAGED, FOREIGN, NOT_PRINTED, READ, PageReading
-from ..scanning.results import Flag, Gathered, ScannedPart
+from ..scanning.printed import Printed, read_printed
+from ..scanning.read import DAMAGED, FOREIGN, NOT_PRINTED, READ, UNKNOWN, PageReading
+from ..scanning.results import ASSIGNED, DUPLICATE, BundleNames, Decisions, Flag, Gathered, ScannedPart
+from ..scanning.review import DECISIONS, REVIEW_PAGE, Review
 from ..spreadsheet import safe_csv
 
 SCANS = "scans"  # the scans' folder in the course's records (course/<id>/scans)
 BUNDLES, CACHE, ANSWERS = "bundles", "cache", "answers"
 BUNDLES_FILE = "bundles.csv"  # the bundles of the scan, in the order given: stored name, name as given
-DECISIONS = "decisions.csv"
+PLACING_DPI = 100  # the printed page a page without its QR code is placed against
 PAGES_IN_FLIGHT_PER_CORE = 3  # pages handed to the workers ahead of the one the scan waits for
 
 Progress = Callable[[int, int], None]  # pages read, pages to read
@@ -48,6 +50,7 @@ class ScanRequest:
     scans: tuple[Path, ...]  # new bundles: PDFs or images
     copies: Path | None = None  # the printed copies' folder; default course/<id>/copies/
     out: Path | None = None  # the scan's folder; default course/<id>/scans/
+    students: Path | None = None  # a CSV of copy code -> registration number, for copies made with --count
 
 
 @dataclass(frozen=True)
@@ -60,24 +63,28 @@ class ScanResult:
     pages_read_now: int  # pages whose images were read in this run (the others came from the cache)
     copies: int  # copies with a page scanned
     flags: int  # parts of copies a person must still decide
-    decided: int
-    unknown: int
+    decided: int  # flags a person's decision settled
+    unknown: int  # pages without a readable QR code no person placed yet
     duplicates: int
-    foreign: int
+    foreign: int  # pages of another exam, or of copies the copies' manifest does not hold
     incomplete: int  # copies with pages missing
     warnings: list[str]
     gathered: Gathered
+    review: Review
 
 
 def scan(target: Target, request: ScanRequest, progress: Progress | None = None) -> ScanResult:
     """Read the new bundles (and the scan's earlier ones, from its cache) against the printed copies,
     and write the scan's outputs."""
     from ..scanning.results import crosses_csv, flags_csv, gather, marks_csv, pages_csv, read_decisions
+    from ..scanning.students import with_students
 
     out = Collector()
     exam = read_exam(target, target.project.theme(), out)
     out.raise_if_any()
     printed = read_printed(request.copies or target.copies, exam.id)
+    if request.students:
+        printed = with_students(printed, request.students)
     if printed.exam_code != exam.meta.code:
         raise ScanError(f"these copies carry exam code {printed.exam_code}, the exam is {exam.meta.code}: give "
                         "--copies DIR with the copies of this exam", Loc(printed.folder))
@@ -85,10 +92,11 @@ def scan(target: Target, request: ScanRequest, progress: Progress | None = None)
     folder = request.out or target.course / SCANS
     known = _known_bundles(folder)
     new = _new_bundles(request.scans, known, out)
-    decisions = read_decisions(folder / DECISIONS, printed, parts)
-    copies_digest = hashlib.sha256((printed.folder / MANIFEST).read_bytes()
-                                   + (printed.folder / LAYOUT).read_bytes()).hexdigest()
+    copies_digest = store.copies_digest(printed.folder)
     bundles = [*known, *((bundle, bundle.path.name) for bundle in new)]
+    names = BundleNames({bundle.digest: name for bundle, name in bundles},
+                        {bundle.digest: bundle.stored_name for bundle, _ in bundles})
+    decisions = read_decisions(folder / DECISIONS, printed, parts, names)
     with writing("the scan", folder):
         folder.mkdir(parents=True, exist_ok=True)
         staging = folder / ".staging"
@@ -96,12 +104,13 @@ def scan(target: Target, request: ScanRequest, progress: Progress | None = None)
         staging.mkdir()
         readings, read_now = _readings(bundles, folder, staging, printed, copies_digest, progress)
         _refuse_what_is_not_this_exam(new, readings, printed)
+        placed = _placed_readings(bundles, readings, decisions, folder, staging, printed, copies_digest)
         gathered = gather([page for bundle, _ in bundles for page in readings[bundle.digest]], printed, parts,
-                          decisions)
-        names = {bundle.digest: name for bundle, name in bundles}
-        texts = {"pages.csv": pages_csv(gathered, names), "crosses.csv": crosses_csv(gathered, printed, parts),
+                          decisions, placed)
+        texts = {"pages.csv": pages_csv(gathered, names.given),
+                 "crosses.csv": crosses_csv(gathered, printed, parts),
                  "marks.csv": marks_csv(gathered, printed, [(part.number, part.points) for part in parts]),
-                 "flags.csv": flags_csv(gathered, names, partial(_cut_out, copies_digest))}
+                 "flags.csv": flags_csv(gathered, names.given, partial(_cut_out, copies_digest))}
         stopping.current().check()
         for bundle in new:
             stored = folder / BUNDLES / bundle.stored_name
@@ -113,27 +122,36 @@ def scan(target: Target, request: ScanRequest, progress: Progress | None = None)
         replace_file(folder / BUNDLES_FILE, partial(Path.write_text, data=safe_csv(
             [["stored", "given"], *((bundle.stored_name, name) for bundle, name in bundles)], "\r\n"),
             encoding="utf-8"))
+        review = Review(folder, {bundle.digest: folder / CACHE / store.entry_name(bundle.digest, copies_digest)
+                                 for bundle, _ in bundles}, exam.id, _title(exam.meta), printed, tuple(parts), names,
+                        gathered)
+        texts[REVIEW_PAGE] = review.page("file")
         for name, text in texts.items():
             replace_file(folder / name, partial(Path.write_text, data=text, encoding="utf-8"))
-        _write_answers(folder, gathered, copies_digest)
+        _write_answers(folder, gathered, printed, copies_digest)
         shutil.rmtree(staging, ignore_errors=True)
     statuses = [status for _, status in gathered.pages]
     return ScanResult(folder, [*texts, ANSWERS + "/"], len(bundles), len(statuses), statuses.count(READ),
                       read_now, len(gathered.present), len({(flag.code, flag.part) for flag in gathered.flags}),
-                      gathered.decided,
-                      len(statuses) - statuses.count(READ) - statuses.count("duplicate") - statuses.count(FOREIGN),
-                      statuses.count("duplicate"), statuses.count(FOREIGN), len(gathered.missing), out.warnings,
-                      gathered)
+                      len({(flag.code, flag.part) for flag, _ in gathered.settled}), statuses.count(UNKNOWN),
+                      statuses.count(DUPLICATE),
+                      statuses.count(FOREIGN) + statuses.count(NOT_PRINTED), len(gathered.missing), out.warnings,
+                      gathered, review)
+
+
+def _title(meta: Meta) -> str:
+    return f"{meta.course} {meta.kind}, {meta.date.isoformat()}"
 
 
 def _cut_out(copies: str, flag: Flag) -> str:
-    """Where the cut-out of a flagged part's boxes is, in the scan's folder."""
-    from ..scanning import store
-
+    """Where the cut-out of a flagged part's boxes is, in the scan's folder (the whole page's picture for
+    a page a person placed)."""
     if flag.at is None:
         return ""
     bundle, number = flag.at
-    return store.part_file(Path(CACHE) / store.entry_name(bundle, copies), number, flag.part).as_posix()
+    entry = Path(CACHE) / store.entry_name(bundle, copies)
+    image = store.thumbnail_file(entry, number) if flag.placed else store.part_file(entry, number, flag.part)
+    return image.as_posix()
 
 
 def _known_bundles(folder: Path) -> list[tuple[Bundle, str]]:
@@ -175,8 +193,6 @@ def _readings(bundles: list[tuple[Bundle, str]], folder: Path, staging: Path, pr
               progress: Progress | None) -> tuple[dict[str, list[PageReading]], int]:
     """Every bundle's page readings: from the cache, or read by a process per core (their images into
     ``staging``, a folder per bundle, moved into the cache with the outputs)."""
-    from ..scanning import store
-
     readings: dict[str, list[PageReading]] = {}
     to_read = []
     for bundle, _ in bundles:
@@ -200,6 +216,38 @@ def _readings(bundles: list[tuple[Bundle, str]], folder: Path, staging: Path, pr
                 progress(done, total)
         store.write_readings(entry, readings[bundle.digest])
     return readings, total
+
+
+def _placed_readings(bundles: list[tuple[Bundle, str]], readings: dict[str, list[PageReading]], decisions: Decisions,
+                     folder: Path, staging: Path, printed: Printed, copies: str) -> dict[tuple[str, int], PageReading]:
+    """The pages without a readable QR code that a person placed, read as the pages they were placed as
+    (scanning.read.read_placed), each once: kept in its bundle's cache entry until it is placed elsewhere."""
+    from ..scanning.identify import Label
+    from ..scanning.inputs import pages_of
+    from ..scanning.read import read_placed, render_printed
+
+    placed = {}
+    for bundle, _ in bundles:
+        wanted = {reading.number: where for reading in readings[bundle.digest] if reading.status == UNKNOWN
+                  and (where := decisions.pages.get((bundle.digest, reading.number)))}
+        if not wanted:
+            continue
+        entry = staging / store.entry_name(bundle.digest, copies)
+        entry = entry if entry.is_dir() else folder / CACHE / store.entry_name(bundle.digest, copies)
+        to_read = {}
+        for number, where in wanted.items():
+            cached = store.load_placed(entry, number, where)
+            if cached is None:
+                to_read[number] = where
+            else:
+                placed[bundle.digest, number] = cached
+        for page in pages_of(bundle, bundle.path) if to_read else ():
+            if page.number in to_read:
+                code, number = to_read[page.number]
+                reading = read_placed(page, printed, Label(code, printed.exam_code, number),
+                                      render_printed(printed, code, number, PLACING_DPI), PLACING_DPI)
+                placed[bundle.digest, page.number] = store.write_placed(entry, reading, (code, number))
+    return placed
 
 
 def _read_pages(bundle: Bundle, printed: Printed) -> Iterator[PageReading]:
@@ -245,25 +293,22 @@ def _refuse_what_is_not_this_exam(new: list[Bundle], readings: dict[str, list[Pa
     problems.raise_if_any()
 
 
-def _write_answers(folder: Path, gathered: Gathered, copies: str) -> None:
-    """answers/<code>/<part>.jpg: every part's answer space as scanned (``-2``, ... for a part's further
-    spaces), from the cache; written aside and switched in whole."""
-    from ..scanning import store
-
+def _write_answers(folder: Path, gathered: Gathered, printed: Printed, copies: str) -> None:
+    """answers/<code>/<part>.jpg: every answer space as scanned, a part's further spaces as ``-2``, ... in
+    the copy's page order (printed.answer_names), from the cache; written aside and switched in whole."""
     staged, old = folder / ".answers-new", folder / ".answers-old"
     for leftover in (staged, old):
         shutil.rmtree(leftover, ignore_errors=True)
     staged.mkdir()
     for reading, status in gathered.pages:
-        if status != READ or reading.label is None:
+        if status not in (READ, ASSIGNED) or reading.label is None:
             continue
         entry = folder / CACHE / store.entry_name(reading.bundle, copies)
         target = staged / reading.label.code
         target.mkdir(exist_ok=True)
-        for index, (part, _) in enumerate(reading.answers):
-            name = next(candidate for number in range(1, 100)
-                        if not (target / (candidate := f"{part}{'' if number == 1 else f'-{number}'}.jpg")).exists())
-            shutil.copyfile(store.answer_file(entry, reading.number, index), target / name)
+        names = printed.answer_names(reading.label.code, reading.label.page)
+        for index, _ in enumerate(reading.answers):
+            shutil.copyfile(store.answer_file(entry, reading.number, index), target / f"{names[index]}.jpg")
     if (folder / ANSWERS).exists():
         os.rename(folder / ANSWERS, old)
     os.rename(staged, folder / ANSWERS)

@@ -25,6 +25,7 @@ class VerifyResult:
     distinct: dict[int, int]  # problem number -> its distinct variants among them
     built: tuple[str, ...]  # the exam's variants built in full, whose solution PDFs state their keys
     warnings: list[str]
+    right: list[str]  # for each part whose key is computed, how often each option was correct
 
 
 def verify(target: Target, seeds: int, progress: Progress | None = None) -> VerifyResult:
@@ -34,6 +35,7 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     key's numbers. Every failure is reported once with the seeds it happened for (exit 9)."""
 
     from ..stages.compute import compute_variants
+    from ..variants import none_given_away
     from ..verify import Finding, Verdict, adopt, see_some
 
     out = Collector()
@@ -75,6 +77,10 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
             out.warn(skewed, part.loc, part.context)
         if constant := verdict.constant(part):
             out.warn(constant, part.loc, part.context)
+        for echo in verdict.echoes(part):
+            out.warn(echo, part.loc, part.context)
+        for warning in none_given_away(part, verdict.right(part), len(verdict.parts.get(part.number, []))):
+            out.warn(warning, part.loc, part.context)
     if errors:
         raise ErrorGroup.of(errors)
     built = build(target)
@@ -82,7 +88,9 @@ def verify(target: Target, seeds: int, progress: Progress | None = None) -> Veri
     if missing:
         raise ErrorGroup.of(missing)
     distinct = {number: len(digests) for number, digests in sorted(verdict.distinct.items())}
-    return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)))
+    right = [line for _, part in exam.parts() if (line := verdict.how_often_right(part))]
+    return VerifyResult(len(labels), distinct, built_variants(exam), list(dict.fromkeys(built.warnings + out.warnings)),
+                        right)
 
 
 def _unstated(exam: Exam[Text], built: BuildResult, theme: Theme, out: Collector) -> list[ExamgenError]:

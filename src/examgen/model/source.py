@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,14 @@ class Code:
     source: str
     loc: Loc
     label: str
+
+
+NONE_OF_THE_ABOVE = re.compile(r"(none|keine)( (of|der|dieser|davon)\b.*)?", re.I)  # English or German
+
+
+def says_none(text: str) -> bool:
+    """Whether an option's plain text is "none of the above" (or "none of these", "keine davon")."""
+    return bool(NONE_OF_THE_ABOVE.fullmatch(" ".join(text.split()).rstrip(".!")))
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ class Table(Generic[T]):
     places: int | None  # how a data table prints its numbers, as num(places, sep) does
     sep: str
     loc: Loc
+    header_data: str | None = None  # the name of a computed list of header cells (instead of ``header``)
 
     @property
     def label(self) -> str:
@@ -166,6 +176,7 @@ class Problem(Generic[T]):
     new_page: bool
     loc: Loc
     expect: tuple[Expression, ...] = ()  # conditions every variant's values must meet (docs/variants.md)
+    may_repeat: bool = False  # printed variants may share its values (docs/variants.md)
 
     @property
     def seed_name(self) -> str:

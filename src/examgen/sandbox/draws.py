@@ -14,7 +14,7 @@ import hashlib
 import random
 from collections.abc import Sequence
 
-VARIANT_NAMES = ("variant", "rng", "draw", "pick", "distinct", "shuffled")  # what a variant's block is given
+VARIANT_NAMES = ("variant", "rng", "draw", "pick", "distinct", "shuffled", "deal")  # what a variant's block is given
 SEPARATOR = "\x1f"  # the unit separator: no name holds it, so ("ab", "c") and ("a", "bc") differ
 
 
@@ -42,7 +42,8 @@ class Draws:
             raise ValueError("nothing to draw from")
         return min(int(self.rng.random() * count), count - 1)
 
-    def grid(self, lo: float, hi: float, step: float) -> list[float]:
+    @staticmethod
+    def grid(lo: float, hi: float, step: float) -> list[float]:
         """lo, lo + step, ... up to hi: integers if all three are, otherwise rounded to their decimals."""
         if step <= 0 or hi < lo:
             raise ValueError(f"no values from {lo} to {hi} in steps of {step}")
@@ -77,10 +78,39 @@ class Draws:
         return self.shuffled(values)[:count]
 
 
-def variant_names(code: str, label: str, scope: str) -> dict[str, object]:
+def variant_names(code: str, label: str, scope: str, position: int) -> dict[str, object]:
     """What a compute block of a variant sees besides its own names: ``variant`` (its label), ``rng``
     (seeded from the exam's code, the label and the problem's id; ``scope`` is empty for the exam's
-    block) and the helpers."""
+    block) and the helpers; ``deal`` deals by the variant's ``position`` (``dealt_position``)."""
     draws = Draws(random.Random(seed(code, label, scope)))
-    given = (label, draws.rng, draws.draw, draws.pick, draws.distinct, draws.shuffled)
-    return dict(zip(VARIANT_NAMES, given))
+    given = (label, draws.rng, draws.draw, draws.pick, draws.distinct, draws.shuffled,
+             Dealer(code, scope, position).deal)
+    return dict(zip(VARIANT_NAMES, given, strict=True))
+
+
+# --- values dealt across the variants (docs/variants.md, "Distinct and balanced") ---
+
+def dealt_position(label: str, labels: Sequence[str]) -> int:
+    """Where a variant stands in the deal: the exam's own variants in their order (A, B, ...), a
+    numbered one (a seed of `examgen verify`, a copy's under ``per-copy``) at its number, from 1."""
+    return int(label) - 1 if label.isdigit() else list(labels).index(label)
+
+
+class Dealer:
+    """``deal``: the values of a grid (or a list) dealt out to the variants like cards, so that the
+    first as many variants as it holds all get different ones. Each call of a block deals from its
+    own pack: the values shuffled once for the problem, seeded without the variant's label; the
+    variant at ``position`` takes that place of it, and past its end a pack shuffled anew."""
+
+    def __init__(self, code: str, scope: str, position: int):
+        self.code, self.scope, self.position, self.calls = code, scope, position, 0
+
+    def deal(self, lo_or_items, hi: float | None = None, step: float = 1):
+        """One value of the grid lo, lo + step, ..., hi, or one item of a list, no other variant's."""
+        self.calls += 1
+        pack = list(lo_or_items) if hi is None else Draws.grid(lo_or_items, hi, step)
+        if not pack:
+            raise ValueError("nothing to deal")
+        lap, place = divmod(self.position, len(pack))
+        shuffler = Draws(random.Random(seed(self.code, "deal", self.scope, str(self.calls), str(lap))))
+        return shuffler.shuffled(pack)[place]

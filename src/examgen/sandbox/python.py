@@ -243,7 +243,7 @@ def main() -> None:
             if number and not block["varies"]:
                 continue  # it draws nothing: examgen gives every variant the first one's result
             namespace = {"__name__": "__examgen__"} if block["scope"] == "exam" else dict(base)
-            given = names(job["code"], label, block["seed"]) if names else {}
+            given = names(job["code"], label, block["seed"], job["positions"][number]) if names else {}
             namespace.update(given)  # a variant's block sees its label, its own rng and the helpers
             result = run_block(block, namespace, job["seconds"], job["paths"])
             for name in given:  # the texts get the label from examgen: a block's result may serve every variant

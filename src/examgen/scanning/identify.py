@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 PAYLOAD = re.compile(r"([A-Z0-9]+)-(\d+)-([A-Z0-9])/(\d+)/([A-Z0-9])")
 CORNER_SHARE = (0.32, 0.26)  # the part of the width and height where a corner's search looks first
+FEATURES = 5000  # ORB features of a page placed without its QR code, and of its printed page
+RATIO = 0.8  # a feature's best match must be this much nearer than its second (Lowe's ratio test)
+AGREEING_AT_LEAST = 40  # matches that agree on the placement, or the page is not placed
+BED_SHARE = 0.04  # the scanner bed's margin around the page, as a share of its width (a guess; ORB spans scales)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,34 @@ def _ink_centre(gray: np.ndarray, centre: np.ndarray, across: np.ndarray, down: 
         rows, columns = np.indices(ink.shape)
         centre = np.array([left + (columns * ink).sum() / total, top + (rows * ink).sum() / total])
     return centre
+
+
+def print_placement(gray: np.ndarray, render: np.ndarray, dpi: float) -> np.ndarray | None:
+    """The affine map from page points to image pixels of a page without a readable QR code, from the
+    features (ORB) it shares with the page as printed (``render``, at ``dpi``): a turn, scale and shift
+    fitted to the matches that agree (RANSAC); None where too few do. The boxes' frames then correct it
+    as they correct the QR code's placement (marks.refine)."""
+    import cv2
+    import numpy as np
+
+    factor = render.shape[1] / gray.shape[1] * (1 + 2 * BED_SHARE)  # the scan near the render's size
+    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    orb = cv2.ORB.create(FEATURES)
+    printed_points, printed_features = orb.detectAndCompute(render, None)
+    scanned_points, scanned_features = orb.detectAndCompute(small, None)
+    if printed_features is None or scanned_features is None:
+        return None
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(printed_features, scanned_features, k=2)
+    good = [pair[0] for pair in pairs if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance]
+    if len(good) < AGREEING_AT_LEAST:
+        return None
+    source = np.array([printed_points[match.queryIdx].pt for match in good], np.float32)
+    target = np.array([scanned_points[match.trainIdx].pt for match in good], np.float32)
+    fitted, agreeing = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=3.0)
+    if fitted is None or int(agreeing.sum()) < AGREEING_AT_LEAST:
+        return None
+    to_render = np.diag([dpi / 72, dpi / 72, 1.0])
+    return (np.diag([1 / factor, 1 / factor, 1.0]) @ np.vstack([fitted, [0, 0, 1]]) @ to_render)[:2]
 
 
 def rotation(placement: np.ndarray) -> int:

@@ -10,8 +10,12 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import Loc, ScanError
+
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
 
 RENDER_DPI = 200  # a PDF page that is not one scanned image (a PDF of the copies themselves) is rendered so
 PDF_MAGIC = b"%PDF-"
@@ -113,20 +117,27 @@ def _pdf_page_images(bundle: Bundle, path: Path) -> Iterator[PageImage]:
     """A scanned PDF's pages: a page that is one JPEG (as scanners write them) as that JPEG's bytes,
     any other page rendered to grayscale."""
     import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
 
     document = pdfium.PdfDocument(path)
     try:
         for index in range(len(document)):
-            page = document[index]
-            images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
-            if len(images) == 1 and images[0].get_filters() == ["DCTDecode"]:
-                yield PageImage(bundle.digest, index + 1, encoded=bytes(images[0].get_data(decode_simple=False)))
-            else:
-                bitmap = page.render(scale=RENDER_DPI / 72, grayscale=True)
-                pixels = bitmap.to_numpy()
-                gray = pixels[..., 0] if pixels.ndim == 3 else pixels
-                yield PageImage(bundle.digest, index + 1, pixels=gray.tobytes(), width=gray.shape[1])
-            page.close()
+            yield pdf_page_image(bundle.digest, document, index)
     finally:
         document.close()
+
+
+def pdf_page_image(digest: str, document: pdfium.PdfDocument, index: int) -> PageImage:
+    """Page ``index`` (from 0) of a scanned PDF: its JPEG's bytes where it is one JPEG, else rendered."""
+    import pypdfium2.raw as pdfium_c
+
+    page = document[index]
+    try:
+        images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
+        if len(images) == 1 and images[0].get_filters() == ["DCTDecode"]:
+            return PageImage(digest, index + 1, encoded=bytes(images[0].get_data(decode_simple=False)))
+        bitmap = page.render(scale=RENDER_DPI / 72, grayscale=True)
+        pixels = bitmap.to_numpy()
+        gray = pixels[..., 0] if pixels.ndim == 3 else pixels
+        return PageImage(digest, index + 1, pixels=gray.tobytes(), width=gray.shape[1])
+    finally:
+        page.close()

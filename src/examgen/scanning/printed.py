@@ -14,6 +14,7 @@ from ..project import MANIFEST
 from ..stages.positions import Box
 
 LAYOUT = "layout.json"
+ADDITIONAL = "additional-{}"  # the name of an additional page's space (1, 2, ... in the copy), as a part's
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class Sheet:
     code: Box  # the slot of the copy's code, beside the QR code
     checkboxes: tuple[Spot, ...]
     grading_boxes: tuple[Spot, ...]
-    answer_spaces: tuple[tuple[str, Box], ...]  # (part, its space on this page)
+    answer_spaces: tuple[tuple[str, Box], ...]  # (part, its space on this page), from the top: grids, numeric
+    # answer boxes, and the additional pages' grids (as ADDITIONAL parts)
 
 
 @dataclass(frozen=True)
@@ -61,18 +63,46 @@ class Printed:
     def sheet(self, code: str, page: int) -> Sheet:
         return self.sheets[self.variants[code], page]
 
+    def answer_names(self, code: str, page: int) -> list[str]:
+        """The names of the answer spaces of a copy's page, as scan cuts them out (answers/<code>/<name>.jpg):
+        the part's number, ``-2``, ``-3``, ... for its further spaces in the copy's order."""
+        seen: dict[str, int] = {}
+        for earlier in range(1, page):
+            for part, _ in self.sheet(code, earlier).answer_spaces:
+                seen[part] = seen.get(part, 0) + 1
+        names = []
+        for part, _ in self.sheet(code, page).answer_spaces:
+            seen[part] = seen.get(part, 0) + 1
+            names.append(part if seen[part] == 1 else f"{part}-{seen[part]}")
+        return names
+
 
 def _box(data: dict) -> Box:
     return Box(float(data["x"]), float(data["y"]), float(data["width"]), float(data["height"]))
 
 
-def _sheet(page: dict) -> Sheet:
+def _sheet(page: dict, additional: int) -> Sheet:
+    """A page of layout.json (``additional``: the additional pages' spaces on the copy's earlier pages)."""
+    spaces = [*((space["part"], _box(space["box"])) for space in page.get("answer_spaces", ())),
+              *((space["part"], _box(space["box"])) for space in page.get("numeric_boxes", ())),
+              *((ADDITIONAL.format(additional + index), _box(space["box"]))
+                for index, space in enumerate(page.get("additional_spaces", ()), 1))]
     return Sheet(int(page["page"]), _box(page["qr"]), _box(page["code"]),
                  tuple(Spot(spot["part"], float(spot["option"]), _box(spot["box"]))
                        for spot in page.get("checkboxes", ())),
                  tuple(Spot(spot["part"], float(spot["value"]), _box(spot["box"]))
                        for spot in page.get("grading_boxes", ())),
-                 tuple((space["part"], _box(space["box"])) for space in page.get("answer_spaces", ())))
+                 tuple(sorted(spaces, key=lambda space: -(space[1].y + space[1].height))))
+
+
+def _sheets(pages: list[dict]) -> list[Sheet]:
+    """A copy's pages, the additional pages' spaces numbered across them."""
+    sheets = []
+    additional = 0
+    for page in sorted(pages, key=lambda page: int(page["page"])):
+        sheets.append(_sheet(page, additional))
+        additional += len(page.get("additional_spaces", ()))
+    return sheets
 
 
 def read_printed(folder: Path, exam_id: str) -> Printed:
@@ -95,8 +125,8 @@ def read_printed(folder: Path, exam_id: str) -> Printed:
                             Loc(folder))
         entries = manifest["entries"]
         by_variant = layout["variants"] if "variants" in layout else {None: layout}
-        sheets = {(label, int(page["page"])): _sheet(page)
-                  for label, pages in by_variant.items() for page in pages["pages"]}
+        sheets = {(label, sheet.page): sheet
+                  for label, pages in by_variant.items() for sheet in _sheets(pages["pages"])}
         variants = {entry["code"]: entry.get("variant") for entry in entries}
         if any((variant, 1) not in sheets for variant in variants.values()):
             raise ScanError(f"{MANIFEST} names a variant {LAYOUT} has no pages for: make the copies again",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..stages.positions import Box
-from .identify import Label, find_qr, parse_label, qr_placement, rotation
+from .identify import Label, find_qr, parse_label, print_placement, qr_placement, rotation
 from .inputs import PageImage
 from .marks import BoxState, cut, read_box, refine
 from .printed import Printed, Sheet
@@ -21,7 +21,8 @@ CHECKBOX_LINE, GRADING_LINE = 0.6, 0.5  # the frames' rules in points (examgen.s
 CROP_DPI = 150  # the cut-out boxes a person looks at, and the answers
 PART_MARGIN = 14.0  # points of the page around a part's boxes in its cut-out
 OPTIONS_WIDTH = 120.0  # points right of a choice part's boxes in its cut-out: the options' texts
-THUMBNAIL_WIDTH = 360  # pixels: the picture of a page no copy claims
+THUMBNAIL_WIDTH = 360  # pixels: the picture of a page
+UNKNOWN_WIDTH = 1100  # pixels: the picture of a page without a readable QR code, which a person places and reads
 
 READ, UNKNOWN, FOREIGN, NOT_PRINTED = "read", "unknown", "foreign", "not printed"  # a page's status
 DAMAGED = "damaged"  # an image in the bundle that cannot be decoded
@@ -53,6 +54,7 @@ class PageReading:
     part_crops: Mapping[str, bytes] | None = None
     answers: tuple[tuple[str, bytes], ...] = ()
     thumbnail: bytes = b""
+    placement: tuple[float, ...] = ()  # a read page's map from printed points (y down) to pixels: 2 x 3, by rows
 
 
 def decode(page: PageImage) -> np.ndarray:
@@ -77,10 +79,10 @@ def _encoded(image: np.ndarray, kind: str) -> bytes:
     return data.tobytes()
 
 
-def _thumbnail(gray: np.ndarray) -> bytes:
+def _thumbnail(gray: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
     import cv2
 
-    scale = THUMBNAIL_WIDTH / gray.shape[1]
+    scale = min(1.0, width / gray.shape[1])
     return _encoded(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), ".jpg")
 
 
@@ -94,16 +96,49 @@ def read_page(page: PageImage, printed: Printed) -> PageReading:
     label = parse_label(found.text) if found else None
     text = found.text if found else ""
     if label is None:
-        return PageReading(page.bundle, page.number, UNKNOWN, text, None, None, thumbnail=_thumbnail(gray))
+        return PageReading(page.bundle, page.number, UNKNOWN, text, None, None,
+                           thumbnail=_thumbnail(gray, UNKNOWN_WIDTH))
     if label.exam_code != printed.exam_code:
         return PageReading(page.bundle, page.number, FOREIGN, text, label, None, thumbnail=_thumbnail(gray))
     if label.code not in printed.variants or label.page > printed.pages_per_copy:
         return PageReading(page.bundle, page.number, NOT_PRINTED, text, label, None,
                            thumbnail=_thumbnail(gray))
     assert found is not None
+    placement = qr_placement(found, printed.sheet(label.code, label.page).qr, printed.page_size[1], gray)
+    return _read_on(page, gray, placement, label, text, printed, READ)
+
+
+def render_printed(printed: Printed, code: str, page: int, dpi: float) -> np.ndarray:
+    """A copy's page as printed (print.pdf), in grayscale at ``dpi``."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(printed.folder / "print.pdf")
+    try:
+        pixels = document[printed.codes.index(code) * printed.pages_per_copy + page - 1].render(
+            scale=dpi / 72, grayscale=True).to_numpy()
+    finally:
+        document.close()
+    return np.ascontiguousarray(pixels[..., 0] if pixels.ndim == 3 else pixels)
+
+
+def read_placed(page: PageImage, printed: Printed, label: Label, render: np.ndarray, dpi: float) -> PageReading:
+    """A page without a readable QR code, read as the page of a copy a person said it is: placed by
+    the features it shares with that page as printed (``render``, at ``dpi``); unknown, with no label,
+    where they do not place it."""
+    gray = decode(page)
+    placement = print_placement(gray, render, dpi)
+    if placement is None:
+        return PageReading(page.bundle, page.number, UNKNOWN, "", None, None, thumbnail=_thumbnail(gray, UNKNOWN_WIDTH))
+    return _read_on(page, gray, placement, label, "", printed, UNKNOWN)
+
+
+def _read_on(page: PageImage, gray: np.ndarray, placement: np.ndarray, label: Label, text: str, printed: Printed,
+             status: str) -> PageReading:
+    """Every box of the copy's page read where the placement (corrected by the boxes' frames) puts it,
+    its parts' boxes and answer spaces cut out."""
     sheet = printed.sheet(label.code, label.page)
     height = printed.page_size[1]
-    placement = qr_placement(found, sheet.qr, height, gray)
     turned = rotation(placement)
     spots = [(spot, grading, line) for spots, grading, line in ((sheet.checkboxes, False, CHECKBOX_LINE),
                                                                  (sheet.grading_boxes, True, GRADING_LINE))
@@ -112,11 +147,12 @@ def read_page(page: PageImage, printed: Printed) -> PageReading:
     boxes = tuple(BoxReading(spot.part, spot.value, grading,
                              read_box(gray, placement, spot.box, line, height, option=not grading))
                   for spot, grading, line in spots)
-    return PageReading(page.bundle, page.number, READ, text, label, turned, boxes,
+    return PageReading(page.bundle, page.number, status, text, label, turned, boxes,
                        _part_crops(gray, placement, sheet, height),
                        tuple((part, _encoded(cut(gray, placement, space, height, CROP_DPI), ".jpg"))
                              for part, space in sheet.answer_spaces),
-                       _thumbnail(gray))
+                       _thumbnail(gray, THUMBNAIL_WIDTH if status == READ else UNKNOWN_WIDTH),
+                       tuple(float(value) for value in placement.flat))
 
 
 def _part_crops(gray: np.ndarray, placement: np.ndarray, sheet: Sheet, height: float) -> dict[str, bytes]:

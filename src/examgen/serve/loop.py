@@ -50,29 +50,38 @@ def watched(target: Target) -> list[Path]:
     return [folder for folder in folders if folder.is_dir()]
 
 
-def _build(target: Target) -> Outcome:
+def _build(target: Target, first: str | None = None,
+           early: Callable[[dict[str, Path], float], None] | None = None) -> Outcome:
     started = time.monotonic()
+
+    def shown(pdfs: dict[str, Path]) -> None:
+        if early:
+            early(pdfs, time.monotonic() - started)
+
     try:
-        result: BuildResult | None = build(target)
+        result: BuildResult | None = build(target, first=first, early=shown if early else None)
         errors: tuple[str, ...] = ()
     except ExamgenError as exc:
         result, errors = None, tuple(str(problem) for problem in exc.problems)
     return Outcome(result, errors, time.monotonic() - started)
 
 
-def rebuild_on_change(target: Target, building: Callable[[list[Path]], None],
-                      built: Callable[[Outcome], None]) -> None:
+def rebuild_on_change(target: Target, building: Callable[[list[Path]], None], built: Callable[[Outcome], None],
+                      on_screen: Callable[[], str | None] = lambda: None,
+                      early: Callable[[dict[str, Path], float], None] | None = None) -> None:
     """Build now and after every change of a watched file, telling ``building`` which files changed
-    (none for the first build) and ``built`` the outcome; returns only by an exception (a stop)."""
+    (none for the first build) and ``built`` the outcome; returns only by an exception (a stop).
+    With variants, the views of the one ``on_screen`` names compile first, and ``early`` gets their
+    PDFs and the seconds since the build began."""
     import watchfiles  # imported on first use: keeps start-up fast
 
     building([])
-    built(_build(target))
+    built(_build(target, on_screen(), early))
     for changes in watchfiles.watch(*watched(target), step=QUIET_MS, raise_interrupt=True):
         changed = lasting({(change.name, Path(path)) for change, path in changes})
         if changed:
             building(changed)
-            built(_build(target))
+            built(_build(target, on_screen(), early))
 
 
 def lasting(changes: set[tuple[str, Path]]) -> list[Path]:

@@ -23,7 +23,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ..errors import EnvironmentProblem, ExamgenError
 from ..project import Target
@@ -47,6 +47,7 @@ class Preview:
         self.changed = threading.Condition()
         self.generation = 0
         self.closed = False
+        self.on_screen: str | None = None  # the variant the page shows: its views compile first
         self.state: dict[str, object] = {"exam": exam_id, "status": "building", "errors": [], "warnings": [],
                                          "pages": {}, "variants": [], "build_seconds": None,
                                          "shown": {"generation": 0, "at": None}}
@@ -65,13 +66,17 @@ class Preview:
         with self.changed:
             return self.images.images.get(digest)
 
-    def shown(self, generation: int) -> bool:
-        """A page reports that it shows this generation's pages: the first report of the newest
-        generation is kept, with its time.monotonic() (the benchmark reads it). False for a
+    def shown(self, generation: int, variant: str | None = None) -> bool:
+        """A page reports that it shows this generation's pages (of ``variant``): the first report of
+        the newest generation is kept, with its time.monotonic() (the benchmark reads it). False for a
         generation there has not been."""
         with self.changed:
             if generation > self.generation:
                 return False
+            variants = self.state["variants"]
+            assert isinstance(variants, list)
+            if variant in variants:
+                self.on_screen = variant
             shown = self.state["shown"]
             assert isinstance(shown, dict)
             if generation > shown["generation"]:
@@ -105,39 +110,58 @@ class Preview:
         self.publish(status="ok", errors=[], warnings=outcome.result.warnings, pages=pages,
                      variants=list(outcome.variants), build_seconds=outcome.seconds)
 
+    def first_built(self, pdfs: dict[str, Path], seconds: float) -> None:
+        """The variant on screen compiled before the others: its new pages at once (the build's
+        checks and the other variants follow)."""
+        names = {name.removesuffix(".pdf"): pdf for name, pdf in pdfs.items()}
+        try:
+            with self.changed:
+                pages = self.images.update(names, set(self.images.pages) | set(names))
+        except ExamgenError:
+            return  # the whole build's outcome says so
+        variant = next(iter(names)).partition("/")[0]
+        self.publish(status="first", pages=pages, build_seconds=seconds,
+                     first={"variant": variant, "generation": self.generation + 1,  # the loop alone publishes
+                            "seconds": seconds})
+
+
+class LocalHandler(BaseHTTPRequestHandler):
+    """A request to a server of examgen's on 127.0.0.1 (the preview, the scan's review): answered quietly,
+    and only when it comes from the server's own page."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        """Quiet: the terminal shows what the server does, not every request."""
+
+    def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache" if content_type != "image/png" else "max-age=86400")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _ours(self, posting: bool = False) -> bool:
+        """Whether the request is addressed to this server by name, not by a name rebound to
+        127.0.0.1, and comes from its own page or no page at all (a command line client, an
+        address typed in). A post must say its origin: a browser always does."""
+        port = self.connection.getsockname()[1]  # the port this server listens on
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1 or hosts[0].lower() not in {f"{name}:{port}" for name in LOCAL_NAMES}:
+            return False
+        origin = self.headers.get("Origin")
+        if origin is None and posting:
+            return False
+        return (origin is None or origin.lower() == f"http://{hosts[0].lower()}") and \
+            self.headers.get("Sec-Fetch-Site") in OWN_SITE
+
+    def _refuse(self) -> None:
+        self._send(b"forbidden: this server answers only its own page\n", "text/plain", HTTPStatus.FORBIDDEN)
+
 
 def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     page = files(__package__).joinpath("page.html").read_bytes()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-            """Quiet: the terminal shows the builds, not every image request."""
-
-        def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-cache" if content_type != "image/png" else "max-age=86400")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _ours(self, posting: bool = False) -> bool:
-            """Whether the request is addressed to this server by name, not by a name rebound to
-            127.0.0.1, and comes from its own page or no page at all (a command line client, an
-            address typed in). A post must say its origin: a browser always does."""
-            port = self.connection.getsockname()[1]  # the port this server listens on
-            hosts = self.headers.get_all("Host") or []
-            if len(hosts) != 1 or hosts[0].lower() not in {f"{name}:{port}" for name in LOCAL_NAMES}:
-                return False
-            origin = self.headers.get("Origin")
-            if origin is None and posting:
-                return False
-            return (origin is None or origin.lower() == f"http://{hosts[0].lower()}") and \
-                self.headers.get("Sec-Fetch-Site") in OWN_SITE
-
-        def _refuse(self) -> None:
-            self._send(b"forbidden: the preview answers only its own page\n", "text/plain", HTTPStatus.FORBIDDEN)
-
+    class Handler(LocalHandler):
         def do_GET(self) -> None:
             if not self._ours():
                 self._refuse()
@@ -155,12 +179,15 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
                 self._send(b"not found\n", "text/plain", HTTPStatus.NOT_FOUND)
 
         def do_POST(self) -> None:
-            """``/shown/<generation>``: the page's report that it shows a build (for the benchmark)."""
+            """``/shown/<generation>?variant=B``: the page's report that it shows a build (for the benchmark),
+            and which variant (whose views the next build compiles first)."""
             if not self._ours(posting=True):
                 self._refuse()
                 return
-            match = SHOWN.fullmatch(urlsplit(self.path).path)
-            if match and preview.shown(int(match.group(1))):
+            address = urlsplit(self.path)
+            match = SHOWN.fullmatch(address.path)
+            variant = parse_qs(address.query).get("variant", [None])[0]
+            if match and preview.shown(int(match.group(1)), variant):
                 self._send(b"", "text/plain", HTTPStatus.NO_CONTENT)
             elif match:
                 self._send(b"no such build\n", "text/plain", HTTPStatus.BAD_REQUEST)
@@ -186,7 +213,7 @@ def _handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _server(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+def local_server(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     """The HTTP server on 127.0.0.1:port; a port in use or not ours to take is a clear error."""
     try:
         server = ThreadingHTTPServer((HOST, port), handler)
@@ -208,7 +235,7 @@ def serve(target: Target, port: int, announce: Callable[[str], None], building: 
     ``built`` what the loop tells (for the terminal)."""
     with tempfile.TemporaryDirectory(prefix="examgen-serve-") as folder:
         preview = Preview(PageImages(Path(folder)), target.id)
-        server = _server(port, _handler(preview))
+        server = local_server(port, _handler(preview))
         thread = threading.Thread(target=server.serve_forever, name="examgen-serve", daemon=True)
         thread.start()
         announce(f"http://{HOST}:{server.server_address[1]}/")
@@ -223,7 +250,7 @@ def serve(target: Target, port: int, announce: Callable[[str], None], building: 
             built(outcome)
 
         try:
-            rebuild_on_change(target, started, finished)
+            rebuild_on_change(target, started, finished, lambda: preview.on_screen, preview.first_built)
         finally:
             preview.close()
             server.shutdown()

@@ -188,8 +188,8 @@ def _located(marked: list[Piece], tex_lines: list[str], line: int, before: str, 
     read = source_of(marked, line)
     reached = _piece_reached(marked, before)
     if reached is not PREAMBLE and reached.line <= read.line and not message.startswith(READING):
-        if reached is read:
-            return reached, reached.at(line), line
+        if reached is read and not (context.startswith("<") and _line_in_text(reached, tex_lines, context)):
+            return reached, reached.at(line), line  # TeX read the text as it ran it: its line is the line
         loc = _line_in_text(reached, tex_lines, context) or reached.loc
         offset = loc.line - reached.loc.line if loc and reached.loc and loc.line and reached.loc.line else 0
         return reached, loc, reached.line + 1 + offset
@@ -203,9 +203,33 @@ def _at_line(job: Job, tex_lines: list[str], line: int, message: str, before: st
         line -= 1  # TikZ notices a path's missing ";" at the next line's command
     piece, loc, line = _located(pieces(tex_lines), tex_lines, line, before, message, context)
     offending = tex_lines[line - 1].strip() if line <= len(tex_lines) else ""
+    message = _explained(message, context, offending)
     if len(offending) > SHOWN_LINE:
         offending = offending[:SHOWN_LINE] + " ..."
     return CompileError(f"{message}\n    in {job.shown}, line {line}: {offending}", loc, piece.what, view=job.view)
+
+
+UNDEFINED_COMMAND = re.compile(r"(\\(?:[A-Za-z@]+|.))\s*$")  # the control sequence TeX's context ends with
+# TeX's words for a character a text meant literally, and how to write it
+LITERALLY = [("Misplaced alignment tab character &", "write \\& for an ampersand"),
+             ("macro parameter character #", "write \\# for a hash sign")]
+
+
+def _explained(message: str, context: str, offending: str) -> str:
+    """TeX's message with what it means for a text: the command it did not know, by name (the last
+    one its context shows); how to write a character that TeX reads as markup."""
+    if message.endswith("Undefined control sequence."):
+        command = UNDEFINED_COMMAND.search(context.split("\n", 1)[0])
+        if command:
+            return (f"{message.rstrip('.')} {command.group(1)}: a typo, or a command of a package the theme "
+                    "does not load")
+    for words, hint in LITERALLY:
+        if words in message:
+            return f"{message.rstrip('.')}: {hint}"
+    if message.endswith("Missing $ inserted.") and re.search(r"(?<!\\)[_^]", offending):
+        return (f"{message.rstrip('.')}: a _ or ^ outside math; write \\_ for an underscore, or put the formula "
+                "in math ($x_1$)")
+    return message
 
 
 def _too_long(job: Job, tex_lines: list[str], buffer: int) -> CompileError:

@@ -13,7 +13,6 @@ rest still holds.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import json
 import os
@@ -32,8 +31,8 @@ from ..model.computed import EXAM_SCOPE, ComputedExam, Scope
 from ..model.source import Code, Exam, Text
 from ..outputs import replace_file
 from ..sandbox.bubblewrap import sandbox_works, sandboxed
-from ..sandbox.draws import VARIANT_NAMES
-from ..variants import shuffled
+from ..sandbox.draws import dealt_position
+from ..variants import may_draw, shuffled
 
 STARTUP_SECONDS = 30  # bubblewrap and the interpreter starting, on a loaded machine
 GRACE_SECONDS = 3  # past a block's limit, for its own timer to fire and report
@@ -227,16 +226,6 @@ def _last_words(reply: _Reply, status: int) -> str:
     return f"killed by signal {-status}" if status < 0 else f"exit status {status}"
 
 
-def may_draw(code: Code) -> bool:
-    """Whether a block may draw: it names ``rng``, ``variant`` or a helper. One that does not gives
-    every variant the same values, and runs once for all of them."""
-    try:
-        tree = ast.parse(code.source)
-    except SyntaxError:
-        return True  # it fails alike for every variant; reported once per variant
-    return any(isinstance(node, ast.Name) and node.id in VARIANT_NAMES for node in ast.walk(tree))
-
-
 def _limits(exam: Exam[Text], most: Ceilings) -> tuple[float, int]:
     """A block's time and memory limits: the source's (or the defaults), within this machine's ceilings."""
     return min(exam.limits.seconds, most.block_seconds), int(min(exam.limits.memory_mb, most.memory_mb))
@@ -263,7 +252,9 @@ def _run(blocks: list[tuple[str, str, Code]], varies: list[bool], exam: Exam[Tex
                    for (scope, seed, code), varying in zip(blocks, varies)],
     }
     if labels:
-        job.update(variants=list(labels), code=exam.meta.code, draws=str(DRAWS))
+        own = exam.variants.labels if exam.variants else ()
+        job.update(variants=list(labels), positions=[dealt_position(label, own) for label in labels],
+                   code=exam.meta.code, draws=str(DRAWS))
     total = len(blocks) * max(1, len(labels))
     sent = len(blocks) + sum(varies) * (max(1, len(labels)) - 1)
     try:

@@ -338,6 +338,53 @@ def _template_sources(exam: Exam[Text]) -> list[str]:
     return [source for source in sources if any(m in source for m in MARKERS)]
 
 
+def unclosed(exc: jinja2.TemplateSyntaxError, source: str) -> tuple[int, str] | None:
+    """For a template that ends inside a block (``<% if %>`` without its ``<% endif %>``): the line of
+    that block's opening tag, which Jinja does not name (it blames the template's end), and the tag."""
+    named = re.search(r"innermost block that needs to be closed is '(\w+)'", exc.message or "")
+    if not (named and (exc.message or "").startswith("Unexpected end of template")):
+        return None
+    tag, opened = named.group(1), list[int]()
+    for number, line in enumerate(source.splitlines(), 1):
+        for match in re.finditer(r"<%-?\s*(end)?(\w+)", line):
+            if match.group(2) == tag and match.group(1) and opened:
+                opened.pop()
+            elif match.group(2) == tag and not match.group(1):
+                opened.append(number)
+    return (opened[-1], tag) if opened else None
+
+
+DISPLAY_BLOCK = re.compile(r"<<-?\s*((?:table|figure)\(\s*(['\"])[^'\"]*\2\s*\))\s*-?>>")
+
+
+def blocks_in_sentences(source: str) -> list[tuple[int, str]]:
+    """Each ``<< table('t') >>`` or ``<< figure('f') >>`` that shares its line with words (0-based
+    line, the call): a block placed there splits the sentence around it ("tested (" table ").")."""
+    found = []
+    for number, line in enumerate(source.splitlines()):
+        for match in DISPLAY_BLOCK.finditer(line):
+            if line.replace(match.group(0), "").strip():
+                found.append((number, match.group(1)))
+    return found
+
+
+def theme_template(env: jinja2.Environment, name: str) -> jinja2.Template:
+    """A template of the theme; a syntax error in it is the theme's, at its line and column (of the
+    first name the message quotes that the line holds), with the line shown."""
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateSyntaxError as exc:
+        lines = (exc.source or "").splitlines()
+        opened = unclosed(exc, exc.source or "")
+        line, message = (opened[0], f"{exc.message} The '<% {opened[1]} %>' on this line is never closed.") \
+            if opened else (exc.lineno, exc.message)
+        shown = lines[line - 1] if 0 < line <= len(lines) else ""
+        quoted = [word for word in re.findall(r"'([^']+)'", message or "") if word in shown]
+        column = shown.find(quoted[0]) + 1 if quoted else None
+        where = Loc(Path(exc.filename), line, column) if exc.filename else None
+        raise SourceError(f"template syntax: {message}\n    {shown.strip()}", where, "theme") from None
+
+
 def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> None:
     """Compile every text's template and the document template ahead, for instance while the
     compute blocks run: compiling needs no values. Errors are left for render_texts to report.
@@ -345,7 +392,7 @@ def precompile(exam: Exam[Text], theme: Theme, store: Path | None = None) -> Non
     are read back and only the changed ones compiled (Jinja's code generation is most of this
     stage's time); the store then holds this exam's texts."""
     env = environment(theme)
-    env.get_template("exam.tex.j2")
+    theme_template(env, "exam.tex.j2")
     with contextlib.suppress(OSError, ValueError, EOFError, TypeError, AttributeError):  # a damaged store
         if store is not None:
             version, texts = marshal.loads(store.read_bytes())
@@ -403,6 +450,10 @@ class TextRenderer:
                 self.out.warn(f"'{comment}' prints as written: a % in a text is a percent sign, not a LaTeX "
                               "comment; put a note to yourself in a template comment <# ... #>, or write \\% "
                               "where the sign is meant", text.loc.shifted(line), context)
+            for line, block in blocks_in_sentences(text.source):
+                self.out.warn(f"{block} is a block of its own (the text breaks before and after it), but it stands "
+                              f"inside a sentence here: put << {block} >> on a line of its own",
+                              text.loc.shifted(line), context)
         expanded = self._expand(text, source, context, values, unusable)
         if text not in self.specs:  # a column spec is no text: a marker line would break the tabular
             expanded = Latex(expanded, text.loc, context)
@@ -434,8 +485,11 @@ class TextRenderer:
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
             frame = _template_frame(exc)
             failed_at: int | None = frame.lineno if frame else getattr(exc, "lineno", None)  # a syntax error's
+            message = _message(exc, values, unusable)
+            if isinstance(exc, jinja2.TemplateSyntaxError) and (opened := unclosed(exc, source)):
+                failed_at, message = opened[0], f"{message} The '<% {opened[1]} %>' on this line is never closed."
             loc = text.loc.shifted(failed_at - 1) if failed_at else text.loc
-            self.out.error(ComputeError(_message(exc, values, unusable), loc, context))
+            self.out.error(ComputeError(message, loc, context))
             return ""
 
     def evaluate(self, expression: Expression, context: str, values: Mapping[str, object]) -> object:
@@ -487,7 +541,16 @@ def _retyped(record: Any, **changes: Any) -> Any:
 
 
 def _table_rows(table: Table[str], values, context: str, out: Collector) -> Table[str]:
-    """Fill a ``data`` table from its computed rows (numbers as the table's ``num`` says, text as LaTeX)."""
+    """Fill a ``data`` table from its computed rows and a computed header from its list (numbers as the
+    table's ``num`` says, text as LaTeX)."""
+    cell = lambda v: v if isinstance(v, str) else MARKS.get().write(v, table.places, table.sep)  # noqa: E731
+    if table.header_data is not None:
+        header = values.get(table.header_data)
+        if isinstance(header, list) and not any(isinstance(v, (list, dict)) for v in header):
+            table = dataclasses.replace(table, header=tuple(cell(v) for v in header))
+        else:
+            out.error(ComputeError(f"table '{table.id}': 'header: {table.header_data}' must name a computed list of "
+                                   "header cells", table.loc, context))
     if table.data is None:
         return table
     rows = values.get(table.data)
@@ -495,7 +558,6 @@ def _table_rows(table: Table[str], values, context: str, out: Collector) -> Tabl
         out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
                                table.loc, context))
         return table
-    cell = lambda v: v if isinstance(v, str) else MARKS.get().write(v, table.places, table.sep)  # noqa: E731
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
 
@@ -624,7 +686,8 @@ def _unused(problem: Problem[Text], scope: Scope, texts: TextRenderer, out: Coll
     block itself uses: a value computed for nothing, or a text that forgot to show it."""
     if scope.code is None:
         return
-    used = texts.used(problem) | {t.data for t in problem.tables if t.data} | _read_in(scope.code)
+    used = (texts.used(problem) | {t.data for t in problem.tables if t.data}
+            | {t.header_data for t in problem.tables if t.header_data} | _read_in(scope.code))
     unused = [name for name in scope.defined if name not in used]
     if unused:
         them = "it" if len(unused) == 1 else "them"
@@ -639,7 +702,7 @@ class _Blocks:
 
     def __init__(self, theme: Theme, words: Strings, solution: bool):
         env, context = environment(theme), {"_": words, "solution": solution}
-        own, default = env.get_template("blocks.tex.j2"), env.get_template("default/blocks.tex.j2")
+        own, default = theme_template(env, "blocks.tex.j2"), theme_template(env, "default/blocks.tex.j2")
         self.theme = own.make_module(context)
         self.default = None if own.filename == default.filename else default.make_module(context)
 
@@ -748,7 +811,7 @@ def render_texts(computed: ComputedExam, theme: Theme, out: Collector) -> Render
 
 def render_document(rendered: RenderedExam, theme: Theme, solution: bool) -> str:
     """The LaTeX source of one view: the same template for student and solution."""
-    template = environment(theme).get_template("exam.tex.j2")
+    template = theme_template(environment(theme), "exam.tex.j2")
     view = rendered.view(solution)
     words = strings(theme, rendered.exam.meta.language)
     try:

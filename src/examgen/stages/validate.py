@@ -83,7 +83,8 @@ NUM_KEYS: Keys = {
 TABLE_KEYS: Keys = {
     "id": shapes.name("The table's name: table('id') places it, ref('id') refers to it."),
     "caption": shapes.text("Its caption (numbered: Table 3.1)."),
-    "header": shapes.items("The header cells (LaTeX).", shapes.text("A header cell.")),
+    "header": shapes.either("The header cells (LaTeX), or the name of a computed list of them.",
+                            shapes.items("The header cells.", shapes.text("A header cell.")), {"type": "string"}),
     "rows": shapes.items("The rows, each a list of cells (LaTeX).",
                          shapes.items("A row.", shapes.text("A cell."))),
     "data": shapes.name("The name of a computed list of rows (instead of 'rows')."),
@@ -106,6 +107,8 @@ PROBLEM_KEYS: Keys = {
     "credits": shapes.number("Optional: must equal the sum of the parts' points.", exclusiveMinimum=0),
     "new_page": shapes.flag("Start the problem on a new page (default false)."),
     "expect": EXPECT,
+    "may_repeat": shapes.flag("With variants: printed variants may share this problem's values (default false: "
+                              "two that print the same values are an error)."),
 }
 PROBLEM_REQUIRED = ("title", "parts")
 PART_KEYS: Keys = {
@@ -239,8 +242,10 @@ def _table(data: SourceMap, problem: int, out: Collector) -> Table:
             continue
         rows.append(tuple(f.text_at(str(cell), cell_loc, "the cell") for cell, cell_loc in zip(row, row.item_locs)))
     places, sep = _num_options(f)
-    return Table(f.name("id") or "", problem, f.text("caption"), _texts(f, "header"), tuple(rows),
-                 f.name("data"), f.text("align"), places, sep, data.loc)
+    computed_header = f.name("header") if isinstance(f.data.get("header"), str) else None
+    header = () if computed_header else _texts(f, "header")
+    return Table(f.name("id") or "", problem, f.text("caption"), header, tuple(rows),
+                 f.name("data"), f.text("align"), places, sep, data.loc, computed_header)
 
 
 def _num_options(f: Fields) -> tuple[int | None, str]:
@@ -293,6 +298,7 @@ def _problem(data: SourceMap, number: int, folders: tuple[Path, ...], out: Colle
         number=number, id=f.name("id"), title=f.text("title") or Text("", data.loc), intro=f.text("intro"),
         compute=f.code(f"compute block of problem {number}"), figures=tuple(figures), tables=tuple(tables),
         parts=tuple(parts), new_page=f.boolean("new_page", False), loc=data.loc, expect=_expect(f),
+        may_repeat=f.boolean("may_repeat", False),
     )
     stated = f.number("credits")
     if stated is not None and parts and all(p.points for p in parts) and stated != problem.credits:

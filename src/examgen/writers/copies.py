@@ -67,6 +67,14 @@ def _seat_order(seat: str) -> tuple:
     return tuple(int(piece) if piece.isdigit() else piece for piece in re.split(r"(\d+)", seat))
 
 
+def _seated(students: list[Student | None], option: str) -> None:
+    """An option that goes by seats needs a roster with a seat for every student."""
+    unseated = [s.loc for s in students if s is not None and not s.seat]
+    if unseated or not students or students[0] is None:
+        raise SourceError(f"{option} needs a roster with a seat for every student", unseated[0] if unseated else None,
+                          "roster")
+
+
 def _variants(labels: tuple[str, ...], students: list[Student | None], by_seat: bool) -> list[str | None]:
     """Each copy's variant: round-robin in copy order, or with ``by_seat`` in the roster's seat order,
     so that neighbouring seats differ."""
@@ -74,10 +82,7 @@ def _variants(labels: tuple[str, ...], students: list[Student | None], by_seat: 
         return [None] * len(students)
     order = list(range(len(students)))
     if by_seat:
-        unseated = [s.loc for s in students if s is not None and not s.seat]
-        if unseated or not students or students[0] is None:
-            where = unseated[0] if unseated else None
-            raise SourceError("--variant-by seat needs a roster with a seat for every student", where, "roster")
+        _seated(students, "--variant-by seat")
         order.sort(key=lambda index: _seat_order(students[index].seat))  # type: ignore[union-attr]
     variants: list[str | None] = [None] * len(students)
     for turn, index in enumerate(order):
@@ -86,13 +91,17 @@ def _variants(labels: tuple[str, ...], students: list[Student | None], by_seat: 
 
 
 def plan(exam: Exam, count: int | None, students: tuple[Student, ...] | None,
-         by_seat: bool = False) -> tuple[Copy, ...]:
-    """The copies to make, numbered from 1 in roster order, each with its variant (docs/variants.md)."""
+         by_seat: bool = False, in_seat_order: bool = False) -> tuple[Copy, ...]:
+    """The copies to make, numbered from 1 in roster order (``in_seat_order``: in the halls' order,
+    room by room and seat by seat, as they are handed out), each with its variant (docs/variants.md)."""
     code = exam.meta.code
     if not EXAM_CODE.fullmatch(code):
         raise SourceError(f"copies need an exam code of at most 12 capital letters and digits (a QR code's "
                           f"alphanumeric mode), not '{code}'", exam.loc, "code")
     who: list[Student | None] = list(students) if students else [None] * (count or 0)
+    if in_seat_order:
+        _seated(who, "--order seat")
+        who.sort(key=lambda student: (_seat_order(student.room), _seat_order(student.seat)))  # type: ignore[union-attr]
     digits = max(NUMBER_DIGITS, len(str(len(who))))
 
     if exam.variants and exam.variants.per_copy:  # a fresh variant per copy, labelled with its number

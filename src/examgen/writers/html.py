@@ -33,7 +33,7 @@ from ..errors import Collector, ExportError, Loc
 from ..kinds.base import Choose
 from ..model.fields import unfit_character, unfit_message
 from ..model.rendered import DRAWN, DRAWN_END, EXPORTED, Latex, RenderedExam
-from ..model.source import Figure, Part, Problem
+from ..model.source import Figure, Part, Problem, says_none
 from ..numbers import format_number
 
 MATH_ENVIRONMENTS = {"equation": "", "equation*": "", "displaymath": "", "align": "aligned",
@@ -474,7 +474,6 @@ def plain(html: Html) -> str:
 
 NONE_OF_THESE = {"en": "None of these options is correct.", "de": "Keine dieser Antworten ist richtig."}
 EARLIER = {"en": "Earlier parts of this problem", "de": "Die vorigen Teilaufgaben dieser Aufgabe"}
-OWN_NONE = re.compile(r"(none|keine)( (of|der|dieser|davon)\b.*)?", re.I)  # an option "none of the above"
 LABEL = re.compile(r"\\label\{([^}]*)\}")
 REF = re.compile(r"\\ref\{([^}]*)\}")
 # What a part's text may refer to that its exported question cannot show, as the words that do
@@ -623,7 +622,7 @@ def _added_none(part: Part[str], options: tuple[Html, ...], language: str, varia
     form = part.answer.form()
     if not isinstance(form, Choose):
         return None
-    if not any(OWN_NONE.fullmatch(plain(option).rstrip(".!")) for option in options):
+    if not any(says_none(plain(option)) for option in options):
         return Html(escape(NONE_OF_THESE.get(language, NONE_OF_THESE["en"])))
     if not form.correct:
         out.error(ExportError("no option is correct, not even the part's own 'none of these': the paper's answer "

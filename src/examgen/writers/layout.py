@@ -31,7 +31,8 @@ def layout_json(layouts: Mapping[str | None, Layout], exam: Exam, page_size: tup
 
 
 def _pages(layout: Layout, exam: Exam, pages_per_copy: int) -> list[dict]:
-    """Every page of a copy: where its QR code, code, check boxes, grading boxes and spaces are."""
+    """Every page of a copy: where its QR code, code, check boxes, grading boxes, answer spaces, numeric
+    answer boxes and additional pages' spaces are."""
     pages = []
     for page in range(1, pages_per_copy + 1):
         entry: dict = {"page": page, "qr": layout.one("qr", min(page, layout.pages)).json(),
@@ -42,6 +43,7 @@ def _pages(layout: Layout, exam: Exam, pages_per_copy: int) -> list[dict]:
             entry["grading_boxes"] = [{"part": m.key[0], "value": _grade_value(exam, *m.key), "box": m.box.json()}
                                       for m in layout.on(page, "grade")]
             entry["answer_spaces"] = [{"part": m.key[0], "box": m.box.json()} for m in layout.on(page, "answer")]
+            entry["numeric_boxes"] = [{"part": m.key[0], "box": m.box.json()} for m in layout.on(page, "numeric")]
             entry["additional_spaces"] = [{"box": m.box.json()} for m in layout.on(page, "extra")]
         else:
             entry["blank"] = True  # the page that pads a copy to an even count
