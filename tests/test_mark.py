@@ -419,6 +419,7 @@ def test_printed_copies_scanned_marked_on_screen_and_graded(tmp_path):
 
     from examgen.commands.copies import CopiesRequest, make_copies
     from examgen.commands.grade import GradeRequest, grade
+    from examgen.commands.returned import ReturnRequest, return_copies
     from examgen.commands.scan import ScanRequest, scan
     from examgen.project import Project
     from examgen.scanning.printed import read_printed
@@ -442,7 +443,8 @@ def test_printed_copies_scanned_marked_on_screen_and_graded(tmp_path):
         bob.log_in("bob", "bob-password")
         while (found := bob.next("2.2"))[0] is not None:
             answer, page = found
-            assert bob.save(answer, page, on_screen[_store(tmp_path).answer(answer).code])[0] == 200
+            assert bob.save(answer, page, on_screen[_store(tmp_path).answer(answer).code], notes=(0,),
+                            comment="see the sample solution")[0] == 200
         def mark_21(code: str, points: float) -> None:
             answer = next(a for a in _store(tmp_path).answers(part="2.1") if a.code == code)
             _, _, page = bob.request(f"/answer/{answer.id}")
@@ -464,3 +466,8 @@ def test_printed_copies_scanned_marked_on_screen_and_graded(tmp_path):
         (result.out_dir / "results.csv").read_text(encoding="utf-8")))}
     assert {code: float(rows[code]["2.2"]) for code in codes} == {code: float(p) for code, p in on_screen.items()}
     assert {code: float(rows[code]["2.1"]) for code in codes} == {code: truth.points[code, "2.1"] for code in codes}
+    returned = return_copies(target, ReturnRequest())  # the marks given on screen go back to the students
+    assert returned.on_screen == 6 and returned.returned == 3
+    assert not [warning for warning in returned.warnings if "screen" in warning]
+    assert {mark.notes for mark in part_marks(target.course / "scans" / STORE) if mark.part == "2.2"} == {
+        ("a square number",)}  # as the exam's source words it: the key the return finds its points by

@@ -33,7 +33,8 @@ class RubricNote:
 
     points: float | None
     html: str
-    text: str  # as the exam words it, stored with a mark that applies it
+    text: str  # as the exam's source words it (stripped), stored with a mark that applies it: the key
+    # `examgen return` finds the note's points by, and LaTeX its typesetting reads
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,13 @@ def scanned_answers(folder: Path, parts: dict[str, MarkedPart]) -> list[tuple[st
 def marked_parts(target: Target) -> tuple[str, dict[str | None, dict[str, MarkedPart]]]:
     """The exam's title and, per variant it is built in (None without variants), the parts graders
     mark, their texts in HTML."""
-    from ..orchestrate import prepare_all
+    from ..orchestrate import prepare_all, read_exam
     from ..stages.render import strings
     from ..writers.html import Converter, questions
 
     variants = prepare_all(target, Collector())
+    sources = {part.number: [note.text.source.strip() for note in part.answer.rubric()]
+               for _, part in read_exam(target, target.project.theme(), Collector()).parts()}
     first = next(iter(variants.values()))
     words = strings(target.project.theme(), first.exam.meta.language)
     converter = Converter({}, {}, {"figure": words("figure"), "table": words("table")}, lambda name: name, _math)
@@ -120,8 +123,8 @@ def marked_parts(target: Target) -> tuple[str, dict[str | None, dict[str, Marked
             part = question.part
             if part.answer.boxes():
                 continue
-            notes = tuple(RubricNote(note.points, shown.text.text, converter.plain_text(note.text))
-                          for shown, note in zip(question.notes, part.answer.rubric()))
+            notes = tuple(RubricNote(note.points, shown.text.text, source)
+                          for shown, note, source in zip(question.notes, part.answer.rubric(), sources[part.number]))
             parts[part.number] = MarkedPart(part.number, part.points, mark_step(part.points), question.title,
                                             question.body(collapsed=True).text,
                                             question.solution.text if question.solution else "", notes)
