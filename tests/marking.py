@@ -162,11 +162,6 @@ class Server:
         self.stop()
 
 
-def address(url: str) -> tuple[str, int]:
-    parsed = urllib.parse.urlsplit(url)
-    return parsed.hostname or "", parsed.port or 80
-
-
 class Client:
     """A grader's browser without the browser: cookies, the forms' hidden fields, redirects followed."""
 

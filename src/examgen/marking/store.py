@@ -85,10 +85,6 @@ class Answer:
     lease_grader: str | None
     lease_until: float | None
 
-    @property
-    def done(self) -> bool:
-        return (self.points is not None or bool(self.flag)) and not self.reopened
-
 
 @dataclass(frozen=True)
 class Given:
