@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +176,7 @@ class Client:
     def request(self, path: str, form: dict | list | None = None, headers: dict | None = None) -> tuple[int, str, str]:
         """(status, the final address, the body)."""
         import urllib.error
+        import urllib.parse
         import urllib.request
 
         data = None if form is None else urllib.parse.urlencode(form, doseq=True).encode()
