@@ -50,11 +50,13 @@ def test_a_grader_marks_answers_one_after_another_and_a_stale_save_is_a_conflict
         skipped_to = int(cid.request(f"/part/2.1/next?skip={other}")[1].rsplit("/", 1)[1])
         assert skipped_to not in (first, other)  # skip sets an answer aside, unsaved
         assert _store(course).answer(other).lease_grader is None
-        status, after = bob.save(first, page, "1", notes=(0, 1), annotations='[{"kind": "tick", "x": 0.2, "y": 0.3}]')
+        status, after = bob.save(first, page, "1", notes=(0, 1), annotations='[{"kind": "tick", "x": 0.2, "y": 0.3}, '
+                                 '{"kind": "text", "x": 0.5, "y": 0.5, "text": "</script><b>sic</b> & more"}]')
         assert status == 200 and f'action="/answer/{first}"' not in after  # on to the next answer
         # cid opens bob's answer (back to a marked one), bob changes it meanwhile: cid's save is a conflict
         _, cid_view = cid.request(f"/answer/{first}")[::2]
         _, bob_view = bob.request(f"/answer/{first}")[::2]
+        assert "</script><b>" not in bob_view and "\\u003c/script\\u003e\\u003cb\\u003esic" in bob_view
         assert bob.save(first, bob_view, "2")[0] == 200
         status, shown = cid.save(first, cid_view, "1")
         assert status == 409 and "Conflict" in shown and "bob saved this answer" in shown

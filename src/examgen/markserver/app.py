@@ -194,7 +194,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         state = {"max": part.points, "step": part.step, "notes": [note.points for note in part.notes],
                  "applied": [index for index, note in enumerate(part.notes) if note.text in shown.notes],
                  "annotations": json.loads(annotations_json(shown.annotations)), "points": shown.points}
-        return page("mark.html", session, status, part=part, answer=answer, shown=shown, state=json.dumps(state),
+        return page("mark.html", session, status, part=part, answer=answer, shown=shown, state=_script_json(state),
                     progress=store.progress(part.number).get(part.number), held=held, conflict=conflict,
                     mine=_mine(answer.part, session.grader.name),
                     history=[_change(row) for row in store.audit(answer.id)] if session.grader.examiner else [])
@@ -308,6 +308,12 @@ def _change(row: sqlite3.Row) -> dict[str, object]:
     old, new = (json.loads(row[side]) if row[side] else {} for side in ("old", "new"))
     return {"at": row["at"], "grader": row["grader"], "action": row["action"],
             "old": old.get("points"), "new": new.get("points"), "flag": new.get("flag", "")}
+
+
+def _script_json(value: object) -> str:
+    """JSON to put inside a <script> element: no '<', '>' or '&' that could end it (a grader's
+    annotation text such as '</script>' stays text)."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _local(target: str) -> str:
