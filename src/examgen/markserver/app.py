@@ -86,8 +86,9 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         return HTMLResponse(html, status, headers=HEADERS)
 
     def refused(request: Request, session: Session | None, problem: Refused) -> HTMLResponse:
+        came_from = request.headers.get("referer", "")
         return page("refused.html", session, problem.status, message=problem.message,
-                    back=request.headers.get("referer", "/"))
+                    back=came_from if came_from.startswith(("http://", "https://")) else "/")
 
     def signed_in(handler: Handler, examiner: bool = False, changes: bool = False):
         """A handler for logged-in graders (or the examiner only); one that changes something needs
