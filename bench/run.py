@@ -11,8 +11,9 @@ endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date bui
 print.pdf's size and the peak memory of examgen and its worker processes together, and
 `examgen grade` on simulated marks of 100 and 1,000 students, and a copy of it with four
 variants: their clean build and `examgen verify --seeds 1000`; 100 copies of a per-copy copy of
-the 2021 endterm; `examgen return` of 300 scanned and graded students of the sample exam. Each
-build row also says which views LaTeX ran for, so
+the 2021 endterm; `examgen return` of 300 scanned and graded students of the sample exam;
+`examgen mark` with 20 graders at once over 10,000 answers: the next answer on screen, its 95th
+percentile. Each build row also says which views LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
 
@@ -561,6 +562,55 @@ def bench_grading(root: Path, runs: int) -> list[Result]:
     return measure(COPIES_EXAM, measurements, runs)
 
 
+MARKING = "mark: next answer on screen, p95 (20 graders, 10,000 answers)"
+MARKING_GRADERS, MARKING_COPIES, MARKING_EACH = 20, 5000, 30  # 5,000 copies of two parts: 10,000 answers
+MARKING_THINK = (0.5, 1.5)  # seconds a simulated grader looks at an answer: far quicker than a person
+
+
+def bench_marking(root: Path, runs: int) -> list[Result]:
+    """`examgen mark` with 20 graders marking at once over HTTP (tests/marking.py: a scanned course made
+    from data, its server a real process), each saving an answer every 0.5-1.5 s: the time from
+    "save and next" to the next answer's page and image fetched, its 95th percentile per run over
+    every grader's answers; the target is 150 ms."""
+    import random
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from marking import Client, Server, make_course
+
+    from examgen.marking.store import STORE, Store
+
+    course = root / "marking"
+    scans = make_course(course, copies=MARKING_COPIES, images=False)
+    store = Store(scans / STORE)
+    names = [f"grader{number:02d}" for number in range(MARKING_GRADERS)]
+    for name in names:
+        store.add_grader(name, f"{name}-password", False)
+    store.close()
+    result = Result("(marking)", MARKING)
+    with Server.start(course) as server:
+        for run_number in range(runs):
+            waits: list[float] = []
+
+            def grade(name: str, waits: list[float] = waits, seed: int = run_number) -> None:
+                think = random.Random(f"{name}/{seed}")
+                client = Client(server.url)
+                client.log_in(name, f"{name}-password")
+                part = ("2.1", "2.2")[int(name[-2:]) % 2]
+                answer, page = client.next(part)
+                for _ in range(MARKING_EACH):
+                    time.sleep(think.uniform(*MARKING_THINK))
+                    start = time.perf_counter()
+                    status, page = client.save(answer or 0, page, "1")  # and on to the next answer's page
+                    answer = int(client.landed.rsplit("/", 1)[1])
+                    client.request(f"/answer/{answer}/space/0")
+                    waits.append(time.perf_counter() - start)
+                    if status != 200:
+                        raise CommandFailed(f"a save of the marking benchmark failed with {status}")
+
+            with ThreadPoolExecutor(MARKING_GRADERS) as pool:
+                list(pool.map(grade, names))
+            result.seconds.append(statistics.quantiles(waits, n=20)[-1])
+    return [result]
 RETURN_EXAM, RETURN_COUNT = "sample", 300
 RETURNING = f"return {RETURN_COUNT} students"
 OTHER_SCRIPTS = ("فاطمة الزهراء", "王小明", "Дмитрий Иванов", "अनिल कुमार")  # names the return's fonts must print
@@ -747,6 +797,10 @@ def main(argv: list[str] | None = None) -> int:
             results += bench_cli(root, args.runs)
         except CommandFailed as exc:
             failed["(cli)"] = str(exc)
+        try:
+            results += bench_marking(root, args.runs)
+        except CommandFailed as exc:
+            failed["(marking)"] = str(exc)
     table = rows(results)
     shares = {exam: own_share(results, exam) for exam in dict.fromkeys(r.exam for r in results)
               if exam != "(all)"}

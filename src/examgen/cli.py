@@ -331,6 +331,68 @@ def return_(ctx: click.Context, exam: str, copies: Path | None, scan_dir: Path |
 
 @main.command()
 @click.argument("exam")
+@click.option("--scan", "scan_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The scan's folder (default course/<id>/scans/); the store is its marking.sqlite.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address graders' browsers use (a lab network's); requests for any other are refused.")
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535),
+              help="The port (0: any free one).")
+@click.option("--add-grader", metavar="NAME", help="Add an account (or set its password), the password read "
+              "from standard input, or asked for twice on a terminal; then stop.")
+@click.option("--examiner", is_flag=True, help="With --add-grader: the account is the examiner's.")
+@click.option("--remove-grader", metavar="NAME", help="Remove an account (its marks stay, under its name); then stop.")
+@click.option("--export", "export_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the marks sheet `examgen grade` reads (paper and screen marks merged); then stop.")
+@click.pass_context
+def mark(ctx: click.Context, exam: str, scan_dir: Path | None, host: str, port: int, add_grader: str | None,
+         examiner: bool, remove_grader: str | None, export_file: Path | None) -> None:
+    """Mark EXAM's scanned answers on screen, a team of graders at once (docs/marking.md)."""
+    if examiner and not add_grader:
+        raise click.UsageError("--examiner goes with --add-grader NAME")
+    if sum(map(bool, (add_grader, remove_grader, export_file))) > 1:
+        raise click.UsageError("--add-grader, --remove-grader and --export are separate runs")
+
+    def action() -> None:
+        from .commands import mark as marking
+        from .project import Project
+
+        target = Project(Path.cwd()).resolve(exam)
+        if add_grader:
+            password = _new_password()
+            store = marking.add_grader(target, scan_dir, add_grader, password, examiner)
+            click.echo(f"{target.id}: {'examiner' if examiner else 'grader'} {add_grader} -> {os.path.relpath(store)}")
+        elif remove_grader:
+            store = marking.remove_grader(target, scan_dir, remove_grader)
+            click.echo(f"{target.id}: {remove_grader} removed from {os.path.relpath(store)}")
+        elif export_file:
+            result = marking.export_marks(target, scan_dir, export_file)
+            for conflict in result.conflicts:
+                click.echo(f"warning: conflict: {conflict}: the cell is left empty; mark it again on screen or "
+                           "correct the paper's boxes", err=True)
+            for flag in result.flagged:
+                click.echo(f"warning: flagged without points: {flag}", err=True)
+            click.echo(f"{target.id}: marks of {_counted(result.copies, 'copy', 'copies')}, "
+                       f"{_counted(result.screen, 'part')} from the screen, {len(result.conflicts)} conflicts -> "
+                       f"{os.path.relpath(result.path)}")
+        else:
+            from .markserver.server import serve as run
+
+            opened = marking.open_marking(target, scan_dir)
+            announce = lambda url: click.echo(f"{target.id}: marking at {url} (Ctrl-C stops)", nl=True)
+            _until_stopped(lambda: run(opened, host, port, announce))
+
+    _run(ctx, action)
+
+
+def _new_password() -> str:
+    """A password from standard input (its first line), or typed twice on a terminal."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@main.command()
+@click.argument("exam")
 @click.option("--format", "format_", required=True, type=click.Choice(list(EXPORTERS)),
               help="; ".join(f"{exporter.name}: {exporter.about}" for exporter in EXPORTERS.values()) + ".")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),

@@ -170,6 +170,13 @@ class ScanError(ExamgenError):
     exit_code = 10
 
 
+class MarkingError(ExamgenError):
+    """`examgen mark` cannot start or export as asked: no scan to mark, a store it cannot open, no
+    account where one is needed, a host or port it cannot serve on (docs/marking.md)."""
+
+    exit_code = 11
+
+
 class StrictWarning(ExamgenError):
     """A warning, which ``--strict`` (for CI) makes an error: nothing is installed."""
 

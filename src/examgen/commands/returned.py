@@ -31,7 +31,6 @@ PUBLISH = "publish.html"
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
 
-MARKING_STORE = "marking.sqlite"  # the on-screen marks beside the scans (marking/store.py's STORE)
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,9 @@ def return_copies(target: Target, request: ReturnRequest, on_screen: Sequence[Pa
     graded, absent = read_results(results, printed, [number for number, _ in parts])
     scanned = scanned_pages(scans, printed)
     if on_screen is None:
-        store = scans / MARKING_STORE
-        if store.is_file():
-            from ..marking.store import part_marks
+        from ..marking.store import STORE, part_marks
 
-            on_screen = part_marks(store)
-        else:
-            on_screen = ()
+        on_screen = part_marks(scans / STORE)  # none without a store: points only
     copies, warnings = returned_copies(printed, parts, graded, scanned, on_screen, rubric)
     own = Collector()  # the return's own warnings, which publish.html lists too (not the exam source's)
     for warning in warnings:
