@@ -142,20 +142,19 @@ def draw_mark(image: np.ndarray, box, mark: str, height: float, dpi: int, rng: r
         _line(image, (left + 0.1 * size, top + 0.1 * size), (left + 0.9 * size, top + 0.9 * size), width, pen)
 
 
-def degrade(image: np.ndarray, rng: random.Random, turn: bool, black_and_white: bool,
-            dpi: int) -> tuple[bytes, str]:
-    """A scanner's view of a marked page: turned, skewed, scaled, shifted, blurred, noised, compressed. The
-    scanner's bed reaches BED_MARGIN beyond the page on every side (grey where there is no paper), so a
-    page shifted by up to 10 mm is still whole."""
-    margin = round(BED_MARGIN * dpi / 25.4)
-    image = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=235)
-    height, width = image.shape
-    if turn:
-        image = cv2.rotate(image, cv2.ROTATE_180)
-    angle, scale = rng.uniform(-3, 3), rng.uniform(0.96, 1.04)
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
-    matrix[:, 2] += [rng.uniform(-10, 10) * dpi / 25.4, rng.uniform(-10, 10) * dpi / 25.4]
-    image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=235)
+def scanner_matrix(rng: random.Random, size: tuple[int, int], turn: bool, dpi: int, shift_mm: float = 10) -> np.ndarray:
+    """How a scanner places an image of ``size`` (width, height) on its bed: turned 180 degrees or not, skewed up
+    to 3 degrees, scaled by up to 4 %, shifted by up to ``shift_mm`` (a 2 x 3 map of pixels)."""
+    width, height = size
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), rng.uniform(-3, 3) + (180 if turn else 0),
+                                     rng.uniform(0.96, 1.04))
+    matrix[:, 2] += [rng.uniform(-shift_mm, shift_mm) * dpi / 25.4, rng.uniform(-shift_mm, shift_mm) * dpi / 25.4]
+    return matrix
+
+
+def scanned_bytes(image: np.ndarray, rng: random.Random, black_and_white: bool) -> tuple[bytes, str]:
+    """A scanner's sensor and file: blurred, noised, then JPEG-compressed at quality 50-90 or thresholded to
+    black and white (PNG)."""
     image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 0.8))
     noisy = image.astype(np.float32) * rng.uniform(0.9, 0.98) + np.random.default_rng(rng.randrange(1 << 30)).normal(
         0, rng.uniform(2, 7), image.shape)
@@ -166,6 +165,19 @@ def degrade(image: np.ndarray, rng: random.Random, turn: bool, black_and_white: 
         return data.tobytes(), "png"
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(50, 90)])
     return data.tobytes(), "jpg"
+
+
+def degrade(image: np.ndarray, rng: random.Random, turn: bool, black_and_white: bool,
+            dpi: int) -> tuple[bytes, str]:
+    """A scanner's view of a marked page: turned, skewed, scaled, shifted, blurred, noised, compressed. The
+    scanner's bed reaches BED_MARGIN beyond the page on every side (grey where there is no paper), so a
+    page shifted by up to 10 mm is still whole."""
+    margin = round(BED_MARGIN * dpi / 25.4)
+    image = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=235)
+    height, width = image.shape
+    image = cv2.warpAffine(image, scanner_matrix(rng, (width, height), turn, dpi), (width, height),
+                           flags=cv2.INTER_LINEAR, borderValue=235)
+    return scanned_bytes(image, rng, black_and_white)
 
 
 def scan_copy_page(printed: Printed, truth: Truth, code: str, page: int, rng: random.Random, dpi: int,
@@ -221,3 +233,58 @@ def write_pdf(pages: list[Scanned], path: Path, dpi: int) -> Path:
     images = [Image.open(io.BytesIO(page.image)) for page in pages]
     images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=dpi, quality=90)
     return path
+
+
+CHECKBOX = (9.64, 0.6, 18.94)  # a check box's side, its frame's rule and the step to the next option (points)
+GRADING_BOX = (11.91, 0.5, 15.59)  # the same for the grading boxes (4.2 mm, 5.5 mm apart)
+SUPERSAMPLE = 4  # the printed strip is drawn this much finer and scaled down, as a renderer's anti-aliasing does
+
+
+@dataclass
+class Patch:
+    """A scanned strip of a page holding one part's boxes in a column: its image, where the scan's placement
+    (off by what a QR code's placement leaves) puts the strip's points (x right, y down from its top) in it,
+    and each box (points, y up, as layout.json has them) with the mark drawn into it."""
+
+    gray: np.ndarray
+    placement: np.ndarray
+    height: float
+    boxes: list
+    marks: list[str]
+    line: float
+
+
+def marked_patch(marks: list[str], grading: bool, dpi: int, rng: random.Random,
+                 black_and_white: bool = False) -> Patch:
+    """A part's boxes (options, or a grader's points) printed with their texts beside them, marked with
+    ``marks`` by draw_mark and scanned as a page is (scanner_matrix, scanned_bytes), then decoded."""
+    from examgen.stages.positions import Box
+
+    side, rule, step = GRADING_BOX if grading else CHECKBOX
+    width, height = 120.0, 2 * 14 + step * (len(marks) - 1) + side
+    s = dpi / 72
+    fine = s * SUPERSAMPLE
+    canvas = np.full((round(height * fine), round(width * fine)), 255, np.uint8)
+    left = 14.0 if grading else 30.0
+    boxes = [Box(left, height - 14 - side - index * step, side, side) for index in range(len(marks))]
+    for index, box in enumerate(boxes):
+        top = height - box.y - box.height
+        cv2.rectangle(canvas, (round(box.x * fine), round(top * fine)),
+                      (round((box.x + side) * fine), round((top + side) * fine)), 0, max(1, round(rule * fine)))
+        text_at = (box.x - 7.5, top + side * 0.85) if grading else (box.x + side + 8.5, top + side * 0.85)
+        text = str(index) if grading else "Softmax, cross entropy"[: 8 + 3 * index]
+        cv2.putText(canvas, text, (round(text_at[0] * fine), round(text_at[1] * fine)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.028 * fine, 0, max(1, round(0.7 * fine)), cv2.LINE_AA)
+    image = cv2.resize(canvas, (round(width * s), round(height * s)), interpolation=cv2.INTER_AREA)
+    pen = rng.randint(40, 100) if grading else rng.randint(10, 70)
+    for box, mark in zip(boxes, marks):
+        draw_mark(image, box, mark, height, dpi, rng, pen, black_and_white)
+    size = (image.shape[1], image.shape[0])
+    matrix = scanner_matrix(rng, size, rng.random() < 0.3, dpi, shift_mm=1)
+    image = cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)
+    data, _ = scanned_bytes(image, rng, black_and_white)
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    error = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), rng.uniform(-0.3, 0.3), 1.0)
+    error[:, 2] += [rng.uniform(-2, 2) * s, rng.uniform(-2, 2) * s]  # a QR code's placement: a point or two off
+    placement = np.vstack([error, [0, 0, 1]]) @ np.vstack([matrix, [0, 0, 1]]) @ np.diag([s, s, 1.0])
+    return Patch(gray, placement[:2], height, boxes, marks, rule)

@@ -1,17 +1,19 @@
 """What is in a box: empty, crossed, filled (a cross undone, as the cover says), or unclear.
 
 A box is cut out of the scan at READ_DPI on the printed page's grid and its printed frame found
-near where the page's placement puts it (``refine`` first corrects the placement by all frames of
-the page), so a box is read where it is, not where it should be; only its inside, clear of the
-frame, is read. Pixels are ink by how much darker than
+near where the page's placement puts it (``refine`` first corrects the placement by the frames of
+the page), each of its four lines then on its own, so a box is read where it is, not where it
+should be; only its inside, clear of the frame, is read. Pixels are ink by how much darker than
 the paper around the box they are: ``dark`` (a pen) or ``faint`` (a pencil, a trace). A cross is ink
-in the four corners and the middle of the box, with paper between its arms; a fill is nearly all dark.
-Everything else (a faint stroke, a half-filled box, a single line, a line from the next box) is
-unclear: flagged for a person, never guessed."""
+in the four corners and the middle of the box, with paper between its arms (in each of the four
+triangles its diagonals cut at the edges: a thick pen's cross at 150 dpi leaves little); a fill is
+nearly all dark, those triangles too. Everything else (a faint stroke, a half-filled box, a single
+line, a line from the next box) is unclear: flagged for a person, never guessed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ..stages.positions import Box
@@ -23,17 +25,23 @@ READ_DPI = 200
 SEARCH = 6.0  # points around where the QR code places a box that its frame is looked for
 NUDGE = 1.5  # points around where the frames' fit places a box that its frame is looked for again
 FIT_WITHIN = 1.0  # points a frame may be from where the fit of all frames puts it
-PAD = 2.5  # points of paper around the frame that the frame's search compares against
-CLEAR_OF_FRAME = 1.4  # points between the frame's inner edge and what is read
+MOST_TURN, MOST_SCALE = 0.6, 0.01  # the most (degrees, share) the frames may correct the QR code's placement by
+SIDE_NUDGE = 2  # pixels at READ_DPI around where the frame's match puts a side that the side is looked for
+SIDE_AT_LEAST = 0.15  # how much darker a side's line must be than what is beside it to move the side
+PAD = 2.5  # points of the page around a frame's search, so that its line's strip lies inside the cut
+CLEAR_OF_FRAME = 0.9  # points between the frame's inner edge and what is read
+EMPTY_CLEAR_OF_FRAME = 1.4  # points between the frame's inner edge and where an empty box has no ink (a blurred
+# frame's edge reaches past CLEAR_OF_FRAME; a cross's paper between its arms is widest at the frame)
 DARK, FAINT = 0.5, 0.2  # ink levels (0 paper, 1 black) of a pen's and a pencil's pixel
 EMPTY_AT_MOST = 0.025  # share of faint pixels an empty box may have (dust, noise)
-FILLED_AT_LEAST = 0.85  # share of dark pixels of a filled box, and of each ninth along its edges
+FILLED_AT_LEAST = 0.85  # share of dark pixels of a filled box, and of each triangle at its edges
 CROSS_SHARE = (0.06, 0.88)  # the share of dark pixels a cross leaves
-CROSS_EDGE = 0.4  # the most dark share between a cross's arms, near the middle of each edge
-BETWEEN_ARMS = 0.24  # how far from both diagonals (by the box's side) is between a cross's arms
+BETWEEN_ARMS = (0.04, 0.2)  # the least share of paper between a cross's arms, in each triangle the diagonals cut at
+# an edge and in the four on average: a thick pen's cross at 150 dpi leaves little paper on a side (a fill none)
 CROSS_CORNER, CROSS_MIDDLE = 0.06, 0.15  # the least dark share of each corner ninth and the middle one
-FRAME_AT_LEAST = 0.15  # how much darker the frame's line must be than the paper beside it to be found
-BESIDE = (2.0, 7.0)  # points from a check box's side to where a mark beside it is looked for (its text is 8.5 away)
+FRAME_AT_LEAST = 0.075  # the least mean ink along each side of a frame that is found (a printed line: 0.2-0.5)
+BESIDE = (2.5, 7.0)  # points from a check box's side to where a mark beside it is looked for (its text is 8.5 away)
+BESIDE_HEIGHT = 0.6  # the middle share of the box's height where a mark beside it is looked for
 MARKED_BESIDE_AT_LEAST = 0.03  # share of dark pixels beside a box that is a mark, not dust
 
 EMPTY, CROSSED, FILLED, UNCLEAR = "empty", "crossed", "filled", "unclear"
@@ -65,33 +73,56 @@ def ink_of(patch: np.ndarray) -> np.ndarray:
     """How dark each pixel is against the paper around it: 0 paper, 1 black."""
     import numpy as np
 
-    paper = max(float(np.percentile(patch, 90)), 96.0)
+    flat = patch.ravel()
+    at = int(flat.size * 0.9)
+    paper = max(float(np.partition(flat, at)[at]), 96.0)  # the 90th percentile
     return np.clip((paper - patch.astype(np.float32)) / (paper * 0.85), 0.0, 1.0)
 
 
-def _frame_offset(ink: np.ndarray, box_px: float, line_px: float) -> tuple[int, int, float]:
-    """Where the frame is in the patch (its offset from the patch's centre, in pixels) and how much darker
-    its line is there than the paper beside it: a ring where the line is, against bands on both sides."""
+@cache
+def _side_kernels(box_px: int, line_px: int) -> tuple[int, tuple[tuple[np.ndarray, np.ndarray], ...]]:
+    """The four sides of a frame as separable kernels (across a side, along it): the mean ink of a strip along
+    the side's line, two pixels wider than the line on both sides (so that a blurred or slightly turned line
+    counts whole), and clear of the corners, where the other sides' lines and a cross's strokes run; and the
+    kernels' size."""
+    import numpy as np
+
+    ring, band = max(2, line_px + 1), 2
+    size = box_px + ring + 2 * band
+    along = np.zeros(size, np.float32)
+    along[band + ring + band:size - band - ring - band] = 1 / (size - 2 * (band + ring + band))
+    kernels = []
+    for strip in (slice(0, ring + 2 * band), slice(size - ring - 2 * band, size)):
+        across = np.zeros(size, np.float32)
+        across[strip] = 1 / (ring + 2 * band)
+        kernels += [(along, across), (across, along)]  # (x, y): a top or bottom side, then a left or right one
+    return size, tuple(kernels)
+
+
+@cache
+def _beyond(height: int, width: int, search_px: float) -> np.ndarray:
+    """Where offsets from the middle of a (height, width) grid of scores are more than search_px away."""
+    import numpy as np
+
+    return np.hypot(*np.mgrid[0:height, 0:width] - (np.array([height - 1, width - 1]) / 2)[:, None, None]) > search_px
+
+
+def _frame_offset(ink: np.ndarray, box_px: float, line_px: float, search_px: float) -> tuple[int, int, float]:
+    """Where the frame is in the patch (its offset from the patch's centre, in pixels, at most ``search_px``) and
+    how clearly it shows there: the ink along its palest side, so that a place where only two sides meet other
+    ink (between two boxes, along a cross's thick strokes) is no frame."""
     import cv2
     import numpy as np
 
-    ring, band = max(2, round(line_px + 1)), 2
-    size = round(box_px) + ring + 2 * band
-    template = np.full((size, size), -1, np.float32)
-
-    def square(side: int, value: float) -> None:
-        start = (size - side) // 2
-        template[start:start + side, start:start + side] = value
-
-    square(round(box_px) + ring, 1)
-    square(round(box_px) - ring, -1)
-    square(round(box_px) - ring - 2 * band, 0)
-    on = template > 0
-    template[on] /= on.sum()
-    template[template < 0] /= -(template < 0).sum()
-    scores = cv2.matchTemplate(ink, template, cv2.TM_CCORR)
+    size, kernels = _side_kernels(round(box_px), round(line_px))
+    anchor = size // 2
+    height, width = ink.shape[0] - size + 1, ink.shape[1] - size + 1
+    scores = np.min([cv2.sepFilter2D(ink, -1, x, y, anchor=(anchor, anchor))[anchor:anchor + height,
+                                                                              anchor:anchor + width]
+                     for x, y in kernels], axis=0)
+    scores[_beyond(height, width, search_px)] = -1.0
     _, best, _, (x, y) = cv2.minMaxLoc(scores)
-    return round(x - (scores.shape[1] - 1) / 2), round(y - (scores.shape[0] - 1) / 2), float(best)
+    return round(x - (width - 1) / 2), round(y - (height - 1) / 2), float(best)
 
 
 def _frame(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_height: float,
@@ -102,38 +133,54 @@ def _frame(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_
     area = Box(box.x - reach, box.y - reach, box.width + 2 * reach, box.height + 2 * reach)
     ink = ink_of(cut(gray, placement, area, page_height, READ_DPI))
     per_point = READ_DPI / 72
-    dx, dy, frame = _frame_offset(ink, box.width * per_point, line * per_point)
+    dx, dy, frame = _frame_offset(ink, box.width * per_point, line * per_point, search * per_point)
     return ink, dx, dy, frame
 
 
 def refine(gray: np.ndarray, placement: np.ndarray, boxes: list[tuple[Box, float]], page_height: float) -> np.ndarray:
     """The placement corrected by where the page's box frames are (each looked for SEARCH points around where
     the placement puts it): a turn, scale and shift fitted to them, frames that disagree by more than a point
-    left out. The QR code's placement stays where fewer than two frames are found."""
+    left out, and so are filled boxes (a fill hides its frame, and may reach past it). The QR code's placement
+stays where fewer than two frames are found, or where the frames would turn or scale it more than it can be
+off."""
     import numpy as np
 
     per_point = READ_DPI / 72
     pairs = []
     for box, line in boxes:
-        _, dx, dy, frame = _frame(gray, placement, box, line, page_height, SEARCH)
-        if frame >= FRAME_AT_LEAST:
+        ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, SEARCH)
+        if frame >= FRAME_AT_LEAST and float(_inside(ink, dx, dy, box, line, SEARCH).mean()) < DARK:
             centre = (box.x + box.width / 2, page_height - box.y - box.height / 2)
             pairs.append((centre, (centre[0] + dx / per_point, centre[1] + dy / per_point)))
     for _ in range(3):
         if len(pairs) < 2:
             return placement
-        rows, targets = [], []
-        for (x, y), (u, v) in pairs:  # a similarity: u = a x - b y + c, v = b x + a y + d
-            rows += [[x, -y, 1, 0], [y, x, 0, 1]]
-            targets += [u, v]
-        (a, b, c, d), *_ = np.linalg.lstsq(np.array(rows, float), np.array(targets, float), rcond=None)
-        correction = np.array([[a, -b, c], [b, a, d], [0, 0, 1]])
+        correction = _fit(pairs)
         kept = [((x, y), (u, v)) for (x, y), (u, v) in pairs
                 if np.hypot(*(correction @ [x, y, 1])[:2] - np.array([u, v])) <= FIT_WITHIN]
         if len(kept) == len(pairs):
+            turn, scale = np.arctan2(correction[1, 0], correction[0, 0]), np.hypot(*correction[:2, 0])
+            if abs(np.degrees(turn)) > MOST_TURN or abs(scale - 1) > MOST_SCALE:
+                return placement  # frames found in the wrong places (filled boxes, crosses over the frames)
             return placement @ correction
         pairs = kept
     return placement
+
+
+def _fit(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> np.ndarray:
+    """The similarity (3 x 3) that moves the printed frames' centres onto where they were found; for two frames
+    only a shift, which the other frame then checks (two points fit any similarity exactly)."""
+    import numpy as np
+
+    if len(pairs) < 3:
+        (dx, dy), *_ = np.mean([(u - x, v - y) for (x, y), (u, v) in pairs], axis=0, keepdims=True)
+        return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]])
+    rows, targets = [], []
+    for (x, y), (u, v) in pairs:  # a similarity: u = a x - b y + c, v = b x + a y + d
+        rows += [[x, -y, 1, 0], [y, x, 0, 1]]
+        targets += [u, v]
+    (a, b, c, d), *_ = np.linalg.lstsq(np.array(rows, float), np.array(targets, float), rcond=None)
+    return np.array([[a, -b, c], [b, a, d], [0, 0, 1]])
 
 
 def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_height: float,
@@ -144,32 +191,71 @@ def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, pag
     ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, NUDGE)
     if frame < FRAME_AT_LEAST:
         return BoxState(UNCLEAR, 0.0, "its printed frame is not where it should be (the page is damaged or misplaced)")
-    per_point = READ_DPI / 72
-    inset = (NUDGE + PAD + line + line / 2 + CLEAR_OF_FRAME) * per_point
-    inside = ink[round(inset + dy):round(inset + dy + (box.height - line - 2 * CLEAR_OF_FRAME) * per_point),
-                 round(inset + dx):round(inset + dx + (box.width - line - 2 * CLEAR_OF_FRAME) * per_point)]
-    state = classify(inside)
-    if option and state.state == FILLED and _marked_beside(gray, placement, box, page_height):
+    state = classify(_inside(ink, dx, dy, box, line, NUDGE))
+    if option and state.state == FILLED and _marked_beside(gray, _shifted(placement, dx, dy), box, page_height):
         return BoxState(UNCLEAR, state.dark, "a filled box with a mark beside it: an option marked again?")
     return state
 
 
+def _inside(ink: np.ndarray, dx: float, dy: float, box: Box, line: float, search: float) -> np.ndarray:
+    """The ink inside a box's frame (clear of it by CLEAR_OF_FRAME), the frame found at (dx, dy) in ``ink`` (the
+    ink around the box that ``_frame`` cut with ``search``) and each of its sides then found on its own, within
+    SIDE_NUDGE pixels: where the scan's box is a pixel larger or smaller than printed, or the frame's match was
+    pulled by a stroke over its corners, the inside still ends at each of its lines."""
+    import numpy as np
+
+    per_point = READ_DPI / 72
+    start = (search + PAD + line) * per_point
+    top, left = start + dy, start + dx
+    bottom, right = top + box.height * per_point, left + box.width * per_point
+    rows = slice(round(top + (bottom - top) / 4), round(bottom - (bottom - top) / 4))
+    columns = slice(round(left + (right - left) / 4), round(right - (right - left) / 4))
+    clear = (line / 2 + CLEAR_OF_FRAME) * per_point
+
+    def side(at: float, across: np.ndarray) -> float:
+        """Where a side's line is: the darkest of the median ink profiles across it (``across``: rows or
+        columns of ink near ``at``, the middle of the side along them)."""
+        first = max(0, round(at) - SIDE_NUDGE)
+        strip = np.sort(across[first:round(at) + SIDE_NUDGE + 1], axis=1)
+        profile = strip[:, strip.shape[1] // 2]  # the median along the side
+        if profile.size == 0 or float(profile.max() - profile.min()) < SIDE_AT_LEAST:
+            return at
+        return first + float(np.argmax(profile - 0.01 * abs(np.arange(profile.size) + first - at)))
+
+    top, bottom = side(top, ink[:, columns]), side(bottom, ink[:, columns])
+    left, right = side(left, ink[rows].T), side(right, ink[rows].T)
+    return ink[round(top + clear):round(bottom - clear), round(left + clear):round(right - clear)]
+
+
+def _shifted(placement: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The placement moved by (dx, dy) pixels at READ_DPI on the printed page: onto where a box's frame was found."""
+    import numpy as np
+
+    per_point = READ_DPI / 72
+    return placement @ np.array([[1, 0, dx / per_point], [0, 1, dy / per_point], [0, 0, 1.0]])
+
+
 def _marked_beside(gray: np.ndarray, placement: np.ndarray, box: Box, page_height: float) -> bool:
-    """Whether there is a mark just left or right of a box, between it and its margin or its option's text."""
+    """Whether there is a mark just left or right of a box, between it and its margin or its option's text, at
+    the box's middle height (where the cover's sample puts it; a cross's strokes past the box's corners do not
+    reach there)."""
     near, far = BESIDE
-    strips = (Box(box.x + box.width + near, box.y, far - near, box.height),
-              Box(box.x - far, box.y, far - near, box.height))
+    middle = Box(box.x, box.y + box.height * (1 - BESIDE_HEIGHT) / 2, box.width, box.height * BESIDE_HEIGHT)
+    strips = (Box(middle.x + middle.width + near, middle.y, far - near, middle.height),
+              Box(middle.x - far, middle.y, far - near, middle.height))
     return any(float((ink_of(cut(gray, placement, strip, page_height, READ_DPI)) > DARK).mean())
                >= MARKED_BESIDE_AT_LEAST for strip in strips)
 
 
 def classify(inside: np.ndarray) -> BoxState:
-    """A box's inside (ink levels) as empty, crossed, filled or unclear."""
+    """A box's inside (ink levels, READ_DPI, clear of the frame by CLEAR_OF_FRAME) as empty, crossed, filled or
+    unclear."""
     import numpy as np
 
     dark_pixels = inside > DARK
     dark = float(dark_pixels.mean())
-    faint = float((inside > FAINT).mean())
+    rim = round((EMPTY_CLEAR_OF_FRAME - CLEAR_OF_FRAME) * READ_DPI / 72)
+    faint = float((inside[rim:inside.shape[0] - rim, rim:inside.shape[1] - rim] > FAINT).mean())
     if faint <= EMPTY_AT_MOST:
         return BoxState(EMPTY, dark)
     rows = np.array_split(np.arange(inside.shape[0]), 3)
@@ -178,15 +264,13 @@ def classify(inside: np.ndarray) -> BoxState:
     corners = (ninths[0][0], ninths[0][2], ninths[2][0], ninths[2][2])
     height, width = inside.shape
     y, x = (np.mgrid[0:height, 0:width] + 0.5) / np.array([height, width])[:, None, None]
-    apart = np.minimum(abs(x - y), abs(x + y - 1)) / np.sqrt(2)  # how far from both diagonals, by the box's side
-    between = apart > BETWEEN_ARMS
-    edges = tuple(float(dark_pixels[between & side].mean())
+    paper = tuple(1 - float(dark_pixels[side].mean())
                   for side in (y < 0.5 - abs(x - 0.5), y > 0.5 + abs(x - 0.5), x < 0.5 - abs(y - 0.5),
-                               x > 0.5 + abs(y - 0.5)))  # the four triangles between a cross's arms, at their edges
-    if dark >= FILLED_AT_LEAST and min(edges) >= FILLED_AT_LEAST:
+                               x > 0.5 + abs(y - 0.5)))  # the four triangles between the diagonals, at each edge
+    if dark >= FILLED_AT_LEAST and max(paper) <= 1 - FILLED_AT_LEAST:
         return BoxState(FILLED, dark)
     if (CROSS_SHARE[0] <= dark <= CROSS_SHARE[1] and min(corners) >= CROSS_CORNER and ninths[1][1] >= CROSS_MIDDLE
-            and max(edges) <= CROSS_EDGE):
+            and min(paper) >= BETWEEN_ARMS[0] and sum(paper) / 4 >= BETWEEN_ARMS[1]):
         return BoxState(CROSSED, dark)
     if dark < CROSS_SHARE[0]:
         why = "a faint or small mark"
