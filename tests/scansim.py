@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -23,6 +24,7 @@ from examgen.scanning.printed import Printed
 
 CLEAR = ("empty", "cross", "fill", "cross-fill")  # marks a scan must read
 AMBIGUOUS = ("faint", "half", "stray", "single")  # marks a scan must flag
+RE_MARKED = "re-marked"  # an option's box filled and a cross beside it: marked again, as the cover allows; flagged
 MM = 72 / 25.4
 BED_MARGIN = 12  # mm
 
@@ -63,7 +65,7 @@ def plan_marks(printed: Printed, rng: random.Random, ambiguous_share: float = 0.
                 for spot in spots:
                     mark = rng.choices(CLEAR, (5, 4, 1, 1))[0]
                     if rng.random() < ambiguous_share:
-                        mark = rng.choice(AMBIGUOUS)
+                        mark = rng.choice((*AMBIGUOUS, RE_MARKED))
                         truth.ambiguous.add((code, part))
                     truth.marks[code, page, part, spot.value] = mark
                     if mark == "cross":
@@ -121,7 +123,11 @@ def draw_mark(image: np.ndarray, box, mark: str, height: float, dpi: int, rng: r
             b = (left + size * (x1 + (reach if x1 == 0 else -reach) + rng.uniform(-0.06, 0.06)),
                  top + size * (y1 + (reach if y1 == 0 else -reach) + rng.uniform(-0.06, 0.06)))
             _line(image, a, b, width, pen)
-    if mark in ("fill", "cross-fill"):
+    if mark == RE_MARKED:  # the cover's sample: a cross of 2.4 mm a thin space right of the filled box
+        middle, half = (left + size + (1.7 + 1.2 * MM) * s, top + size / 2), 1.2 * MM * s
+        _line(image, (middle[0] - half, middle[1] - half), (middle[0] + half, middle[1] + half), width, pen)
+        _line(image, (middle[0] - half, middle[1] + half), (middle[0] + half, middle[1] - half), width, pen)
+    if mark in ("fill", "cross-fill", RE_MARKED):
         grow = rng.uniform(0.0, 0.12) * size
         corners = np.array([[left - grow, top - grow], [left + size + grow, top - grow * rng.random()],
                             [left + size + grow, top + size + grow], [left - grow * rng.random(), top + size + grow]])
@@ -238,6 +244,7 @@ def write_pdf(pages: list[Scanned], path: Path, dpi: int) -> Path:
 CHECKBOX = (9.64, 0.6, 18.94)  # a check box's side, its frame's rule and the step to the next option (points)
 GRADING_BOX = (11.91, 0.5, 15.59)  # the same for the grading boxes (4.2 mm, 5.5 mm apart)
 SUPERSAMPLE = 4  # the printed strip is drawn this much finer and scaled down, as a renderer's anti-aliasing does
+STRIP_WIDTH = 70.0  # points: a part's boxes and the start of their texts
 
 
 @dataclass
@@ -254,28 +261,37 @@ class Patch:
     line: float
 
 
-def marked_patch(marks: list[str], grading: bool, dpi: int, rng: random.Random,
-                 black_and_white: bool = False) -> Patch:
-    """A part's boxes (options, or a grader's points) printed with their texts beside them, marked with
-    ``marks`` by draw_mark and scanned as a page is (scanner_matrix, scanned_bytes), then decoded."""
+@cache
+def _printed_strip(grading: bool, count: int, dpi: int) -> tuple[np.ndarray, float, tuple]:
+    """A strip of a printed page with a column of ``count`` boxes and their texts beside them, rendered at dpi:
+    its pixels (not to be changed), its height and its boxes (points, y up, as layout.json has them)."""
     from examgen.stages.positions import Box
 
     side, rule, step = GRADING_BOX if grading else CHECKBOX
-    width, height = 120.0, 2 * 14 + step * (len(marks) - 1) + side
-    s = dpi / 72
-    fine = s * SUPERSAMPLE
-    canvas = np.full((round(height * fine), round(width * fine)), 255, np.uint8)
-    left = 14.0 if grading else 30.0
-    boxes = [Box(left, height - 14 - side - index * step, side, side) for index in range(len(marks))]
+    height = 2 * 14 + step * (count - 1) + side
+    fine = dpi / 72 * SUPERSAMPLE
+    canvas = np.full((round(height * fine), round(STRIP_WIDTH * fine)), 255, np.uint8)
+    left = 14.0 if grading else 20.0
+    boxes = tuple(Box(left, height - 14 - side - index * step, side, side) for index in range(count))
     for index, box in enumerate(boxes):
         top = height - box.y - box.height
         cv2.rectangle(canvas, (round(box.x * fine), round(top * fine)),
                       (round((box.x + side) * fine), round((top + side) * fine)), 0, max(1, round(rule * fine)))
         text_at = (box.x - 7.5, top + side * 0.85) if grading else (box.x + side + 8.5, top + side * 0.85)
-        text = str(index) if grading else "Softmax, cross entropy"[: 8 + 3 * index]
+        text = str(index) if grading else "Softmax, cross entropy"[: 4 + 3 * index]
         cv2.putText(canvas, text, (round(text_at[0] * fine), round(text_at[1] * fine)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.028 * fine, 0, max(1, round(0.7 * fine)), cv2.LINE_AA)
-    image = cv2.resize(canvas, (round(width * s), round(height * s)), interpolation=cv2.INTER_AREA)
+    image = cv2.resize(canvas, (round(STRIP_WIDTH * dpi / 72), round(height * dpi / 72)), interpolation=cv2.INTER_AREA)
+    return image, height, boxes
+
+
+def marked_patch(marks: list[str], grading: bool, dpi: int, rng: random.Random,
+                 black_and_white: bool = False) -> Patch:
+    """A part's boxes (options, or a grader's points) printed with their texts beside them, marked with
+    ``marks`` by draw_mark and scanned as a page is (scanner_matrix, scanned_bytes), then decoded."""
+    printed, height, boxes = _printed_strip(grading, len(marks), dpi)
+    image = printed.copy()
+    s = dpi / 72
     pen = rng.randint(40, 100) if grading else rng.randint(10, 70)
     for box, mark in zip(boxes, marks):
         draw_mark(image, box, mark, height, dpi, rng, pen, black_and_white)
@@ -287,4 +303,4 @@ def marked_patch(marks: list[str], grading: bool, dpi: int, rng: random.Random,
     error = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), rng.uniform(-0.3, 0.3), 1.0)
     error[:, 2] += [rng.uniform(-2, 2) * s, rng.uniform(-2, 2) * s]  # a QR code's placement: a point or two off
     placement = np.vstack([error, [0, 0, 1]]) @ np.vstack([matrix, [0, 0, 1]]) @ np.diag([s, s, 1.0])
-    return Patch(gray, placement[:2], height, boxes, marks, rule)
+    return Patch(gray, placement[:2], height, list(boxes), marks, (GRADING_BOX if grading else CHECKBOX)[1])

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 READ_DPI = 200
 SEARCH = 6.0  # points around where the QR code places a box that its frame is looked for
 NUDGE = 1.5  # points around where the frames' fit places a box that its frame is looked for again
-FIT_WITHIN = 1.0  # points a frame may be from where the fit of all frames puts it
+FIT_WITHIN = 0.5  # points a frame may be from where the fit of all frames puts it (a pixel at 150 dpi)
 MOST_TURN, MOST_SCALE = 0.6, 0.01  # the most (degrees, share) the frames may correct the QR code's placement by
 SIDE_NUDGE = 2  # pixels at READ_DPI around where the frame's match puts a side that the side is looked for
 SIDE_AT_LEAST = 0.15  # how much darker a side's line must be than what is beside it to move the side
@@ -80,26 +80,6 @@ def ink_of(patch: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _side_kernels(box_px: int, line_px: int) -> tuple[int, tuple[tuple[np.ndarray, np.ndarray], ...]]:
-    """The four sides of a frame as separable kernels (across a side, along it): the mean ink of a strip along
-    the side's line, two pixels wider than the line on both sides (so that a blurred or slightly turned line
-    counts whole), and clear of the corners, where the other sides' lines and a cross's strokes run; and the
-    kernels' size."""
-    import numpy as np
-
-    ring, band = max(2, line_px + 1), 2
-    size = box_px + ring + 2 * band
-    along = np.zeros(size, np.float32)
-    along[band + ring + band:size - band - ring - band] = 1 / (size - 2 * (band + ring + band))
-    kernels = []
-    for strip in (slice(0, ring + 2 * band), slice(size - ring - 2 * band, size)):
-        across = np.zeros(size, np.float32)
-        across[strip] = 1 / (ring + 2 * band)
-        kernels += [(along, across), (across, along)]  # (x, y): a top or bottom side, then a left or right one
-    return size, tuple(kernels)
-
-
-@cache
 def _beyond(height: int, width: int, search_px: float) -> np.ndarray:
     """Where offsets from the middle of a (height, width) grid of scores are more than search_px away."""
     import numpy as np
@@ -109,17 +89,23 @@ def _beyond(height: int, width: int, search_px: float) -> np.ndarray:
 
 def _frame_offset(ink: np.ndarray, box_px: float, line_px: float, search_px: float) -> tuple[int, int, float]:
     """Where the frame is in the patch (its offset from the patch's centre, in pixels, at most ``search_px``) and
-    how clearly it shows there: the ink along its palest side, so that a place where only two sides meet other
+    how clearly it shows there: the mean ink of a strip along each side's line (two pixels wider than the line on
+    both sides, so that a blurred or slightly turned line counts whole; clear of the corners, where the other
+    sides' lines and a cross's strokes run), on its palest side, so that a place where only two sides meet other
     ink (between two boxes, along a cross's thick strokes) is no frame."""
     import cv2
     import numpy as np
 
-    size, kernels = _side_kernels(round(box_px), round(line_px))
-    anchor = size // 2
+    line, band = max(2, round(line_px) + 1), 2
+    size = round(box_px) + line + 2 * band
+    strip = corner = line + 2 * band
+    along = size - 2 * corner
     height, width = ink.shape[0] - size + 1, ink.shape[1] - size + 1
-    scores = np.min([cv2.sepFilter2D(ink, -1, x, y, anchor=(anchor, anchor))[anchor:anchor + height,
-                                                                              anchor:anchor + width]
-                     for x, y in kernels], axis=0)
+    rows = cv2.boxFilter(ink, -1, (along, strip), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    columns = cv2.boxFilter(ink, -1, (strip, along), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    far = size - strip
+    scores = np.minimum(np.minimum(rows[:height, corner:corner + width], rows[far:far + height, corner:corner + width]),
+                        np.minimum(columns[corner:corner + height, :width], columns[corner:corner + height, far:far + width]))
     scores[_beyond(height, width, search_px)] = -1.0
     _, best, _, (x, y) = cv2.minMaxLoc(scores)
     return round(x - (width - 1) / 2), round(y - (height - 1) / 2), float(best)
@@ -208,8 +194,8 @@ def _inside(ink: np.ndarray, dx: float, dy: float, box: Box, line: float, search
     start = (search + PAD + line) * per_point
     top, left = start + dy, start + dx
     bottom, right = top + box.height * per_point, left + box.width * per_point
-    rows = slice(round(top + (bottom - top) / 4), round(bottom - (bottom - top) / 4))
-    columns = slice(round(left + (right - left) / 4), round(right - (right - left) / 4))
+    rows = slice(round(top + (bottom - top) / 8), round(bottom - (bottom - top) / 8))
+    columns = slice(round(left + (right - left) / 8), round(right - (right - left) / 8))
     clear = (line / 2 + CLEAR_OF_FRAME) * per_point
 
     def side(at: float, across: np.ndarray) -> float:
@@ -247,29 +233,37 @@ def _marked_beside(gray: np.ndarray, placement: np.ndarray, box: Box, page_heigh
                >= MARKED_BESIDE_AT_LEAST for strip in strips)
 
 
+@cache
+def _regions(height: int, width: int) -> tuple[list[tuple[slice, slice]], list[np.ndarray]]:
+    """A box's inside (height, width) in ninths (row by row) and in the four triangles its diagonals cut at the
+    edges (top, bottom, left, right), where a cross leaves paper between its arms."""
+    import numpy as np
+
+    def thirds(size: int) -> list[slice]:
+        cuts = [0, *(round(size * share) for share in (1 / 3, 2 / 3)), size]
+        return [slice(start, end) for start, end in zip(cuts, cuts[1:])]
+
+    y, x = (np.mgrid[0:height, 0:width] + 0.5) / np.array([height, width])[:, None, None]
+    return ([(rows, columns) for rows in thirds(height) for columns in thirds(width)],
+            [y < 0.5 - abs(x - 0.5), y > 0.5 + abs(x - 0.5), x < 0.5 - abs(y - 0.5), x > 0.5 + abs(y - 0.5)])
+
+
 def classify(inside: np.ndarray) -> BoxState:
     """A box's inside (ink levels, READ_DPI, clear of the frame by CLEAR_OF_FRAME) as empty, crossed, filled or
     unclear."""
-    import numpy as np
-
     dark_pixels = inside > DARK
     dark = float(dark_pixels.mean())
     rim = round((EMPTY_CLEAR_OF_FRAME - CLEAR_OF_FRAME) * READ_DPI / 72)
     faint = float((inside[rim:inside.shape[0] - rim, rim:inside.shape[1] - rim] > FAINT).mean())
     if faint <= EMPTY_AT_MOST:
         return BoxState(EMPTY, dark)
-    rows = np.array_split(np.arange(inside.shape[0]), 3)
-    columns = np.array_split(np.arange(inside.shape[1]), 3)
-    ninths = [[float(dark_pixels[np.ix_(r, c)].mean()) for c in columns] for r in rows]
-    corners = (ninths[0][0], ninths[0][2], ninths[2][0], ninths[2][2])
-    height, width = inside.shape
-    y, x = (np.mgrid[0:height, 0:width] + 0.5) / np.array([height, width])[:, None, None]
-    paper = tuple(1 - float(dark_pixels[side].mean())
-                  for side in (y < 0.5 - abs(x - 0.5), y > 0.5 + abs(x - 0.5), x < 0.5 - abs(y - 0.5),
-                               x > 0.5 + abs(y - 0.5)))  # the four triangles between the diagonals, at each edge
+    ninths, sides = _regions(*inside.shape)
+    shares = [float(dark_pixels[ninth].mean()) for ninth in ninths]
+    corners = (shares[0], shares[2], shares[6], shares[8])
+    paper = tuple(1 - float(dark_pixels[side].mean()) for side in sides)
     if dark >= FILLED_AT_LEAST and max(paper) <= 1 - FILLED_AT_LEAST:
         return BoxState(FILLED, dark)
-    if (CROSS_SHARE[0] <= dark <= CROSS_SHARE[1] and min(corners) >= CROSS_CORNER and ninths[1][1] >= CROSS_MIDDLE
+    if (CROSS_SHARE[0] <= dark <= CROSS_SHARE[1] and min(corners) >= CROSS_CORNER and shares[4] >= CROSS_MIDDLE
             and min(paper) >= BETWEEN_ARMS[0] and sum(paper) / 4 >= BETWEEN_ARMS[1]):
         return BoxState(CROSSED, dark)
     if dark < CROSS_SHARE[0]:
