@@ -162,8 +162,8 @@ def scanned_bytes(image: np.ndarray, rng: random.Random, black_and_white: bool) 
     """A scanner's sensor and file: blurred, noised, then JPEG-compressed at quality 50-90 or thresholded to
     black and white (PNG)."""
     image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 0.8))
-    noisy = image.astype(np.float32) * rng.uniform(0.9, 0.98) + np.random.default_rng(rng.randrange(1 << 30)).normal(
-        0, rng.uniform(2, 7), image.shape)
+    noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal(image.shape, np.float32)
+    noisy = image.astype(np.float32) * rng.uniform(0.9, 0.98) + noise * rng.uniform(2, 7)
     image = np.clip(noisy, 0, 255).astype(np.uint8)
     if black_and_white:
         image = np.where(image < 150, 0, 255).astype(np.uint8)

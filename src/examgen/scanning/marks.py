@@ -104,8 +104,9 @@ def _frame_offset(ink: np.ndarray, box_px: float, line_px: float, search_px: flo
     rows = cv2.boxFilter(ink, -1, (along, strip), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
     columns = cv2.boxFilter(ink, -1, (strip, along), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
     far = size - strip
-    scores = np.minimum(np.minimum(rows[:height, corner:corner + width], rows[far:far + height, corner:corner + width]),
-                        np.minimum(columns[corner:corner + height, :width], columns[corner:corner + height, far:far + width]))
+    across, down = slice(corner, corner + width), slice(corner, corner + height)
+    scores = np.minimum(np.minimum(rows[:height, across], rows[far:far + height, across]),
+                        np.minimum(columns[down, :width], columns[down, far:far + width]))
     scores[_beyond(height, width, search_px)] = -1.0
     _, best, _, (x, y) = cv2.minMaxLoc(scores)
     return round(x - (width - 1) / 2), round(y - (height - 1) / 2), float(best)

@@ -71,7 +71,7 @@ def decode(page: PageImage) -> np.ndarray:
 def _encoded(image: np.ndarray, kind: str) -> bytes:
     import cv2
 
-    params = [cv2.IMWRITE_JPEG_QUALITY, 80] if kind == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    params = [cv2.IMWRITE_JPEG_QUALITY, 80] if kind == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
     ok, data = cv2.imencode(kind, image, params)
     assert ok
     return data.tobytes()
@@ -80,6 +80,8 @@ def _encoded(image: np.ndarray, kind: str) -> bytes:
 def _thumbnail(gray: np.ndarray) -> bytes:
     import cv2
 
+    while gray.shape[1] >= 2 * THUMBNAIL_WIDTH:  # halving by pyrDown is fast; one resize by any factor is not
+        gray = cv2.pyrDown(gray)
     scale = THUMBNAIL_WIDTH / gray.shape[1]
     return _encoded(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), ".jpg")
 
