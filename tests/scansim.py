@@ -162,9 +162,11 @@ def scanned_bytes(image: np.ndarray, rng: random.Random, black_and_white: bool) 
     """A scanner's sensor and file: blurred, noised, then JPEG-compressed at quality 50-90 or thresholded to
     black and white (PNG)."""
     image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 0.8))
-    noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal(image.shape, np.float32)
-    noisy = image.astype(np.float32) * rng.uniform(0.9, 0.98) + noise * rng.uniform(2, 7)
-    image = np.clip(noisy, 0, 255).astype(np.uint8)
+    noise = np.empty(image.shape, np.float32)
+    cv2.setRNGSeed(rng.randrange(1 << 30))
+    cv2.randn(noise, 0.0, rng.uniform(2, 7))
+    noisy = cv2.scaleAdd(image.astype(np.float32), rng.uniform(0.9, 0.98), noise)
+    image = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
     if black_and_white:
         image = np.where(image < 150, 0, 255).astype(np.uint8)
         ok, data = cv2.imencode(".png", image)
@@ -304,3 +306,47 @@ def marked_patch(marks: list[str], grading: bool, dpi: int, rng: random.Random,
     error[:, 2] += [rng.uniform(-2, 2) * s, rng.uniform(-2, 2) * s]  # a QR code's placement: a point or two off
     placement = np.vstack([error, [0, 0, 1]]) @ np.vstack([matrix, [0, 0, 1]]) @ np.diag([s, s, 1.0])
     return Patch(gray, placement[:2], height, list(boxes), marks, (GRADING_BOX if grading else CHECKBOX)[1])
+
+
+def scanned_copies(copies: Path, exam: str, codes: list[str], seed: int, dpi: int, folder: Path) -> list[Path]:
+    """Every page of the copies ``codes`` marked as plan_marks(seed) has it (the same truth for any codes, so
+    that processes can share the work), scanned in grayscale at ``dpi`` (JPEG; a third turned 180 degrees) into
+    ``folder``, one file per page, as a scanner writes a bundle's pages."""
+    from examgen.scanning.printed import read_printed
+
+    printed = read_printed(copies, exam)
+    truth = plan_marks(printed, random.Random(seed))
+    paths = []
+    for code in codes:
+        rng = random.Random(f"{seed}/{code}")
+        for page in range(1, printed.pages_per_copy + 1):
+            scanned = scan_copy_page(printed, truth, code, page, rng, dpi, turn=rng.random() < 0.3)
+            path = folder / f"{code}-{page:03d}.{scanned.kind}"
+            path.write_bytes(scanned.image)
+            paths.append(path)
+    return paths
+
+
+def jpegs_to_pdf(paths: list[Path], out: Path, dpi: int) -> Path:
+    """A scanner's PDF of JPEG pages, each embedded as it is (not encoded again), read from its file as the PDF
+    is written, so that a bundle of hundreds of pages is never in memory whole."""
+    document = pdfium.PdfDocument.new()
+    files = []
+    try:
+        for path in paths:
+            with Image.open(path) as image:
+                width, height = image.size
+            page = document.new_page(width * 72 / dpi, height * 72 / dpi)
+            picture = pdfium.PdfImage.new(document)
+            files.append(open(path, "rb"))
+            picture.load_jpeg(files[-1], inline=False, autoclose=False)
+            picture.set_matrix(pdfium.PdfMatrix().scale(width * 72 / dpi, height * 72 / dpi))
+            page.insert_obj(picture)
+            page.gen_content()
+            page.close()
+        document.save(out)
+    finally:
+        document.close()
+        for file in files:
+            file.close()
+    return out

@@ -136,7 +136,7 @@ off."""
     pairs = []
     for box, line in boxes:
         ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, SEARCH)
-        if frame >= FRAME_AT_LEAST and float(_inside(ink, dx, dy, box, line, SEARCH).mean()) < DARK:
+        if frame >= FRAME_AT_LEAST and float(_inside(ink, dx, dy, box, line, SEARCH, each_side=False).mean()) < DARK:
             centre = (box.x + box.width / 2, page_height - box.y - box.height / 2)
             pairs.append((centre, (centre[0] + dx / per_point, centre[1] + dy / per_point)))
     for _ in range(3):
@@ -184,11 +184,12 @@ def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, pag
     return state
 
 
-def _inside(ink: np.ndarray, dx: float, dy: float, box: Box, line: float, search: float) -> np.ndarray:
+def _inside(ink: np.ndarray, dx: float, dy: float, box: Box, line: float, search: float,
+            each_side: bool = True) -> np.ndarray:
     """The ink inside a box's frame (clear of it by CLEAR_OF_FRAME), the frame found at (dx, dy) in ``ink`` (the
-    ink around the box that ``_frame`` cut with ``search``) and each of its sides then found on its own, within
-    SIDE_NUDGE pixels: where the scan's box is a pixel larger or smaller than printed, or the frame's match was
-    pulled by a stroke over its corners, the inside still ends at each of its lines."""
+    ink around the box that ``_frame`` cut with ``search``) and (``each_side``) each of its sides then found on
+    its own, within SIDE_NUDGE pixels: where the scan's box is a pixel larger or smaller than printed, or the
+    frame's match was pulled by a stroke over its corners, the inside still ends at each of its lines."""
     import numpy as np
 
     per_point = READ_DPI / 72
@@ -209,8 +210,9 @@ def _inside(ink: np.ndarray, dx: float, dy: float, box: Box, line: float, search
             return at
         return first + float(np.argmax(profile - 0.01 * abs(np.arange(profile.size) + first - at)))
 
-    top, bottom = side(top, ink[:, columns]), side(bottom, ink[:, columns])
-    left, right = side(left, ink[rows].T), side(right, ink[rows].T)
+    if each_side:
+        top, bottom = side(top, ink[:, columns]), side(bottom, ink[:, columns])
+        left, right = side(left, ink[rows].T), side(right, ink[rows].T)
     return ink[round(top + clear):round(bottom - clear), round(left + clear):round(right - clear)]
 
 
