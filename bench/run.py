@@ -425,10 +425,12 @@ COPIES = [f"copies --count {count}" for count in COPIES_COUNTS]  # rows with no 
 MEMORY_POLL_SECONDS = 0.02
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes (from /proc)."""
+def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
+    """Resident memory of a process and all its descendants, in bytes (from /proc); with ``cpu``, each one's
+    CPU time so far (user and system, seconds) noted there by process id."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    used: dict[int, float] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -439,21 +441,25 @@ def tree_rss(pid: int) -> int:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
         rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         total += rss.get(current, 0)
+        if cpu is not None and current in used:
+            cpu[current] = used[current]
         todo += children.get(current, [])
     return total
 
 
-def run_watched(command: list[str], cwd: Path) -> int:
-    """Run a command to completion; returns the peak memory of its process tree (sampled)."""
+def run_watched(command: list[str], cwd: Path, cpu: dict[int, float] | None = None) -> int:
+    """Run a command to completion; returns the peak memory of its process tree (sampled), and notes each of
+    its processes' CPU time in ``cpu`` (as last sampled: a sampling period's worth may be missing)."""
     process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
+        peak = max(peak, tree_rss(process.pid, cpu))
         time.sleep(MEMORY_POLL_SECONDS)
     if process.returncode != 0:
         raise CommandFailed(f"`{' '.join(command[1:])}` exited {process.returncode}: {process.stderr.read()[-300:]}")
@@ -547,9 +553,9 @@ SCANNING = [f"scan {SCAN_COPIES * 24} pages ({SCAN_DPI} dpi JPEG)", "scan again 
 def bench_scanning(root: Path, runs: int, facts: dict) -> list[Result]:
     """`examgen scan` of one bundle: 26 copies of the 2022 endterm (624 pages) marked and scanned by the scan
     simulator (tests/scansim.py) in grayscale at 200 dpi, one JPEG a page in a PDF, read into a fresh scan
-    folder (pages per second; the target is 30 on this 2-core machine, and the peak memory of examgen and its
-    workers, sampled from /proc), then the same bundle given again (no image work: the cache), with the
-    machine's load average at each run."""
+    folder (pages per second; the target is 30 on this 2-core machine, and the CPU time per page and the peak
+    memory of examgen and its workers, sampled from /proc), then the same bundle given again (no image work: the
+    cache), with the machine's load average at each run."""
     sys.path.insert(0, str(REPO / "tests"))
     import scansim
 
@@ -569,12 +575,14 @@ def bench_scanning(root: Path, runs: int, facts: dict) -> list[Result]:
     out = root / "scan-bench"
     label, again = SCANNING
     facts[label] = {"pages": len(paths), "bundle_mb": round(bundle.stat().st_size / 2**20, 1), "peak_memory_mb": 0.0,
-                    "load_average": []}
+                    "load_average": [], "cpu_ms_per_page": []}
 
     def scan(_) -> None:
         facts[label]["load_average"].append(round(os.getloadavg()[0], 1))
-        peak = run_watched([EXAMGEN, "scan", COPIES_EXAM, str(bundle), "--out", str(out)], root)
+        cpu: dict[int, float] = {}
+        peak = run_watched([EXAMGEN, "scan", COPIES_EXAM, str(bundle), "--out", str(out)], root, cpu)
         facts[label]["peak_memory_mb"] = round(max(facts[label]["peak_memory_mb"], peak / 2**20), 1)
+        facts[label]["cpu_ms_per_page"].append(round(sum(cpu.values()) / len(paths) * 1000, 1))
 
     fresh = lambda _: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
     return measure(COPIES_EXAM, [
@@ -644,8 +652,9 @@ def print_table(table: list[dict], shares: dict, runs: int, copies: dict) -> Non
         if label in SCANNING:
             scan = next((row for row in table if row["measurement"] == label), None)
             rate = f"{fact['pages'] / scan['median_s']:.1f} pages/s, " if scan else ""
-            print(f"{COPIES_EXAM} {label}: {fact['pages']} pages, {fact['bundle_mb']:.0f} MB; {rate}peak memory "
-                  f"{fact['peak_memory_mb']:.0f} MB; load average {fact['load_average']}")
+            print(f"{COPIES_EXAM} {label}: {fact['pages']} pages, {fact['bundle_mb']:.0f} MB; {rate}CPU per page "
+                  f"{fact['cpu_ms_per_page']} ms; peak memory {fact['peak_memory_mb']:.0f} MB; load average "
+                  f"{fact['load_average']}")
             continue
         print(f"{COPIES_EXAM} {label}: print.pdf {fact.get('print_pdf_mb', 0):.2f} MB, "
               f"peak memory {fact['peak_memory_mb']:.0f} MB")

@@ -1,10 +1,13 @@
 """A scan simulator for `examgen scan`'s tests and benchmark: realistic scans of print.pdf with a
 known truth. Each page is rendered at 150-300 dpi, marked as students and graders mark (pen crosses
 of varying width and length, some past the box's edge; fills; crosses undone by filling; and, as
-the ambiguous marks a person must see, faint pencil strokes, half-filled boxes and stray lines from
-a neighbour), then turned as a scanner turns it (180 degrees, skew up to 3 degrees, scale, shift),
-blurred, noised, JPEG-compressed or thresholded to black and white. Bundles shuffle, drop, repeat
-and add pages (blank ones, another exam's); a QR code can be covered."""
+the ambiguous marks a person must see, faint pencil strokes, half-filled boxes, stray lines from
+a neighbour, single strokes and options filled and re-marked beside), then turned as a scanner
+turns it (180 degrees, skew up to 3 degrees, scale, shift), blurred, noised, JPEG-compressed or
+thresholded to black and white. Bundles shuffle, drop, repeat and add pages (blank ones, another
+exam's); a QR code can be covered. The same drawing and scanning make strips of a page holding one
+part's boxes (marked_patch), for tests of tens of thousands of boxes, and whole bundles of JPEG
+pages for the benchmark (scanned_copies, jpegs_to_pdf)."""
 
 from __future__ import annotations
 
