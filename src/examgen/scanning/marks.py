@@ -126,10 +126,9 @@ def _frame(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_
 
 def refine(gray: np.ndarray, placement: np.ndarray, boxes: list[tuple[Box, float]], page_height: float) -> np.ndarray:
     """The placement corrected by where the page's box frames are (each looked for SEARCH points around where
-    the placement puts it): a turn, scale and shift fitted to them, frames that disagree by more than a point
-    left out, and so are filled boxes (a fill hides its frame, and may reach past it). The QR code's placement
-stays where fewer than two frames are found, or where the frames would turn or scale it more than it can be
-off."""
+    the placement puts it): a turn, scale and shift fitted to them, frames more than FIT_WITHIN off the fit left
+    out, and so are filled boxes (a fill hides its frame, and may reach past it). The QR code's placement stays
+    where fewer than two frames are found, or where the frames would turn or scale it more than it can be off."""
     import numpy as np
 
     per_point = READ_DPI / 72

@@ -16,7 +16,7 @@ from .identify import Label
 from .marks import BoxState
 from .read import BoxReading, PageReading
 
-READING_VERSION = "1"  # raise it when what a page reading holds or how it is read changes
+READING_VERSION = "2"  # raise it when what a page reading holds or how it is read changes
 
 
 def entry_name(bundle: str, copies: str) -> str:
