@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 PAYLOAD = re.compile(r"([A-Z0-9]+)-(\d+)-([A-Z0-9])/(\d+)/([A-Z0-9])")
 CORNER_SHARE = (0.32, 0.26)  # the part of the width and height where a corner's search looks first
+CENTRE_PASSES = 5  # times a finder pattern's centre is found again around the last one
+QR_MARGIN = 40  # pixels around a QR code found at half size in which it is read again at full size
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,10 @@ def parse_label(text: str) -> Label | None:
 
 def find_qr(gray: np.ndarray) -> Found | None:
     """The examgen QR code of a page (any rotation): first in the corners, where it is printed, in a half-size
-    image (fast, and smoothing a noisy or dithered scan), then at full size; then anywhere, the same way."""
+    image (fast, and smoothing a noisy or dithered scan; read again where it was found at full size, for its
+    corners to the pixel, which its placement starts from), then at full size; then anywhere, the same way."""
     import cv2
+    import numpy as np
     import zxingcpp
 
     qr_only = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode])
@@ -66,6 +70,13 @@ def find_qr(gray: np.ndarray) -> Found | None:
         across, down = int(width * CORNER_SHARE[0]), int(height * CORNER_SHARE[1])
         for x, y in ((width - across, height - down), (0, 0), (width - across, 0), (0, height - down)):
             found = _read(zxingcpp.read_barcodes(image[y:y + down, x:x + across], formats=qr_only), x, y, scale)
+            if found and scale > 1:  # its corners at full size, where a module is twice the pixels
+                corners = np.array(found.corners)
+                (left, top), (right, bottom) = (corners.min(axis=0) - QR_MARGIN).astype(int), (
+                    corners.max(axis=0) + QR_MARGIN).astype(int)
+                left, top = max(left, 0), max(top, 0)
+                found = _read(zxingcpp.read_barcodes(gray[top:bottom, left:right], formats=qr_only), left, top,
+                              1.0) or found
             if found:
                 return found
     for image, scale in sizes:
@@ -115,7 +126,7 @@ def _ink_centre(gray: np.ndarray, centre: np.ndarray, across: np.ndarray, down: 
     import numpy as np
 
     reach = 4.0 * max(float(np.hypot(*across)), float(np.hypot(*down)))
-    for _ in range(2):
+    for _ in range(CENTRE_PASSES):
         left, top = int(max(centre[0] - reach, 0)), int(max(centre[1] - reach, 0))
         window = gray[top:int(centre[1] + reach) + 1, left:int(centre[0] + reach) + 1].astype(np.float64)
         if window.size == 0:

@@ -25,6 +25,7 @@ READ_DPI = 200
 SEARCH = 6.0  # points around where the QR code places a box that its frame is looked for
 NUDGE = 1.5  # points around where the frames' fit places a box that its frame is looked for again
 FIT_WITHIN = 0.5  # points a frame may be from where the fit of all frames puts it (a pixel at 150 dpi)
+EMPTY_INK = 0.05  # the most mean ink inside a frame that refine takes for an empty box's
 MOST_TURN, MOST_SCALE = 0.6, 0.01  # the most (degrees, share) the frames may correct the QR code's placement by
 SIDE_NUDGE = 2  # pixels at READ_DPI around where the frame's match puts a side that the side is looked for
 SIDE_AT_LEAST = 0.15  # how much darker a side's line must be than what is beside it to move the side
@@ -39,7 +40,8 @@ CROSS_SHARE = (0.06, 0.88)  # the share of dark pixels a cross leaves
 BETWEEN_ARMS = (0.04, 0.2)  # the least share of paper between a cross's arms, in each triangle the diagonals cut at
 # an edge and in the four on average: a thick pen's cross at 150 dpi leaves little paper on a side (a fill none)
 CROSS_CORNER, CROSS_MIDDLE = 0.06, 0.15  # the least dark share of each corner ninth and the middle one
-FRAME_AT_LEAST = 0.075  # the least mean ink along each side of a frame that is found (a printed line: 0.2-0.5)
+FRAME_AT_LEAST = 0.04  # the least mean ink along each side of a frame that is found (a printed line: 0.1-0.5;
+# a thin one thresholded to black and white at 150 dpi keeps a third of its pixels)
 BESIDE = (2.5, 7.0)  # points from a check box's side to where a mark beside it is looked for (its text is 8.5 away)
 BESIDE_HEIGHT = 0.6  # the middle share of the box's height where a mark beside it is looked for
 MARKED_BESIDE_AT_LEAST = 0.03  # share of dark pixels beside a box that is a mark, not dust
@@ -126,47 +128,53 @@ def _frame(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_
 
 def refine(gray: np.ndarray, placement: np.ndarray, boxes: list[tuple[Box, float]], page_height: float) -> np.ndarray:
     """The placement corrected by where the page's box frames are (each looked for SEARCH points around where
-    the placement puts it): a turn, scale and shift fitted to them, frames more than FIT_WITHIN off the fit left
-    out, and so are filled boxes (a fill hides its frame, and may reach past it). The QR code's placement stays
-    where fewer than two frames are found, or where the frames would turn or scale it more than it can be off."""
-    import numpy as np
+    the placement puts it): a turn, scale and shift fitted to them (``_fitted``), or where they allow none (too
+    few, or in one short column) a shift. The frames of boxes found empty first (a stroke over a frame pulls
+    its search, most of all where a thin frame scanned in black and white is broken), then all but the filled
+    ones (a fill hides its frame, and may reach past it). The QR code's placement stays where no fit holds."""
 
     per_point = READ_DPI / 72
-    pairs = []
+    empty, marked = [], []
     for box, line in boxes:
         ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, SEARCH)
-        if frame >= FRAME_AT_LEAST and float(_inside(ink, dx, dy, box, line, SEARCH, each_side=False).mean()) < DARK:
+        inked = float(_inside(ink, dx, dy, box, line, SEARCH, each_side=False).mean())
+        if frame >= FRAME_AT_LEAST and inked < DARK:
             centre = (box.x + box.width / 2, page_height - box.y - box.height / 2)
-            pairs.append((centre, (centre[0] + dx / per_point, centre[1] + dy / per_point)))
-    for _ in range(3):
-        if len(pairs) < 2:
-            return placement
-        correction = _fit(pairs)
-        kept = [((x, y), (u, v)) for (x, y), (u, v) in pairs
-                if np.hypot(*(correction @ [x, y, 1])[:2] - np.array([u, v])) <= FIT_WITHIN]
-        if len(kept) == len(pairs):
-            turn, scale = np.arctan2(correction[1, 0], correction[0, 0]), np.hypot(*correction[:2, 0])
-            if abs(np.degrees(turn)) > MOST_TURN or abs(scale - 1) > MOST_SCALE:
-                return placement  # frames found in the wrong places (filled boxes, crosses over the frames)
+            (empty if inked < EMPTY_INK else marked).append(
+                (centre, (centre[0] + dx / per_point, centre[1] + dy / per_point)))
+    for pairs, turning in ((empty, True), (empty, False), (empty + marked, True), (empty + marked, False)):
+        correction = _fitted(list(pairs), turning)
+        if correction is not None:
             return placement @ correction
-        pairs = kept
     return placement
 
 
-def _fit(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> np.ndarray:
-    """The similarity (3 x 3) that moves the printed frames' centres onto where they were found; for two frames
-    only a shift, which the other frame then checks (two points fit any similarity exactly)."""
+def _fitted(pairs: list[tuple[tuple[float, float], tuple[float, float]]], turning: bool) -> np.ndarray | None:
+    """The similarity (3 x 3; with ``turning`` false a shift) that moves the printed frames' centres onto where
+    they were found, the frame farthest off it left out while one is more than FIT_WITHIN off; None where fewer
+    than two frames stay (three to turn: two fit any turn), or where it would turn or scale the placement more
+    than the QR code's placement can be off (frames found in wrong places: filled boxes, crosses over them)."""
     import numpy as np
 
-    if len(pairs) < 3:
-        (dx, dy), *_ = np.mean([(u - x, v - y) for (x, y), (u, v) in pairs], axis=0, keepdims=True)
-        return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]])
-    rows, targets = [], []
-    for (x, y), (u, v) in pairs:  # a similarity: u = a x - b y + c, v = b x + a y + d
-        rows += [[x, -y, 1, 0], [y, x, 0, 1]]
-        targets += [u, v]
-    (a, b, c, d), *_ = np.linalg.lstsq(np.array(rows, float), np.array(targets, float), rcond=None)
-    return np.array([[a, -b, c], [b, a, d], [0, 0, 1]])
+    while len(pairs) >= (3 if turning else 2):
+        if turning:
+            rows, targets = [], []
+            for (x, y), (u, v) in pairs:  # u = a x - b y + c, v = b x + a y + d
+                rows += [[x, -y, 1, 0], [y, x, 0, 1]]
+                targets += [u, v]
+            (a, b, c, d), *_ = np.linalg.lstsq(np.array(rows, float), np.array(targets, float), rcond=None)
+        else:
+            (a, b), (c, d) = (1.0, 0.0), np.mean([(u - x, v - y) for (x, y), (u, v) in pairs], axis=0)
+        correction = np.array([[a, -b, c], [b, a, d], [0, 0, 1]])
+        off = [float(np.hypot(*(correction @ [x, y, 1])[:2] - np.array([u, v]))) for (x, y), (u, v) in pairs]
+        worst = int(np.argmax(off))
+        if off[worst] > FIT_WITHIN:
+            del pairs[worst]  # one at a time: a frame found in the wrong place pulls the fit towards it
+            continue
+        if abs(np.degrees(np.arctan2(b, a))) > MOST_TURN or abs(np.hypot(a, b) - 1) > MOST_SCALE:
+            return None
+        return correction
+    return None
 
 
 def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_height: float,
