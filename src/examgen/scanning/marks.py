@@ -47,6 +47,7 @@ BESIDE_HEIGHT = 0.6  # the middle share of the box's height where a mark beside 
 MARKED_BESIDE_AT_LEAST = 0.03  # share of dark pixels beside a box that is a mark, not dust
 
 EMPTY, CROSSED, FILLED, UNCLEAR = "empty", "crossed", "filled", "unclear"
+Pair = tuple[tuple[float, float], tuple[float, float]]  # a frame's centre as printed (points) and as found
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def refine(gray: np.ndarray, placement: np.ndarray, boxes: list[tuple[Box, float
     ones (a fill hides its frame, and may reach past it). The QR code's placement stays where no fit holds."""
 
     per_point = READ_DPI / 72
-    empty, marked = [], []
+    empty: list[Pair] = []
+    marked: list[Pair] = []
     for box, line in boxes:
         ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, SEARCH)
         inked = float(_inside(ink, dx, dy, box, line, SEARCH, each_side=False).mean())
@@ -149,7 +151,7 @@ def refine(gray: np.ndarray, placement: np.ndarray, boxes: list[tuple[Box, float
     return placement
 
 
-def _fitted(pairs: list[tuple[tuple[float, float], tuple[float, float]]], turning: bool) -> np.ndarray | None:
+def _fitted(pairs: list[Pair], turning: bool) -> np.ndarray | None:
     """The similarity (3 x 3; with ``turning`` false a shift) that moves the printed frames' centres onto where
     they were found, the frame farthest off it left out while one is more than FIT_WITHIN off; None where fewer
     than two frames stay (three to turn: two fit any turn), or where it would turn or scale the placement more
