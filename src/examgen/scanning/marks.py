@@ -47,6 +47,8 @@ BESIDE_HEIGHT = 0.6  # the middle share of the box's height where a mark beside 
 MARKED_BESIDE_AT_LEAST = 0.03  # share of dark pixels beside a box that is a mark, not dust
 
 EMPTY, CROSSED, FILLED, UNCLEAR = "empty", "crossed", "filled", "unclear"
+MISPLACED = "a box of its part has no frame where it was printed: the part may be placed a box off"
+NO_FRAME = "its printed frame is not where it should be (the page is damaged or misplaced)"
 Pair = tuple[tuple[float, float], tuple[float, float]]  # a frame's centre as printed (points) and as found
 
 
@@ -186,11 +188,20 @@ def read_box(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, pag
     mark beside it may be the cover's re-marking of an undone cross: unclear, for a person."""
     ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, NUDGE)
     if frame < FRAME_AT_LEAST:
-        return BoxState(UNCLEAR, 0.0, "its printed frame is not where it should be (the page is damaged or misplaced)")
+        return BoxState(UNCLEAR, 0.0, NO_FRAME)
     state = classify(_inside(ink, dx, dy, box, line, NUDGE))
     if option and state.state == FILLED and _marked_beside(gray, _shifted(placement, dx, dy), box, page_height):
         return BoxState(UNCLEAR, state.dark, "a filled box with a mark beside it: an option marked again?")
     return state
+
+
+def read_part(states: list[BoxState]) -> list[BoxState]:
+    """A part's boxes as read, unclear all where one's frame is not where it was printed: a part placed a box
+    off (the boxes of a column look alike) has one box beyond its column, on paper, and the others each read on
+    its neighbour's place."""
+    if not any(state.why == NO_FRAME for state in states):
+        return states
+    return [state if state.state == UNCLEAR else BoxState(UNCLEAR, state.dark, MISPLACED) for state in states]
 
 
 def _inside(ink: np.ndarray, dx: float, dy: float, box: Box, line: float, search: float,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..stages.positions import Box
 from .identify import Label, find_qr, parse_label, qr_placement, rotation
 from .inputs import PageImage
-from .marks import BoxState, cut, read_box, refine
+from .marks import BoxState, cut, read_box, read_part, refine
 from .printed import Printed, Sheet
 
 if TYPE_CHECKING:
@@ -111,9 +111,12 @@ def read_page(page: PageImage, printed: Printed) -> PageReading:
                                                                  (sheet.grading_boxes, True, GRADING_LINE))
              for spot in spots]
     placement = refine(gray, placement, [(spot.box, line) for spot, _, line in spots], height)
-    boxes = tuple(BoxReading(spot.part, spot.value, grading,
-                             read_box(gray, placement, spot.box, line, height, option=not grading))
-                  for spot, grading, line in spots)
+    states = [read_box(gray, placement, spot.box, line, height, option=not grading) for spot, grading, line in spots]
+    for part in dict.fromkeys(spot.part for spot, _, _ in spots):  # each part: unclear all if one box is not found
+        at = [index for index, (spot, _, _) in enumerate(spots) if spot.part == part]
+        for index, state in zip(at, read_part([states[index] for index in at])):
+            states[index] = state
+    boxes = tuple(BoxReading(spot.part, spot.value, grading, state) for (spot, grading, _), state in zip(spots, states))
     return PageReading(page.bundle, page.number, READ, text, label, turned, boxes,
                        _part_crops(gray, placement, sheet, height),
                        tuple((part, _encoded(cut(gray, placement, space, height, CROP_DPI), ".jpg"))
