@@ -48,7 +48,7 @@ def test_clear_marks_are_read_and_ambiguous_ones_flagged_in_20000_simulated_boxe
         marks, grading = _part(rng)
         dpi, black_and_white = dpis[part % 3], rng.random() < 0.25
         patch = scansim.marked_patch(marks, grading, dpi, rng, black_and_white)
-        placement = refine(patch.gray, patch.placement, [(box, patch.line) for box in patch.boxes], patch.height)
+        placement = refine(patch.gray, patch.placement, [[(box, patch.line) for box in patch.boxes]], patch.height)
         for box, mark in zip(patch.boxes, marks):
             state = read_box(patch.gray, placement, box, patch.line, patch.height, option=not grading)
             read[mark, state.state] += 1

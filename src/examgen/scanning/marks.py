@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 READ_DPI = 200
-SEARCH = 6.0  # points around where the QR code places a box that its frame is looked for
+SEARCH = 13.0  # points around where the QR code places a box that its frame is looked for
 NUDGE = 1.5  # points around where the frames' fit places a box that its frame is looked for again
 FIT_WITHIN = 0.5  # points a frame may be from where the fit of all frames puts it (a pixel at 150 dpi)
 EMPTY_INK = 0.05  # the most mean ink inside a frame that refine takes for an empty box's
@@ -92,9 +92,9 @@ def _beyond(height: int, width: int, search_px: float) -> np.ndarray:
     return np.hypot(*np.mgrid[0:height, 0:width] - (np.array([height - 1, width - 1]) / 2)[:, None, None]) > search_px
 
 
-def _frame_offset(ink: np.ndarray, box_px: float, line_px: float, search_px: float) -> tuple[int, int, float]:
-    """Where the frame is in the patch (its offset from the patch's centre, in pixels, at most ``search_px``) and
-    how clearly it shows there: the mean ink of a strip along each side's line (two pixels wider than the line on
+def _frame_scores(ink: np.ndarray, box_px: float, line_px: float, search_px: float) -> np.ndarray:
+    """How clearly a frame shows at each offset from the patch's centre (pixels; -1 beyond ``search_px``): the
+    mean ink of a strip along each side's line (two pixels wider than the line on
     both sides, so that a blurred or slightly turned line counts whole; clear of the corners, where the other
     sides' lines and a cross's strokes run), on its palest side, so that a place where only two sides meet other
     ink (between two boxes, along a cross's thick strokes) is no frame."""
@@ -113,8 +113,16 @@ def _frame_offset(ink: np.ndarray, box_px: float, line_px: float, search_px: flo
     scores = np.minimum(np.minimum(rows[:height, across], rows[far:far + height, across]),
                         np.minimum(columns[down, :width], columns[down, far:far + width]))
     scores[_beyond(height, width, search_px)] = -1.0
+    return scores
+
+
+def _best(scores: np.ndarray) -> tuple[int, int, float]:
+    """The offset from the middle of a grid of scores (pixels, x right and y down) where the score is highest,
+    and that score."""
+    import cv2
+
     _, best, _, (x, y) = cv2.minMaxLoc(scores)
-    return round(x - (width - 1) / 2), round(y - (height - 1) / 2), float(best)
+    return round(x - (scores.shape[1] - 1) / 2), round(y - (scores.shape[0] - 1) / 2), float(best)
 
 
 def _frame(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_height: float,
@@ -125,32 +133,52 @@ def _frame(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_
     area = Box(box.x - reach, box.y - reach, box.width + 2 * reach, box.height + 2 * reach)
     ink = ink_of(cut(gray, placement, area, page_height, READ_DPI))
     per_point = READ_DPI / 72
-    dx, dy, frame = _frame_offset(ink, box.width * per_point, line * per_point, search * per_point)
-    return ink, dx, dy, frame
+    return ink, *_best(_frame_scores(ink, box.width * per_point, line * per_point, search * per_point))
 
 
-def refine(gray: np.ndarray, placement: np.ndarray, boxes: list[tuple[Box, float]], page_height: float) -> np.ndarray:
-    """The placement corrected by where the page's box frames are (each looked for SEARCH points around where
-    the placement puts it): a turn, scale and shift fitted to them (``_fitted``), or where they allow none (too
-    few, or in one short column) a shift. The frames of boxes found empty first (a stroke over a frame pulls
-    its search, most of all where a thin frame scanned in black and white is broken), then all but the filled
-    ones (a fill hides its frame, and may reach past it). The QR code's placement stays where no fit holds."""
+def refine(gray: np.ndarray, placement: np.ndarray, parts: list[list[tuple[Box, float]]],
+           page_height: float) -> np.ndarray:
+    """The placement corrected by where the page's box frames are: each part's boxes (a column of them, each
+    with its frame's rule) looked for together, at one offset within SEARCH points of where the placement puts
+    them (where the boxes of a column look alike, a column placed a box off leaves a box on paper: together
+    they are found where they are); a turn, scale and shift fitted to the parts' boxes (``_fitted``), or where
+    they allow none (too few, or in one short column) a shift. The boxes found empty first (a stroke over a
+    frame pulls its search, most of all where a thin frame scanned in black and white is broken), then all
+    but the filled ones (a fill hides its frame). The QR code's placement stays where no fit holds."""
+    import numpy as np
 
     per_point = READ_DPI / 72
     empty: list[Pair] = []
     marked: list[Pair] = []
-    for box, line in boxes:
-        ink, dx, dy, frame = _frame(gray, placement, box, line, page_height, SEARCH)
-        inked = float(_inside(ink, dx, dy, box, line, SEARCH, each_side=False).mean())
-        if frame >= FRAME_AT_LEAST and inked < DARK:
-            centre = (box.x + box.width / 2, page_height - box.y - box.height / 2)
-            (empty if inked < EMPTY_INK else marked).append(
-                (centre, (centre[0] + dx / per_point, centre[1] + dy / per_point)))
+    for boxes in parts:
+        found = []
+        for box, line in boxes:
+            reach = SEARCH + PAD + line
+            area = Box(box.x - reach, box.y - reach, box.width + 2 * reach, box.height + 2 * reach)
+            ink = ink_of(cut(gray, placement, area, page_height, READ_DPI))
+            found.append((ink, _frame_scores(ink, box.width * per_point, line * per_point, SEARCH * per_point)))
+        height, width = min(scores.shape[0] for _, scores in found), min(scores.shape[1] for _, scores in found)
+        together = np.mean([_middle(scores, height, width) for _, scores in found], axis=0)
+        dx, dy, frame = _best(together)
+        if frame < FRAME_AT_LEAST:
+            continue
+        for (box, line), (ink, _) in zip(boxes, found):
+            inked = float(_inside(ink, dx, dy, box, line, SEARCH, each_side=False).mean())
+            if inked < DARK:
+                centre = (box.x + box.width / 2, page_height - box.y - box.height / 2)
+                (empty if inked < EMPTY_INK else marked).append(
+                    (centre, (centre[0] + dx / per_point, centre[1] + dy / per_point)))
     for pairs, turning in ((empty, True), (empty, False), (empty + marked, True), (empty + marked, False)):
         correction = _fitted(list(pairs), turning)
         if correction is not None:
             return placement @ correction
     return placement
+
+
+def _middle(scores: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The middle (height, width) of a grid of scores (grids of boxes of different sizes differ by a pixel)."""
+    top, left = (scores.shape[0] - height) // 2, (scores.shape[1] - width) // 2
+    return scores[top:top + height, left:left + width]
 
 
 def _fitted(pairs: list[Pair], turning: bool) -> np.ndarray | None:

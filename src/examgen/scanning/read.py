@@ -110,7 +110,10 @@ def read_page(page: PageImage, printed: Printed) -> PageReading:
     spots = [(spot, grading, line) for spots, grading, line in ((sheet.checkboxes, False, CHECKBOX_LINE),
                                                                  (sheet.grading_boxes, True, GRADING_LINE))
              for spot in spots]
-    placement = refine(gray, placement, [(spot.box, line) for spot, _, line in spots], height)
+    columns: dict[str, list[tuple[Box, float]]] = {}
+    for spot, _, line in spots:
+        columns.setdefault(spot.part, []).append((spot.box, line))
+    placement = refine(gray, placement, list(columns.values()), height)
     states = [read_box(gray, placement, spot.box, line, height, option=not grading) for spot, grading, line in spots]
     for part in dict.fromkeys(spot.part for spot, _, _ in spots):  # each part: unclear all if one box is not found
         at = [index for index, (spot, _, _) in enumerate(spots) if spot.part == part]
