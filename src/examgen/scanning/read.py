@@ -110,13 +110,13 @@ def read_page(page: PageImage, printed: Printed) -> PageReading:
     spots = [(spot, grading, line) for spots, grading, line in ((sheet.checkboxes, False, CHECKBOX_LINE),
                                                                  (sheet.grading_boxes, True, GRADING_LINE))
              for spot in spots]
-    columns: dict[str, list[tuple[Box, float]]] = {}
-    for spot, _, line in spots:
-        columns.setdefault(spot.part, []).append((spot.box, line))
-    placement = refine(gray, placement, list(columns.values()), height)
+    parts: dict[str, list[int]] = {}  # each part's spots: a column of boxes, placed and judged together
+    for index, (spot, _, _) in enumerate(spots):
+        parts.setdefault(spot.part, []).append(index)
+    placement = refine(gray, placement, [[(spots[index][0].box, spots[index][2]) for index in at]
+                                         for at in parts.values()], height)
     states = [read_box(gray, placement, spot.box, line, height, option=not grading) for spot, grading, line in spots]
-    for part in dict.fromkeys(spot.part for spot, _, _ in spots):  # each part: unclear all if one box is not found
-        at = [index for index, (spot, _, _) in enumerate(spots) if spot.part == part]
+    for at in parts.values():
         for index, state in zip(at, read_part([states[index] for index in at])):
             states[index] = state
     boxes = tuple(BoxReading(spot.part, spot.value, grading, state) for (spot, grading, _), state in zip(spots, states))
