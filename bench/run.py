@@ -11,9 +11,11 @@ endterm, `examgen copies --count 100` and `--count 1000` after an up-to-date bui
 print.pdf's size and the peak memory of examgen and its worker processes together, and
 `examgen grade` on simulated marks of 100 and 1,000 students, and a copy of it with four
 variants: their clean build and `examgen verify --seeds 1000`; 100 copies of a per-copy copy of
-the 2021 endterm; `examgen return` of 300 scanned and graded students of the sample exam;
-`examgen mark` with 20 graders at once over 10,000 answers: the next answer on screen, its 95th
-percentile. Each build row also says which views LaTeX ran for, so
+the 2021 endterm; `examgen scan` of a simulated bundle of 624 scanned pages of its copies (pages
+per second, peak memory) and of the same bundle again (the cache); `examgen return` of 300 scanned
+and graded students of the sample exam; `examgen mark` with 20 graders at once over 10,000
+answers: the next answer on screen, its 95th percentile. Each build row also says which views
+LaTeX ran for, so
 a cache that misses shows up, and a build that ran LaTeX gets a second row: its time
 outside LaTeX, examgen's own share.
 
@@ -39,7 +41,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -431,10 +433,12 @@ COPIES = [f"copies --count {count}" for count in COPIES_COUNTS]  # rows with no 
 MEMORY_POLL_SECONDS = 0.02
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes (from /proc)."""
+def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
+    """Resident memory of a process and all its descendants, in bytes (from /proc); with ``cpu``, each one's
+    CPU time so far (user and system, seconds) noted there by process id."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    used: dict[int, float] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -445,21 +449,25 @@ def tree_rss(pid: int) -> int:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
         rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         total += rss.get(current, 0)
+        if cpu is not None and current in used:
+            cpu[current] = used[current]
         todo += children.get(current, [])
     return total
 
 
-def run_watched(command: list[str], cwd: Path) -> int:
-    """Run a command to completion; returns the peak memory of its process tree (sampled)."""
+def run_watched(command: list[str], cwd: Path, cpu: dict[int, float] | None = None) -> int:
+    """Run a command to completion; returns the peak memory of its process tree (sampled), and notes each of
+    its processes' CPU time in ``cpu`` (as last sampled: a sampling period's worth may be missing)."""
     process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
+        peak = max(peak, tree_rss(process.pid, cpu))
         time.sleep(MEMORY_POLL_SECONDS)
     if process.returncode != 0:
         raise CommandFailed(f"`{' '.join(command[1:])}` exited {process.returncode}: {process.stderr.read()[-300:]}")
@@ -611,6 +619,8 @@ def bench_marking(root: Path, runs: int) -> list[Result]:
                 list(pool.map(grade, names))
             result.seconds.append(statistics.quantiles(waits, n=20)[-1])
     return [result]
+
+
 RETURN_EXAM, RETURN_COUNT = "sample", 300
 RETURNING = f"return {RETURN_COUNT} students"
 OTHER_SCRIPTS = ("فاطمة الزهراء", "王小明", "Дмитрий Иванов", "अनिल कुमार")  # names the return's fonts must print
@@ -652,6 +662,51 @@ def bench_return(root: Path, runs: int) -> list[Result]:
                                                                        str(out)], root), setup=fresh)], runs)
 
 
+SCAN_COPIES, SCAN_DPI = 26, 200  # 624 pages of the 2022 endterm (24 a copy), as a scan room's bundle
+SCANNING = [f"scan {SCAN_COPIES * 24} pages ({SCAN_DPI} dpi JPEG)", "scan again (cached)"]  # no ratio either
+
+
+def bench_scanning(root: Path, runs: int, facts: dict) -> list[Result]:
+    """`examgen scan` of one bundle: 26 copies of the 2022 endterm (624 pages) marked and scanned by the scan
+    simulator (tests/scansim.py) in grayscale at 200 dpi, one JPEG a page in a PDF, read into a fresh scan
+    folder (pages per second; the target is 30 on this 2-core machine, and the CPU time per page and the peak
+    memory of examgen and its workers, sampled from /proc), then the same bundle given again (no image work: the
+    cache), with the machine's load average at each run."""
+    sys.path.insert(0, str(REPO / "tests"))
+    import scansim
+
+    shutil.rmtree(root / "course", ignore_errors=True)
+    run([EXAMGEN, "copies", COPIES_EXAM, "--count", str(SCAN_COPIES)], root)
+    copies = root / "course" / COPIES_EXAM / "copies"
+    codes = [entry["code"] for entry in json.loads((copies / "manifest.json").read_text(encoding="utf-8"))["entries"]]
+    pages = root / "scanned-pages"
+    pages.mkdir()
+    workers = len(os.sched_getaffinity(0))
+    with ProcessPoolExecutor(workers) as pool:  # the simulation is not measured: all cores
+        parts = pool.map(scansim.scanned_copies, *zip(*((copies, COPIES_EXAM, codes[i::workers], 24, SCAN_DPI, pages)
+                                                         for i in range(workers))))
+        paths = sorted((path for part in parts for path in part), key=lambda path: path.name)
+    bundle = scansim.jpegs_to_pdf(paths, root / "scan-room.pdf", SCAN_DPI)
+    shutil.rmtree(pages)
+    out = root / "scan-bench"
+    label, again = SCANNING
+    facts[label] = {"pages": len(paths), "bundle_mb": round(bundle.stat().st_size / 2**20, 1), "peak_memory_mb": 0.0,
+                    "load_average": [], "cpu_ms_per_page": []}
+
+    def scan(_) -> None:
+        facts[label]["load_average"].append(round(os.getloadavg()[0], 1))
+        cpu: dict[int, float] = {}
+        peak = run_watched([EXAMGEN, "scan", COPIES_EXAM, str(bundle), "--out", str(out)], root, cpu)
+        facts[label]["peak_memory_mb"] = round(max(facts[label]["peak_memory_mb"], peak / 2**20), 1)
+        facts[label]["cpu_ms_per_page"].append(round(sum(cpu.values()) / len(paths) * 1000, 1))
+
+    fresh = lambda _: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
+    return measure(COPIES_EXAM, [
+        Measurement(label, scan, setup=fresh),
+        Measurement(again, lambda _: run([EXAMGEN, "scan", COPIES_EXAM, str(bundle), "--out", str(out)], root))],
+        runs)
+
+
 # --- reporting --------------------------------------------------------------------------------
 
 
@@ -682,7 +737,8 @@ def rows(results: list[Result]) -> list[dict]:
                 median = statistics.median(seconds)
                 table.append({"exam": r.exam, "measurement": name, "median_s": round(median, 4),
                               "ratio_to_floor": round(median / reference, 3)
-                              if reference and r.name not in [*COPIES, *GRADING, VERIFY, GENERATED, PER_COPY] else None,
+                              if reference and r.name not in [*COPIES, *GRADING, VERIFY, GENERATED, PER_COPY,
+                                                              *SCANNING] else None,
                               "samples_s": [round(s, 4) for s in seconds], "latex_ran_for": compiled or None})
     return table
 
@@ -710,6 +766,13 @@ def print_table(table: list[dict], shares: dict, runs: int, copies: dict) -> Non
                   f"clean build ({share['share']:.0%}: start-up, load, validate, compute, render, the figures' "
                   "LaTeX, checks, install)")
     for label, fact in copies.items():
+        if label in SCANNING:
+            scan = next((row for row in table if row["measurement"] == label), None)
+            rate = f"{fact['pages'] / scan['median_s']:.1f} pages/s, " if scan else ""
+            print(f"{COPIES_EXAM} {label}: {fact['pages']} pages, {fact['bundle_mb']:.0f} MB; {rate}CPU per page "
+                  f"{fact['cpu_ms_per_page']} ms; peak memory {fact['peak_memory_mb']:.0f} MB; load average "
+                  f"{fact['load_average']}")
+            continue
         print(f"{COPIES_EXAM} {label}: print.pdf {fact.get('print_pdf_mb', 0):.2f} MB, "
               f"peak memory {fact['peak_memory_mb']:.0f} MB")
 
@@ -787,6 +850,10 @@ def main(argv: list[str] | None = None) -> int:
                 results += bench_variants(root, args.runs)
             except CommandFailed as exc:
                 failed["(variants)"] = str(exc)
+            try:
+                results += bench_scanning(root, args.runs, copies)
+            except CommandFailed as exc:
+                failed["(scanning)"] = str(exc)
         if RETURN_EXAM in available and RETURN_EXAM not in skipped and RETURN_EXAM not in failed \
                 and (not args.exam or RETURN_EXAM in args.exam):
             try:

@@ -1,16 +1,20 @@
 """A scan simulator for `examgen scan`'s tests and benchmark: realistic scans of print.pdf with a
 known truth. Each page is rendered at 150-300 dpi, marked as students and graders mark (pen crosses
 of varying width and length, some past the box's edge; fills; crosses undone by filling; and, as
-the ambiguous marks a person must see, faint pencil strokes, half-filled boxes and stray lines from
-a neighbour), then turned as a scanner turns it (180 degrees, skew up to 3 degrees, scale, shift),
-blurred, noised, JPEG-compressed or thresholded to black and white. Bundles shuffle, drop, repeat
-and add pages (blank ones, another exam's); a QR code can be covered."""
+the ambiguous marks a person must see, faint pencil strokes, half-filled boxes, stray lines from
+a neighbour, single strokes and options filled and re-marked beside), then turned as a scanner
+turns it (180 degrees, skew up to 3 degrees, scale, shift), blurred, noised, JPEG-compressed or
+thresholded to black and white. Bundles shuffle, drop, repeat and add pages (blank ones, another
+exam's); a QR code can be covered. The same drawing and scanning make strips of a page holding one
+part's boxes (marked_patch), for tests of tens of thousands of boxes, and whole bundles of JPEG
+pages for the benchmark (scanned_copies, jpegs_to_pdf)."""
 
 from __future__ import annotations
 
 import io
 import random
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -23,6 +27,7 @@ from examgen.scanning.printed import Printed
 
 CLEAR = ("empty", "cross", "fill", "cross-fill")  # marks a scan must read
 AMBIGUOUS = ("faint", "half", "stray", "single")  # marks a scan must flag
+RE_MARKED = "re-marked"  # an option's box filled and a cross beside it: marked again, as the cover allows; flagged
 MM = 72 / 25.4
 BED_MARGIN = 12  # mm
 
@@ -63,7 +68,7 @@ def plan_marks(printed: Printed, rng: random.Random, ambiguous_share: float = 0.
                 for spot in spots:
                     mark = rng.choices(CLEAR, (5, 4, 1, 1))[0]
                     if rng.random() < ambiguous_share:
-                        mark = rng.choice(AMBIGUOUS)
+                        mark = rng.choice((*AMBIGUOUS, RE_MARKED))
                         truth.ambiguous.add((code, part))
                     truth.marks[code, page, part, spot.value] = mark
                     if mark == "cross":
@@ -121,7 +126,11 @@ def draw_mark(image: np.ndarray, box, mark: str, height: float, dpi: int, rng: r
             b = (left + size * (x1 + (reach if x1 == 0 else -reach) + rng.uniform(-0.06, 0.06)),
                  top + size * (y1 + (reach if y1 == 0 else -reach) + rng.uniform(-0.06, 0.06)))
             _line(image, a, b, width, pen)
-    if mark in ("fill", "cross-fill"):
+    if mark == RE_MARKED:  # the cover's sample: a cross of 2.4 mm a thin space right of the filled box
+        middle, half = (left + size + (1.7 + 1.2 * MM) * s, top + size / 2), 1.2 * MM * s
+        _line(image, (middle[0] - half, middle[1] - half), (middle[0] + half, middle[1] + half), width, pen)
+        _line(image, (middle[0] - half, middle[1] + half), (middle[0] + half, middle[1] - half), width, pen)
+    if mark in ("fill", "cross-fill", RE_MARKED):
         grow = rng.uniform(0.0, 0.12) * size
         corners = np.array([[left - grow, top - grow], [left + size + grow, top - grow * rng.random()],
                             [left + size + grow, top + size + grow], [left - grow * rng.random(), top + size + grow]])
@@ -142,6 +151,33 @@ def draw_mark(image: np.ndarray, box, mark: str, height: float, dpi: int, rng: r
         _line(image, (left + 0.1 * size, top + 0.1 * size), (left + 0.9 * size, top + 0.9 * size), width, pen)
 
 
+def scanner_matrix(rng: random.Random, size: tuple[int, int], turn: bool, dpi: int, shift_mm: float = 10) -> np.ndarray:
+    """How a scanner places an image of ``size`` (width, height) on its bed: turned 180 degrees or not, skewed up
+    to 3 degrees, scaled by up to 4 %, shifted by up to ``shift_mm`` (a 2 x 3 map of pixels)."""
+    width, height = size
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), rng.uniform(-3, 3) + (180 if turn else 0),
+                                     rng.uniform(0.96, 1.04))
+    matrix[:, 2] += [rng.uniform(-shift_mm, shift_mm) * dpi / 25.4, rng.uniform(-shift_mm, shift_mm) * dpi / 25.4]
+    return matrix
+
+
+def scanned_bytes(image: np.ndarray, rng: random.Random, black_and_white: bool) -> tuple[bytes, str]:
+    """A scanner's sensor and file: blurred, noised, then JPEG-compressed at quality 50-90 or thresholded to
+    black and white (PNG)."""
+    image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 0.8))
+    noise = np.empty(image.shape, np.float32)
+    cv2.setRNGSeed(rng.randrange(1 << 30))
+    cv2.randn(noise, 0.0, rng.uniform(2, 7))
+    noisy = cv2.scaleAdd(image.astype(np.float32), rng.uniform(0.9, 0.98), noise)
+    image = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
+    if black_and_white:
+        image = np.where(image < 150, 0, 255).astype(np.uint8)
+        ok, data = cv2.imencode(".png", image)
+        return data.tobytes(), "png"
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(50, 90)])
+    return data.tobytes(), "jpg"
+
+
 def degrade(image: np.ndarray, rng: random.Random, turn: bool, black_and_white: bool,
             dpi: int) -> tuple[bytes, str]:
     """A scanner's view of a marked page: turned, skewed, scaled, shifted, blurred, noised, compressed. The
@@ -150,22 +186,9 @@ def degrade(image: np.ndarray, rng: random.Random, turn: bool, black_and_white: 
     margin = round(BED_MARGIN * dpi / 25.4)
     image = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=235)
     height, width = image.shape
-    if turn:
-        image = cv2.rotate(image, cv2.ROTATE_180)
-    angle, scale = rng.uniform(-3, 3), rng.uniform(0.96, 1.04)
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
-    matrix[:, 2] += [rng.uniform(-10, 10) * dpi / 25.4, rng.uniform(-10, 10) * dpi / 25.4]
-    image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=235)
-    image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 0.8))
-    noisy = image.astype(np.float32) * rng.uniform(0.9, 0.98) + np.random.default_rng(rng.randrange(1 << 30)).normal(
-        0, rng.uniform(2, 7), image.shape)
-    image = np.clip(noisy, 0, 255).astype(np.uint8)
-    if black_and_white:
-        image = np.where(image < 150, 0, 255).astype(np.uint8)
-        ok, data = cv2.imencode(".png", image)
-        return data.tobytes(), "png"
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(50, 90)])
-    return data.tobytes(), "jpg"
+    image = cv2.warpAffine(image, scanner_matrix(rng, (width, height), turn, dpi), (width, height),
+                           flags=cv2.INTER_LINEAR, borderValue=235)
+    return scanned_bytes(image, rng, black_and_white)
 
 
 def scan_copy_page(printed: Printed, truth: Truth, code: str, page: int, rng: random.Random, dpi: int,
@@ -241,3 +264,112 @@ def truth_sheets(truth: Truth, printed: Printed, folder: Path, parts: list[tuple
         with open(folder / name, "w", newline="", encoding="utf-8") as file:
             csv.writer(file).writerows(rows)
     return folder / "marks.csv", folder / "crosses.csv"
+
+
+CHECKBOX = (9.64, 0.6, 18.94)  # a check box's side, its frame's rule and the step to the next option (points)
+GRADING_BOX = (11.91, 0.5, 15.59)  # the same for the grading boxes (4.2 mm, 5.5 mm apart)
+SUPERSAMPLE = 4  # the printed strip is drawn this much finer and scaled down, as a renderer's anti-aliasing does
+STRIP_WIDTH = 70.0  # points: a part's boxes and the start of their texts
+
+
+@dataclass
+class Patch:
+    """A scanned strip of a page holding one part's boxes in a column: its image, where the scan's placement
+    (off by what a QR code's placement leaves) puts the strip's points (x right, y down from its top) in it,
+    and each box (points, y up, as layout.json has them) with the mark drawn into it."""
+
+    gray: np.ndarray
+    placement: np.ndarray
+    height: float
+    boxes: list
+    marks: list[str]
+    line: float
+
+
+@cache
+def _printed_strip(grading: bool, count: int, dpi: int) -> tuple[np.ndarray, float, tuple]:
+    """A strip of a printed page with a column of ``count`` boxes and their texts beside them, rendered at dpi:
+    its pixels (not to be changed), its height and its boxes (points, y up, as layout.json has them)."""
+    from examgen.stages.positions import Box
+
+    side, rule, step = GRADING_BOX if grading else CHECKBOX
+    height = 2 * 14 + step * (count - 1) + side
+    fine = dpi / 72 * SUPERSAMPLE
+    canvas = np.full((round(height * fine), round(STRIP_WIDTH * fine)), 255, np.uint8)
+    left = 14.0 if grading else 20.0
+    boxes = tuple(Box(left, height - 14 - side - index * step, side, side) for index in range(count))
+    for index, box in enumerate(boxes):
+        top = height - box.y - box.height
+        cv2.rectangle(canvas, (round(box.x * fine), round(top * fine)),
+                      (round((box.x + side) * fine), round((top + side) * fine)), 0, max(1, round(rule * fine)))
+        text_at = (box.x - 7.5, top + side * 0.85) if grading else (box.x + side + 8.5, top + side * 0.85)
+        text = str(index) if grading else "Softmax, cross entropy"[: 4 + 3 * index]
+        cv2.putText(canvas, text, (round(text_at[0] * fine), round(text_at[1] * fine)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.028 * fine, 0, max(1, round(0.7 * fine)), cv2.LINE_AA)
+    image = cv2.resize(canvas, (round(STRIP_WIDTH * dpi / 72), round(height * dpi / 72)), interpolation=cv2.INTER_AREA)
+    return image, height, boxes
+
+
+def marked_patch(marks: list[str], grading: bool, dpi: int, rng: random.Random,
+                 black_and_white: bool = False) -> Patch:
+    """A part's boxes (options, or a grader's points) printed with their texts beside them, marked with
+    ``marks`` by draw_mark and scanned as a page is (scanner_matrix, scanned_bytes), then decoded."""
+    printed, height, boxes = _printed_strip(grading, len(marks), dpi)
+    image = printed.copy()
+    s = dpi / 72
+    pen = rng.randint(40, 100) if grading else rng.randint(10, 70)
+    for box, mark in zip(boxes, marks):
+        draw_mark(image, box, mark, height, dpi, rng, pen, black_and_white)
+    size = (image.shape[1], image.shape[0])
+    matrix = scanner_matrix(rng, size, rng.random() < 0.3, dpi, shift_mm=1)
+    image = cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)
+    data, _ = scanned_bytes(image, rng, black_and_white)
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    error = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), rng.uniform(-0.3, 0.3), 1.0)
+    error[:, 2] += [rng.uniform(-2, 2) * s, rng.uniform(-2, 2) * s]  # a QR code's placement: a point or two off
+    placement = np.vstack([error, [0, 0, 1]]) @ np.vstack([matrix, [0, 0, 1]]) @ np.diag([s, s, 1.0])
+    return Patch(gray, placement[:2], height, list(boxes), marks, (GRADING_BOX if grading else CHECKBOX)[1])
+
+
+def scanned_copies(copies: Path, exam: str, codes: list[str], seed: int, dpi: int, folder: Path) -> list[Path]:
+    """Every page of the copies ``codes`` marked as plan_marks(seed) has it (the same truth for any codes, so
+    that processes can share the work), scanned in grayscale at ``dpi`` (JPEG; a third turned 180 degrees) into
+    ``folder``, one file per page, as a scanner writes a bundle's pages."""
+    from examgen.scanning.printed import read_printed
+
+    printed = read_printed(copies, exam)
+    truth = plan_marks(printed, random.Random(seed))
+    paths = []
+    for code in codes:
+        rng = random.Random(f"{seed}/{code}")
+        for page in range(1, printed.pages_per_copy + 1):
+            scanned = scan_copy_page(printed, truth, code, page, rng, dpi, turn=rng.random() < 0.3)
+            path = folder / f"{code}-{page:03d}.{scanned.kind}"
+            path.write_bytes(scanned.image)
+            paths.append(path)
+    return paths
+
+
+def jpegs_to_pdf(paths: list[Path], out: Path, dpi: int) -> Path:
+    """A scanner's PDF of JPEG pages, each embedded as it is (not encoded again), read from its file as the PDF
+    is written, so that a bundle of hundreds of pages is never in memory whole."""
+    document = pdfium.PdfDocument.new()
+    files = []
+    try:
+        for path in paths:
+            with Image.open(path) as image:
+                width, height = image.size
+            page = document.new_page(width * 72 / dpi, height * 72 / dpi)
+            picture = pdfium.PdfImage.new(document)
+            files.append(open(path, "rb"))
+            picture.load_jpeg(files[-1], inline=False, autoclose=False)
+            picture.set_matrix(pdfium.PdfMatrix().scale(width * 72 / dpi, height * 72 / dpi))
+            page.insert_obj(picture)
+            page.gen_content()
+            page.close()
+        document.save(out)
+    finally:
+        document.close()
+        for file in files:
+            file.close()
+    return out

@@ -24,6 +24,8 @@ FEATURES = 5000  # ORB features of a page placed without its QR code, and of its
 RATIO = 0.8  # a feature's best match must be this much nearer than its second (Lowe's ratio test)
 AGREEING_AT_LEAST = 40  # matches that agree on the placement, or the page is not placed
 BED_SHARE = 0.04  # the scanner bed's margin around the page, as a share of its width (a guess; ORB spans scales)
+CENTRE_PASSES = 5  # times a finder pattern's centre is found again around the last one
+QR_MARGIN = 40  # pixels around a QR code found at half size in which it is read again at full size
 
 
 @dataclass(frozen=True)
@@ -58,24 +60,44 @@ def parse_label(text: str) -> Label | None:
 
 
 def find_qr(gray: np.ndarray) -> Found | None:
-    """The examgen QR code of a page (any rotation): first in the corners, where it is printed, then
-    anywhere; then in a half-size image, which smooths a noisy or dithered scan."""
+    """The examgen QR code of a page (any rotation): first in the corners, where it is printed, in a half-size
+    image (fast, and smoothing a noisy or dithered scan; read again where it was found at full size, for its
+    corners to the pixel, which its placement starts from), then at full size; then anywhere, the same way."""
     import cv2
+    import numpy as np
     import zxingcpp
 
-    height, width = gray.shape
-    across, down = int(width * CORNER_SHARE[0]), int(height * CORNER_SHARE[1])
-    corners = [(width - across, height - down), (0, 0), (width - across, 0), (0, height - down)]
-    tries = [(gray[y:y + down, x:x + across], x, y, 1.0) for x, y in corners]
-    tries.append((gray, 0, 0, 1.0))
-    tries.append((cv2.resize(gray, (width // 2, height // 2), interpolation=cv2.INTER_AREA), 0, 0, 2.0))
     qr_only = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode])
-    for image, x, y, scale in tries:
-        for result in zxingcpp.read_barcodes(image, formats=qr_only):
-            if PAYLOAD.fullmatch(result.text):
-                position = result.position
-                points = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
-                return Found(result.text, tuple((x + p.x * scale, y + p.y * scale) for p in points))
+    sizes = ((cv2.pyrDown(gray), 2.0), (gray, 1.0))
+    for image, scale in sizes:
+        height, width = image.shape
+        across, down = int(width * CORNER_SHARE[0]), int(height * CORNER_SHARE[1])
+        for x, y in ((width - across, height - down), (0, 0), (width - across, 0), (0, height - down)):
+            found = _read(zxingcpp.read_barcodes(image[y:y + down, x:x + across], formats=qr_only), x, y, scale)
+            if found and scale > 1:  # its corners at full size, where a module is twice the pixels
+                corners = np.array(found.corners)
+                (left, top), (right, bottom) = (corners.min(axis=0) - QR_MARGIN).astype(int), (
+                    corners.max(axis=0) + QR_MARGIN).astype(int)
+                left, top = max(left, 0), max(top, 0)
+                found = _read(zxingcpp.read_barcodes(gray[top:bottom, left:right], formats=qr_only), left, top,
+                              1.0) or found
+            if found:
+                return found
+    for image, scale in sizes:
+        found = _read(zxingcpp.read_barcodes(image, formats=qr_only), 0, 0, scale)
+        if found:
+            return found
+    return None
+
+
+def _read(results: list, x: int, y: int, scale: float) -> Found | None:
+    """The first of zxing's results that is examgen's, its corners in the page's pixels (the results of an image
+    at (x, y) of the page, ``scale`` times smaller)."""
+    for result in results:
+        if PAYLOAD.fullmatch(result.text):
+            position = result.position
+            points = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
+            return Found(result.text, tuple(((x + p.x) * scale, (y + p.y) * scale) for p in points))
     return None
 
 
@@ -87,7 +109,8 @@ def qr_placement(found: Found, qr: Box, page_height: float, gray: np.ndarray) ->
     import numpy as np
     import segno
 
-    modules = len(segno.make_qr(found.text, error="m", boost_error=False).matrix)  # the run's version (copies.py)
+    modules = len(segno.make_qr(found.text, error="m", boost_error=False, mask=0).matrix)  # its version (copies.py);
+    # any mask: the symbol's size does not depend on it, and choosing one is most of making it
     corners = np.array(found.corners)
     across, down = (corners[1] - corners[0]) / modules, (corners[3] - corners[0]) / modules  # a module's steps
     finders, printed = [], []
@@ -107,7 +130,7 @@ def _ink_centre(gray: np.ndarray, centre: np.ndarray, across: np.ndarray, down: 
     import numpy as np
 
     reach = 4.0 * max(float(np.hypot(*across)), float(np.hypot(*down)))
-    for _ in range(2):
+    for _ in range(CENTRE_PASSES):
         left, top = int(max(centre[0] - reach, 0)), int(max(centre[1] - reach, 0))
         window = gray[top:int(centre[1] + reach) + 1, left:int(centre[0] + reach) + 1].astype(np.float64)
         if window.size == 0:

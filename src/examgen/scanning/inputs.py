@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pypdfium2 as pdfium
 
 RENDER_DPI = 200  # a PDF page that is not one scanned image (a PDF of the copies themselves) is rendered so
+PAGES_PER_OPENING = 16  # pages read from a PDF before it is opened again (_pdf_page_images)
 PDF_MAGIC = b"%PDF-"
 IMAGE_MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"II*\x00": "tif", b"MM\x00*": "tif"}
 
@@ -58,18 +59,19 @@ def _kind(head: bytes) -> str | None:
 def open_bundle(path: Path) -> Bundle:
     """A scanned file, checked whole: an error at the file if it cannot be read as scanned pages."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:  # read in blocks: a bundle of a thousand pages is hundreds of MB
+            kind = _kind(file.read(16))
+            file.seek(0)
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
     except IsADirectoryError:
         raise ScanError("is a folder: give the scanned files (PDF, JPEG, PNG, TIFF)", Loc(path)) from None
     except OSError as exc:
         raise ScanError(f"cannot be read ({exc.strerror})", Loc(path)) from None
-    kind = _kind(data[:16])
     if kind is None:
         raise ScanError("is neither a PDF nor an image (JPEG, PNG, TIFF): give the scanner's files as it wrote them",
                         Loc(path))
-    digest = hashlib.sha256(data).hexdigest()
     if kind == "pdf":
-        return Bundle(path, digest, kind, _pdf_pages(path, data))
+        return Bundle(path, digest, kind, _pdf_pages(path))
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -81,11 +83,11 @@ def open_bundle(path: Path) -> Bundle:
     return Bundle(path, digest, kind, frames)
 
 
-def _pdf_pages(path: Path, data: bytes) -> int:
+def _pdf_pages(path: Path) -> int:
     import pypdfium2 as pdfium
 
     try:
-        document = pdfium.PdfDocument(data)
+        document = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise ScanError("is an encrypted PDF: save the scan without a password (or export its pages as images) "
@@ -115,15 +117,17 @@ def pages_of(bundle: Bundle, path: Path) -> Iterator[PageImage]:
 
 def _pdf_page_images(bundle: Bundle, path: Path) -> Iterator[PageImage]:
     """A scanned PDF's pages: a page that is one JPEG (as scanners write them) as that JPEG's bytes,
-    any other page rendered to grayscale."""
+    any other page rendered to grayscale. The document is opened again every PAGES_PER_OPENING pages:
+    pdfium keeps every image stream it has read until the document is closed."""
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(path)
-    try:
-        for index in range(len(document)):
-            yield pdf_page_image(bundle.digest, document, index)
-    finally:
-        document.close()
+    for first in range(0, bundle.pages, PAGES_PER_OPENING):
+        document = pdfium.PdfDocument(path)
+        try:
+            for index in range(first, min(first + PAGES_PER_OPENING, bundle.pages)):
+                yield pdf_page_image(bundle.digest, document, index)
+        finally:
+            document.close()
 
 
 def pdf_page_image(digest: str, document: pdfium.PdfDocument, index: int) -> PageImage:

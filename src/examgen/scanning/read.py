@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..stages.positions import Box
 from .identify import Label, find_qr, parse_label, print_placement, qr_placement, rotation
 from .inputs import PageImage
-from .marks import BoxState, cut, read_box, refine
+from .marks import BoxState, cut, read_box, read_part, refine
 from .printed import Printed, Sheet
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def decode(page: PageImage) -> np.ndarray:
 def _encoded(image: np.ndarray, kind: str) -> bytes:
     import cv2
 
-    params = [cv2.IMWRITE_JPEG_QUALITY, 80] if kind == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    params = [cv2.IMWRITE_JPEG_QUALITY, 80] if kind == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
     ok, data = cv2.imencode(kind, image, params)
     assert ok
     return data.tobytes()
@@ -82,6 +82,8 @@ def _encoded(image: np.ndarray, kind: str) -> bytes:
 def _thumbnail(gray: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
     import cv2
 
+    while gray.shape[1] >= 2 * width:  # halving by pyrDown is fast; one resize by any factor is not
+        gray = cv2.pyrDown(gray)
     scale = min(1.0, width / gray.shape[1])
     return _encoded(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), ".jpg")
 
@@ -143,10 +145,16 @@ def _read_on(page: PageImage, gray: np.ndarray, placement: np.ndarray, label: La
     spots = [(spot, grading, line) for spots, grading, line in ((sheet.checkboxes, False, CHECKBOX_LINE),
                                                                  (sheet.grading_boxes, True, GRADING_LINE))
              for spot in spots]
-    placement = refine(gray, placement, [(spot.box, line) for spot, _, line in spots], height)
-    boxes = tuple(BoxReading(spot.part, spot.value, grading,
-                             read_box(gray, placement, spot.box, line, height, option=not grading))
-                  for spot, grading, line in spots)
+    parts: dict[str, list[int]] = {}  # each part's spots: a column of boxes, placed and judged together
+    for index, (spot, _, _) in enumerate(spots):
+        parts.setdefault(spot.part, []).append(index)
+    placement = refine(gray, placement, [[(spots[index][0].box, spots[index][2]) for index in at]
+                                         for at in parts.values()], height)
+    states = [read_box(gray, placement, spot.box, line, height, option=not grading) for spot, grading, line in spots]
+    for at in parts.values():
+        for index, state in zip(at, read_part([states[index] for index in at])):
+            states[index] = state
+    boxes = tuple(BoxReading(spot.part, spot.value, grading, state) for (spot, grading, _), state in zip(spots, states))
     return PageReading(page.bundle, page.number, status, text, label, turned, boxes,
                        _part_crops(gray, placement, sheet, height),
                        tuple((part, _encoded(cut(gray, placement, space, height, CROP_DPI), ".jpg"))
