@@ -602,3 +602,42 @@ problems:
         "'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'. The '<% if %>' on "
         "this line is never closed.\n    prompt: One <% if x %> open",
     ]
+
+
+def test_a_misspelt_name_in_any_expression_field_gets_a_did_you_mean(tmp_path):
+    """An option's text and its ``correct``, every one of them (not the first only), a part's ``correct``, a
+    table's computed ``header`` and ``data``: each misspelt name is told with the computed name it is close to."""
+    with pytest.raises(ExamgenError) as info:
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      total = 3
+      heads = ["a", "b"]
+      cells = [[1, 2]]
+    tables:
+      - id: t
+        header: headz
+        data: cell
+    parts:
+      - points: 1
+        prompt: Pick.
+        options:
+          - text: << totl >>
+            correct: << totl == 3 >>
+          - text: two
+            correct: << totall > 2 >>
+      - points: 1
+        prompt: Pick.
+        options: [one, two]
+        correct: << [totl] >>
+""")
+    told = [str(problem).split("exam.yaml:")[1] for problem in info.value.problems]
+    assert told == [
+        "17: problem 1: table 't': 'header: headz' names no computed value; did you mean 'heads'?",
+        "17: problem 1: table 't': 'data: cell' names no computed value; did you mean 'cells'?",
+        "24: part 1.1: name 'totl' is not defined; did you mean 'total'?",
+        "25: part 1.1: name 'totl' is not defined; did you mean 'total'?",
+        "27: part 1.1: name 'totall' is not defined; did you mean 'total'?",
+        "31: part 1.2: name 'totl' is not defined; did you mean 'total'?",
+    ]

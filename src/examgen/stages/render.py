@@ -278,6 +278,21 @@ TEXT_NAMES = ("figure", "table", "ref", "solution")  # what every text can use b
 PYTHON_NAMES = frozenset(dir(builtins))
 
 
+def _closest(name: str, names) -> str | None:
+    """The name meant where ``name`` is misspelt, if one of ``names`` is close."""
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _computed_list(table: Table[str], key: str, name: str, values: Mapping[str, object], what: str) -> str:
+    """Why a table's ``header`` or ``data`` names no fit computed list: a misspelt name gets a did-you-mean."""
+    if name in values:
+        return f"table '{table.id}': '{key}: {name}' must name a computed list of {what}"
+    close = _closest(name, (n for n, v in values.items() if isinstance(v, list)))
+    return (f"table '{table.id}': '{key}: {name}' names no computed value" +
+            (f"; did you mean '{close}'?" if close else f": compute a list of {what} of that name"))
+
+
 def _undefined(name: str, available: Mapping[str, object], unusable: Mapping[str, tuple[str, str]]) -> str:
     """Why a text cannot use ``name``, and what it can use instead."""
     if name in unusable:
@@ -285,9 +300,8 @@ def _undefined(name: str, available: Mapping[str, object], unusable: Mapping[str
         return (f"'{name}' is {what} (from the {block}), which no text can use: only numbers, text, "
                 "lists and mappings reach the texts, so compute in the block what the text shows")
     computed = sorted(n for n in available if n not in TEXT_NAMES)
-    close = difflib.get_close_matches(name, computed, n=1, cutoff=0.6)
-    if close:
-        return f"name '{name}' is not defined; did you mean '{close[0]}'?"
+    if close := _closest(name, computed):
+        return f"name '{name}' is not defined; did you mean '{close}'?"
     shown = ", ".join(computed[:12]) + (", ..." if len(computed) > 12 else "") if computed else "none"
     python = (f": texts are templates, not Python, and '{name}' is Python's; compute it in the problem's "
               "compute block and use the result" if name in PYTHON_NAMES else "")
@@ -561,8 +575,8 @@ class TextRenderer:
         try:
             answer = self.env.compile_expression(expression.source, undefined_to_none=False)
             value = run_limited(lambda: answer(values))
-            if isinstance(value, jinja2.Undefined):  # a name alone (``answer: mu_``) is undefined, not a value
-                value._fail_with_undefined_error()
+            if (missing := _undefined_in(value)) is not None:  # ``answer: mu_``, ``correct: << [k, m_] >>``
+                missing._fail_with_undefined_error()
             return value
         except Exception as exc:  # noqa: BLE001 - reported with its location, like a text's failure
             raise ComputeError(_message(exc, values), expression.loc, context) from None
@@ -572,6 +586,15 @@ class TextRenderer:
         texts = (self.names(t.source) for t in _found_in(record, Text))
         expressions = (self.names(f"<< {e.source} >>") for e in _found_in(record, Expression))
         return set().union(*texts, *expressions)
+
+
+def _undefined_in(value: object) -> jinja2.Undefined | None:
+    """The first undefined name in an expression's value, in a list or mapping too: a name alone is undefined
+    rather than an error, which a list of option numbers would carry on into a stranger message."""
+    if isinstance(value, jinja2.Undefined):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return next((found for item in items if (found := _undefined_in(item)) is not None), None)
 
 
 def _found_in(obj, kind: type):
@@ -613,14 +636,13 @@ def _table_rows(table: Table[str], values, context: str, out: Collector) -> Tabl
         if isinstance(header, list) and not any(isinstance(v, (list, dict)) for v in header):
             table = dataclasses.replace(table, header=tuple(cell(v) for v in header))
         else:
-            out.error(ComputeError(f"table '{table.id}': 'header: {table.header_data}' must name a computed list of "
-                                   "header cells", table.loc, context))
+            out.error(ComputeError(_computed_list(table, "header", table.header_data, values, "header cells"),
+                                   table.loc, context))
     if table.data is None:
         return table
     rows = values.get(table.data)
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
-                               table.loc, context))
+        out.error(ComputeError(_computed_list(table, "data", table.data, values, "rows"), table.loc, context))
         return table
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
@@ -702,9 +724,10 @@ class _ProblemRenderer:
             answer = by_name(part.kind).finish(
                 rendered.answer, lambda e: self.texts.evaluate(e, part.context, self.values))
         except ExamgenError as exc:
-            if exc.context is None:
-                exc.context = part.context
-            self.out.error(exc)
+            for problem in exc.problems:
+                if problem.context is None:
+                    problem.context = part.context
+                self.out.error(problem)
             return rendered
         return dataclasses.replace(rendered, answer=answer)
 
