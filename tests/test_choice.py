@@ -200,7 +200,7 @@ def test_generated_options_are_made_per_variant_keyed_and_verified(tmp_path):
     build(target)
     key = json.loads((tmp_path / "build" / "generated" / "key.json").read_text())
     for label in "ABC":
-        names = variant_names("G1", label, "t-test")
+        names = variant_names("G1", label, "t-test", "ABC".index(label))
         exec(compile(_compute(), "block", "exec"), names)  # the block again, with this variant's draws
         options, right = names["options"], names["right"]
         student = squash(" ".join(pypdf_texts(tmp_path / "build" / "generated" / label / "student.pdf")))

@@ -204,7 +204,7 @@ def test_every_stage_handles_the_toy_kind_or_refuses_it_by_name(built, tmp_path)
     part = exam.problems[0].parts[0]
     same = dataclasses.replace(part, answer=dataclasses.replace(part.answer, labels=("yes", "yes")))
     found = Collector()
-    seen = _part(same, part, {}, found)
+    seen = _part(same, part, {}, set(), found)
     assert (seen.correct, [error.message for error in found.errors]) == \
         ((), ["options 1 and 2 print the same ('yes')"])
     # Moodle and QTI cannot ask it: an error naming the part, never an essay in its place
