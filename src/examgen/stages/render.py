@@ -552,7 +552,7 @@ class TextRenderer:
                 self.out.error(self._syntax_error(text, source, exc, context))
                 return ""
             frame = _template_frame(exc)
-            loc = text.loc.shifted(frame.lineno - 1) if frame else text.loc
+            loc = text.loc.shifted(frame.lineno - 1) if frame and frame.lineno else text.loc
             self.out.error(ComputeError(_message(exc, values, unusable), loc, context))
             return ""
 
@@ -631,13 +631,12 @@ def _table_rows(table: Table[str], values, context: str, out: Collector) -> Tabl
     """Fill a ``data`` table from its computed rows and a computed header from its list (numbers as the
     table's ``num`` says, text as LaTeX)."""
     cell = lambda v: v if isinstance(v, str) else MARKS.get().write(v, table.places, table.sep)  # noqa: E731
-    if table.header_data is not None:
-        header = values.get(table.header_data)
+    if (named := table.header_data) is not None:
+        header = values.get(named)
         if isinstance(header, list) and not any(isinstance(v, (list, dict)) for v in header):
             table = dataclasses.replace(table, header=tuple(cell(v) for v in header))
         else:
-            out.error(ComputeError(_computed_list(table, "header", table.header_data, values, "header cells"),
-                                   table.loc, context))
+            out.error(ComputeError(_computed_list(table, "header", named, values, "header cells"), table.loc, context))
     if table.data is None:
         return table
     rows = values.get(table.data)
