@@ -12,7 +12,7 @@ import zipfile
 from xml.etree import ElementTree as ET
 
 import pytest
-from support import HEADER, REPO, pypdf_texts, squash
+from support import HEADER, REPO, pypdf_texts, squash, write_exam
 from test_cli import cli
 from test_exports import QTI, moodle_imports
 
@@ -278,5 +278,34 @@ problems:
     assert [graded.points for graded in results.graded] == [(2,), (2.4,)]  # one box wrong: of 3, of 5
     from examgen.grading.analysis import analyse
 
-    (stats,) = analyse(results).options  # the report's option counts reach the longest variant's boxes
-    assert stats.crossed == (2, 2, 0, 0, 0)
+    # the report's option counts: a row per variant (their options differ), each of its own boxes
+    assert [(stats.variants, stats.crossed) for stats in analyse(results).options] == [
+        (("A",), (1, 1, 0)), (("B",), (1, 1, 0, 0, 0))]
+
+
+def test_verify_finds_the_seeds_whose_computed_key_makes_a_single_choice_part_other_than_single(tmp_path):
+    """A single-choice part whose key is computed per option: both options hold where the draw is 18 to 20,
+    about one seed in seven; verify names those seeds, once, before any LaTeX runs."""
+    from examgen.commands.verify import verify
+    from examgen.errors import ExamgenError
+
+    write_exam(tmp_path / "exams" / "sc", HEADER + """variants: 2
+problems:
+  - title: P
+    compute: x = draw(0, 20)
+    parts:
+      - points: 1
+        prompt: Which holds for $<< x >>$?
+        single: true
+        options:
+          - text: at most 18
+            correct: << x <= 18 >>
+          - text: above 17
+            correct: << x > 17 >>
+""")
+    with pytest.raises(ExamgenError) as raised:
+        verify(Project(tmp_path).resolve("sc"), seeds=100, layouts=0)
+    found = [str(problem) for problem in raised.value.problems if "single-choice" in str(problem)]
+    assert len(found) == 1 and "seeds " in found[0], found
+    assert found[0].endswith("a single-choice part has exactly one correct option, but these values make 2 "
+                             "correct (options 1, 2): change the computation or its 'correct'")

@@ -429,8 +429,9 @@ def test_a_registration_number_that_is_not_the_copys_is_refused(tmp_path):
 
 def test_option_counts_mark_each_variants_own_key_where_variants_compute_it(tmp_path):
     """Part 1.1 of tests/roots/variants is correct as shown in some variants and "none of the above" in
-    others. Every copy crosses its own variant's key: each row of the option counts has ✓ exactly on the
-    options every copy of it crossed, a row per key with its variants named."""
+    others, its shown value computed. Every copy crosses its own variant's key: each row of the option counts
+    has ✓ exactly on the options every copy of it crossed, a row per variant (the options say different things
+    in each), named."""
     from examgen.writers.marks import marks_csv
 
     shutil.copytree(REPO / "tests" / "roots" / "variants", tmp_path / "exams" / "variants")
@@ -455,9 +456,96 @@ def test_option_counts_mark_each_variants_own_key_where_variants_compute_it(tmp_
     report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     options = report.split("how often each option was crossed</h2>")[1]
     counted = [row for row in options.split("<tr>")[2:] if row.startswith("<td class=\"l\">1.1</td>")]
-    assert len(counted) == len({frozenset(key) for key in in_source.values()})
+    assert len(counted) == 4
     for row in counted:
-        cells = re.findall(r"<td>([^<]*(?:<span class=ok>✓</span>)?[^<]*)</td>", row)[2:]  # the options
+        cells = re.findall(r"<td>((?:<span class=ok>✓</span> )?[\d.]+%)", row)[1:]  # the options, "all right" aside
         assert cells and all(("✓" in cell) == cell.endswith("100%") for cell in cells if cell), row
     labels = [re.search(r'<td class="l">([A-D, ]+)</td>', row)[1] for row in counted]
-    assert sorted(", ".join(labels).split(", ")) == ["A", "B", "C", "D"]
+    assert labels == ["A", "B", "C", "D"]
+
+
+def _generated_graded(tmp_path) -> tuple[dict, str]:
+    """tests/roots/generated graded from 9 copies (3 per variant), each crossing its own key of part 1.1 (the
+    t statistic, whose five numbers differ per variant) and option 1 of part 1.2; the parts and the report."""
+    from examgen.writers.marks import marks_csv
+
+    shutil.copytree(REPO / "tests" / "roots" / "generated", tmp_path / "exams" / "generated")
+    target = Project(tmp_path).resolve("generated")
+    theme, collected = target.project.theme(), Collector()
+    variants = render_all(read_exam(target, theme, collected), theme, collected)
+    part = {label: {p.number: p for _, p in rendered.exam.parts()} for label, rendered in variants.items()}
+    entries = [{"copy": n, "code": code("G1", n), "variant": "ABC"[(n - 1) % 3]} for n in range(1, 10)]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "manifest.json").write_text(json.dumps({"exam": "generated", "entries": entries}), encoding="utf-8")
+    header, maxima, *rows = list(csv.reader(io.StringIO(marks_csv(variants["A"].exam, entries))))
+    write_csv(tmp_path / "marks.csv", [header, maxima, *(row[:3] + ["0"] * (len(header) - 3) for row in rows)])
+    write_csv(tmp_path / "crosses.csv", [["code", "part", "crossed"], *(
+        row for entry in entries for row in (
+            [entry["code"], "1.1", " ".join(map(str, sorted(part[entry["variant"]]["1.1"].answer.crossed())))],
+            [entry["code"], "1.2", "1"]))])
+    grade(target, GradeRequest(tmp_path / "marks.csv", tmp_path / "crosses.csv", copies=copies, out=tmp_path / "out"))
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    return part, report.split("how often each option was crossed</h2>")[1]
+
+
+def test_generated_options_are_counted_per_variant_with_what_they_say(tmp_path):
+    """Option 2 of a generated part is a different number in each variant: the counts are a row per variant,
+    each cell with what the option says there, ✓ on that variant's key (crossed by all its copies)."""
+    part, options = _generated_graded(tmp_path)
+    rows = [row for row in options.split("<tr>")[2:] if row.startswith('<td class="l">1.1</td>')]
+    assert [re.search(r'<td class="l">([A-C])</td>', row)[1] for row in rows] == ["A", "B", "C"]
+    for label, row in zip("ABC", rows):
+        answer = part[label]["1.1"].answer
+        cells = re.findall(r"<td>((?:<span class=ok>✓</span> )?[\d.]+%) <span class=said>([^<]*)</span></td>", row)
+        assert [said for _, said in cells] == [str(text).replace("$", "") for text in answer.boxes()]
+        assert [cell for cell, _ in cells] == [
+            "<span class=ok>✓</span> 100%" if number in answer.crossed() else "0%"
+            for number in range(1, len(answer.boxes()) + 1)]
+
+
+def test_a_per_copy_exam_is_graded_against_every_copys_own_key(tmp_path):
+    """``per-copy``: each of 12 copies is its own variant, whose computed key grade computes again from the
+    manifest's labels. Every copy crossed its own key but copy 1, which crossed the other option: it alone
+    scores 0. The options say different things in each (the number), in more variants than a table's rows:
+    the report counts them by role."""
+    from examgen.writers.marks import marks_csv
+
+    write_exam(tmp_path / "exams" / "pc", HEADER + """variants: per-copy
+problems:
+  - title: P
+    id: parity
+    compute: k = draw(100, 999)
+    parts:
+      - points: 2
+        prompt: Is << k >> even or odd?
+        single: true
+        options:
+          - text: << k >> is even
+            correct: << k % 2 == 0 >>
+          - text: << k >> is odd
+            correct: << k % 2 == 1 >>
+""")
+    target = Project(tmp_path).resolve("pc")
+    theme, collected = target.project.theme(), Collector()
+    labels = tuple(str(n) for n in range(1, 13))
+    variants = render_all(read_exam(target, theme, collected), theme, collected, labels)
+    key = {label: next(p for _, p in variants[label].exam.parts()).answer.crossed() for label in labels}
+    assert len(set(key.values())) == 2  # both parities were drawn
+    entries = [{"copy": n, "code": code("E1", n), "variant": str(n)} for n in range(1, 13)]
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "manifest.json").write_text(json.dumps({"exam": "pc", "entries": entries}), encoding="utf-8")
+    header, maxima, *rows = list(csv.reader(io.StringIO(marks_csv(variants["1"].exam, entries))))
+    write_csv(tmp_path / "marks.csv", [header, maxima, *(row[:3] + [""] * (len(header) - 3) for row in rows)])
+    crossed = {entry["code"]: set(key[entry["variant"]]) ^ ({1, 2} if entry["copy"] == 1 else set())
+               for entry in entries}
+    write_csv(tmp_path / "crosses.csv", [["code", "part", "crossed"], *(
+        [copy, "1.1", " ".join(map(str, sorted(options)))] for copy, options in crossed.items())])
+    grade(target, GradeRequest(tmp_path / "marks.csv", tmp_path / "crosses.csv", copies=copies, out=tmp_path / "out"))
+    results = rows_of(tmp_path / "out" / "results.csv")
+    points = results[0].index("1.1")
+    assert [row[points] for row in results[1:]] == ["0", *["2"] * 11]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert ('<td class="l">1.1</td><td class="l">12 variants</td><td>12</td><td>91.7%</td><td>91.7%</td>'
+            "<td>8.3%</td></tr>") in report

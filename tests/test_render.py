@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support import HEADER, write_exam
 
-from examgen.errors import Collector, ComputeError
+from examgen.errors import Collector, ComputeError, ExamgenError
 from examgen.numbers import format_number
 from examgen.project import Project
 from examgen.stages.compute import compute
@@ -559,5 +559,85 @@ problems:
           Three.
 """)
     told = str(info.value).split("exam.yaml:")[1]
-    assert told.startswith("18: part 1.1: template syntax: Unexpected end of template"), told  # "Two <% if ..."
-    assert str(info.value).endswith("The '<% if %>' on this line is never closed.")
+    assert told.startswith("18:15: part 1.1: template syntax: Unexpected end of template"), told  # "Two <% if ..."
+    assert str(info.value).endswith("The '<% if %>' on this line is never closed.\n    Two <% if x > 2 %> big")
+
+
+def test_a_template_syntax_error_is_at_the_line_and_column_of_the_yaml_file(tmp_path):
+    """Jinja names a line of the text (its lexer an offset): the message names the file's line and column, through
+    a block's indentation, a folded text's joined lines, quotes and escapes, and shows the line."""
+    with pytest.raises(ExamgenError) as info:
+        render(tmp_path, r"""
+problems:
+  - title: P
+    compute: x = 3
+    parts:
+      - points: 1
+        prompt: |
+          One.
+            Two << x + >> and << x >>.
+      - points: 1
+        prompt: >
+          A folded text
+          runs on << x ! 2 >> here.
+      - points: 1
+        prompt: "a \"quoted\" text\t<< x | >>"
+      - points: 1
+        prompt: 'it''s << (x >>'
+      - points: 1
+        prompt: A plain text
+          over two lines << x. >>
+      - points: 1
+        prompt: One <% if x %> open
+""")
+    told = [str(problem).split("exam.yaml:")[1] for problem in info.value.problems]
+    assert told == [
+        "17:17: part 1.1: template syntax: unexpected 'end of print statement'\n    Two << x + >> and << x >>.",
+        "21:24: part 1.2: template syntax: unexpected char '!'\n    runs on << x ! 2 >> here.",
+        "23:37: part 1.3: template syntax: expected token 'name', got 'end of print statement'\n"
+        '    prompt: "a \\"quoted\\" text\\t<< x | >>"',
+        "25:30: part 1.4: template syntax: unexpected '>'\n    prompt: 'it''s << (x >>'",
+        "28:26: part 1.5: template syntax: expected name or number\n    over two lines << x. >>",
+        "30:21: part 1.6: template syntax: Unexpected end of template. Jinja was looking for the following tags: "
+        "'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'. The '<% if %>' on "
+        "this line is never closed.\n    prompt: One <% if x %> open",
+    ]
+
+
+def test_a_misspelt_name_in_any_expression_field_gets_a_did_you_mean(tmp_path):
+    """An option's text and its ``correct``, every one of them (not the first only), a part's ``correct``, a
+    table's computed ``header`` and ``data``: each misspelt name is told with the computed name it is close to."""
+    with pytest.raises(ExamgenError) as info:
+        render(tmp_path, """
+problems:
+  - title: P
+    compute: |
+      total = 3
+      heads = ["a", "b"]
+      cells = [[1, 2]]
+    tables:
+      - id: t
+        header: headz
+        data: cell
+    parts:
+      - points: 1
+        prompt: Pick.
+        options:
+          - text: << totl >>
+            correct: << totl == 3 >>
+          - text: two
+            correct: << totall > 2 >>
+      - points: 1
+        prompt: Pick.
+        options: [one, two]
+        correct: << [totl] >>
+""")
+    told = [str(problem).split("exam.yaml:")[1] for problem in info.value.problems]
+    assert told == [
+        "17: problem 1: table 't': 'header: headz' names no computed value; did you mean 'heads'?",
+        "17: problem 1: table 't': 'data: cell' names no computed value; did you mean 'cells'?",
+        "24: part 1.1: name 'totl' is not defined; did you mean 'total'?",
+        "25: part 1.1: name 'totl' is not defined; did you mean 'total'?",
+        "27: part 1.1: name 'totall' is not defined; did you mean 'total'?",
+        "31: part 1.2: name 'totl' is not defined; did you mean 'total'?",
+    ]

@@ -457,6 +457,8 @@ def test_per_copy_draws_a_fresh_variant_for_every_copy(tmp_path):
     quiz = ET.parse(tmp_path / "course" / "fresh" / "moodle.xml").getroot()
     answers = [float(q.findtext("answer/text")) for q in quiz if q.get("type") == "numerical"]
     assert answers == [key[label]["problems"][0]["parts"][0]["answer"] for label in "1234"]
+    refused = cli(tmp_path, "export", "fresh", "--format", "plom")  # a Plom version per copy: none it can have
+    assert refused.returncode == 8 and "'variants: per-copy' makes one per copy" in refused.stderr, refused.stderr
 
 
 def test_a_picture_that_draws_nothing_is_one_for_all_variants():

@@ -59,6 +59,9 @@ class OptionStats:
     correct: frozenset[int]  # these copies' key, as the source numbers the options
     right: int  # copies whose crosses were exactly their key
     variants: tuple[str, ...] = ()  # the variants of these copies, where the part's key differs between variants
+    said: tuple[str, ...] = ()  # where the options say different things per variant: what each says in this one
+    roles: tuple[float | None, float | None] | None = None  # counted by role instead: the shares crossed of the
+    # correct options and of the distractors the copies were given (None: none given)
 
 
 @dataclass(frozen=True)
@@ -95,26 +98,74 @@ def _part(results: Results, index: int, totals: list[float]) -> PartStats:
                      discrimination, tuple(flags))
 
 
+MOST_VARIANT_ROWS = 8  # a part whose options differ per variant gets a row per variant up to this many, else by role
+
+
+def said_in_source_order(answer) -> tuple[str, ...]:
+    """What a part's options say, in the source's order (a shuffled part's printed order undone)."""
+    boxes = answer.boxes()
+    order = getattr(answer, "order", ()) or range(1, len(boxes) + 1)
+    return tuple(" ".join(str(text).split()) for _, text in sorted(zip(order, boxes)))
+
+
 def _options(results: Results) -> tuple[OptionStats, ...]:
-    """Per part, the crossed options counted among the copies of each key (source numbering), so that
-    every count is marked correct or not as those copies' key has it."""
+    """Per part, the crossed options counted so that each count is of one thing: where every variant's options
+    say the same (written out; shuffled or not), by the source's numbers among the copies of each key, marked
+    correct or not as those copies' key has it; where they differ (generated options, computed texts), per
+    variant, or by role (correct or distractor) when the variants are more than a table's rows."""
     graded = {graded.row.code for graded in results.graded}
     keys = results.keys
     order = {label: index for index, label in enumerate(keys.variant_keys)}
-    stats = []
+    stats: list[OptionStats] = []
     for part in results.parts:
         readings = [(c.code, c.options) for c in results.crossed if c.part == part.number and c.code in graded]
+        said = {label: said_in_source_order(answers[part.number])
+                for label, answers in keys.variant_answers.items() if part.number in answers}
+        if len(set(said.values())) > 1:
+            stats.extend(_per_variant(results, part.number, readings, said))
+            continue
         by_key: dict[frozenset[int], list[tuple[str, frozenset[int]]]] = {}
         for code, options in readings:
             by_key.setdefault(keys.in_source(part.number, keys.of(code)[part.number], code), []).append((code, options))
         for correct, some in by_key.items():
-            count = max(len(keys.answer(code, part.number).boxes()) for code, _ in some)  # generated: may vary
-            crossed = Counter(option for code, options in some for option in keys.in_source(part.number, options, code))
-            right = sum(options == keys.of(code)[part.number] for code, options in some)
             labels = {label for code, _ in some if (label := keys.assigned.get(code)) is not None}
-            stats.append(OptionStats(part.number, len(some), tuple(crossed[o] for o in range(1, count + 1)), correct,
-                                     right, tuple(sorted(labels, key=order.__getitem__)) if len(by_key) > 1 else ()))
+            stats.append(_counted(results, part.number, some, correct,
+                                  tuple(sorted(labels, key=order.__getitem__)) if len(by_key) > 1 else ()))
     return tuple(stats)
+
+
+def _counted(results: Results, part: str, some: list[tuple[str, frozenset[int]]], correct: frozenset[int],
+             variants: tuple[str, ...], said: tuple[str, ...] = ()) -> OptionStats:
+    """One row of counts: the copies ``some`` (code, crossed options) counted by the source's option numbers."""
+    keys = results.keys
+    count = max(len(keys.answer(code, part).boxes()) for code, _ in some)
+    crossed = Counter(option for code, options in some for option in keys.in_source(part, options, code))
+    right = sum(options == keys.of(code)[part] for code, options in some)
+    return OptionStats(part, len(some), tuple(crossed[o] for o in range(1, count + 1)), correct, right, variants, said)
+
+
+def _per_variant(results: Results, part: str, readings: list[tuple[str, frozenset[int]]],
+                 said: dict[str, tuple[str, ...]]) -> list[OptionStats]:
+    """A part whose options say different things per variant: a row per variant with what its options say, or
+    (more variants than rows: ``per-copy``) one row of the shares of correct options and distractors crossed."""
+    keys = results.keys
+    order = {label: index for index, label in enumerate(keys.variant_keys)}
+    by_variant: dict[str, list[tuple[str, frozenset[int]]]] = {}
+    for code, options in readings:
+        by_variant.setdefault(keys.assigned.get(code) or "", []).append((code, options))
+    if len(by_variant) <= MOST_VARIANT_ROWS:
+        return [_counted(results, part, some, keys.in_source(part, keys.of(some[0][0])[part], some[0][0]),
+                         (label,), said.get(label, ())) for label, some in
+                sorted(by_variant.items(), key=lambda item: order.get(item[0], len(order)))]
+    given = [0, 0]  # correct options, distractors
+    crossed = [0, 0]
+    for code, options in readings:
+        key, boxes = keys.of(code)[part], len(keys.answer(code, part).boxes())
+        given[0], given[1] = given[0] + len(key), given[1] + boxes - len(key)
+        crossed[0], crossed[1] = crossed[0] + len(options & key), crossed[1] + len(options - key)
+    shares = tuple(done / offered if offered else None for done, offered in zip(crossed, given))
+    right = sum(options == keys.of(code)[part] for code, options in readings)
+    return [OptionStats(part, len(readings), (), frozenset(), right, tuple(by_variant), roles=(shares[0], shares[1]))]
 
 
 def _variants(results: Results) -> tuple[VariantStats, ...]:

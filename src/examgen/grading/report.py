@@ -12,7 +12,7 @@ from ..model.source import Exam
 from ..numbers import format_number
 from ..spreadsheet import safe_csv
 from . import plots
-from .analysis import Analysis
+from .analysis import Analysis, OptionStats
 from .score import Results
 
 
@@ -49,7 +49,8 @@ h1 { font-size: 1.5em } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1
 table { border-collapse: collapse; margin: .5em 0 } td, th { padding: .15em .6em; text-align: right }
 th { background: #f0f0f0 } td.l, th.l { text-align: left } tr:nth-child(even) td { background: #fafafa }
 .flag { color: #b8433b } .bar { display: inline-block; height: .7em; background: #3b6ea5; vertical-align: middle }
-.ok { color: #3b8a4a; font-weight: bold } svg { max-width: 100%; height: auto; display: block; margin: .5em 0 }
+.ok { color: #3b8a4a; font-weight: bold } .said { color: #666; font-size: .85em }
+svg { max-width: 100%; height: auto; display: block; margin: .5em 0 }
 """
 
 
@@ -115,23 +116,51 @@ def _variants(exam: Exam, results: Results, analysis: Analysis) -> str:
     table = _table(["part", *(f"variant {html.escape(stats.label)}" for stats in analysis.variants)], rows)
     return ("<h2>Difficulty per variant</h2>\n<p>Each part's difficulty among the copies of each variant. Below, "
             "a shuffled part's options are counted as the source numbers them, together across the variants that share "
-            "its key.</p>\n"
+            "its key; options that say different things per variant are counted per variant.</p>\n"
             f"{table}\n")
+
+
+SAID_SHOWN = 24  # characters of an option's text a cell shows, where the options differ per variant
 
 
 def _options(analysis: Analysis) -> str:
     if not analysis.options:
         return "<p>No scanner readings were given (<code>--crosses</code>): no option counts.</p>"
-    widest = max(len(stats.crossed) for stats in analysis.options)
-    per_key = any(stats.variants for stats in analysis.options)  # a column naming each row's variants
+    numbered = [stats for stats in analysis.options if stats.roles is None]
+    by_role = [stats for stats in analysis.options if stats.roles is not None]
+    return (_numbered(numbered) if numbered else "") + (_by_role(by_role) if by_role else "")
+
+
+def _numbered(options: list[OptionStats]) -> str:
+    """The rows of counts per option: what an option says is shown where it differs per variant."""
+    widest = max(len(stats.crossed) for stats in options)
+    per_key = any(stats.variants for stats in options)  # a column naming each row's variants
     rows = []
-    for stats in analysis.options:
-        cells = [f'{"<span class=ok>✓</span> " if option in stats.correct else ""}'
-                 f"{_percent(count, stats.scanned)}" for option, count in enumerate(stats.crossed, 1)]
+    for stats in options:
+        cells = [f'{"<span class=ok>✓</span> " if option in stats.correct else ""}{_percent(count, stats.scanned)}'
+                 + (f" <span class=said>{_said(stats.said[option - 1])}</span>" if option <= len(stats.said) else "")
+                 for option, count in enumerate(stats.crossed, 1)]
         rows.append([stats.number, *([_variant_labels(stats.variants)] if per_key else []), str(stats.scanned),
                      _percent(stats.right, stats.scanned), *cells, *([""] * (widest - len(cells)))])
     return _table(["part", *(["variants"] if per_key else []), "scanned", "all right",
                    *(f"option {i}" for i in range(1, widest + 1))], rows, left=(0, 1) if per_key else (0,))
+
+
+def _by_role(options: list[OptionStats]) -> str:
+    """Parts whose options differ per variant, in more variants than rows: the correct options and the
+    distractors, each the share crossed of those the copies were given."""
+    rows = [[stats.number, _variant_labels(stats.variants), str(stats.scanned), _percent(stats.right, stats.scanned),
+             *(_percent(share, 1) if share is not None else "–" for share in stats.roles or ())] for stats in options]
+    return ("<p>Options that say different things in each of many variants (generated options, computed texts), "
+            "counted by role: of the correct options the copies were given, the share crossed, and of the "
+            "distractors.</p>\n" + _table(["part", "variants", "scanned", "all right", "correct options crossed",
+                                           "distractors crossed"], rows, left=(0, 1)))
+
+
+def _said(text: str) -> str:
+    """An option's text, short, in a cell: the LaTeX as written, its math dollars dropped."""
+    plain = text.replace("$", "")
+    return html.escape(plain if len(plain) <= SAID_SHOWN else plain[:SAID_SHOWN - 1] + "…")
 
 
 def _variant_labels(labels: tuple[str, ...], most: int = 6) -> str:
@@ -176,7 +205,9 @@ the part's points with the total of the other parts (below 0: students who did w
 {_variants(exam, results, analysis)}<h2>Multiple choice: how often each option was crossed</h2>
 <p>Among the copies a scanner read; ✓ marks the correct options, "all right" the copies whose crosses are
 exactly their key. Options are numbered as the source numbers them. Where variants compute a part's key, the
-part has a row per key, counted among the copies of the variants named, each with its own ✓.</p>
+part has a row per key, counted among the copies of the variants named, each with its own ✓. Where a part's
+options say different things per variant (generated options, computed texts), it has a row per variant, each
+option's cell showing what it says there (with many variants: one row, by role).</p>
 {_options(analysis)}
 </body></html>
 """

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .. import shapes
-from ..errors import ComputeError, SourceError
+from ..errors import ComputeError, ErrorGroup, ExamgenError, SourceError
 from ..model.source import Expression, Option, Text
 from ..model.tree import SourceList, SourceMap
 from ..numbers import format_number
@@ -331,16 +331,23 @@ class ChoiceKind:
         if answer.generated is not None:
             answer = replace(answer, options=_generated(answer.generated, evaluate), generated=None)
         marked = set().union(*(_numbers(evaluate(e), e, len(answer.options)) for e in answer.computed))
-        options = []
+        options, failed = [], list[ExamgenError]()  # every option's failing 'correct' reported, not the first
         for number, option in zip(answer.order or range(1, len(answer.options) + 1), answer.options):
             correct = option.correct
             if isinstance(correct, Expression):
-                value = evaluate(correct)
+                try:
+                    value = evaluate(correct)
+                except ExamgenError as exc:
+                    failed.append(exc)
+                    continue
                 if not isinstance(value, bool):
-                    raise ComputeError(f"'correct: {correct.source}' is {value!r}: it must be true or false "
-                                       "(a comparison such as 'a == b')", correct.loc)
+                    failed.append(ComputeError(f"'correct: {correct.source}' is {value!r}: it must be true or false "
+                                               "(a comparison such as 'a == b')", correct.loc))
+                    continue
                 correct = value
             options.append(replace(option, correct=correct or number in marked))
+        if failed:
+            raise ErrorGroup.of(failed)
         written = [*answer.computed, *(o.correct for o in answer.options if isinstance(o.correct, Expression))]
         where = written[0] if written else None
         answer = replace(answer, options=tuple(options), computed=())

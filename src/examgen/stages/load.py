@@ -177,6 +177,50 @@ def read_yaml(path: Path):
         loader.dispose()
 
 
+def spot_in_file(loc: Loc, value: str, line: int, column: int) -> tuple[Loc, str]:
+    """Where the character at ``line``:``column`` (1-based) of a text read from YAML stands in its file, and
+    that line of the file: the text's lines are not the file's where YAML folds them (``>``, a plain or quoted
+    text over several lines), nor its columns (indentation, quotes, escapes). Read again, only for a message:
+    the text is the string value whose first line is ``loc``'s; where none is, the text's line is guessed."""
+    guess = loc.shifted(line - 1), ""
+    try:
+        file = loc.file.read_text(encoding="utf-8")
+        events = list(yaml.parse(file, Loader=yaml.SafeLoader))  # Python's marks count characters
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return guess
+    found = [event for event in events if isinstance(event, yaml.ScalarEvent) and event.value == value
+             and _value_loc(loc.file, event).line == loc.line]
+    if not found or found[0].start_mark is None or found[0].end_mark is None:
+        return guess
+    event = found[0]
+    start = event.start_mark.index  # type: ignore[union-attr]
+    raw = file[start:event.end_mark.index]  # type: ignore[union-attr]
+    offset = sum(len(text) + 1 for text in value.split("\n")[:line - 1]) + column - 1
+    at = start + _raw_index(raw, value, event.style, offset)
+    number = file.count("\n", 0, at) + 1
+    begins = file.rfind("\n", 0, at) + 1
+    return Loc(loc.file, number, at - begins + 1), file[begins:].split("\n", 1)[0]
+
+
+ESCAPE_WIDTH = {"x": 4, "u": 6, "U": 10}  # a double-quoted text's escapes that are longer than two characters
+
+
+def _raw_index(raw: str, value: str, style: str | None, offset: int) -> int:
+    """The index in a scalar as written (``raw``, from its first character: a quote, the ``|`` or ``>``) of
+    its value's character at ``offset``: each character of the value is the next like it in the raw text,
+    a space or line break the next whitespace (YAML folds line breaks into spaces), an escape one character."""
+    at = raw.find("\n") + 1 if style in ("|", ">") else int(style in ("'", '"'))
+    for index, char in enumerate(value[:offset + 1]):
+        while at < len(raw) and not (
+                (style == '"' and raw[at] == "\\") or (raw[at].isspace() if char.isspace() else raw[at] == char)):
+            at += 1
+        if index == offset:
+            return at
+        escaped = style == '"' and raw[at:at + 1] == "\\"
+        at += ESCAPE_WIDTH.get(raw[at + 1:at + 2], 2) if escaped else 1 + (style == "'" and raw[at:at + 2] == "''")
+    return at
+
+
 def _yaml_in_words(exc: yaml.MarkedYAMLError, line: str) -> str:
     """What PyYAML's complaint means for the line it points at, and what to do; its own words in
     brackets, for the rest."""

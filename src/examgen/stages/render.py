@@ -47,6 +47,7 @@ from ..outputs import replace_file
 from ..sandbox import jinja as sandbox_jinja
 from ..sandbox.jinja import TemplateLimit, TemplateSandbox, run_limited
 from ..theme import DEFAULT, Theme
+from .load import spot_in_file
 
 DELIMITERS = dict(
     block_start_string="<%", block_end_string="%>",
@@ -277,6 +278,21 @@ TEXT_NAMES = ("figure", "table", "ref", "solution")  # what every text can use b
 PYTHON_NAMES = frozenset(dir(builtins))
 
 
+def _closest(name: str, names) -> str | None:
+    """The name meant where ``name`` is misspelt, if one of ``names`` is close."""
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _computed_list(table: Table[str], key: str, name: str, values: Mapping[str, object], what: str) -> str:
+    """Why a table's ``header`` or ``data`` names no fit computed list: a misspelt name gets a did-you-mean."""
+    if name in values:
+        return f"table '{table.id}': '{key}: {name}' must name a computed list of {what}"
+    close = _closest(name, (n for n, v in values.items() if isinstance(v, list)))
+    return (f"table '{table.id}': '{key}: {name}' names no computed value" +
+            (f"; did you mean '{close}'?" if close else f": compute a list of {what} of that name"))
+
+
 def _undefined(name: str, available: Mapping[str, object], unusable: Mapping[str, tuple[str, str]]) -> str:
     """Why a text cannot use ``name``, and what it can use instead."""
     if name in unusable:
@@ -284,14 +300,19 @@ def _undefined(name: str, available: Mapping[str, object], unusable: Mapping[str
         return (f"'{name}' is {what} (from the {block}), which no text can use: only numbers, text, "
                 "lists and mappings reach the texts, so compute in the block what the text shows")
     computed = sorted(n for n in available if n not in TEXT_NAMES)
-    close = difflib.get_close_matches(name, computed, n=1, cutoff=0.6)
-    if close:
-        return f"name '{name}' is not defined; did you mean '{close[0]}'?"
+    if close := _closest(name, computed):
+        return f"name '{name}' is not defined; did you mean '{close}'?"
     shown = ", ".join(computed[:12]) + (", ..." if len(computed) > 12 else "") if computed else "none"
     python = (f": texts are templates, not Python, and '{name}' is Python's; compute it in the problem's "
               "compute block and use the result" if name in PYTHON_NAMES else "")
     return (f"name '{name}' is not defined{python} (a text can use its problem's computed values ({shown}), "
             f"{', '.join(TEXT_NAMES)}, and the filters listed in docs/format.md)")
+
+
+def _syntax_message(message: str) -> str:
+    if message.startswith("No filter named"):
+        return f"template syntax: {message} (the filters a text can use are listed in docs/format.md)"
+    return f"template syntax: {message}"
 
 
 def _message(exc: BaseException, available: Mapping[str, object] = EMPTY,
@@ -304,9 +325,7 @@ def _message(exc: BaseException, available: Mapping[str, object] = EMPTY,
             return _undefined(text[1:-len("' is undefined")], available, unusable)
         return text
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        if exc.message and exc.message.startswith("No filter named"):
-            return f"template syntax: {exc.message} (the filters a text can use are listed in docs/format.md)"
-        return f"template syntax: {exc.message}"
+        return _syntax_message(exc.message or "")
     if isinstance(exc, (TextProblem, TemplateLimit)):
         return str(exc)
     if isinstance(exc, SecurityError):
@@ -359,20 +378,49 @@ def _template_sources(exam: Exam[Text]) -> list[str]:
     return [source for source in sources if any(m in source for m in MARKERS)]
 
 
-def unclosed(exc: jinja2.TemplateSyntaxError, source: str) -> tuple[int, str] | None:
-    """For a template that ends inside a block (``<% if %>`` without its ``<% endif %>``): the line of
-    that block's opening tag, which Jinja does not name (it blames the template's end), and the tag."""
+def unclosed(exc: jinja2.TemplateSyntaxError, source: str) -> tuple[int, int, str] | None:
+    """For a template that ends inside a block (``<% if %>`` without its ``<% endif %>``): the line and
+    column of that block's opening tag, which Jinja does not name (it blames the template's end), and the tag."""
     named = re.search(r"innermost block that needs to be closed is '(\w+)'", exc.message or "")
     if not (named and (exc.message or "").startswith("Unexpected end of template")):
         return None
-    tag, opened = named.group(1), list[int]()
+    tag, opened = named.group(1), list[tuple[int, int]]()
     for number, line in enumerate(source.splitlines(), 1):
         for match in re.finditer(r"<%-?\s*(end)?(\w+)", line):
             if match.group(2) == tag and match.group(1) and opened:
                 opened.pop()
             elif match.group(2) == tag and not match.group(1):
-                opened.append(number)
-    return (opened[-1], tag) if opened else None
+                opened.append((number, match.start() + 1))
+    return (*opened[-1], tag) if opened else None
+
+
+LEXER_OFFSET = re.compile(r" at (\d+)$")  # Jinja's lexer says where, as an offset: "unexpected char '!' at 7"
+PRINT_TAG = re.compile(r"<<.*?>>")
+
+
+def syntax_spot(env: jinja2.Environment, exc: jinja2.TemplateSyntaxError, source: str) -> tuple[int, int | None, str]:
+    """Where a template's syntax error is, as a 1-based line and column (None where it cannot be told), and
+    the message for it. Jinja names a line only (the lexer an offset): the column is that of the block a
+    template never closes, of the lexer's offset, or of the first ``<< >>`` on the line that fails on its
+    own (at the word the message quotes, where the expression holds it), else of a quoted word on the line."""
+    message = exc.message or ""
+    if opened := unclosed(exc, source):
+        return opened[0], opened[1], f"{message} The '<% {opened[2]} %>' on this line is never closed."
+    if offset := LEXER_OFFSET.search(message):
+        at = int(offset.group(1))
+        return source.count("\n", 0, at) + 1, at - source.rfind("\n", 0, at), message[:offset.start()]
+    lines = source.split("\n")
+    line = exc.lineno
+    shown = lines[line - 1] if 0 < line <= len(lines) else ""
+    quoted = re.findall(r"'([^']+)'", message)
+    for printed in PRINT_TAG.finditer(shown):
+        try:
+            env.parse(printed.group())
+        except jinja2.TemplateSyntaxError:
+            within = [at for word in quoted if (at := shown.find(word, printed.start() + 2, printed.end())) >= 0]
+            return line, (within[0] if within else printed.start()) + 1, message
+    within = [shown.find(word) for word in quoted if word in shown]
+    return line, within[0] + 1 if within else None, message
 
 
 DISPLAY_BLOCK = re.compile(r"<<-?\s*((?:table|figure)\(\s*(['\"])[^'\"]*\2\s*\))\s*-?>>")
@@ -395,13 +443,9 @@ def theme_template(env: jinja2.Environment, name: str) -> jinja2.Template:
     try:
         return env.get_template(name)
     except jinja2.TemplateSyntaxError as exc:
-        lines = (exc.source or "").splitlines()
-        opened = unclosed(exc, exc.source or "")
-        line, message = (opened[0], f"{exc.message} The '<% {opened[1]} %>' on this line is never closed.") \
-            if opened else (exc.lineno, exc.message)
+        line, column, message = syntax_spot(env, exc, exc.source or "")
+        lines = (exc.source or "").split("\n")
         shown = lines[line - 1] if 0 < line <= len(lines) else ""
-        quoted = [word for word in re.findall(r"'([^']+)'", message or "") if word in shown]
-        column = shown.find(quoted[0]) + 1 if quoted else None
         where = Loc(Path(exc.filename), line, column) if exc.filename else None
         raise SourceError(f"template syntax: {message}\n    {shown.strip()}", where, "theme") from None
 
@@ -504,22 +548,35 @@ class TextRenderer:
             template = _compiled(self.env, source)
             return run_limited(lambda: template.render(values))
         except Exception as exc:  # noqa: BLE001 - any failure of the examiner's text is reported
+            if isinstance(exc, jinja2.TemplateSyntaxError):
+                self.out.error(self._syntax_error(text, source, exc, context))
+                return ""
             frame = _template_frame(exc)
-            failed_at: int | None = frame.lineno if frame else getattr(exc, "lineno", None)  # a syntax error's
-            message = _message(exc, values, unusable)
-            if isinstance(exc, jinja2.TemplateSyntaxError) and (opened := unclosed(exc, source)):
-                failed_at, message = opened[0], f"{message} The '<% {opened[1]} %>' on this line is never closed."
-            loc = text.loc.shifted(failed_at - 1) if failed_at else text.loc
-            self.out.error(ComputeError(message, loc, context))
+            loc = text.loc.shifted(frame.lineno - 1) if frame and frame.lineno else text.loc
+            self.out.error(ComputeError(_message(exc, values, unusable), loc, context))
             return ""
+
+    def _syntax_error(self, text: Text, source: str, exc: jinja2.TemplateSyntaxError, context: str) -> ComputeError:
+        """A text's template syntax error at the line and column of the YAML file where it is, that line shown.
+        Found in the text as written (a prose text is compiled with its % signs escaped, which moves columns)."""
+        try:
+            self.env.compile(text.source)
+        except jinja2.TemplateSyntaxError as written:
+            exc, source = written, text.source
+        line, column, message = syntax_spot(self.env, exc, source)
+        loc, shown = spot_in_file(text.loc, text.source, line, column or 1)
+        if column is None:
+            loc = dataclasses.replace(loc, column=None)
+        return ComputeError(_syntax_message(message) + (f"\n    {shown.strip()}" if shown.strip() else ""),
+                            loc, context)
 
     def evaluate(self, expression: Expression, context: str, values: Mapping[str, object]) -> object:
         """An expression of the source (a numeric answer: ``a * b``) in the given scope."""
         try:
             answer = self.env.compile_expression(expression.source, undefined_to_none=False)
             value = run_limited(lambda: answer(values))
-            if isinstance(value, jinja2.Undefined):  # a name alone (``answer: mu_``) is undefined, not a value
-                value._fail_with_undefined_error()
+            if (missing := _undefined_in(value)) is not None:  # ``answer: mu_``, ``correct: << [k, m_] >>``
+                missing._fail_with_undefined_error()
             return value
         except Exception as exc:  # noqa: BLE001 - reported with its location, like a text's failure
             raise ComputeError(_message(exc, values), expression.loc, context) from None
@@ -529,6 +586,15 @@ class TextRenderer:
         texts = (self.names(t.source) for t in _found_in(record, Text))
         expressions = (self.names(f"<< {e.source} >>") for e in _found_in(record, Expression))
         return set().union(*texts, *expressions)
+
+
+def _undefined_in(value: object) -> jinja2.Undefined | None:
+    """The first undefined name in an expression's value, in a list or mapping too: a name alone is undefined
+    rather than an error, which a list of option numbers would carry on into a stranger message."""
+    if isinstance(value, jinja2.Undefined):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return next((found for item in items if (found := _undefined_in(item)) is not None), None)
 
 
 def _found_in(obj, kind: type):
@@ -565,19 +631,17 @@ def _table_rows(table: Table[str], values, context: str, out: Collector) -> Tabl
     """Fill a ``data`` table from its computed rows and a computed header from its list (numbers as the
     table's ``num`` says, text as LaTeX)."""
     cell = lambda v: v if isinstance(v, str) else MARKS.get().write(v, table.places, table.sep)  # noqa: E731
-    if table.header_data is not None:
-        header = values.get(table.header_data)
+    if (named := table.header_data) is not None:
+        header = values.get(named)
         if isinstance(header, list) and not any(isinstance(v, (list, dict)) for v in header):
             table = dataclasses.replace(table, header=tuple(cell(v) for v in header))
         else:
-            out.error(ComputeError(f"table '{table.id}': 'header: {table.header_data}' must name a computed list of "
-                                   "header cells", table.loc, context))
+            out.error(ComputeError(_computed_list(table, "header", named, values, "header cells"), table.loc, context))
     if table.data is None:
         return table
     rows = values.get(table.data)
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        out.error(ComputeError(f"table '{table.id}': 'data: {table.data}' must name a computed list of rows",
-                               table.loc, context))
+        out.error(ComputeError(_computed_list(table, "data", table.data, values, "rows"), table.loc, context))
         return table
     return dataclasses.replace(table, rows=tuple(tuple(cell(v) for v in row) for row in rows))
 
@@ -659,9 +723,10 @@ class _ProblemRenderer:
             answer = by_name(part.kind).finish(
                 rendered.answer, lambda e: self.texts.evaluate(e, part.context, self.values))
         except ExamgenError as exc:
-            if exc.context is None:
-                exc.context = part.context
-            self.out.error(exc)
+            for problem in exc.problems:
+                if problem.context is None:
+                    problem.context = part.context
+                self.out.error(problem)
             return rendered
         return dataclasses.replace(rendered, answer=answer)
 
