@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -392,7 +393,7 @@ def test_each_copy_shows_its_own_variants_solution_and_an_answer_of_two_spaces_s
     copies.mkdir(parents=True)
     (copies / "manifest.json").write_text(json.dumps({"entries": [{"code": codes[0], "variant": "A"},
                                                                   {"code": codes[1], "variant": "B"}]}))
-    _, variants = marked_parts(Project(tmp_path).resolve(marking.EXAM_ID))
+    variants = marked_parts(Project(tmp_path).resolve(marking.EXAM_ID)).variants
     solutions = {label: parts["2.1"].solution for label, parts in variants.items()}
     assert solutions["A"] != solutions["B"]
     add_account(tmp_path, "bob", "bob-password")
@@ -408,6 +409,61 @@ def test_each_copy_shows_its_own_variants_solution_and_an_answer_of_two_spaces_s
     assert solutions["A"] in page_a and solutions["B"] in page_b and solutions["B"] not in page_a
     assert page_a.count('class="space"') == 2 and status == 200
     assert missing[0] == 404 and "has no image of answer space 3" in missing[2]
+
+
+def test_under_per_copy_variants_each_copy_shows_its_own_solution_and_notes(tmp_path):
+    import json
+
+    exam = marking.EXAM.replace("examiner: Dr. Test\n", "examiner: Dr. Test\nvariants: per-copy\n").replace(
+        "  - title: Working\n", "  - title: Working\n    compute: |\n      a = draw(100, 100000)\n").replace(
+        "solution: Forty-two, as six sevens make $42$.", "solution: Seven times << a >> is << 7 * a >>.").replace(
+        "text: correct product", "text: the product << 7 * a >>")
+    make_course(tmp_path, copies=3, exam=exam)
+    codes = marking.codes(3)
+    copies = tmp_path / "course" / marking.EXAM_ID / "copies"
+    copies.mkdir(parents=True)
+    (copies / "manifest.json").write_text(json.dumps({"entries": [{"code": code, "variant": str(number)}
+                                                                  for number, code in enumerate(codes, 1)]}))
+    add_account(tmp_path, "bob", "bob-password")
+    pages = {}
+    with Server.start(tmp_path) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        for _ in codes:
+            answer, page = bob.next("2.1")
+            pages[_store(tmp_path).answer(answer).code] = page
+            assert bob.save(answer, page, "1")[0] == 200
+    shown = {code: re.search(r"Seven times (\d+) is (\d+)", page).groups() for code, page in pages.items()}
+    assert len({a for a, _ in shown.values()}) == 3  # three copies, three draws
+    for code, (a, product) in shown.items():
+        assert int(product) == 7 * int(a) and f"the product {product}" in pages[code]
+
+
+def test_a_solutions_figure_is_shown_beside_it_and_one_without_an_image_is_said_to_be_missing(tmp_path):
+    from PIL import Image
+
+    figures = ("    figures:\n      - id: grid\n        caption: The grid.\n        image: grid.png\n"
+               "      - id: lost\n        caption: A picture that cannot compile.\n"
+               "        tikz: \\begin{tikzpicture}\\undefinedcommand\\end{tikzpicture}\n")
+    exam = marking.EXAM.replace("  - title: Working\n", "  - title: Working\n" + figures).replace(
+        "solution: Forty-two, as six sevens make $42$.",
+        "solution: |\n          Forty-two, as the grid shows: << figure('grid') >>\n"
+        "      - points: 1\n        prompt: Nothing.\n        space: 1cm\n"
+        "        solution: \"See << figure('lost') >>\"")
+    make_course(tmp_path, copies=1, exam=exam)
+    Image.new("RGB", (40, 30), "red").save(tmp_path / "exams" / marking.EXAM_ID / "grid.png")
+    add_account(tmp_path, "bob", "bob-password")
+    with Server.start(tmp_path) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        _, page = bob.next("2.1")
+        source = re.search(r'<img src="(/figure/[^"]+)" alt="Figure \S+: The grid\."', page)
+        assert source, page
+        status, _, _ = bob.request(source[1])
+        missing = bob.request("/figure/nothing.png")
+        _, lost = bob.next("2.2")
+    assert status == 200 and missing[0] == 404
+    assert re.search(r'class="unshown">Not shown here \(the figure \S+ has no rendered image\)', lost), lost
 
 
 @pytest.mark.latex

@@ -231,6 +231,13 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
             raise Refused(404, f"answer {answer.id} has no image of answer space {space + 1}")
         return FileResponse(path, headers={**HEADERS, "Cache-Control": "private, max-age=3600"})
 
+    async def figure(request: Request, session: Session) -> Response:
+        found = marking.figures.get(request.path_params["name"])
+        if found is None:
+            raise Refused(404, f"the exam has no figure '{request.path_params['name']}'")
+        kind = "image/jpeg" if found.name.lower().endswith((".jpg", ".jpeg")) else "image/png"
+        return Response(found.data, media_type=kind, headers={**HEADERS, "Cache-Control": "private, max-age=3600"})
+
     # the examiner's views
 
     async def examiner(request: Request, session: Session) -> Response:
@@ -266,6 +273,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         Route("/answer/{answer}", signed_in(show_answer), methods=["GET"]),
         Route("/answer/{answer}", signed_in(save, changes=True), methods=["POST"]),
         Route("/answer/{answer}/space/{space:int}", signed_in(image)),
+        Route("/figure/{name:path}", signed_in(figure)),
         Route("/examiner", signed_in(examiner, examiner=True)),
         Route("/examiner/marks/{part}", signed_in(all_marks, examiner=True)),
         Route("/examiner/compare/{part}", signed_in(compare, examiner=True)),
