@@ -411,6 +411,34 @@ def test_each_copy_shows_its_own_variants_solution_and_an_answer_of_two_spaces_s
     assert missing[0] == 404 and "has no image of answer space 3" in missing[2]
 
 
+def test_repeated_failed_logins_lock_the_account_then_the_address(course):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from examgen.markserver.app import ACCOUNT_FAILURES, ADDRESS_FAILURES
+
+    def fail(name: str) -> int:
+        return Client(server.url).log_in(name, "wrong-password")
+
+    with Server.start(course) as server:
+        with ThreadPoolExecutor(ACCOUNT_FAILURES) as pool:
+            assert set(pool.map(fail, ["bob"] * ACCOUNT_FAILURES)) == {401}
+        bob = Client(server.url)
+        assert bob.log_in("bob", "bob-password") == 429  # the right password, refused unchecked
+        assert "too many failed logins for this account" in bob.request("/login", {
+            "login_token": marking.field(bob.request("/login")[2], "login_token"), "name": "BOB",
+            "password": "bob-password"})[2]
+        assert bob.request("/")[1].endswith("/login?next=/")  # no session
+        assert Client(server.url).log_in("cid", "cid-password") == 200  # another account from the address
+        others = [f"guess{number}" for number in range(ADDRESS_FAILURES - ACCOUNT_FAILURES)]
+        with ThreadPoolExecutor(len(others)) as pool:
+            assert set(pool.map(fail, others)) == {401}
+        cid = Client(server.url)
+        assert cid.log_in("cid", "cid-password") == 429
+        assert "too many failed logins for this network address" in cid.request("/login", {
+            "login_token": marking.field(cid.request("/login")[2], "login_token"), "name": "cid",
+            "password": "cid-password"})[2]
+
+
 def test_under_per_copy_variants_each_copy_shows_its_own_solution_and_notes(tmp_path):
     import json
 
