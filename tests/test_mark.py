@@ -352,6 +352,44 @@ def test_marking_in_a_browser_with_rubric_keyboard_annotations_a_conflict_and_th
         browser.screenshot(tmp_path / "compare.png")
 
 
+@pytest.mark.browser
+def test_a_grader_zooms_the_answer_applies_notes_on_a_mac_keyboard_and_goes_on_to_the_next_part(tmp_path):
+    from browser import Browser
+
+    make_course(tmp_path, copies=2)
+    add_account(tmp_path, "bob", "bob-password")
+    with Server.start(tmp_path) as server, Browser(server.url, 1366, 768) as browser:
+        browser.wait_for("location.pathname === '/login' && document.readyState === 'complete'")
+        _type_into(browser, "input[name=name]", "bob")
+        _type_into(browser, "input[name=password]", "bob-password")
+        _go(browser, "document.querySelector('form').submit()", "/")
+        _go(browser, "location.href = '/part/2.2/next'", "/answer/")
+        width = "document.querySelector('.space').getBoundingClientRect().width"
+        fitted = browser.evaluate(width)
+        browser.evaluate("document.getElementById('points').blur()")
+        _key(browser, "+", "Equal", modifiers=8, text="+")
+        _key(browser, "+", "Equal", modifiers=8, text="+")
+        assert browser.evaluate("document.getElementById('zoom-level').textContent") == "150%"
+        assert browser.evaluate(width) > 1.4 * fitted
+        _key(browser, "¡", "Digit1", modifiers=1)  # Option+1 on a Mac types '¡': the key is what counts
+        assert browser.evaluate("document.getElementById('points').value") == "1"
+        for _ in range(2):
+            browser.evaluate("window.leaving = true")
+            browser.evaluate("document.getElementById('points').value = '1'; document.getElementById('save').click()")
+            browser.wait_for("!window.leaving && document.readyState === 'complete'")
+            if browser.evaluate("!!document.getElementById('zoom-level')"):  # the zoom kept for the next answer
+                assert browser.evaluate("document.getElementById('zoom-level').textContent") == "150%"
+        text = browser.evaluate("document.body.innerText")
+        assert "Part 2.2: nothing left for you" in text and "2 of 2 marked" in text
+        assert browser.evaluate("document.activeElement.id") == "next-part"  # Enter goes on
+        browser.screenshot(tmp_path / "done.png")
+        browser.evaluate("window.leaving = true")
+        _key(browser, "Enter", "Enter", text="\r")
+        browser.wait_for("!window.leaving && document.readyState === 'complete' && "
+                         "location.pathname.startsWith('/answer/')")
+        assert "Part 2.1" in browser.evaluate("document.title")
+
+
 def test_the_examiner_sees_flags_and_reopens_a_part_whose_marks_stay_until_marked_again(course):
     with Server.start(course) as server:
         bob, ann = Client(server.url), Client(server.url)

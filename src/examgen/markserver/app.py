@@ -230,7 +230,12 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         """The part's next answer for the grader (leased to them), or the page saying none is left."""
         found = await run_in_threadpool(store.next_answer, part.number, session.grader.name, skipped)
         if found is None:
-            return page("done.html", session, part=part, progress=store.progress(part.number).get(part.number))
+            progress = store.progress()
+            after = [*marking.parts][[*marking.parts].index(part.number) + 1:] + [*marking.parts]
+            left = next((progress[number] for number in after if number in progress and number != part.number
+                         and progress[number].marked < progress[number].answers), None)
+            return page("done.html", session, part=part, progress=progress.get(part.number), next_part=left,
+                        mine=_mine(part.number, session.grader.name))
         return RedirectResponse(f"/answer/{found.id}", 303, headers=HEADERS)
 
     async def show_answer(request: Request, session: Session) -> Response:
