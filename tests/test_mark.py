@@ -381,6 +381,7 @@ def test_a_grader_zooms_the_answer_applies_notes_on_a_mac_keyboard_and_goes_on_t
                 assert browser.evaluate("document.getElementById('zoom-level').textContent") == "150%"
         text = browser.evaluate("document.body.innerText")
         assert "Part 2.2: nothing left for you" in text and "2 of 2 marked" in text
+        assert browser.evaluate("location.pathname") == "/part/2.2/next"  # reloading it posts nothing again
         assert browser.evaluate("document.activeElement.id") == "next-part"  # Enter goes on
         browser.screenshot(tmp_path / "done.png")
         browser.evaluate("window.leaving = true")

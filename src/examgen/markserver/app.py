@@ -226,9 +226,13 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         return await handed_out(marked_part(request.path_params["part"]), session,
                                 int(skipped) if skipped.isdigit() else None)
 
-    async def handed_out(part: MarkedPart, session: Session, skipped: int | None = None) -> Response:
-        """The part's next answer for the grader (leased to them), or the page saying none is left."""
+    async def handed_out(part: MarkedPart, session: Session, skipped: int | None = None,
+                         saved: bool = False) -> Response:
+        """The part's next answer for the grader (leased to them), or the page saying none is left
+        (after a save, at the part's own address, so that reloading it saves nothing again)."""
         found = await run_in_threadpool(store.next_answer, part.number, session.grader.name, skipped)
+        if found is None and saved:
+            return RedirectResponse(f"/part/{part.number}/next", 303, headers=HEADERS)
         if found is None:
             progress = store.progress()
             after = [*marking.parts][[*marking.parts].index(part.number) + 1:] + [*marking.parts]
@@ -278,7 +282,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
             return marking_page(session, saved.current, 409, conflict=saved.current, mine=given)
         if form.get("then") == "stay":
             return RedirectResponse(f"/answer/{answer.id}", 303, headers=HEADERS)
-        return await handed_out(part, session)
+        return await handed_out(part, session, saved=True)
 
     async def image(request: Request, session: Session) -> Response:
         answer = answer_of(request)
