@@ -485,12 +485,12 @@ def test_under_per_copy_variants_each_copy_shows_its_own_solution_and_notes(tmp_
         "  - title: Working\n", "  - title: Working\n    compute: |\n      a = draw(100, 100000)\n").replace(
         "solution: Forty-two, as six sevens make $42$.", "solution: Seven times << a >> is << 7 * a >>.").replace(
         "text: correct product", "text: the product << 7 * a >>")
-    make_course(tmp_path, copies=3, exam=exam)
-    codes = marking.codes(3)
+    make_course(tmp_path, copies=4, exam=exam)
+    codes = marking.codes(4)
     copies = tmp_path / "course" / marking.EXAM_ID / "copies"
     copies.mkdir(parents=True)
     (copies / "manifest.json").write_text(json.dumps({"entries": [{"code": code, "variant": str(number)}
-                                                                  for number, code in enumerate(codes, 1)]}))
+                                                                  for number, code in enumerate(codes[:3], 1)]}))
     add_account(tmp_path, "bob", "bob-password")
     pages = {}
     with Server.start(tmp_path) as server:
@@ -500,6 +500,8 @@ def test_under_per_copy_variants_each_copy_shows_its_own_solution_and_notes(tmp_
             answer, page = bob.next("2.1")
             pages[_store(tmp_path).answer(answer).code] = page
             assert bob.save(answer, page, "1")[0] == 200
+    unknown = pages.pop(codes[3])  # a copy the manifest does not name: the screen says so
+    assert 'id="variant-unknown"' in unknown and not any('id="variant-unknown"' in page for page in pages.values())
     shown = {code: re.search(r"Seven times (\d+) is (\d+)", page).groups() for code, page in pages.items()}
     assert len({a for a, _ in shown.values()}) == 3  # three copies, three draws
     for code, (a, product) in shown.items():

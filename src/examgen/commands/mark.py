@@ -83,6 +83,11 @@ class Marking:
         not name the copy's)."""
         return self.variants.get(self.variant_of.get(code), self.parts)[number]
 
+    def variant_unknown(self, code: str) -> bool:
+        """Whether the copy's variant is not at hand (the copies' manifest does not name it): its
+        part is then shown as the first variant words it, which the screen says."""
+        return self.variant_of.get(code) not in self.variants
+
     def image(self, code: str, part: str, space: int) -> Path:
         """An answer space's image, as `scan` cut it out."""
         return self.scan / ANSWERS / code / f"{part}{'' if space == 0 else f'-{space + 1}'}.jpg"

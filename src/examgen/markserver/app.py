@@ -258,6 +258,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
                  "annotations": json.loads(annotations_json(shown.annotations)), "points": shown.points}
         return page("mark.html", session, status, part=part, answer=answer, shown=shown, state=_script_json(state),
                     progress=store.progress(part.number).get(part.number), held=held, conflict=conflict,
+                    variant_unknown=marking.variant_unknown(answer.code),
                     mine=_mine(answer.part, session.grader.name),
                     history=[_change(row) for row in store.audit(answer.id)] if session.grader.examiner else [])
 
