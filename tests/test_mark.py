@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -351,6 +352,45 @@ def test_marking_in_a_browser_with_rubric_keyboard_annotations_a_conflict_and_th
         browser.screenshot(tmp_path / "compare.png")
 
 
+@pytest.mark.browser
+def test_a_grader_zooms_the_answer_applies_notes_on_a_mac_keyboard_and_goes_on_to_the_next_part(tmp_path):
+    from browser import Browser
+
+    make_course(tmp_path, copies=2)
+    add_account(tmp_path, "bob", "bob-password")
+    with Server.start(tmp_path) as server, Browser(server.url, 1366, 768) as browser:
+        browser.wait_for("location.pathname === '/login' && document.readyState === 'complete'")
+        _type_into(browser, "input[name=name]", "bob")
+        _type_into(browser, "input[name=password]", "bob-password")
+        _go(browser, "document.querySelector('form').submit()", "/")
+        _go(browser, "location.href = '/part/2.2/next'", "/answer/")
+        width = "document.querySelector('.space').getBoundingClientRect().width"
+        fitted = browser.evaluate(width)
+        browser.evaluate("document.getElementById('points').blur()")
+        _key(browser, "+", "Equal", modifiers=8, text="+")
+        _key(browser, "+", "Equal", modifiers=8, text="+")
+        assert browser.evaluate("document.getElementById('zoom-level').textContent") == "150%"
+        assert browser.evaluate(width) > 1.4 * fitted
+        _key(browser, "¡", "Digit1", modifiers=1)  # Option+1 on a Mac types '¡': the key is what counts
+        assert browser.evaluate("document.getElementById('points').value") == "1"
+        for _ in range(2):
+            browser.evaluate("window.leaving = true")
+            browser.evaluate("document.getElementById('points').value = '1'; document.getElementById('save').click()")
+            browser.wait_for("!window.leaving && document.readyState === 'complete'")
+            if browser.evaluate("!!document.getElementById('zoom-level')"):  # the zoom kept for the next answer
+                assert browser.evaluate("document.getElementById('zoom-level').textContent") == "150%"
+        text = browser.evaluate("document.body.innerText")
+        assert "Part 2.2: nothing left for you" in text and "2 of 2 marked" in text
+        assert browser.evaluate("location.pathname") == "/part/2.2/next"  # reloading it posts nothing again
+        assert browser.evaluate("document.activeElement.id") == "next-part"  # Enter goes on
+        browser.screenshot(tmp_path / "done.png")
+        browser.evaluate("window.leaving = true")
+        _key(browser, "Enter", "Enter", text="\r")
+        browser.wait_for("!window.leaving && document.readyState === 'complete' && "
+                         "location.pathname.startsWith('/answer/')")
+        assert "Part 2.1" in browser.evaluate("document.title")
+
+
 def test_the_examiner_sees_flags_and_reopens_a_part_whose_marks_stay_until_marked_again(course):
     with Server.start(course) as server:
         bob, ann = Client(server.url), Client(server.url)
@@ -392,7 +432,7 @@ def test_each_copy_shows_its_own_variants_solution_and_an_answer_of_two_spaces_s
     copies.mkdir(parents=True)
     (copies / "manifest.json").write_text(json.dumps({"entries": [{"code": codes[0], "variant": "A"},
                                                                   {"code": codes[1], "variant": "B"}]}))
-    _, variants = marked_parts(Project(tmp_path).resolve(marking.EXAM_ID))
+    variants = marked_parts(Project(tmp_path).resolve(marking.EXAM_ID)).variants
     solutions = {label: parts["2.1"].solution for label, parts in variants.items()}
     assert solutions["A"] != solutions["B"]
     add_account(tmp_path, "bob", "bob-password")
@@ -408,6 +448,91 @@ def test_each_copy_shows_its_own_variants_solution_and_an_answer_of_two_spaces_s
     assert solutions["A"] in page_a and solutions["B"] in page_b and solutions["B"] not in page_a
     assert page_a.count('class="space"') == 2 and status == 200
     assert missing[0] == 404 and "has no image of answer space 3" in missing[2]
+
+
+def test_repeated_failed_logins_lock_the_account_then_the_address(course):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from examgen.markserver.app import ACCOUNT_FAILURES, ADDRESS_FAILURES
+
+    def fail(name: str) -> int:
+        return Client(server.url).log_in(name, "wrong-password")
+
+    with Server.start(course) as server:
+        with ThreadPoolExecutor(ACCOUNT_FAILURES) as pool:
+            assert set(pool.map(fail, ["bob"] * ACCOUNT_FAILURES)) == {401}
+        bob = Client(server.url)
+        assert bob.log_in("bob", "bob-password") == 429  # the right password, refused unchecked
+        assert "too many failed logins for this account" in bob.request("/login", {
+            "login_token": marking.field(bob.request("/login")[2], "login_token"), "name": "BOB",
+            "password": "bob-password"})[2]
+        assert bob.request("/")[1].endswith("/login?next=/")  # no session
+        assert Client(server.url).log_in("cid", "cid-password") == 200  # another account from the address
+        others = [f"guess{number}" for number in range(ADDRESS_FAILURES - ACCOUNT_FAILURES)]
+        with ThreadPoolExecutor(len(others)) as pool:
+            assert set(pool.map(fail, others)) == {401}
+        cid = Client(server.url)
+        assert cid.log_in("cid", "cid-password") == 429
+        assert "too many failed logins for this network address" in cid.request("/login", {
+            "login_token": marking.field(cid.request("/login")[2], "login_token"), "name": "cid",
+            "password": "cid-password"})[2]
+
+
+def test_under_per_copy_variants_each_copy_shows_its_own_solution_and_notes(tmp_path):
+    import json
+
+    exam = marking.EXAM.replace("examiner: Dr. Test\n", "examiner: Dr. Test\nvariants: per-copy\n").replace(
+        "  - title: Working\n", "  - title: Working\n    compute: |\n      a = draw(100, 100000)\n").replace(
+        "solution: Forty-two, as six sevens make $42$.", "solution: Seven times << a >> is << 7 * a >>.").replace(
+        "text: correct product", "text: the product << 7 * a >>")
+    make_course(tmp_path, copies=4, exam=exam)
+    codes = marking.codes(4)
+    copies = tmp_path / "course" / marking.EXAM_ID / "copies"
+    copies.mkdir(parents=True)
+    (copies / "manifest.json").write_text(json.dumps({"entries": [{"code": code, "variant": str(number)}
+                                                                  for number, code in enumerate(codes[:3], 1)]}))
+    add_account(tmp_path, "bob", "bob-password")
+    pages = {}
+    with Server.start(tmp_path) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        for _ in codes:
+            answer, page = bob.next("2.1")
+            pages[_store(tmp_path).answer(answer).code] = page
+            assert bob.save(answer, page, "1")[0] == 200
+    unknown = pages.pop(codes[3])  # a copy the manifest does not name: the screen says so
+    assert 'id="variant-unknown"' in unknown and not any('id="variant-unknown"' in page for page in pages.values())
+    shown = {code: re.search(r"Seven times (\d+) is (\d+)", page).groups() for code, page in pages.items()}
+    assert len({a for a, _ in shown.values()}) == 3  # three copies, three draws
+    for code, (a, product) in shown.items():
+        assert int(product) == 7 * int(a) and f"the product {product}" in pages[code]
+
+
+def test_a_solutions_figure_is_shown_beside_it_and_one_without_an_image_is_said_to_be_missing(tmp_path):
+    from PIL import Image
+
+    figures = ("    figures:\n      - id: grid\n        caption: The grid.\n        image: grid.png\n"
+               "      - id: lost\n        caption: A picture that cannot compile.\n"
+               "        tikz: \\begin{tikzpicture}\\undefinedcommand\\end{tikzpicture}\n")
+    exam = marking.EXAM.replace("  - title: Working\n", "  - title: Working\n" + figures).replace(
+        "solution: Forty-two, as six sevens make $42$.",
+        "solution: |\n          Forty-two, as the grid shows: << figure('grid') >>\n"
+        "      - points: 1\n        prompt: Nothing.\n        space: 1cm\n"
+        "        solution: \"See << figure('lost') >>\"")
+    make_course(tmp_path, copies=1, exam=exam)
+    Image.new("RGB", (40, 30), "red").save(tmp_path / "exams" / marking.EXAM_ID / "grid.png")
+    add_account(tmp_path, "bob", "bob-password")
+    with Server.start(tmp_path) as server:
+        bob = Client(server.url)
+        bob.log_in("bob", "bob-password")
+        _, page = bob.next("2.1")
+        source = re.search(r'<img src="(/figure/[^"]+)" alt="Figure \S+: The grid\."', page)
+        assert source, page
+        status, _, _ = bob.request(source[1])
+        missing = bob.request("/figure/nothing.png")
+        _, lost = bob.next("2.2")
+    assert status == 200 and missing[0] == 404
+    assert re.search(r'class="unshown">Not shown here \(the figure \S+ has no rendered image\)', lost), lost
 
 
 @pytest.mark.latex

@@ -174,6 +174,36 @@ def test_points_notes_and_comments_stand_beside_their_parts(returned):
 
 
 @pytest.mark.latex
+def test_a_german_exam_is_returned_in_german(returned, tmp_path):
+    target, printed, truth, _, _, marks, _ = returned
+    root = tmp_path / "de"
+    shutil.copytree(target.project.root, root)
+    exam = root / "exams" / "rq" / "exam.yaml"
+    source = exam.read_text(encoding="utf-8")
+    exam.write_text(source.replace("examiner: Dr. Test\n", "examiner: Dr. Test\nlanguage: de\n"), encoding="utf-8")
+    german = Project(root).resolve("rq")
+    return_copies(german, ReturnRequest(), marks)
+    folder = german.course / "returned"
+    results = {row["code"]: row for row in csv.DictReader(open(german.course / "grading" / "results.csv",
+                                                               encoding="utf-8"))}
+    first = printed.codes[0]
+    cover = " ".join(_text(folder / f"{first}.pdf", 1).split())
+    total = results[first]["total"].replace(".", ",")
+    assert f"Gesamt: {total} von 6 Punkten" in cover and f"Note: {results[first]['grade']}" in cover
+    assert f"Exemplar {first}" in cover and "Matrikelnummer" in cover and "Teilaufgabe Punkte von" in cover
+    assert "Die folgenden Seiten sind Ihre Klausur" in cover and "Total" not in cover
+    assert "Seite 2 Ihrer Klausur fehlt im Scan" in _text(folder / f"{printed.codes[2]}.pdf", 1)
+    beside = " ".join("".join(_text(folder / f"{first}.pdf", page)
+                              for page in range(2, 2 + printed.pages_per_copy)).split())
+    points = f"{truth.points[first, '2.1']:g}".replace(".", ",")
+    assert f"2.1 {points} von 2 Punkten" in beside and "a sign error (-0,5)" in beside and " of " not in beside
+    publish = (folder / "publish.html").read_text(encoding="utf-8")
+    assert '<html lang="de">' in publish and "<h1>Zurückgegebene Klausuren</h1>" in publish
+    assert "<th>Matrikelnummer</th>" in publish and "Abwesend (keine Punkte in den Ergebnissen)" in publish
+    assert "Returned copies" not in publish and "Student" not in publish
+
+
+@pytest.mark.latex
 def test_annotations_are_drawn_where_the_grader_put_them(returned, tmp_path):
     target, printed, _, _, _, marks, scans = returned
     code = printed.codes[0]

@@ -11,7 +11,10 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from ..errors import Collector, Loc, MarkingError
 from ..grading.sheets import manifest_entries
@@ -21,6 +24,9 @@ from ..outputs import replace_file, writing
 from ..project import MANIFEST, Target
 from ..spreadsheet import cell_value, safe_csv
 from .scan import ANSWERS, SCANS
+
+if TYPE_CHECKING:
+    from ..writers.html import Image
 
 ANSWER_IMAGE = re.compile(r"(?P<part>\d+(?:\.\d+)*)(?:-(?P<space>\d+))?\.jpg")
 GRADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
@@ -51,6 +57,15 @@ class MarkedPart:
 
 
 @dataclass(frozen=True)
+class MarkedExam:
+    """The exam as graders see it: its title, each variant's parts to mark, their figures by name."""
+
+    title: str
+    variants: dict[str | None, dict[str, MarkedPart]]
+    figures: dict[str, Image]
+
+
+@dataclass(frozen=True)
 class Marking:
     """What `examgen mark` serves: the exam's parts to mark and the store beside the scan."""
 
@@ -59,13 +74,19 @@ class Marking:
     parts: dict[str, MarkedPart]  # as the first variant has them: their numbers and points are every variant's
     variants: dict[str | None, dict[str, MarkedPart]]  # each variant's parts (None: an exam without variants)
     variant_of: dict[str, str | None]  # copy code -> its variant, from the copies' manifest
+    figures: dict[str, Image]  # the figures the parts' texts show, by name (their address: /figure/NAME)
     scan: Path
     store: Store
 
     def part_of(self, code: str, number: str) -> MarkedPart:
-        """A part as the copy's variant words it (the first variant's where the copy's is not built:
-        a per-copy variant, or no manifest)."""
+        """A part as the copy's variant words it (the first variant's where the copies' manifest does
+        not name the copy's)."""
         return self.variants.get(self.variant_of.get(code), self.parts)[number]
+
+    def variant_unknown(self, code: str) -> bool:
+        """Whether the copy's variant is not at hand (the copies' manifest does not name it): its
+        part is then shown as the first variant words it, which the screen says."""
+        return self.variant_of.get(code) not in self.variants
 
     def image(self, code: str, part: str, space: int) -> Path:
         """An answer space's image, as `scan` cut it out."""
@@ -102,24 +123,35 @@ def scanned_answers(folder: Path, parts: dict[str, MarkedPart]) -> list[tuple[st
     return [(code, part, count) for (code, part), count in sorted(spaces.items())]
 
 
-def marked_parts(target: Target) -> tuple[str, dict[str | None, dict[str, MarkedPart]]]:
-    """The exam's title and, per variant it is built in (None without variants), the parts graders
-    mark, their texts in HTML."""
-    from ..orchestrate import prepare_all, read_exam
+def marked_parts(target: Target, copies_variants: tuple[str, ...] = ()) -> MarkedExam:
+    """The parts graders mark, per variant (None without variants; under ``per-copy``, every copy's
+    variant ``copies_variants`` names, from the copies' manifest), their texts in HTML with the
+    figures as the build's images; what cannot be shown is said where it would be."""
+    from ..exports.questions import figure_images, printed_labels
+    from ..orchestrate import compile_figures, read_exam, render_all
     from ..stages.render import strings
     from ..writers.html import Converter, questions
 
-    variants = prepare_all(target, Collector())
-    sources = {part.number: [note.text.source.strip() for note in part.answer.rubric()]
-               for _, part in read_exam(target, target.project.theme(), Collector()).parts()}
+    theme = target.project.theme()
+    exam = read_exam(target, theme, Collector())
+    sources = {part.number: [note.text.source.strip() for note in part.answer.rubric()] for _, part in exam.parts()}
+    per_copy = exam.variants is not None and exam.variants.per_copy
+    variants = render_all(exam, theme, Collector(), copies_variants if per_copy else ())
+    placed, _ = compile_figures(variants, target.project.build, theme, False, Collector())  # a failed one: said
+    images = figure_images(variants, placed)
     first = next(iter(variants.values()))
-    words = strings(target.project.theme(), first.exam.meta.language)
-    converter = Converter({}, {}, {"figure": words("figure"), "table": words("table")}, lambda name: name, _math)
-    unconverted = Collector()  # a text the converter cannot read is shown empty: marking goes on without it
+    words = strings(theme, first.exam.meta.language)
+
+    def instead(why: str) -> str:
+        return f'<strong class="unshown">Not shown here ({escape(why)}): see the solution PDF.</strong>'
+
     found: dict[str | None, dict[str, MarkedPart]] = {}
     for label, rendered in variants.items():
         parts = found.setdefault(label, {})
-        for question in questions(rendered, converter, unconverted):
+        converter = Converter(images, printed_labels(target.work / (label or "") / "student" / "student.aux"),
+                              {"figure": words("figure"), "table": words("table")}, _figure_address,
+                              _math, instead)
+        for question in questions(rendered, converter, Collector()):
             part = question.part
             if part.answer.boxes():
                 continue
@@ -129,7 +161,13 @@ def marked_parts(target: Target) -> tuple[str, dict[str | None, dict[str, Marked
                                             question.body(collapsed=True).text,
                                             question.solution.text if question.solution else "", notes)
     meta = first.exam.meta
-    return f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}", found
+    return MarkedExam(f"{meta.course} ({meta.course_number}), {meta.kind} {meta.date.isoformat()}", found,
+                      {image.name: image for image in images.values()})
+
+
+def _figure_address(name: str) -> str:
+    """Where the marking server serves a figure's image."""
+    return "/figure/" + quote(name)
 
 
 def _math(tex: str, display: bool) -> str | None:
@@ -144,12 +182,12 @@ def open_marking(target: Target, scan: Path | None, copies: Path | None = None) 
     """The exam's parts and the store, the scan's answers added to it; each copy's variant from the
     copies' manifest (default course/<id>/copies/), so a grader sees the copy's own solution."""
     folder = scan_folder(target, scan)
-    title, variants = marked_parts(target)
-    parts = next(iter(variants.values()))
-    store = open_store(folder / STORE, scanned_answers(folder, parts))
     entries = manifest_entries((copies or target.copies) / MANIFEST) or {}
-    return Marking(target.id, title, parts, variants,
-                   {code: entry.get("variant") for code, entry in entries.items()}, folder, store)
+    variant_of = {code: entry.get("variant") for code, entry in entries.items()}
+    exam = marked_parts(target, tuple(dict.fromkeys(str(label) for label in variant_of.values() if label)))
+    parts = next(iter(exam.variants.values()))
+    store = open_store(folder / STORE, scanned_answers(folder, parts))
+    return Marking(target.id, exam.title, parts, exam.variants, variant_of, exam.figures, folder, store)
 
 
 def add_grader(target: Target, scan: Path | None, name: str, password: str, examiner: bool) -> Path:

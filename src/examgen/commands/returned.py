@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from ..errors import Collector, Loc, ScanError, SourceError, printable
 from ..marking.records import PartMark
 from ..marking.returned import Graded, ReturnedCopy, ReturnedPage, ScannedPage
-from ..numbers import format_number
 from ..orchestrate import read_exam
 from ..outputs import replace_file, writing
 from ..project import Target
@@ -30,6 +29,8 @@ RETURNED = "returned"  # the returned copies' folder in the course's records
 PUBLISH = "publish.html"
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
+
+    from ..stages.render import Strings
 
 
 
@@ -59,6 +60,7 @@ def return_copies(target: Target, request: ReturnRequest, on_screen: Sequence[Pa
     by default those of the scan's marking store, where there is one (none: points only)."""
     from ..marking.returned import returned_copies
     from ..scanning.printed import read_printed
+    from ..stages.render import strings
     from ..writers.returned import ReturnedPdf, typeset
 
     out = Collector()
@@ -84,8 +86,9 @@ def return_copies(target: Target, request: ReturnRequest, on_screen: Sequence[Pa
     for warning in warnings:
         own.warn(warning)
     heading = f"{exam.meta.course}: {exam.meta.kind}, {exam.meta.date.isoformat()}"
+    words = strings(target.project.theme(), exam.meta.language)
     folder = request.out or target.course / RETURNED
-    overlays = typeset(copies, heading, printed.page_size[0], target.work / RETURNED, own)
+    overlays = typeset(copies, heading, words, printed.page_size[0], target.work / RETURNED, own)
     out.noted(own.warnings)
     pdf = ReturnedPdf(overlays, copies, printed.page_size)
     with writing("the returned copies", folder), BundlePages() as bundles:
@@ -94,8 +97,8 @@ def return_copies(target: Target, request: ReturnRequest, on_screen: Sequence[Pa
             written = pdf.copy_file(index, bundles.image)
             replace_file(folder / f"{copy.code}.pdf", partial(pdf.file.write, written=written))
         names = {code: student.name for code, student in printed.students.items() if student}
-        page = publish_html(heading, copies, [f"{code} ({names[code]})" if code in names else code for code in absent],
-                            own.warnings)
+        page = publish_html(heading, words, copies,
+                            [f"{code} ({names[code]})" if code in names else code for code in absent], own.warnings)
         replace_file(folder / PUBLISH, partial(Path.write_text, data=page, encoding="utf-8"))
     return ReturnResult(folder, len(copies), sum(len(copy.pages) for copy in copies),
                         sum(bool(copy.missing) for copy in copies), len(absent), len(on_screen), out.warnings)
@@ -206,30 +209,33 @@ th { background: #f0f0f0 } tr:nth-child(even) td { background: #fafafa } td.n { 
 """
 
 
-def publish_html(heading: str, copies: Sequence[ReturnedCopy], absent: Sequence[str], warnings: Sequence[str]) -> str:
-    """What to publish where: each returned file and the one student it goes to; the copies with none
-    (``absent``: each named as the page shows it)."""
+def publish_html(heading: str, words: Strings, copies: Sequence[ReturnedCopy], absent: Sequence[str],
+                 warnings: Sequence[str]) -> str:
+    """What to publish where, in the exam's language (``words``: the theme's plain-text sentences):
+    each returned file and the one student it goes to; the copies with none (``absent``: each named as
+    the page shows it)."""
+
+    def said(key: str, **values: object) -> str:
+        return html.escape(words(key, **values))
+
     rows = "".join(
         f"<tr><td>{html.escape(copy.name)}</td><td>{html.escape(copy.registration)}</td><td>{copy.code}</td>"
-        f'<td><a href="{copy.code}.pdf">{copy.code}.pdf</a></td><td class="n">{format_number(copy.total)}</td>'
+        f'<td><a href="{copy.code}.pdf">{copy.code}.pdf</a></td><td class="n">{words.number(copy.total)}</td>'
         f"<td>{html.escape(copy.grade)}</td><td class=\"n\">{len(copy.pages) + 1}</td>"
         f"<td>{', '.join(map(str, copy.missing)) or ''}</td></tr>" for copy in copies)
-    absent_list = (f"<h2>No returned copy</h2><p>Absent (no points in the results): "
-                   f"{html.escape(', '.join(absent))}.</p>"
+    absent_list = (f"<h2>{said('publish_absent_title')}</h2><p>{said('publish_absent', codes=', '.join(absent))}</p>"
                    if absent else "")
-    notes = ("<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(warning)}</li>" for warning in warnings) + "</ul>"
-             if warnings else "")
+    notes = (f"<h2>{said('publish_warnings')}</h2><ul>"
+             + "".join(f"<li>{html.escape(warning)}</li>" for warning in warnings) + "</ul>" if warnings else "")
+    columns = "".join(f"<th>{html.escape(column)}</th>" for column in words.items("publish_columns"))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Returned copies: {html.escape(heading)}</title>
+<html lang="{html.escape(words.language)}"><head><meta charset="utf-8">
+<title>{said('publish_title')}: {html.escape(heading)}</title>
 <style>{STYLE}</style></head><body>
-<h1>Returned copies</h1>
-<p>{html.escape(heading)}: {len(copies)} marked copies, one PDF per student in this folder.</p>
-<p class="note">This page is for the examiner: it lists every student's grade. Publish each file <b>to its
-student only</b>, never in a folder the course can see: in the LMS as individual feedback (for example
-Moodle's assignment feedback files, or a personal message), or hand it out at the exam review.
-Each file's first page names its student.</p>
-<table><tr><th>Student</th><th>Registration</th><th>Copy</th><th>File</th><th>Total</th><th>Grade</th>
-<th>Pages</th><th>Not scanned</th></tr>{rows}</table>
+<h1>{said('publish_title')}</h1>
+<p>{said('publish_summary', heading=heading, count=len(copies))}</p>
+<p class="note">{said('publish_note')}</p>
+<table><tr>{columns}</tr>{rows}</table>
 {absent_list}{notes}
 </body></html>
 """

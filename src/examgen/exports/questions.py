@@ -46,12 +46,12 @@ def questions(build: Build, out: Collector, source: Callable[[str], str],
     placed, failed = compile_figures(variants, target.project.build, theme, False, out)
     if failed:
         raise ErrorGroup.of(failed)
-    images = _figure_images(variants, placed)
+    images = figure_images(variants, placed)
     rendered = next(iter(variants.values()))
     words = strings(theme, rendered.exam.meta.language)
     found: list[tuple[int, Question]] = []
     for label, variant in variants.items():  # with variants, each part once per variant
-        converter = Converter(images, _labels(target.work / (label or "") / "student" / "student.aux"),
+        converter = Converter(images, printed_labels(target.work / (label or "") / "student" / "student.aux"),
                               {"figure": words("figure"), "table": words("table")}, source, math)
         found += enumerate(questions(variant, converter, out))
     found.sort(key=lambda numbered: numbered[0])  # stable: the parts in exam order, each one's variants together
@@ -76,15 +76,16 @@ def _copies_variants(build: Build, out: Collector) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(entry.get("variant")) for entry in entries if entry.get("variant")))
 
 
-def _labels(aux: Path) -> dict[str, str]:
+def printed_labels(aux: Path) -> dict[str, str]:
     r"""Every ``\label`` of the student PDF with the number it printed (its ``.aux``)."""
     text = aux.read_text(encoding="utf-8", errors="replace") if aux.is_file() else ""
     return dict(re.findall(r"\\newlabel\{([^}]*)\}\{\{([^}]*)\}", text))
 
 
-def _figure_images(rendered: Rendered, placed: dict[str, Placed]) -> dict[str, Image]:
+def figure_images(rendered: Rendered, placed: dict[str, Placed]) -> dict[str, Image]:
     """Every figure of both views as an image, by its key (writers/html.figure_key): a compiled
-    picture's page and a PDF image as PNG (pdftoppm, a process per core), a PNG or JPEG as it is."""
+    picture's page and a PDF image as PNG (pdftoppm, a process per core), a PNG or JPEG as it is; a
+    picture not in ``placed`` (it failed to compile) has none."""
     from ..figures import png
     from ..writers.html import Image, figure_key
 
@@ -95,7 +96,7 @@ def _figure_images(rendered: Rendered, placed: dict[str, Placed]) -> dict[str, I
                 key = figure_key(figure)
                 if key is None or key in wanted:
                     continue
-                if figure.picture:
+                if figure.picture in placed:
                     where = placed[figure.picture]
                     wanted[key] = (f"p{problem.number}-{figure.id}-{key[:8]}.png", where.pdf, where.page)
                 elif figure.image:

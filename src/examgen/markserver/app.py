@@ -39,6 +39,10 @@ LOGIN_COOKIE = "examgen_login"  # the login form's own CSRF token (double submit
 MAX_COMMENT = 2000
 MAX_FLAG = 500
 FAILED_LOGIN_PAUSE = 1.0  # seconds before a wrong name or password is answered
+ACCOUNT_FAILURES = 5  # failed logins of one account name, then it is locked (docs/marking.md)
+ADDRESS_FAILURES = 20  # failed logins from one client address (a lab's graders may share one), then it is locked
+LOCK_SECONDS = 30.0  # the first lock's length, doubled with each failure after it
+LONGEST_LOCK = 900.0
 MINE_SHOWN = 60  # a grader's latest marked answers of the part, listed to go back to
 HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Cache-Control": "no-store",
@@ -46,6 +50,47 @@ HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Refe
                                       "script-src 'self'; frame-ancestors 'none'; form-action 'self'"}
 
 Handler = Callable[[Request, Session], Awaitable[Response]]
+
+
+class LoginGuard:
+    """Failed logins counted per account name and per client address: after ``ACCOUNT_FAILURES``
+    (or ``ADDRESS_FAILURES``) in a row, logins there are refused unchecked for ``LOCK_SECONDS``,
+    the lock doubling with each further failure up to ``LONGEST_LOCK``; a success clears its
+    account's count (not its address's: one's own account must not reset a guesser's), a failure is
+    forgotten after the longest lock without another. Kept in memory:
+    a restart of the server (by the examiner) lifts every lock."""
+
+    def __init__(self) -> None:
+        self.failures: dict[tuple[str, str], tuple[int, float]] = {}  # (kind, who) -> (count, last at)
+
+    def _keys(self, name: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        return ("account", name.strip().lower()), ("address", address)
+
+    def _locked_until(self, key: tuple[str, str], now: float) -> float:
+        count, last = self.failures.get(key, (0, 0.0))
+        if now - last > LONGEST_LOCK:
+            self.failures.pop(key, None)
+            return 0.0
+        limit = ACCOUNT_FAILURES if key[0] == "account" else ADDRESS_FAILURES
+        return 0.0 if count < limit else last + min(LOCK_SECONDS * 2 ** (count - limit), LONGEST_LOCK)
+
+    def locked(self, name: str, address: str, now: float) -> str | None:
+        """Why a login is refused unchecked (None: it may be tried)."""
+        for key in self._keys(name, address):
+            until = self._locked_until(key, now)
+            if until > now:
+                what = "this account" if key[0] == "account" else "this network address"
+                return (f"too many failed logins for {what}: try again in {int(until - now) + 1} seconds (the "
+                        "examiner can set a new password with --add-grader, or restart the server to lift the lock)")
+        return None
+
+    def failed(self, name: str, address: str, now: float) -> None:
+        for key in self._keys(name, address):
+            count, _ = self.failures.get(key, (0, 0.0))
+            self.failures[key] = (count + 1, now)
+
+    def succeeded(self, name: str) -> None:
+        self.failures.pop(("account", name.strip().lower()), None)
 
 
 class Refused(Exception):
@@ -79,6 +124,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
                             autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     templates.filters["points"] = lambda value: "" if value is None else format_number(value)
     store = marking.store
+    guard = LoginGuard()
 
     def page(name: str, session: Session | None, status: int = 200, **values: object) -> HTMLResponse:
         html = templates.get_template(name).render(title=marking.title, exam=marking.exam, session=session,
@@ -149,10 +195,16 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         if not cookie or not hmac.compare_digest(str(form.get("login_token", "")), cookie):
             return refused(request, None, Refused(403, "the login form carries no valid security token: open the "
                                                        "login page again"))
-        session = await run_in_threadpool(store.log_in, str(form.get("name", "")), str(form.get("password", "")))
+        name, address = str(form.get("name", "")), request.client.host if request.client else ""
+        locked = guard.locked(name, address, time.monotonic())
+        if locked:
+            return refused(request, None, Refused(429, locked))
+        session = await run_in_threadpool(store.log_in, name, str(form.get("password", "")))
         if session is None:
+            guard.failed(name, address, time.monotonic())
             await asyncio.sleep(FAILED_LOGIN_PAUSE)  # guessing passwords goes slowly
             return login_page(str(form.get("next", "/")), True)
+        guard.succeeded(name)
         response = RedirectResponse(_local(str(form.get("next", "/"))), 303, headers=HEADERS)
         response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict")
         response.delete_cookie(LOGIN_COOKIE)
@@ -174,11 +226,20 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         return await handed_out(marked_part(request.path_params["part"]), session,
                                 int(skipped) if skipped.isdigit() else None)
 
-    async def handed_out(part: MarkedPart, session: Session, skipped: int | None = None) -> Response:
-        """The part's next answer for the grader (leased to them), or the page saying none is left."""
+    async def handed_out(part: MarkedPart, session: Session, skipped: int | None = None,
+                         saved: bool = False) -> Response:
+        """The part's next answer for the grader (leased to them), or the page saying none is left
+        (after a save, at the part's own address, so that reloading it saves nothing again)."""
         found = await run_in_threadpool(store.next_answer, part.number, session.grader.name, skipped)
+        if found is None and saved:
+            return RedirectResponse(f"/part/{part.number}/next", 303, headers=HEADERS)
         if found is None:
-            return page("done.html", session, part=part, progress=store.progress(part.number).get(part.number))
+            progress = store.progress()
+            after = [*marking.parts][[*marking.parts].index(part.number) + 1:] + [*marking.parts]
+            left = next((progress[number] for number in after if number in progress and number != part.number
+                         and progress[number].marked < progress[number].answers), None)
+            return page("done.html", session, part=part, progress=progress.get(part.number), next_part=left,
+                        mine=_mine(part.number, session.grader.name))
         return RedirectResponse(f"/answer/{found.id}", 303, headers=HEADERS)
 
     async def show_answer(request: Request, session: Session) -> Response:
@@ -197,6 +258,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
                  "annotations": json.loads(annotations_json(shown.annotations)), "points": shown.points}
         return page("mark.html", session, status, part=part, answer=answer, shown=shown, state=_script_json(state),
                     progress=store.progress(part.number).get(part.number), held=held, conflict=conflict,
+                    variant_unknown=marking.variant_unknown(answer.code),
                     mine=_mine(answer.part, session.grader.name),
                     history=[_change(row) for row in store.audit(answer.id)] if session.grader.examiner else [])
 
@@ -221,7 +283,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
             return marking_page(session, saved.current, 409, conflict=saved.current, mine=given)
         if form.get("then") == "stay":
             return RedirectResponse(f"/answer/{answer.id}", 303, headers=HEADERS)
-        return await handed_out(part, session)
+        return await handed_out(part, session, saved=True)
 
     async def image(request: Request, session: Session) -> Response:
         answer = answer_of(request)
@@ -230,6 +292,13 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         if space >= answer.spaces or not path.is_file():
             raise Refused(404, f"answer {answer.id} has no image of answer space {space + 1}")
         return FileResponse(path, headers={**HEADERS, "Cache-Control": "private, max-age=3600"})
+
+    async def figure(request: Request, session: Session) -> Response:
+        found = marking.figures.get(request.path_params["name"])
+        if found is None:
+            raise Refused(404, f"the exam has no figure '{request.path_params['name']}'")
+        kind = "image/jpeg" if found.name.lower().endswith((".jpg", ".jpeg")) else "image/png"
+        return Response(found.data, media_type=kind, headers={**HEADERS, "Cache-Control": "private, max-age=3600"})
 
     # the examiner's views
 
@@ -266,6 +335,7 @@ def make_app(marking: Marking, hosts: list[str]) -> Starlette:
         Route("/answer/{answer}", signed_in(show_answer), methods=["GET"]),
         Route("/answer/{answer}", signed_in(save, changes=True), methods=["POST"]),
         Route("/answer/{answer}/space/{space:int}", signed_in(image)),
+        Route("/figure/{name:path}", signed_in(figure)),
         Route("/examiner", signed_in(examiner, examiner=True)),
         Route("/examiner/marks/{part}", signed_in(all_marks, examiner=True)),
         Route("/examiner/compare/{part}", signed_in(compare, examiner=True)),

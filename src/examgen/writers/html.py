@@ -111,11 +111,15 @@ class Converter:
     number as the student PDF printed it; ``words`` the theme's "Figure" and "Table" (by ``figure``,
     ``table``); ``source`` an image's name to its address on the platform; ``math`` a formula's TeX
     (and whether it is displayed) to the platform's XHTML for it, None where it cannot convert it
-    (then it stays TeX); without ``math``, every formula is TeX for MathJax."""
+    (then it stays TeX); without ``math``, every formula is TeX for MathJax. ``instead``, for a screen
+    that shows what it can (marking): the XHTML shown, given why, in place of a figure without an
+    image or a text it cannot convert, which are errors without it."""
 
     def __init__(self, images: Mapping[str, Image], labels: Mapping[str, str], words: Mapping[str, str],
-                 source: Callable[[str], str], math: Callable[[str, bool], str | None] | None = None):
+                 source: Callable[[str], str], math: Callable[[str, bool], str | None] | None = None,
+                 instead: Callable[[str], str] | None = None):
         self.images, self.labels, self.words, self.source, self.math = images, labels, words, source, math
+        self.instead = instead
 
     def convert(self, latex: str, block: bool = True, kept: list[KeptTex] | None = None) -> Html:
         """A text as XHTML: in paragraphs (``block``), or inline (an option, a title); the formulas
@@ -144,6 +148,8 @@ class Converter:
         try:
             html = self.convert(latex, block, kept)
         except Unconvertible as problem:
+            if self.instead:
+                return Html(self.instead(problem.message))
             out.error(ExportError(f"cannot convert to HTML: {problem.message}", line(problem.at), context))
             return Html("")
         for formula in kept:
@@ -368,12 +374,16 @@ class _Reading:
     def caption_number(self) -> str:
         r"""The number of the caption the ``\label`` after it names, as the student PDF printed it."""
         label = re.match(r"\s*\\label\{([^}]*)\}", self.text[self.at:])
+        if label and self.converter.instead and label.group(1) not in self.converter.labels:
+            return "?"  # the student PDF's numbers are not at hand (no build): the caption is still shown
         if not label or label.group(1) not in self.converter.labels:
             self.fail("a caption without a label the student PDF numbered")
         return self.converter.labels[label.group(1)]
 
     def image(self, key: str, at: int) -> str:
         image = self.converter.images.get(key)
+        if image is None and self.converter.instead:
+            return self.converter.instead(f"the figure '{key}' has no rendered image")
         if image is None:
             self.fail(f"no rendered image for the figure '{key}'", at)
         self.found.images.append(image.name)

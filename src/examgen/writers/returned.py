@@ -22,14 +22,17 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import Collector
 from ..marking.returned import ReturnedCopy, ReturnedPage
-from ..numbers import format_number
 from ..scanning.inputs import PageImage
 from ..stages.compile import Job, compile_document
 from .copies import font_declarations, page_form, tex_text, unprintable
 from .pdf import Importer, PdfFile, Written, stream
+
+if TYPE_CHECKING:
+    from ..stages.render import Strings
 
 COLUMN = 180.0  # points: the feedback column right of the scanned page
 INSET = 8.0  # points between the column's edge and its blocks
@@ -78,44 +81,41 @@ def _tex(text: str, out: Collector, where: str, between_lines: str = r"\par ") -
     return between_lines.join(tex_text(line) for line in _clean(text, out, where).splitlines())
 
 
-def _points(value: float) -> str:
-    return format_number(value)
-
-
-def _cover(copy: ReturnedCopy, heading: str, out: Collector) -> str:
+def _cover(copy: ReturnedCopy, heading: str, words: Strings, out: Collector) -> str:
     who = f"copy {copy.code}"
-    facts = [rf"\mbox{{Copy {copy.code}}}"]
+    facts = [rf"\mbox{{{words('returned_copy', code=copy.code)}}}"]
     quad = r" \quad "
     if copy.registration:
-        facts.insert(0, rf"\mbox{{Registration number {_tex(copy.registration, out, who)}}}")
-    rows = [rf"{part.number} & {_points(part.points)} & {_points(part.maximum)}\\" for part in copy.parts]
-    tables = [r"\begin{tabular}[t]{lrr}\bfseries Part & \bfseries Points & \bfseries of\\\hline "
-              + "".join(rows[start:start + TABLE_ROWS]) + r"\end{tabular}" for start in range(0, len(rows), TABLE_ROWS)]
+        facts.insert(0, rf"\mbox{{{words('returned_registration', number=_tex(copy.registration, out, who))}}}")
+    rows = [rf"{part.number} & {words.number(part.points)} & {words.number(part.maximum)}\\" for part in copy.parts]
+    header = " & ".join(rf"\bfseries {words(key)}" for key in ("returned_part", "returned_points", "returned_of"))
+    tables = [r"\begin{tabular}[t]{lrr}" + header + r"\\\hline " + "".join(rows[start:start + TABLE_ROWS])
+              + r"\end{tabular}" for start in range(0, len(rows), TABLE_ROWS)]
+    total = words("returned_total", points=words.number(copy.total), maximum=words.number(copy.maximum),
+                  count=copy.maximum)
     lines = [rf"{{\large {_tex(heading, out, 'the exam')}}}\par\bigskip",
              rf"{{\LARGE\bfseries {_tex(copy.name, out, who) if copy.name else copy.code}}}\par\smallskip",
              rf"{{\large {quad.join(facts)}}}\par\bigskip\bigskip",
-             rf"{{\Large Total: \textbf{{{_points(copy.total)}}} of {_points(copy.maximum)} points\qquad "
-             rf"Grade: \textbf{{{_tex(copy.grade, out, who)}}}}}\par\bigskip\bigskip",
+             rf"{{\Large {total}\qquad {words('returned_grade', grade=_tex(copy.grade, out, who))}}}"
+             r"\par\bigskip\bigskip",
              r"\hskip 2em ".join(tables) + r"\par\bigskip\bigskip"]
     if copy.missing:
         pages = ", ".join(str(page) for page in copy.missing)
-        several = len(copy.missing) > 1
-        lines.append(rf"\textbf{{{'Pages' if several else 'Page'} {pages} of your copy {'are' if several else 'is'} "
-                     rf"not in the scan}}: ask the examiner to see {'them' if several else 'it'}.\par\medskip")
+        lines.append(words("returned_missing", pages=pages, count=len(copy.missing)) + r"\par\medskip")
     if copy.pages:
-        lines.append(r"The following pages are your copy as it was scanned. Beside each part, in "
-                     r"\egcoloured{red}: its points, the correction notes that applied to your answer and the "
-                     r"grader's comment; the graders' ticks, crosses and words are drawn where they put them.\par")
+        lines.append(words("returned_pages") + r"\par")
     return " ".join(lines)
 
 
-def _block(copy: ReturnedCopy, number: str, out: Collector) -> str:
+def _block(copy: ReturnedCopy, number: str, words: Strings, out: Collector) -> str:
     part = copy.part(number)
     where = f"copy {copy.code}, part {number}"
-    lines = [rf"\egred{{\large\bfseries {number}\hfill {_points(part.points)} of {_points(part.maximum)}"
-             rf"\/{{\normalsize\mdseries\ {'point' if part.maximum == 1 else 'points'}}}\par}}\egblack"]
+    lines = [rf"\egred{{\large\bfseries {number}\hfill {words.number(part.points)} {words('returned_of')} "
+             rf"{words.number(part.maximum)}\/{{\normalsize\mdseries\ {words('returned_unit', count=part.maximum)}}}"
+             r"\par}\egblack"]
     for note in part.notes:
-        points = "" if note.points is None else rf" \mbox{{({'+' if note.points > 0 else ''}{_points(note.points)})}}"
+        points = "" if note.points is None else \
+            rf" \mbox{{({'+' if note.points > 0 else ''}{words.number(note.points)})}}"
         lines.append(rf"{{\small\hangindent=0.8em\textbullet\ {_tex(note.text, out, where)}{points}\par}}")
     if part.comment:
         lines.append(rf"\egcoloured{{{{\small {_tex(part.comment, out, where)}\par}}}}")
@@ -127,7 +127,8 @@ def pieces_of(copy: ReturnedCopy) -> int:
     return 1 + sum(len(page.parts) + sum(drawn.kind == "text" for drawn in page.drawn) for page in copy.pages)
 
 
-def overlay_source(copies: Sequence[ReturnedCopy], heading: str, page_width: float, out: Collector) -> str:
+def overlay_source(copies: Sequence[ReturnedCopy], heading: str, words: Strings, page_width: float,
+                   out: Collector) -> str:
     """returned.tex: per copy its first page, then per page its parts' blocks and its text annotations."""
     texts = [heading, *(text for copy in copies for text in (copy.name, copy.registration, copy.grade,
                                                              *(note.text for part in copy.parts for note in part.notes),
@@ -140,9 +141,9 @@ def overlay_source(copies: Sequence[ReturnedCopy], heading: str, page_width: flo
              r"\fontencoding{TU}\fontfamily{eglatin}\selectfont"]
     cover_width = page_width + COLUMN - 2 * COVER_MARGIN
     for copy in copies:
-        lines.append(rf"\egpiece{{{cover_width:.3f}}}{{\large {_cover(copy, heading, out)}}}")
+        lines.append(rf"\egpiece{{{cover_width:.3f}}}{{\large {_cover(copy, heading, words, out)}}}")
         for page in copy.pages:
-            lines += [rf"\egpiece{{{COLUMN - 2 * INSET:.3f}}}{{{_block(copy, number, out)}}}"
+            lines += [rf"\egpiece{{{COLUMN - 2 * INSET:.3f}}}{{{_block(copy, number, words, out)}}}"
                       for number, _ in page.parts]
             lines += [rf"\egnote{{{_tex(drawn.text, out, f'copy {copy.code}', ' ')}}}"
                       for drawn in page.drawn if drawn.kind == "text"]
@@ -150,11 +151,12 @@ def overlay_source(copies: Sequence[ReturnedCopy], heading: str, page_width: flo
     return "\n".join(lines) + "\n"
 
 
-def typeset(copies: Sequence[ReturnedCopy], heading: str, page_width: float, folder: Path, out: Collector) -> Path:
-    """One LuaLaTeX run for every copy's text; returns the PDF."""
+def typeset(copies: Sequence[ReturnedCopy], heading: str, words: Strings, page_width: float, folder: Path,
+            out: Collector) -> Path:
+    """One LuaLaTeX run for every copy's text, in the exam's language (``words``); returns the PDF."""
     job = Job("returned", folder, "document", engine="lualatex")
     folder.mkdir(parents=True, exist_ok=True)
-    job.tex.write_text(overlay_source(copies, heading, page_width, out), encoding="utf-8")
+    job.tex.write_text(overlay_source(copies, heading, words, page_width, out), encoding="utf-8")
     compile_document(job, out, settle=False)
     return job.pdf
 

@@ -1,6 +1,6 @@
 // The marking screen: rubric notes that set the points, annotations on the answer's images, undo,
-// and the keyboard (digits, Enter, Alt+digit, V/X/T, Ctrl+Z). The form posts plainly; this only
-// fills its hidden fields. Also the examiner's confirmations.
+// and the keyboard (digits, Enter, Alt+digit, V/X/T, +/- zoom, Ctrl+Z). The form posts plainly; this
+// only fills its hidden fields. Also the examiner's confirmations.
 "use strict";
 
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
@@ -98,6 +98,22 @@ if (stateElement) {
     button.addEventListener("click", () => selectTool(button.dataset.tool));
   });
 
+  // The answer's size, the grader's choice kept for the next answers (in this browser): fit to the
+  // column (100%), larger to read small handwriting, smaller to see a long answer whole.
+  const ZOOMS = [50, 67, 80, 100, 125, 150, 200, 250];
+  let zoom = ZOOMS.includes(Number(localStorage.getItem("examgen-zoom"))) ? Number(localStorage.getItem("examgen-zoom")) : 100;
+  function zoomBy(step) {
+    zoom = ZOOMS[Math.min(ZOOMS.length - 1, Math.max(0, ZOOMS.indexOf(zoom) + step))];
+    localStorage.setItem("examgen-zoom", String(zoom));
+    document.querySelectorAll(".space").forEach((space) => {
+      space.style.width = `${zoom}%`;
+      space.style.maxWidth = zoom > 100 ? "none" : "";
+    });
+    document.getElementById("zoom-level").textContent = `${zoom}%`;
+  }
+  document.getElementById("zoom-in").addEventListener("click", () => zoomBy(1));
+  document.getElementById("zoom-out").addEventListener("click", () => zoomBy(-1));
+
   function undo() {
     if (history.length) restore(history.pop());
   }
@@ -109,9 +125,9 @@ if (stateElement) {
     if ((event.ctrlKey || event.metaKey) && event.key === "z" && !typing) {
       event.preventDefault();
       undo();
-    } else if (event.altKey && /^[1-9]$/.test(event.key)) {
+    } else if (event.altKey && /^Digit[1-9]$/.test(event.code)) {  // the key, not its character (Option+1 is '¡')
       event.preventDefault();
-      const box = noteBoxes[Number(event.key) - 1];
+      const box = noteBoxes[Number(event.code.slice(-1)) - 1];
       if (box) box.click();
     } else if (event.key === "Enter" && event.target.tagName !== "TEXTAREA" && !event.target.matches("button")) {
       event.preventDefault();
@@ -121,6 +137,9 @@ if (stateElement) {
       if (tools[event.key.toLowerCase()]) {
         event.preventDefault();
         selectTool(tools[event.key.toLowerCase()]);
+      } else if (event.key === "+" || event.key === "-") {
+        event.preventDefault();
+        zoomBy(event.key === "+" ? 1 : -1);
       } else if (/^[0-9.,]$/.test(event.key) && event.target !== points) {
         event.preventDefault();
         remember();
@@ -131,6 +150,7 @@ if (stateElement) {
   });
   form.addEventListener("submit", () => { form.elements.annotations.value = JSON.stringify(annotations); });
   selectTool("tick");
+  zoomBy(0);
   draw();
   points.focus();
   points.select();
