@@ -2,9 +2,11 @@
 
 The QR code (``CODE/PAGE/C``, codes.py) names the page; the centres of its three finder patterns,
 against the QR box of layout.json, place the printed page in the image at any rotation, skew and
-scale. The QR code is a 12 mm base for a 280 mm page, so that placement is a point or two off at the
-far edge; the boxes' own frames correct it (marks.refine). A page whose QR code cannot be read, or
-whose check characters disagree, is unknown: it is never guessed into a copy."""
+scale, and the whole symbol's modules then fit that placement to the scan. The QR code is a 12 mm base
+for a 280 mm page, so that placement is up to half a point off at the far edge (four on a page
+thresholded to black and white at 150 dpi); the boxes' own frames correct its shift (marks.refine). A
+page whose QR code cannot be read, or whose check characters disagree, is unknown: it is never guessed
+into a copy."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ RATIO = 0.8  # a feature's best match must be this much nearer than its second (
 AGREEING_AT_LEAST = 40  # matches that agree on the placement, or the page is not placed
 BED_SHARE = 0.04  # the scanner bed's margin around the page, as a share of its width (a guess; ORB spans scales)
 CENTRE_PASSES = 5  # times a finder pattern's centre is found again around the last one
+SYMBOL_QUIET = 2  # modules of paper around the QR code that its fit to the scan takes in
+ECC_STEPS, ECC_EPS = 100, 1e-5  # the fit ends after so many steps, or when a step changes it by less
 QR_MARGIN = 40  # pixels around a QR code found at half size in which it is read again at full size
 
 
@@ -103,14 +107,14 @@ def _read(results: list, x: int, y: int, scale: float) -> Found | None:
 
 def qr_placement(found: Found, qr: Box, page_height: float, gray: np.ndarray) -> np.ndarray:
     """The affine map (2 x 3) from page points (x right, y down from the top left corner) to image
-    pixels, from the centres of the QR code's three finder patterns: each found as the centre of the
-    ink around where the decoder's corners put it, to a fraction of a pixel (the corners alone are a
-    pixel or two off, a degree of turn over the page)."""
+    pixels, from the centres of the QR code's three finder patterns (each found as the centre of the
+    ink around where the decoder's corners put it, to a fraction of a pixel; the corners alone are a
+    pixel or two off, a degree of turn over the page), then fitted to the whole symbol (``_on_symbol``)."""
     import numpy as np
     import segno
 
-    modules = len(segno.make_qr(found.text, error="m", boost_error=False, mask=0).matrix)  # its version (copies.py);
-    # any mask: the symbol's size does not depend on it, and choosing one is most of making it
+    matrix = segno.make_qr(found.text, error="m", boost_error=False, mask=0).matrix  # as copies.py prints it
+    modules = len(matrix)
     corners = np.array(found.corners)
     across, down = (corners[1] - corners[0]) / modules, (corners[3] - corners[0]) / modules  # a module's steps
     finders, printed = [], []
@@ -121,7 +125,46 @@ def qr_placement(found: Found, qr: Box, page_height: float, gray: np.ndarray) ->
         finders.append(_ink_centre(gray, centre, across, down))
         printed.append((qr.x + column * step, top + row * step))
     source = np.array([[x, y, 1.0] for x, y in printed])
-    return np.linalg.solve(source, np.array(finders)).T
+    placement = np.linalg.solve(source, np.array(finders)).T
+    return _on_symbol(gray, placement, qr, top, matrix)
+
+
+def _on_symbol(gray: np.ndarray, placement: np.ndarray, qr: Box, top: float,
+               matrix: tuple[bytearray, ...]) -> np.ndarray:
+    """The placement fitted to the whole QR code as printed (``matrix``, its modules, with SYMBOL_QUIET of paper
+    around): the affine map under which the scan matches the symbol best (OpenCV's ECC, from the finder
+    patterns' map). Every module's edge counts, so a scan thresholded to whole pixels places the page as well
+    as a grayscale one (three finder patterns' centres, a fraction of a pixel off each, turn the map by up to
+    a degree or two there). The finder patterns' map stays where the match fails or moves the symbol by more
+    than a module (another optimum: a damaged symbol)."""
+    import cv2
+    import numpy as np
+
+    modules = len(matrix)
+    pixels = float(np.sqrt(abs(np.linalg.det(placement[:, :2])))) * qr.width / modules  # a module in the scan
+    per_module = max(2, round(pixels))
+    symbol = np.full((modules + 2 * SYMBOL_QUIET,) * 2, 255, np.uint8)
+    symbol[SYMBOL_QUIET:-SYMBOL_QUIET, SYMBOL_QUIET:-SYMBOL_QUIET] = np.where(np.array(matrix, bool), 0, 255)
+    size = len(symbol) * per_module
+    template = cv2.resize(symbol, (size, size), interpolation=cv2.INTER_NEAREST)
+    step, quiet = qr.width / modules / per_module, SYMBOL_QUIET * qr.width / modules  # points: a pixel, the paper
+    to_points = np.array([[step, 0, qr.x - quiet + step / 2], [0, step, top - quiet + step / 2], [0, 0, 1.0]])
+    corners = np.array([[0, size, 0, size], [0, 0, size, size], [1, 1, 1, 1.0]])
+    start = placement @ to_points
+    ends = start @ corners
+    (left, upper), (right, lower) = (np.maximum(ends.min(axis=1) - pixels, 0).astype(int),
+                                     (ends.max(axis=1) + pixels).astype(int) + 1)
+    offset = np.array([[0, 0, left], [0, 0, upper]], float)  # ECC works on its whole image: the symbol's part
+    stop = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, ECC_STEPS, ECC_EPS)
+    try:
+        _, fitted = cv2.findTransformECC(template, gray[upper:lower, left:right], (start - offset).astype(np.float32),
+                                         cv2.MOTION_AFFINE, stop)  # both smoothed by a 5 pixel Gaussian
+    except cv2.error:  # no match
+        return placement
+    fitted = fitted.astype(np.float64) + offset
+    if float(np.hypot(*((fitted - start) @ corners)).max()) > pixels:
+        return placement
+    return fitted @ np.linalg.inv(to_points)
 
 
 def _ink_centre(gray: np.ndarray, centre: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:

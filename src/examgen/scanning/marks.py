@@ -23,10 +23,9 @@ if TYPE_CHECKING:
 
 READ_DPI = 200
 SEARCH = 13.0  # points around where the QR code places a box that its frame is looked for
-NUDGE = 1.5  # points around where the frames' fit places a box that its frame is looked for again
-FIT_WITHIN = 0.5  # points a frame may be from where the fit of all frames puts it (a pixel at 150 dpi)
+NUDGE = 1.5  # points around where the frames' shift places a box that its frame is looked for again
+FIT_WITHIN = 0.5  # points a frame may be from where the shift of all frames puts it (a pixel at 150 dpi)
 EMPTY_INK = 0.05  # the most mean ink inside a frame that refine takes for an empty box's
-MOST_TURN, MOST_SCALE = 0.6, 0.01  # the most (degrees, share) the frames may correct the QR code's placement by
 SIDE_NUDGE = 2  # pixels at READ_DPI around where the frame's match puts a side that the side is looked for
 SIDE_AT_LEAST = 0.15  # how much darker a side's line must be than what is beside it to move the side
 PAD = 2.5  # points of the page around a frame's search, so that its line's strip lies inside the cut
@@ -138,13 +137,14 @@ def _frame(gray: np.ndarray, placement: np.ndarray, box: Box, line: float, page_
 
 def refine(gray: np.ndarray, placement: np.ndarray, parts: list[list[tuple[Box, float]]],
            page_height: float) -> np.ndarray:
-    """The placement corrected by where the page's box frames are: each part's boxes (a column of them, each
+    """The placement shifted onto where the page's box frames are: each part's boxes (a column of them, each
     with its frame's rule) looked for together, at one offset within SEARCH points of where the placement puts
     them (where the boxes of a column look alike, a column placed a box off leaves a box on paper: together
-    they are found where they are); a turn, scale and shift fitted to the parts' boxes (``_fitted``), or where
-    they allow none (too few, or in one short column) a shift. The boxes found empty first (a stroke over a
-    frame pulls its search, most of all where a thin frame scanned in black and white is broken), then all
-    but the filled ones (a fill hides its frame). The QR code's placement stays where no fit holds."""
+    they are found where they are); the shift that agrees with the parts' boxes (``_shift``). A shift only:
+    the QR code's whole symbol turns and scales the map better than frames found to a pixel do (a turn fitted
+    to a few columns' whole-pixel offsets moved the far margin by points). The boxes found empty first (a
+    stroke over a frame pulls its search, most of all where a thin frame scanned in black and white is
+    broken), then all but the filled ones (a fill hides its frame). The placement stays where none agree."""
     import numpy as np
 
     per_point = READ_DPI / 72
@@ -168,8 +168,8 @@ def refine(gray: np.ndarray, placement: np.ndarray, parts: list[list[tuple[Box, 
                 centre = (box.x + box.width / 2, page_height - box.y - box.height / 2)
                 (empty if inked < EMPTY_INK else marked).append(
                     (centre, (centre[0] + dx / per_point, centre[1] + dy / per_point)))
-    for pairs, turning in ((empty, True), (empty, False), (empty + marked, True), (empty + marked, False)):
-        correction = _fitted(list(pairs), turning)
+    for pairs in (empty, empty + marked):
+        correction = _shift(list(pairs))
         if correction is not None:
             return placement @ correction
     return placement
@@ -181,31 +181,19 @@ def _middle(scores: np.ndarray, height: int, width: int) -> np.ndarray:
     return scores[top:top + height, left:left + width]
 
 
-def _fitted(pairs: list[Pair], turning: bool) -> np.ndarray | None:
-    """The similarity (3 x 3; with ``turning`` false a shift) that moves the printed frames' centres onto where
-    they were found, the frame farthest off it left out while one is more than FIT_WITHIN off; None where fewer
-    than two frames stay (three to turn: two fit any turn), or where it would turn or scale the placement more
-    than the QR code's placement can be off (frames found in wrong places: filled boxes, crosses over them)."""
+def _shift(pairs: list[Pair]) -> np.ndarray | None:
+    """The shift (3 x 3) that moves the printed frames' centres onto where they were found, the frame farthest
+    off it left out while one is more than FIT_WITHIN off (a frame found in the wrong place pulls the shift
+    towards it); None where fewer than two frames stay."""
     import numpy as np
 
-    while len(pairs) >= (3 if turning else 2):
-        if turning:
-            rows, targets = [], []
-            for (x, y), (u, v) in pairs:  # u = a x - b y + c, v = b x + a y + d
-                rows += [[x, -y, 1, 0], [y, x, 0, 1]]
-                targets += [u, v]
-            (a, b, c, d), *_ = np.linalg.lstsq(np.array(rows, float), np.array(targets, float), rcond=None)
-        else:
-            (a, b), (c, d) = (1.0, 0.0), np.mean([(u - x, v - y) for (x, y), (u, v) in pairs], axis=0)
-        correction = np.array([[a, -b, c], [b, a, d], [0, 0, 1]])
-        off = [float(np.hypot(*(correction @ [x, y, 1])[:2] - np.array([u, v]))) for (x, y), (u, v) in pairs]
+    while len(pairs) >= 2:
+        dx, dy = np.mean([(u - x, v - y) for (x, y), (u, v) in pairs], axis=0)
+        off = [float(np.hypot(x + dx - u, y + dy - v)) for (x, y), (u, v) in pairs]
         worst = int(np.argmax(off))
-        if off[worst] > FIT_WITHIN:
-            del pairs[worst]  # one at a time: a frame found in the wrong place pulls the fit towards it
-            continue
-        if abs(np.degrees(np.arctan2(b, a))) > MOST_TURN or abs(np.hypot(a, b) - 1) > MOST_SCALE:
-            return None
-        return correction
+        if off[worst] <= FIT_WITHIN:
+            return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1.0]])
+        del pairs[worst]
     return None
 
 

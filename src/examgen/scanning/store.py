@@ -19,7 +19,7 @@ from .marks import BoxState
 from .printed import LAYOUT
 from .read import BoxReading, PageReading
 
-READING_VERSION = "4"  # raise it when what a page reading holds or how it is read changes
+READING_VERSION = "5"  # raise it when what a page reading holds or how it is read changes
 
 
 def copies_digest(copies: Path) -> str:
