@@ -312,11 +312,13 @@ def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_pat
             rows = _rows(out / "decisions.csv")
             assert {"code": flag.code, "part": flag.part, "decision": wanted, "bundle": "", "page": ""} in rows
             assert {"code": code, "part": "page", "decision": "2", "bundle": "room.pdf", "page": "2"} in rows
-            browser.evaluate("location.reload()")
-            browser.wait_for(f"!!{section} && {section}.querySelector('.state').textContent === 'Decided: ' + "
+            browser.evaluate("window.reloading = true; location.reload()")  # the old page's flag goes with it
+            browser.wait_for(f"!window.reloading && document.readyState === 'complete' && !!{section} && "
+                             f"{section}.querySelector('.state').textContent === 'Decided: ' + "
                              f"{json.dumps(wanted or 'nothing crossed')}")
-            browser.evaluate("document.getElementById('apply').click()")
-            browser.wait_for("document.getElementById('saving').textContent.startsWith('each decision')")
+            browser.evaluate("window.reloading = true; document.getElementById('apply').click()")  # then reloads
+            browser.wait_for("!window.reloading && document.readyState === 'complete' && "
+                             "(document.getElementById('saving')?.textContent || '').startsWith('each decision')")
     finally:
         server.shutdown()
         server.server_close()
@@ -348,8 +350,9 @@ def test_the_review_page_records_decisions_the_next_scan_applies(course, tmp_pat
         else:
             browser.evaluate(f"{section}.querySelector('.points').value = '0'")
         browser.evaluate(f"{section}.querySelector('button.record').click()")
-        browser.evaluate("location.reload()")
-        browser.wait_for(f"!!{section} && {section}.classList.contains('decided')")
+        browser.evaluate("window.reloading = true; location.reload()")
+        browser.wait_for(f"!window.reloading && document.readyState === 'complete' && !!{section} && "
+                         f"{section}.classList.contains('decided')")
         assert "kept in this browser" in browser.evaluate("document.getElementById('saving').textContent")
         browser.screenshot(tmp_path / "review-file.png")
 
