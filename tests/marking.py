@@ -14,19 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw
-from support import write_exam
+from support import quiz_header, write_exam
 
 from examgen.codes import check_character
 
-EXAM = """\
-course: Test Course
-course_number: T100
-kind: quiz
-code: Q0003
-date: 2024-05-06
-start: "09:00"
-end: "09:30"
-examiner: Dr. Test
+EXAM = quiz_header("Q0003") + """\
 problems:
   - title: Choices
     parts:

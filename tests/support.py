@@ -109,6 +109,20 @@ def write_exam(folder: Path, text: str, name: str = "exam.yaml") -> Path:
     return path
 
 
+def quiz_header(code: str) -> str:
+    """The header of the small quizzes that the scan, mark and return tests print, scan and grade."""
+    return f"""\
+course: Test Course
+course_number: T100
+kind: quiz
+code: {code}
+date: 2024-05-06
+start: "09:00"
+end: "09:30"
+examiner: Dr. Test
+"""
+
+
 HEADER = """\
 course: C
 course_number: X1

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import scansim
 from PIL import Image
-from support import write_exam
+from support import quiz_header, write_exam
 
 from examgen.commands.copies import CopiesRequest, make_copies
 from examgen.commands.grade import GradeRequest, grade
@@ -28,15 +28,7 @@ from examgen.project import Project
 from examgen.scanning.printed import read_printed
 from examgen.writers.returned import COLUMN, stacked
 
-EXAM = """\
-course: Test Course
-course_number: T100
-kind: quiz
-code: Q0003
-date: 2024-05-06
-start: "09:00"
-end: "09:30"
-examiner: Dr. Test
+EXAM = quiz_header("Q0003") + """\
 problems:
   - title: Choices
     parts:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import scansim
-from support import write_exam
+from support import quiz_header, write_exam
 
 from examgen.codes import check_character
 from examgen.commands.copies import CopiesRequest, make_copies
@@ -29,15 +29,7 @@ from examgen.scanning.marks import CROSSED, EMPTY, FILLED, UNCLEAR
 from examgen.scanning.printed import read_printed
 from examgen.scanning.read import read_page
 
-EXAM = """\
-course: Test Course
-course_number: T100
-kind: quiz
-code: Q0002
-date: 2024-05-06
-start: "09:00"
-end: "09:30"
-examiner: Dr. Test
+EXAM = quiz_header("Q0002") + """\
 problems:
   - title: Choices
     parts:
